@@ -1,0 +1,1 @@
+"""LangChain integration for Cloudflare Workers AI and Vectorize (in progress)."""

@@ -1,0 +1,1 @@
+"""LlamaIndex integration for Cloudflare Workers AI and Vectorize (in progress)."""

@@ -1,0 +1,84 @@
+"""Shared fixtures: one local emulator per test session, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from workersai import RetryPolicy, WorkersAI
+from workersai.local import LocalEmulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator]:
+    with LocalEmulator(data_dir=tmp_path_factory.mktemp("vectorize-data")) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts and ends with no fault plan active (only if the emulator is in use)."""
+    yield
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").clear_faults()
+
+
+@dataclass
+class Sleeps:
+    """Records the waits of the retry loop instead of sleeping (no wall clock in tests)."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def fast_retry(sleeps: Sleeps) -> RetryPolicy:
+    return RetryPolicy(max_retries=3, sleep=sleeps, async_sleep=sleeps.asleep)
+
+
+@dataclass
+class RequestLog:
+    """Counts the requests a client really sent."""
+
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> None:
+        self.requests.append(request)
+
+    async def ahook(self, request: httpx.Request) -> None:
+        self.requests.append(request)
+
+
+@pytest.fixture
+def request_log() -> RequestLog:
+    return RequestLog()
+
+
+@pytest.fixture
+def client(emulator: LocalEmulator, fast_retry: RetryPolicy) -> Iterator[WorkersAI]:
+    with emulator.client(retry_policy=fast_retry) as c:
+        yield c
+
+
+@pytest.fixture
+def logged_client(
+    emulator: LocalEmulator, fast_retry: RetryPolicy, request_log: RequestLog
+) -> Iterator[WorkersAI]:
+    http = httpx.Client(event_hooks={"request": [request_log]})
+    ahttp = httpx.AsyncClient(event_hooks={"request": [request_log.ahook]})
+    with emulator.client(retry_policy=fast_retry, http_client=http, async_http_client=ahttp) as c:
+        yield c
+    http.close()

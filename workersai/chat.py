@@ -1,0 +1,320 @@
+"""Chat request building and response parsing, free of I/O.
+
+Both answer shapes of Workers AI are understood: the legacy one (``response``, ``tool_calls`` as
+``{name, arguments}``, ``usage``) and the OpenAI ``chat.completion`` one (``choices[0].message``, tool
+calls as ``{id, type, function: {name, arguments}}``). Stop sequences are applied on the client too,
+so they hold whatever the model does with them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .errors import BadInput, ResponseFormatError
+from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
+
+Role = Literal["system", "user", "assistant", "tool"]
+ToolChoice = Literal["auto", "none", "any", "required"] | str | dict[str, Any] | None
+
+_ROLES = {"system", "user", "assistant", "tool"}
+
+
+def tool_name(tool: Mapping[str, Any]) -> str:
+    """The name of a tool in either shape (legacy ``{name, ...}`` or OpenAI ``{type, function}``)."""
+    fn = tool.get("function") if tool.get("type") == "function" else tool
+    name = fn.get("name") if isinstance(fn, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise BadInput(f"tool without a name: {dict(tool)!r}")
+    return name
+
+
+def select_tools(tools: Sequence[Mapping[str, Any]] | None, tool_choice: ToolChoice) -> list[dict[str, Any]]:
+    """Apply ``tool_choice`` by choosing which tools to send (Workers AI has no ``tool_choice``)."""
+    if not tools or tool_choice == "none":
+        return []
+    chosen = [dict(t) for t in tools]
+    names = [tool_name(t) for t in chosen]
+    wanted: str | None = None
+    if isinstance(tool_choice, Mapping):
+        fn = tool_choice.get("function")
+        wanted = fn.get("name") if isinstance(fn, Mapping) else tool_choice.get("name")
+    elif isinstance(tool_choice, str) and tool_choice not in ("auto", "any", "required"):
+        wanted = tool_choice
+    if wanted is None:
+        return chosen
+    if wanted not in names:
+        raise BadInput(f"tool_choice names {wanted!r}, which is not among the tools {names}")
+    return [t for t, n in zip(chosen, names, strict=True) if n == wanted]
+
+
+def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Check one message and bring it to the wire shape."""
+    role = message.get("role")
+    if role not in _ROLES:
+        raise BadInput(f"message role must be one of {sorted(_ROLES)}, got {role!r}")
+    content = message.get("content", "")
+    if content is None:
+        content = ""
+    if not isinstance(content, str):
+        raise BadInput(f"message content must be a string, got {type(content).__name__}")
+    out: dict[str, Any] = {"role": role, "content": content}
+    if role == "assistant" and message.get("tool_calls"):
+        out["tool_calls"] = [
+            {
+                "id": tc.get("id") or new_tool_call_id(),
+                "type": "function",
+                "function": {"name": tc["name"], "arguments": json.dumps(tc.get("arguments") or {})},
+            }
+            for tc in message["tool_calls"]
+        ]
+    if role == "tool":
+        if message.get("tool_call_id"):
+            out["tool_call_id"] = message["tool_call_id"]
+        if message.get("name"):
+            out["name"] = message["name"]
+    return out
+
+
+def build_chat_payload(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    seed: int | None = None,
+    repetition_penalty: float | None = None,
+    frequency_penalty: float | None = None,
+    presence_penalty: float | None = None,
+    stop: Sequence[str] | None = None,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: ToolChoice = None,
+    response_format: Mapping[str, Any] | None = None,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """The JSON body for ``/ai/run/{model}``; raises :class:`BadInput` on anything invalid."""
+    if not messages:
+        raise BadInput("messages must not be empty")
+    wire = [normalize_message(m) for m in messages]
+    if not any(m["content"] or m.get("tool_calls") for m in wire):
+        raise BadInput("every message is empty")
+    payload: dict[str, Any] = {"messages": wire}
+    if max_tokens is not None:
+        if max_tokens < 1:
+            raise BadInput(f"max_tokens must be at least 1, got {max_tokens}")
+        payload["max_tokens"] = max_tokens
+    if temperature is not None:
+        if not 0 <= temperature <= 5:
+            raise BadInput(f"temperature must be between 0 and 5, got {temperature}")
+        payload["temperature"] = temperature
+    for key, value in (
+        ("top_p", top_p),
+        ("top_k", top_k),
+        ("seed", seed),
+        ("repetition_penalty", repetition_penalty),
+        ("frequency_penalty", frequency_penalty),
+        ("presence_penalty", presence_penalty),
+    ):
+        if value is not None:
+            payload[key] = value
+    if stop:
+        payload["stop"] = list(stop)
+    selected = select_tools(tools, tool_choice)
+    if selected:
+        payload["tools"] = selected
+    if response_format is not None:
+        kind = response_format.get("type")
+        if kind not in ("json_object", "json_schema"):
+            raise BadInput(f"response_format type must be json_object or json_schema, got {kind!r}")
+        if kind == "json_schema" and not isinstance(response_format.get("json_schema"), Mapping):
+            raise BadInput("response_format json_schema needs a json_schema object")
+        if stream:
+            raise BadInput("JSON mode does not support streaming")
+        payload["response_format"] = dict(response_format)
+    if stream:
+        payload["stream"] = True
+    return payload
+
+
+def new_tool_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _arguments(value: Any) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ResponseFormatError(f"tool call arguments are not JSON: {value[:100]!r}") from exc
+    if not isinstance(value, dict):
+        raise ResponseFormatError(f"tool call arguments are not an object: {value!r}")
+    return value
+
+
+def _tool_call(raw: Any) -> ToolCall:
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"tool call is not an object: {raw!r}")
+    fn: Mapping[str, Any] = raw["function"] if isinstance(raw.get("function"), Mapping) else raw
+    name = fn.get("name")
+    if not isinstance(name, str) or not name:
+        raise ResponseFormatError(f"tool call without a name: {raw!r}")
+    return ToolCall(
+        id=str(raw.get("id") or new_tool_call_id()), name=name, arguments=_arguments(fn.get("arguments"))
+    )
+
+
+def parse_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        prompt = int(raw.get("prompt_tokens") or 0)
+        completion = int(raw.get("completion_tokens") or 0)
+        total = int(raw.get("total_tokens") or prompt + completion)
+    except (TypeError, ValueError) as exc:
+        raise ResponseFormatError(f"usage is not numeric: {raw!r}") from exc
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None) -> ChatResult:
+    """A :class:`ChatResult` from the ``result`` of a text-generation call, in either shape."""
+    if not isinstance(result, Mapping):
+        raise ResponseFormatError(f"chat result is not an object: {type(result).__name__}")
+    finish: str | None = None
+    parsed: Any = None
+    if isinstance(result.get("choices"), list):
+        if not result["choices"] or not isinstance(result["choices"][0], Mapping):
+            raise ResponseFormatError("chat.completion without choices")
+        choice = result["choices"][0]
+        message = choice.get("message")
+        if not isinstance(message, Mapping):
+            raise ResponseFormatError("chat.completion choice without a message")
+        content = message.get("content")
+        raw_calls = message.get("tool_calls") or []
+        finish = choice.get("finish_reason")
+    elif "response" in result or "tool_calls" in result:
+        content = result.get("response")
+        raw_calls = result.get("tool_calls") or []
+    else:
+        raise ResponseFormatError(f"chat result has neither 'response' nor 'choices': keys {sorted(result)}")
+    if isinstance(content, (dict, list)):
+        parsed = content
+        text = json.dumps(content)
+    elif content is None:
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    else:
+        raise ResponseFormatError(f"response is not text: {type(content).__name__}")
+    if not isinstance(raw_calls, list):
+        raise ResponseFormatError("tool_calls is not a list")
+    calls = [_tool_call(c) for c in raw_calls]
+    text, stopped = apply_stop(text, stop)
+    if finish is None:
+        finish = "tool_calls" if calls else ("stop" if stopped else None)
+    return ChatResult(
+        model=model,
+        text=text,
+        tool_calls=calls,
+        usage=parse_usage(result.get("usage")),
+        finish_reason=finish,
+        parsed=parsed,
+        raw=dict(result),
+    )
+
+
+def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """Cut ``text`` at the first stop sequence; says whether it cut."""
+    if not stop:
+        return text, False
+    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def parse_stream_event(data: Any) -> ChatChunk:
+    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored."""
+    if not isinstance(data, Mapping):
+        raise ResponseFormatError(f"stream event is not an object: {data!r}")
+    text = ""
+    deltas: list[ToolCallDelta] = []
+    finish: str | None = None
+    raw_calls: Any = None
+    if isinstance(data.get("choices"), list) and data["choices"]:
+        choice = data["choices"][0]
+        delta = choice.get("delta") or {}
+        text = delta.get("content") or ""
+        raw_calls = delta.get("tool_calls")
+        finish = choice.get("finish_reason")
+    else:
+        response = data.get("response")
+        text = response if isinstance(response, str) else ""
+        raw_calls = data.get("tool_calls")
+    for position, raw in enumerate(raw_calls or []):
+        fn = raw.get("function") if isinstance(raw.get("function"), Mapping) else raw
+        args = fn.get("arguments")
+        deltas.append(
+            ToolCallDelta(
+                index=int(raw.get("index", position)),
+                id=raw.get("id"),
+                name=fn.get("name"),
+                arguments=args if isinstance(args, str) else (json.dumps(args) if args is not None else ""),
+            )
+        )
+    return ChatChunk(text=text, tool_calls=deltas, usage=parse_usage(data.get("usage")), finish_reason=finish)
+
+
+class ToolCallAccumulator:
+    """Merges streamed tool-call pieces by ``index`` into whole :class:`ToolCall` objects."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, dict[str, Any]] = {}
+
+    def add(self, deltas: Sequence[ToolCallDelta]) -> None:
+        for d in deltas:
+            part = self._parts.setdefault(d.index, {"id": None, "name": "", "arguments": ""})
+            if d.id:
+                part["id"] = d.id
+            if d.name:
+                part["name"] = d.name
+            part["arguments"] += d.arguments
+
+    def tool_calls(self) -> list[ToolCall]:
+        return [
+            _tool_call({"id": p["id"], "name": p["name"], "arguments": p["arguments"]})
+            for _, p in sorted(self._parts.items())
+        ]
+
+
+class StopFilter:
+    """Applies stop sequences to streamed text, holding back only what could start a stop sequence."""
+
+    def __init__(self, stop: Sequence[str] | None) -> None:
+        self._stop = [s for s in (stop or []) if s]
+        self._held = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        if self.stopped or not self._stop:
+            return "" if self.stopped else text
+        buffer = self._held + text
+        cut, hit = apply_stop(buffer, self._stop)
+        if hit:
+            self.stopped = True
+            self._held = ""
+            return cut
+        keep = 0
+        for s in self._stop:
+            for n in range(min(len(s) - 1, len(buffer)), 0, -1):
+                if buffer.endswith(s[:n]):
+                    keep = max(keep, n)
+                    break
+        self._held = buffer[len(buffer) - keep :] if keep else ""
+        return buffer[: len(buffer) - keep]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return "" if self.stopped else held

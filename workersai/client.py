@@ -1,0 +1,432 @@
+"""The Workers AI client: ``run`` any model, embeddings, chat and streaming chat, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from pydantic import SecretStr
+from typing_extensions import TypedDict, Unpack
+
+from .catalog import EMBEDDING_TASK, GENERATION_TASK
+from .chat import (
+    StopFilter,
+    ToolCallAccumulator,
+    ToolChoice,
+    build_chat_payload,
+    parse_chat_result,
+    parse_stream_event,
+)
+from .errors import ConfigurationError, ResponseFormatError
+from .retry import RetryPolicy
+from .streaming import aiter_sse_json, iter_sse_json
+from .transport import Transport, unwrap_envelope
+from .types import ChatChunk, ChatResult, ToolCall
+from .usage import estimate_tokens, record_usage
+from .validation import check_account_id, check_model, check_texts
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com"
+DEFAULT_CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+DEFAULT_EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
+MAX_EMBEDDING_BATCH = 100
+
+Message = Mapping[str, Any]
+Pooling = Literal["mean", "cls"]
+
+
+class ChatOptions(TypedDict, total=False):
+    """Sampling and output options of a chat call."""
+
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    seed: int | None
+    repetition_penalty: float | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    stop: Sequence[str] | None
+    tools: Sequence[Mapping[str, Any]] | None
+    tool_choice: ToolChoice
+    response_format: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """Per-request AI Gateway settings, sent as ``cf-aig-*`` headers."""
+
+    cache_ttl: int | None = None
+    skip_cache: bool = False
+    metadata: Mapping[str, str | int | bool] | None = None
+    request_timeout_ms: int | None = None
+    max_attempts: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        import json
+
+        out: dict[str, str] = {}
+        if self.cache_ttl is not None:
+            out["cf-aig-cache-ttl"] = str(int(self.cache_ttl))
+        if self.skip_cache:
+            out["cf-aig-skip-cache"] = "true"
+        if self.metadata:
+            if len(self.metadata) > 5:
+                raise ConfigurationError("AI Gateway metadata takes at most 5 entries")
+            out["cf-aig-metadata"] = json.dumps(dict(self.metadata))
+        if self.request_timeout_ms is not None:
+            out["cf-aig-request-timeout"] = str(int(self.request_timeout_ms))
+        if self.max_attempts is not None:
+            out["cf-aig-max-attempts"] = str(int(self.max_attempts))
+        return out
+
+
+def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
+
+
+class WorkersAI:
+    """Client for the Workers AI REST API (and, via :attr:`vectorize`, Vectorize).
+
+    Configuration comes from the arguments or from ``CLOUDFLARE_ACCOUNT_ID``, ``CLOUDFLARE_API_TOKEN``,
+    ``CLOUDFLARE_API_BASE_URL`` (e.g. the local emulator's URL) and ``CLOUDFLARE_AI_GATEWAY_ID``.
+    The token is kept as a secret and never shown in ``repr``, logs or error messages.
+
+    One client holds one pooled ``httpx.Client`` and async clients per event loop; reuse it, and
+    :meth:`close` it (or use it as a context manager) when done.
+    """
+
+    def __init__(
+        self,
+        account_id: str | None = None,
+        api_token: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        gateway_id: str | None = None,
+        gateway_url: str | None = None,
+        gateway_token: str | SecretStr | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        retry_policy: RetryPolicy | None = None,
+        max_concurrency: int = 8,
+        validate_models: bool = True,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        account = account_id or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+        self.account_id: str | None = check_account_id(account) if account else None
+        token = api_token if api_token is not None else os.environ.get("CLOUDFLARE_API_TOKEN")
+        self._token: SecretStr | None = SecretStr(token) if isinstance(token, str) else token
+        self.base_url = (base_url or os.environ.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        self.gateway_id = gateway_id or os.environ.get("CLOUDFLARE_AI_GATEWAY_ID") or None
+        self.gateway_url = (
+            gateway_url or os.environ.get("CLOUDFLARE_AI_GATEWAY_URL") or DEFAULT_GATEWAY_URL
+        ).rstrip("/")
+        gw = gateway_token if gateway_token is not None else os.environ.get("CLOUDFLARE_AI_GATEWAY_TOKEN")
+        self._gateway_token: SecretStr | None = SecretStr(gw) if isinstance(gw, str) else gw
+        self.max_concurrency = max(1, max_concurrency)
+        self.validate_models = validate_models
+        headers = {"User-Agent": "workersai-python/0.1"}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        if self._gateway_token is not None:
+            headers["cf-aig-authorization"] = f"Bearer {self._gateway_token.get_secret_value()}"
+        self.transport = Transport(
+            headers=headers,
+            timeout=timeout,
+            retry=retry_policy or RetryPolicy(max_retries=max_retries),
+            max_connections=max(100, max_concurrency * 2),
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        self._vectorize: Any = None
+
+    def __repr__(self) -> str:
+        token = "SecretStr('**********')" if self._token is not None else "None"
+        gateway = f", gateway_id={self.gateway_id!r}" if self.gateway_id else ""
+        where = f"account_id={self.account_id!r}, base_url={self.base_url!r}{gateway}"
+        return f"WorkersAI({where}, api_token={token})"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.transport.close()
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    def __enter__(self) -> WorkersAI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> WorkersAI:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- urls -----------------------------------------------------------------------------------
+    def _account(self) -> str:
+        if not self.account_id:
+            raise ConfigurationError("no account id: pass account_id= or set CLOUDFLARE_ACCOUNT_ID")
+        if self._token is None:
+            raise ConfigurationError("no API token: pass api_token= or set CLOUDFLARE_API_TOKEN")
+        return self.account_id
+
+    def account_url(self, path: str) -> str:
+        """``{base}/accounts/{account_id}/{path}``."""
+        return f"{self.base_url}/accounts/{self._account()}/{path.lstrip('/')}"
+
+    def run_url(self, model: str) -> str:
+        account = self._account()
+        if self.gateway_id:
+            return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/workers-ai/{model}"
+        return f"{self.base_url}/accounts/{account}/ai/run/{model}"
+
+    # -- any model ------------------------------------------------------------------------------
+    def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
+        """Run any model with raw ``inputs``; returns the envelope's ``result``."""
+        check_model(model, use_catalog=False)
+        headers = gateway.headers() if gateway else None
+        response = self.transport.request("POST", self.run_url(model), json=dict(inputs), headers=headers)
+        return unwrap_envelope(response)
+
+    async def arun(
+        self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None
+    ) -> Any:
+        """Async twin of :meth:`run`."""
+        check_model(model, use_catalog=False)
+        headers = gateway.headers() if gateway else None
+        response = await self.transport.arequest(
+            "POST", self.run_url(model), json=dict(inputs), headers=headers
+        )
+        return unwrap_envelope(response)
+
+    # -- embeddings -----------------------------------------------------------------------------
+    def _embedding_batches(self, texts: Sequence[str], model: str, batch_size: int) -> list[list[str]]:
+        check_model(model, EMBEDDING_TASK, use_catalog=self.validate_models)
+        items = check_texts(texts)
+        size = max(1, min(batch_size, MAX_EMBEDDING_BATCH))
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    @staticmethod
+    def _embed_inputs(batch: list[str], pooling: Pooling | None) -> dict[str, Any]:
+        inputs: dict[str, Any] = {"text": batch}
+        if pooling is not None:
+            inputs["pooling"] = pooling
+        return inputs
+
+    @staticmethod
+    def _vectors(model: str, batch: list[str], result: Any) -> list[list[float]]:
+        data = result.get("data") if isinstance(result, Mapping) else None
+        if not isinstance(data, list) or len(data) != len(batch):
+            got = len(data) if isinstance(data, list) else type(data).__name__
+            raise ResponseFormatError(f"embedding result for {len(batch)} texts has data of {got}")
+        record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
+        try:
+            return [[float(x) for x in row] for row in data]
+        except (TypeError, ValueError) as exc:
+            raise ResponseFormatError("embedding data is not numeric") from exc
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
+    ) -> list[list[float]]:
+        """Embed any number of texts, in requests of at most 100 sent ``max_concurrency`` at a time;
+        the vectors come back in input order."""
+        batches = self._embedding_batches(texts, model, batch_size)
+
+        def one(batch: list[str]) -> list[list[float]]:
+            return self._vectors(
+                model, batch, self.run(model, self._embed_inputs(batch, pooling), gateway=gateway)
+            )
+
+        if len(batches) == 1:
+            return one(batches[0])
+        with ThreadPoolExecutor(min(self.max_concurrency, len(batches))) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, one, b) for b in batches]
+            return [vector for f in futures for vector in f.result()]
+
+    async def aembed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed` (at most ``max_concurrency`` requests in flight)."""
+        batches = self._embedding_batches(texts, model, batch_size)
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(batch: list[str]) -> list[list[float]]:
+            async with limit:
+                result = await self.arun(model, self._embed_inputs(batch, pooling), gateway=gateway)
+            return self._vectors(model, batch, result)
+
+        results = await asyncio.gather(*(one(b) for b in batches))
+        return [vector for part in results for vector in part]
+
+    # -- chat -----------------------------------------------------------------------------------
+    def _chat_request(
+        self, messages: str | Sequence[Message], model: str, stream: bool, options: ChatOptions
+    ) -> tuple[str, dict[str, Any]]:
+        check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
+        payload = build_chat_payload(_as_messages(messages), stream=stream, **options)
+        return self.run_url(model), payload
+
+    @staticmethod
+    def _record(result: ChatResult) -> ChatResult:
+        if result.usage is not None:
+            record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
+        return result
+
+    def chat(
+        self,
+        messages: str | Sequence[Message],
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        gateway: GatewayOptions | None = None,
+        **options: Unpack[ChatOptions],
+    ) -> ChatResult:
+        """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object)."""
+        url, payload = self._chat_request(messages, model, False, options)
+        headers = gateway.headers() if gateway else None
+        response = self.transport.request("POST", url, json=payload, headers=headers)
+        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+
+    async def achat(
+        self,
+        messages: str | Sequence[Message],
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        gateway: GatewayOptions | None = None,
+        **options: Unpack[ChatOptions],
+    ) -> ChatResult:
+        """Async twin of :meth:`chat`."""
+        url, payload = self._chat_request(messages, model, False, options)
+        headers = gateway.headers() if gateway else None
+        response = await self.transport.arequest("POST", url, json=payload, headers=headers)
+        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+
+    def stream_chat(
+        self,
+        messages: str | Sequence[Message],
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        gateway: GatewayOptions | None = None,
+        **options: Unpack[ChatOptions],
+    ) -> Iterator[ChatChunk]:
+        """Stream a chat answer as :class:`ChatChunk` s: text deltas, tool-call deltas, then usage.
+
+        The request is retried only until the stream opens; a stream that breaks off later raises
+        :class:`~workersai.errors.StreamInterrupted`.
+        """
+        url, payload = self._chat_request(messages, model, True, options)
+        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        state = _StreamState(model, options.get("stop"))
+        with self.transport.stream("POST", url, json=payload, headers=headers) as response:
+            for event in iter_sse_json(response):
+                chunk = state.feed(parse_stream_event(event))
+                if chunk is not None:
+                    yield chunk
+        yield from state.finish()
+
+    async def astream_chat(
+        self,
+        messages: str | Sequence[Message],
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        gateway: GatewayOptions | None = None,
+        **options: Unpack[ChatOptions],
+    ) -> AsyncIterator[ChatChunk]:
+        """Async twin of :meth:`stream_chat`."""
+        url, payload = self._chat_request(messages, model, True, options)
+        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        state = _StreamState(model, options.get("stop"))
+        async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
+            async for event in aiter_sse_json(response):
+                chunk = state.feed(parse_stream_event(event))
+                if chunk is not None:
+                    yield chunk
+        for chunk in state.finish():
+            yield chunk
+
+    # -- catalog --------------------------------------------------------------------------------
+    def search_models(
+        self, *, task: str | None = None, search: str | None = None, page: int = 1, per_page: int = 50
+    ) -> list[dict[str, Any]]:
+        """The service's model catalog (``/ai/models/search``)."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if task:
+            params["task"] = task
+        if search:
+            params["search"] = search
+        result = unwrap_envelope(
+            self.transport.request("GET", self.account_url("ai/models/search"), params=params)
+        )
+        if not isinstance(result, list):
+            raise ResponseFormatError("models search result is not a list")
+        return result
+
+    @property
+    def vectorize(self) -> Any:
+        """The Vectorize client sharing this client's connection pool and settings."""
+        if self._vectorize is None:
+            from .vectorize import Vectorize  # type: ignore[import-not-found]
+
+            self._vectorize = Vectorize(self)
+        return self._vectorize
+
+
+class _StreamState:
+    """Applies stop sequences to a stream and gathers its usage and tool calls."""
+
+    def __init__(self, model: str, stop: Sequence[str] | None) -> None:
+        self.model = model
+        self.stop = StopFilter(stop)
+        self.tools = ToolCallAccumulator()
+        self.usage: Any = None
+        self.finish_reason: str | None = None
+
+    def feed(self, chunk: ChatChunk) -> ChatChunk | None:
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.finish_reason:
+            self.finish_reason = chunk.finish_reason
+        self.tools.add(chunk.tool_calls)
+        text = self.stop.feed(chunk.text)
+        if not text and not chunk.tool_calls:
+            return None
+        return ChatChunk(text=text, tool_calls=chunk.tool_calls)
+
+    def tool_calls(self) -> list[ToolCall]:
+        return self.tools.tool_calls()
+
+    def finish(self) -> Iterator[ChatChunk]:
+        rest = self.stop.flush()
+        if rest:
+            yield ChatChunk(text=rest)
+        if self.usage is not None:
+            record_usage(self.model, self.usage.prompt_tokens, self.usage.completion_tokens)
+        finish = self.finish_reason or ("stop" if self.stop.stopped else None)
+        if self.tools.tool_calls() and finish is None:
+            finish = "tool_calls"
+        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop")

@@ -1,0 +1,241 @@
+"""Typed errors for Workers AI and Vectorize.
+
+Every error carries the HTTP status (None for errors raised before any request), the Cloudflare error
+code(s) and message, whether it is worth retrying, the server's ``Retry-After`` (seconds) and, once
+the retry loop has given up, how many attempts were made. Messages never contain the API token.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+
+class WorkersAIError(Exception):
+    """Base class of every error this package raises."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.errors = errors or []
+        self.retry_after = retry_after
+        self.attempts = 1
+
+    @property
+    def codes(self) -> list[int]:
+        """Every Cloudflare error code in the response."""
+        return [int(e["code"]) for e in self.errors if isinstance(e.get("code"), int)]
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code is not None:
+            parts.append(f"code={self.code}")
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.attempts > 1:
+            parts.append(f"attempts={self.attempts}")
+        return " ".join([parts[0], f"({', '.join(parts[1:])})"]) if len(parts) > 1 else parts[0]
+
+
+class BadInput(WorkersAIError, ValueError):
+    """The request is invalid (5006, 3003, or caught by the client before sending)."""
+
+
+class ConfigurationError(WorkersAIError, ValueError):
+    """The client is missing its account id or API token, or was given an invalid one."""
+
+
+class RequestTooLarge(BadInput):
+    """The request body is over the service's size limit (413, 3006)."""
+
+
+class ModelNotFound(WorkersAIError):
+    """No such model (5007, 3042), or a model id the client's catalog does not know."""
+
+
+class AuthenticationError(WorkersAIError):
+    """The API token is missing, wrong or lacks permission (401/403, 10000)."""
+
+
+class TermsNotAgreed(WorkersAIError):
+    """The model's terms must be accepted first (5016)."""
+
+
+class DailyQuotaExceeded(WorkersAIError):
+    """The free daily neuron allocation is used up (429, 3036). Retrying today will not help."""
+
+
+class RateLimited(WorkersAIError):
+    """Too many requests (429, 3021 per-minute limit)."""
+
+    retryable = True
+
+
+class CapacityExceeded(RateLimited):
+    """Capacity temporarily exceeded (429, 3040); retry after a pause."""
+
+
+class Timeout(WorkersAIError):
+    """The service timed out or aborted the request (408, 3007 / 3008)."""
+
+    retryable = True
+
+
+class Conflict(WorkersAIError):
+    """A conflicting request (409)."""
+
+    retryable = True
+
+
+class ServerError(WorkersAIError):
+    """An internal error on the service (5xx)."""
+
+    retryable = True
+
+
+class APIConnectionError(WorkersAIError):
+    """The request never got an answer: connection refused, reset or broken."""
+
+    retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """The client's own timeout expired before the service answered."""
+
+
+class StreamInterrupted(WorkersAIError):
+    """A server-sent event stream ended before ``[DONE]``: the answer is incomplete."""
+
+
+class ResponseFormatError(WorkersAIError):
+    """The service answered with something that is not the documented shape (not JSON, missing fields)."""
+
+
+class NotFound(WorkersAIError):
+    """A resource does not exist (404 without a more specific code)."""
+
+
+class IndexNotFound(NotFound):
+    """No Vectorize index by that name (3000)."""
+
+
+class IndexAlreadyExists(WorkersAIError):
+    """A Vectorize index with that name exists already (3002)."""
+
+
+class DimensionMismatch(BadInput):
+    """Vector dimensions do not match the index (40006 query, 40012 insert)."""
+
+
+class MutationTimeout(WorkersAIError):
+    """A Vectorize mutation was not applied within the time allowed to wait for it."""
+
+
+_BY_CODE: dict[int, type[WorkersAIError]] = {
+    3000: IndexNotFound,
+    3002: IndexAlreadyExists,
+    3003: BadInput,
+    3006: RequestTooLarge,
+    3007: Timeout,
+    3008: Timeout,
+    3021: RateLimited,
+    3036: DailyQuotaExceeded,
+    3040: CapacityExceeded,
+    3042: ModelNotFound,
+    5006: BadInput,
+    5007: ModelNotFound,
+    5016: TermsNotAgreed,
+    10000: AuthenticationError,
+    40006: DimensionMismatch,
+    40012: DimensionMismatch,
+    40025: BadInput,
+    40026: BadInput,
+}
+
+
+def _by_status(status: int) -> type[WorkersAIError]:
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return NotFound
+    if status == 408:
+        return Timeout
+    if status == 409:
+        return Conflict
+    if status == 413:
+        return RequestTooLarge
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return ServerError
+    return BadInput
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_response(response: httpx.Response) -> WorkersAIError:
+    """Build the typed error for a failed response (status >= 400 or ``success: false``)."""
+    status = response.status_code
+    errors: list[dict[str, Any]] = []
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        raw = body.get("errors")
+        if isinstance(raw, list):
+            errors = [e for e in raw if isinstance(e, dict)]
+        elif isinstance(body.get("error"), dict):  # the OpenAI-compatible endpoints
+            errors = [body["error"]]
+        elif isinstance(body.get("error"), str):
+            errors = [{"message": body["error"]}]
+    code = next((e["code"] for e in errors if isinstance(e.get("code"), int)), None)
+    if errors:
+        message = "; ".join(str(e.get("message", "")) for e in errors) or response.reason_phrase
+    else:
+        snippet = response.text[:200].strip() if body is None else ""
+        message = f"HTTP {status} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
+    cls: type[WorkersAIError] = (
+        _BY_CODE.get(code, _by_status(status)) if code is not None else _by_status(status)
+    )
+    if status < 400 and cls is BadInput:
+        cls = ResponseFormatError if not errors else BadInput
+    return cls(
+        message,
+        status=status,
+        code=code,
+        errors=errors,
+        retry_after=parse_retry_after(response.headers),
+    )

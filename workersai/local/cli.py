@@ -1,0 +1,69 @@
+"""``workersai-local``: run the Workers AI / Vectorize emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from .faults import ERRORS, FaultPlan
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="workersai-local", description=__doc__)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only is advised)"
+    )
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument(
+        "--token",
+        default=os.environ.get("WORKERSAI_LOCAL_TOKEN"),
+        help="bearer token clients must send (default: $WORKERSAI_LOCAL_TOKEN, else a random one, printed)",
+    )
+    p.add_argument("--data-dir", type=Path, default=None, help="where Vectorize indexes persist")
+    p.add_argument(
+        "--mutation-delay-ms", type=float, default=50.0, help="delay before a Vectorize write is applied"
+    )
+    p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
+    p.add_argument("--fault", choices=sorted(ERRORS), default="3040", help="which error to inject")
+    p.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests that fail")
+    p.add_argument("--fail-next", type=int, default=0, help="fail the next N requests")
+    p.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on injected errors")
+    p.add_argument("--cut-stream-after", type=int, default=None, help="drop every stream after N frames")
+    p.add_argument("--fault-seed", type=int, default=None)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    import uvicorn
+
+    from .app import EmulatorConfig, create_app
+    from .server import LOCAL_ACCOUNT_ID
+
+    token = args.token or secrets.token_urlsafe(24)
+    plan = FaultPlan(
+        latency_ms=args.latency_ms,
+        error=args.fault,
+        error_rate=args.fault_rate,
+        fail_next=args.fail_next,
+        retry_after=args.retry_after,
+        cut_stream_after=args.cut_stream_after,
+        seed=args.fault_seed,
+    )
+    config = EmulatorConfig(
+        token=token, faults=plan, data_dir=args.data_dir, mutation_delay_ms=args.mutation_delay_ms
+    )
+    base = f"http://{args.host}:{args.port}/client/v4"
+    print(f"workersai-local on {base}", file=sys.stderr)
+    print(f"  export CLOUDFLARE_API_BASE_URL={base}", file=sys.stderr)
+    print(f"  export CLOUDFLARE_ACCOUNT_ID={LOCAL_ACCOUNT_ID}", file=sys.stderr)
+    if not args.token:
+        print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

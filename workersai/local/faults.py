@@ -1,0 +1,135 @@
+"""Fault injection for the emulator: latency, error bursts and rates, Retry-After, cut streams.
+
+A :class:`FaultPlan` is set at start-up (``workersai-local --fault-...``), replaced at run time through
+``POST /__local__/faults`` (JSON body with the same fields; ``DELETE`` resets), or given for one request
+in the ``x-workersai-local-faults`` header (JSON). Errors are drawn from the real service's:
+
+=========  ======  =====  ==================================================
+name       status  code   body
+=========  ======  =====  ==================================================
+3040       429     3040   capacity temporarily exceeded (retryable)
+3021       429     3021   per-minute rate limit (retryable)
+3036       429     3036   daily free neurons used up (not retryable)
+500        500     -      JSON envelope, internal error
+502, 503   same    -      an HTML error page, as the edge sends
+408        408     3007   request timeout
+3008       408     3008   request aborted
+5016       403     5016   model terms not agreed
+reset      -       -      the connection drops mid-response
+=========  ======  =====  ==================================================
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+ERRORS: dict[str, tuple[int, int | None, str]] = {
+    "3040": (429, 3040, "Capacity temporarily exceeded, please try again."),
+    "3021": (429, 3021, "Rate limited: too many requests per minute."),
+    "3036": (
+        429,
+        3036,
+        "You have used up your daily free allocation of 10,000 neurons, please upgrade to Cloudflare's "
+        "Workers Paid plan if you would like to continue usage.",
+    ),
+    "500": (500, None, "Internal server error"),
+    "502": (502, None, "Bad gateway"),
+    "503": (503, None, "Service unavailable"),
+    "408": (408, 3007, "Request timeout"),
+    "3008": (408, 3008, "Request aborted"),
+    "5016": (403, 5016, "You must agree to the model's license terms before using it."),
+    "reset": (0, None, "connection reset"),
+}
+
+
+@dataclass
+class FaultPlan:
+    """What faults to inject. ``scope`` limits them to paths under ``ai``, ``vectorize`` or ``all``."""
+
+    latency_ms: float = 0.0
+    error: str = "3040"
+    error_rate: float = 0.0
+    fail_next: int = 0
+    retry_after: float | None = None
+    cut_stream_after: int | None = None
+    scope: str = "all"
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.error not in ERRORS:
+            raise ValueError(f"unknown fault {self.error!r}; one of {sorted(ERRORS)}")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        if self.scope not in ("all", "ai", "vectorize"):
+            raise ValueError("scope must be all, ai or vectorize")
+
+    @classmethod
+    def from_json(cls, data: Any) -> FaultPlan:
+        if not isinstance(data, dict):
+            raise ValueError("fault plan must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault fields {sorted(unknown)}")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Decision:
+    """What to do to one request."""
+
+    latency_ms: float = 0.0
+    error: str | None = None
+    retry_after: float | None = None
+    cut_stream_after: int | None = None
+
+
+class FaultInjector:
+    """Holds the active plan and decides, request by request, which fault applies."""
+
+    def __init__(self, plan: FaultPlan | None = None) -> None:
+        self._lock = threading.Lock()
+        self.injected = 0
+        self.set(plan or FaultPlan())
+
+    def set(self, plan: FaultPlan) -> None:
+        with self._lock:
+            self.plan = plan
+            self._remaining = plan.fail_next
+            self._rng = random.Random(plan.seed)
+
+    def decide(self, area: str, header: str | None) -> Decision:
+        plan = self.plan
+        if header:
+            plan = FaultPlan.from_json(json.loads(header))
+            one_off = True
+        else:
+            one_off = False
+        if plan.scope not in ("all", area):
+            return Decision()
+        decision = Decision(
+            latency_ms=plan.latency_ms, retry_after=plan.retry_after, cut_stream_after=plan.cut_stream_after
+        )
+        with self._lock:
+            if one_off:
+                fail = (
+                    plan.fail_next > 0
+                    or plan.error_rate >= 1.0
+                    or (plan.error_rate > 0 and random.random() < plan.error_rate)
+                )
+            elif self._remaining > 0:
+                self._remaining -= 1
+                fail = True
+            else:
+                fail = plan.error_rate > 0 and self._rng.random() < plan.error_rate
+            if fail:
+                self.injected += 1
+                decision.error = plan.error
+        return decision

@@ -1,0 +1,152 @@
+"""Run the emulator in a background thread on a free port: for tests, examples and benchmarks.
+
+::
+
+    with LocalEmulator() as emu:
+        client = emu.client()
+        client.embed(["hello"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from ..client import WorkersAI
+from .app import EmulatorConfig, create_app
+from .embedder import Embedder
+from .faults import FaultPlan
+
+LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+
+
+class LocalEmulator:
+    """A running ``workersai-local`` on 127.0.0.1, started and stopped by this object."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        faults: FaultPlan | None = None,
+        mutation_delay_ms: float = 50.0,
+        gateway_token: str | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.token = token or secrets.token_urlsafe(24)
+        self.host = host
+        self._port = port
+        self.account_id = LOCAL_ACCOUNT_ID
+        self.config = EmulatorConfig(
+            token=self.token,
+            gateway_token=gateway_token,
+            faults=faults or FaultPlan(),
+            data_dir=Path(data_dir) if data_dir is not None else None,
+            mutation_delay_ms=mutation_delay_ms,
+        )
+        self._embedder = embedder
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def __repr__(self) -> str:
+        return f"LocalEmulator(url={self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The value for ``base_url`` / ``CLOUDFLARE_API_BASE_URL``."""
+        return f"{self.url}/client/v4"
+
+    def start(self) -> LocalEmulator:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        self.port = sock.getsockname()[1]
+        app = create_app(self.config, self._embedder)
+        self.app = app
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+        )
+        self._server = uvicorn.Server(config)
+        server = self._server
+
+        def serve() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=serve, name="workersai-local", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("workersai-local did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> LocalEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point any client at this emulator."""
+        return {
+            "CLOUDFLARE_ACCOUNT_ID": self.account_id,
+            "CLOUDFLARE_API_TOKEN": self.token,
+            "CLOUDFLARE_API_BASE_URL": self.base_url,
+        }
+
+    def client(self, **kwargs: Any) -> WorkersAI:
+        """A :class:`WorkersAI` client for this emulator (keyword arguments override the defaults)."""
+        kwargs.setdefault("account_id", self.account_id)
+        kwargs.setdefault("api_token", self.token)
+        kwargs.setdefault("base_url", self.base_url)
+        kwargs.setdefault("gateway_url", self.url)
+        return WorkersAI(**kwargs)
+
+    # -- fault control, over HTTP like any other client -----------------------------------------
+    def set_faults(self, **plan: Any) -> dict[str, Any]:
+        """Replace the fault plan (fields of :class:`~workersai.local.faults.FaultPlan`)."""
+        response = httpx.post(f"{self.url}/__local__/faults", json=plan, headers=self._auth())
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()["result"]
+        return result
+
+    def clear_faults(self) -> dict[str, Any]:
+        response = httpx.delete(f"{self.url}/__local__/faults", headers=self._auth())
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()["result"]
+        return result
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def emulator_env_or_none() -> dict[str, str] | None:
+    """The Cloudflare settings from the environment when both are set, else None (use the emulator)."""
+    if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
+        return {k: os.environ[k] for k in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN")}
+    return None

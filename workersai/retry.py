@@ -1,0 +1,104 @@
+"""Retry policy for Workers AI calls, built on tenacity.
+
+Only errors whose class says ``retryable`` are retried (capacity 3040, rate limit 3021/429, timeouts,
+409, 5xx, dropped connections); the daily quota (3036) and input errors are raised at once. The wait is
+exponential with jitter, but never shorter than the server's ``Retry-After`` (capped by
+``max_retry_after``). Attempts and total time are both bounded; the error finally raised carries
+``attempts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
+
+from .errors import WorkersAIError
+
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for errors worth another attempt."""
+    return isinstance(exc, WorkersAIError) and exc.retryable
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry.
+
+    ``max_retries`` is the number of retries after the first attempt (0 disables retrying).
+    """
+
+    max_retries: int = 3
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    jitter: float = 0.5
+    max_retry_after: float = 60.0
+    max_total: float = 120.0
+    sleep: Callable[[float], None] | None = field(default=None, compare=False)
+    """Replaces ``time.sleep`` between attempts (tests record the waits with it)."""
+    async_sleep: Callable[[float], Awaitable[None]] | None = field(default=None, compare=False)
+    """Replaces ``asyncio.sleep`` between async attempts."""
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = (
+            wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
+            + wait_random(0, self.jitter)
+        )(state)
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return float(min(max(retry_after, 0.0), self.max_retry_after))
+        return float(backoff)
+
+    def _kwargs(self) -> dict[str, object]:
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_total),
+            "wait": self._wait,
+            "retry": retry_if_exception(is_retryable),
+            "reraise": True,
+        }
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` with retries; the error raised at the end has ``attempts`` set."""
+        attempts = 0
+
+        def counted() -> T:
+            nonlocal attempts
+            attempts += 1
+            return fn()
+
+        try:
+            extra = {"sleep": self.sleep} if self.sleep is not None else {}
+            return Retrying(**self._kwargs(), **extra)(counted)  # type: ignore[arg-type]
+        except WorkersAIError as exc:
+            exc.attempts = attempts
+            raise
+
+    async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Async twin of :meth:`call`."""
+        attempts = 0
+
+        async def counted() -> T:
+            nonlocal attempts
+            attempts += 1
+            return await fn()
+
+        try:
+            extra = {"sleep": self.async_sleep} if self.async_sleep is not None else {}
+            return await AsyncRetrying(**self._kwargs(), **extra)(counted)  # type: ignore[arg-type]
+        except WorkersAIError as exc:
+            exc.attempts = attempts
+            raise

@@ -1,0 +1,57 @@
+"""Server-sent event streams: ``data:`` frames parsed with httpx-sse, ended by ``data: [DONE]``.
+
+A stream that breaks off (connection reset, incomplete body) or ends without ``[DONE]`` raises
+:class:`~workersai.errors.StreamInterrupted`: an answer is never silently cut short.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from .errors import ResponseFormatError, StreamInterrupted
+
+_DONE = "[DONE]"
+
+
+def _decode(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise ResponseFormatError(f"stream event is not JSON: {data[:120]!r}") from exc
+
+
+def iter_sse_json(response: httpx.Response) -> Iterator[Any]:
+    """The JSON objects of a stream's ``data:`` frames, up to ``[DONE]``."""
+    try:
+        for event in EventSource(response).iter_sse():
+            data = event.data.strip()
+            if data == _DONE:
+                return
+            if data:
+                yield _decode(data)
+    except SSEError as exc:
+        raise ResponseFormatError(f"not an event stream: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
+    raise StreamInterrupted("stream ended without [DONE]; the answer is incomplete")
+
+
+async def aiter_sse_json(response: httpx.Response) -> AsyncIterator[Any]:
+    """Async twin of :func:`iter_sse_json`."""
+    try:
+        async for event in EventSource(response).aiter_sse():
+            data = event.data.strip()
+            if data == _DONE:
+                return
+            if data:
+                yield _decode(data)
+    except SSEError as exc:
+        raise ResponseFormatError(f"not an event stream: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
+    raise StreamInterrupted("stream ended without [DONE]; the answer is incomplete")

@@ -1,0 +1,234 @@
+"""HTTP transport shared by every client: pooled httpx clients, typed errors, retries, the envelope.
+
+One :class:`Transport` owns one ``httpx.Client`` and one ``httpx.AsyncClient`` per event loop (an async
+client's connections belong to the loop that opened them, and frameworks run sync code through fresh
+loops), each with keep-alive pooling and explicit timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ResponseFormatError,
+    WorkersAIError,
+    error_from_response,
+)
+from .retry import RetryPolicy
+
+logger = logging.getLogger("workersai")
+
+Json = Any
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise error_from_response(response)
+
+
+def _wrap_transport_error(exc: httpx.HTTPError, method: str, url: httpx.URL | str) -> WorkersAIError:
+    where = f"{method} {httpx.URL(url).copy_with(query=None)}"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{where} timed out ({type(exc).__name__})")
+    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {exc}")
+
+
+def unwrap_envelope(response: httpx.Response) -> Json:
+    """The ``result`` of a ``{result, success, errors, messages}`` envelope; typed errors otherwise."""
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise ResponseFormatError(
+            f"expected JSON, got {response.headers.get('content-type', 'no content type')}: "
+            f"{response.text[:120]!r}",
+            status=response.status_code,
+        ) from exc
+    if not isinstance(body, dict) or ("result" not in body and "success" not in body):
+        raise ResponseFormatError(
+            "response is not a Cloudflare envelope (no 'result' or 'success')", status=response.status_code
+        )
+    if body.get("success") is False:
+        raise error_from_response(response)
+    return body.get("result")
+
+
+class Transport:
+    """Sends requests with retries and returns typed results or raises typed errors."""
+
+    def __init__(
+        self,
+        *,
+        headers: Mapping[str, str],
+        timeout: float | httpx.Timeout = 60.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 100,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.headers = dict(headers)
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
+        self.retry = retry or RetryPolicy()
+        self.limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._sync = http_client
+        self._own_sync = http_client is None
+        self._given_async = async_http_client
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    # -- clients --------------------------------------------------------------------------------
+    @property
+    def sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._sync is None:
+                self._sync = httpx.Client(timeout=self.timeout, limits=self.limits)
+            return self._sync
+
+    def async_client(self) -> httpx.AsyncClient:
+        if self._given_async is not None:
+            return self._given_async
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async.get(loop)
+            if client is None or client.is_closed:
+                client = httpx.AsyncClient(timeout=self.timeout, limits=self.limits)
+                self._async[loop] = client
+            return client
+
+    def close(self) -> None:
+        if self._sync is not None and self._own_sync:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._async.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    def _merge(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        return {**self.headers, **(headers or {})}
+
+    # -- plain requests -------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send one request (retried when allowed); raises a typed error for any failure."""
+        merged = self._merge(headers)
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self.sync_client.request(
+                    method, url, json=json, content=content, params=params, headers=merged
+                )
+            except httpx.HTTPError as exc:
+                raise _wrap_transport_error(exc, method, url) from None
+            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
+            _raise_for(response)
+            return response
+
+        return self.retry.call(attempt) if retry else attempt()
+
+    async def arequest(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Async twin of :meth:`request`."""
+        merged = self._merge(headers)
+
+        async def attempt() -> httpx.Response:
+            try:
+                response = await self.async_client().request(
+                    method, url, json=json, content=content, params=params, headers=merged
+                )
+            except httpx.HTTPError as exc:
+                raise _wrap_transport_error(exc, method, url) from None
+            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
+            _raise_for(response)
+            return response
+
+        return await self.retry.acall(attempt) if retry else await attempt()
+
+    # -- streams --------------------------------------------------------------------------------
+    @contextmanager
+    def stream(
+        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """An open streaming response. Retries happen only while opening, before any byte is read."""
+        merged = self._merge(headers)
+        client = self.sync_client
+
+        def attempt() -> httpx.Response:
+            request = client.build_request(method, url, json=json, headers=merged)
+            try:
+                response = client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _wrap_transport_error(exc, method, url) from None
+            if response.status_code >= 400:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                _raise_for(response)
+            return response
+
+        response = self.retry.call(attempt)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    @asynccontextmanager
+    async def astream(
+        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """Async twin of :meth:`stream`."""
+        merged = self._merge(headers)
+        client = self.async_client()
+
+        async def attempt() -> httpx.Response:
+            request = client.build_request(method, url, json=json, headers=merged)
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _wrap_transport_error(exc, method, url) from None
+            if response.status_code >= 400:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                _raise_for(response)
+            return response
+
+        response = await self.retry.acall(attempt)
+        try:
+            yield response
+        finally:
+            await response.aclose()

@@ -1,0 +1,48 @@
+"""Checks made before any request, so bad input fails fast with a clear, typed error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .catalog import get_model
+from .errors import BadInput, ConfigurationError, ModelNotFound
+
+_MODEL_ID = re.compile(r"^@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+$")
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_account_id(account_id: str) -> str:
+    if not _ACCOUNT_ID.match(account_id):
+        raise ConfigurationError("account id must be letters, digits, '-' or '_' (a 32-hex Cloudflare id)")
+    return account_id
+
+
+def check_model(model: str, task: str | None = None, *, use_catalog: bool = True) -> str:
+    """Check a model id's form, and, when ``use_catalog``, that the catalog knows it for ``task``."""
+    if not isinstance(model, str) or not _MODEL_ID.match(model):
+        raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
+    if use_catalog:
+        info = get_model(model)
+        if info is None:
+            raise ModelNotFound(
+                f"unknown model {model!r}; pass validate_models=False to call models the catalog lacks"
+            )
+        if task is not None and info.task != task:
+            raise BadInput(f"model {model!r} is a {info.task} model, not {task}")
+    return model
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """Texts to embed: a non-empty list of non-blank strings."""
+    if isinstance(texts, str):
+        raise BadInput("texts must be a list of strings, not one string")
+    items = list(texts)
+    if not items:
+        raise BadInput("texts must not be empty")
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise BadInput(f"texts[{i}] is {type(text).__name__}, not str")
+        if not text.strip():
+            raise BadInput(f"texts[{i}] is empty; Workers AI cannot embed an empty text")
+    return items
