@@ -1,0 +1,82 @@
+"""The API token never shows; the emulator checks it; ids cannot escape their URL path."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from workersai import AuthenticationError, ConfigurationError, ModelNotFound, WorkersAI
+from workersai.local import LocalEmulator
+
+SECRET = "sk-very-secret-token-0123456789"
+
+
+def test_token_never_in_repr_or_str() -> None:
+    client = WorkersAI("acct", SECRET, gateway_token="gw-" + SECRET)
+    assert SECRET not in repr(client)
+    assert SECRET not in str(client)
+    assert "**********" in repr(client)
+    assert SECRET not in repr(vars(client))
+
+
+def test_token_not_in_errors_or_debug_logs(emulator: LocalEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with emulator.client(api_token=SECRET, max_retries=0) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.embed(["x"])
+        with pytest.raises(AuthenticationError) as async_info:
+            import asyncio
+
+            asyncio.run(client.aembed(["x"]))
+    for text in (str(info.value), repr(info.value), str(async_info.value), caplog.text):
+        assert SECRET not in text
+    assert "workersai" in caplog.text  # the debug log did run
+
+
+def test_emulator_rejects_requests_without_a_token(emulator: LocalEmulator) -> None:
+    url = f"{emulator.base_url}/accounts/{emulator.account_id}/ai/run/@cf/baai/bge-small-en-v1.5"
+    response = httpx.post(url, json={"text": ["x"]})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == 10000
+    response = httpx.post(url, json={"text": ["x"]}, headers={"Authorization": "Basic abc"})
+    assert response.status_code == 401
+
+
+def test_emulator_binds_loopback_by_default(emulator: LocalEmulator) -> None:
+    assert emulator.host == "127.0.0.1"
+    from workersai.local.cli import parse_args
+
+    assert parse_args([]).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "model", ["@cf/../../accounts/x", "@cf/meta/../../../evil", "@cf/a/b?x=1", "@cf/a/b#c"]
+)
+def test_model_ids_cannot_traverse_paths(model: str) -> None:
+    with WorkersAI("acct", "tok") as client, pytest.raises(ModelNotFound):
+        client.run(model, {"prompt": "x"})
+
+
+@pytest.mark.parametrize("account", ["../x", "a/b", "a?b", "a b"])
+def test_account_ids_cannot_traverse_paths(account: str) -> None:
+    with pytest.raises(ConfigurationError):
+        WorkersAI(account, "tok")
+
+
+def test_missing_configuration_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID", raising=False)
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    with WorkersAI() as client, pytest.raises(ConfigurationError, match="CLOUDFLARE_ACCOUNT_ID"):
+        client.embed(["x"])
+    with WorkersAI("acct") as client, pytest.raises(ConfigurationError, match="CLOUDFLARE_API_TOKEN"):
+        client.embed(["x"])
+
+
+def test_configuration_from_environment(emulator: LocalEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in emulator.env().items():
+        monkeypatch.setenv(key, value)
+    with WorkersAI() as client:
+        assert client.account_id == emulator.account_id
+        assert len(client.embed(["from the environment"])) == 1
