@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr
@@ -30,6 +30,9 @@ from .transport import Transport, unwrap_envelope
 from .types import ChatChunk, ChatResult, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_model, check_texts
+
+if TYPE_CHECKING:
+    from .vectorize import Vectorize
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com"
@@ -149,7 +152,7 @@ class WorkersAI:
             http_client=http_client,
             async_http_client=async_http_client,
         )
-        self._vectorize: Any = None
+        self._vectorize: Vectorize | None = None
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"
@@ -387,10 +390,10 @@ class WorkersAI:
         return result
 
     @property
-    def vectorize(self) -> Any:
+    def vectorize(self) -> Vectorize:
         """The Vectorize client sharing this client's connection pool and settings."""
         if self._vectorize is None:
-            from .vectorize import Vectorize  # type: ignore[import-not-found]
+            from .vectorize import Vectorize
 
             self._vectorize = Vectorize(self)
         return self._vectorize

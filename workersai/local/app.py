@@ -481,7 +481,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         Route("/__local__/health", health, methods=["GET"]),
     ]
     try:
-        from .vectorize_routes import vectorize_routes  # type: ignore[import-not-found]
+        from .vectorize_routes import vectorize_routes
     except ImportError:  # pragma: no cover - before Vectorize lands
         pass
     else:
