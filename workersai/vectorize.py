@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .errors import MutationTimeout, ResponseFormatError
+from .errors import BadInput, MutationTimeout, ResponseFormatError
 from .transport import unwrap_envelope
 from .vectorize_limits import (
     MAX_BYTES_PER_WRITE,
@@ -92,30 +92,32 @@ class IndexDescription(BaseModel):
 VectorLike = Vector | Mapping[str, Any]
 
 
-def _as_vector(item: VectorLike) -> Vector:
+def _record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
+    """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
+    path of every ingestion)."""
+    vid: Any
+    values: Any
     if isinstance(item, Vector):
-        return item
-    return Vector(
-        id=item.get("id"),  # type: ignore[arg-type]
-        values=item.get("values"),  # type: ignore[arg-type]
-        metadata=item.get("metadata"),
-        namespace=item.get("namespace"),
-    )
-
-
-def _line(vector: Vector, dimensions: int | None) -> bytes:
-    check_vector(vector.id, vector.values, vector.metadata, vector.namespace, dimensions)
-    record: dict[str, Any] = {"id": vector.id, "values": vector.values}
-    if vector.metadata is not None:
-        record["metadata"] = vector.metadata
-    if vector.namespace is not None:
-        record["namespace"] = vector.namespace
-    return compact(record).encode() + b"\n"
+        vid, values, metadata, namespace = item.id, item.values, item.metadata, item.namespace
+    elif isinstance(item, Mapping):
+        vid, values = item.get("id"), item.get("values")
+        metadata, namespace = item.get("metadata"), item.get("namespace")
+    else:
+        raise BadInput(f"a vector must be a Vector or a mapping, got {type(item).__name__}")
+    if values is not None and not isinstance(values, (list, tuple)):
+        values = list(values)  # e.g. a numpy array
+    check_vector(vid, values, metadata, namespace, dimensions)
+    record: dict[str, Any] = {"id": vid, "values": values}
+    if metadata is not None:
+        record["metadata"] = metadata
+    if namespace is not None:
+        record["namespace"] = namespace
+    return record
 
 
 @dataclass
 class Batch:
-    """One NDJSON request body and what it holds."""
+    """One NDJSON request body and what it holds (``last`` is its last vector, for read-back)."""
 
     body: bytes
     ids: list[str]
@@ -134,25 +136,25 @@ def ndjson_batches(
     lines: list[bytes] = []
     ids: list[str] = []
     size = 0
-    last: Vector | None = None
+    last: dict[str, Any] | None = None
     seen_dims = dimensions
     for item in vectors:
-        vector = _as_vector(item)
-        line = _line(vector, seen_dims)
-        seen_dims = len(vector.values)
+        record = _record(item, seen_dims)
+        seen_dims = len(record["values"])
+        line = compact(record) + b"\n"
         if len(line) > max_bytes:
-            raise ResponseFormatError(f"vector {vector.id!r} alone is over the request size limit")
+            raise BadInput(f"vector {record['id']!r} alone is over the request size limit")
         if lines and (len(lines) >= max_vectors or size + len(line) > max_bytes):
             assert last is not None
-            yield Batch(b"".join(lines), ids, last)
+            yield Batch(b"".join(lines), ids, Vector.model_validate(last))
             lines, ids, size = [], [], 0
         lines.append(line)
-        ids.append(vector.id)
+        ids.append(record["id"])
         size += len(line)
-        last = vector
+        last = record
     if lines:
         assert last is not None
-        yield Batch(b"".join(lines), ids, last)
+        yield Batch(b"".join(lines), ids, Vector.model_validate(last))
 
 
 @dataclass
@@ -255,14 +257,10 @@ class Vectorize:
             config: dict[str, Any] = {"preset": preset}
         else:
             if dimensions is None or isinstance(dimensions, bool) or not 1 <= dimensions <= 1536:
-                from .errors import BadInput
-
                 raise BadInput(
                     f"dimensions must be between 1 and 1536 (or give a preset), got {dimensions!r}"
                 )
             if metric not in METRICS:
-                from .errors import BadInput
-
                 raise BadInput(f"metric must be one of {METRICS}, got {metric!r}")
             config = {"dimensions": dimensions, "metric": metric}
         body: dict[str, Any] = {"name": name, "config": config}
@@ -339,8 +337,6 @@ class Vectorize:
     def _md_create(self, name: str, prop: str, kind: str) -> _Call[str]:
         check_index_name(name)
         if not prop or kind not in METADATA_INDEX_TYPES:
-            from .errors import BadInput
-
             raise BadInput(f"metadata index needs a property name and a type in {METADATA_INDEX_TYPES}")
         return _Call(
             "POST",
@@ -409,8 +405,6 @@ class Vectorize:
     def _batches(self, name: str, vectors: Iterable[VectorLike], batch_size: int) -> Iterator[Batch]:
         check_index_name(name)
         if not 1 <= batch_size <= MAX_VECTORS_PER_WRITE:
-            from .errors import BadInput
-
             raise BadInput(f"batch_size must be between 1 and {MAX_VECTORS_PER_WRITE}, got {batch_size}")
         return ndjson_batches(vectors, self._dimensions.get(name), batch_size)
 
@@ -691,7 +685,7 @@ class Vectorize:
 
     @staticmethod
     def _by_id(name: str, vector_id: str | None, found: list[Vector]) -> list[float]:
-        from .errors import BadInput, NotFound
+        from .errors import NotFound
 
         if vector_id is None:
             raise BadInput("query needs a vector or a vector_id")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from ..vectorize_limits import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS metadata_indexes (
     account TEXT, idx TEXT, property TEXT, type TEXT, PRIMARY KEY (account, idx, property));
 CREATE TABLE IF NOT EXISTS mutations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT, idx TEXT, mutation_id TEXT, kind TEXT,
-    payload TEXT, created REAL, applied INTEGER DEFAULT 0);
+    payload TEXT, vals BLOB, created REAL, applied INTEGER DEFAULT 0);
 CREATE INDEX IF NOT EXISTS pending ON mutations (applied, seq);
 """
 
@@ -74,7 +75,7 @@ _MISSING = object()
 
 def _indexed_value(value: Any, kind: str) -> Any:
     if kind == "string" and isinstance(value, str):
-        return value.encode()[:64].decode(errors="ignore")
+        return _prefix(value)
     if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if kind == "boolean" and isinstance(value, bool):
@@ -82,91 +83,105 @@ def _indexed_value(value: Any, kind: str) -> Any:
     return _MISSING
 
 
-def _compare(op: str, have: Any, want: Any) -> bool:
-    if op in ("$ne", "$nin"):
-        if have is _MISSING:
-            return True
-        return not _compare("$eq" if op == "$ne" else "$in", have, want)
-    if have is _MISSING:
-        return False
-    if op == "$eq":
-        return _same(have, want)
-    if op == "$in":
-        return any(_same(have, w) for w in want)
-    if isinstance(have, bool) or isinstance(want, bool):
-        return False
-    if isinstance(have, str) != isinstance(want, str):
-        return False
-    if isinstance(want, str):
-        want = want.encode()[:64].decode(errors="ignore")
-    if op == "$lt":
-        return bool(have < want)
-    if op == "$lte":
-        return bool(have <= want)
-    if op == "$gt":
-        return bool(have > want)
-    return bool(have >= want)  # $gte
+def _prefix(text: str) -> str:
+    """Strings are indexed on their first 64 bytes."""
+    return text.encode()[:64].decode(errors="ignore")
 
 
-def _same(have: Any, want: Any) -> bool:
-    if isinstance(have, bool) or isinstance(want, bool):
-        return isinstance(have, bool) and isinstance(want, bool) and have == want
-    if isinstance(have, str):
-        return isinstance(want, str) and have == want.encode()[:64].decode(errors="ignore")
-    return isinstance(want, (int, float)) and float(have) == float(want)
+def _want(kind: str, value: Any) -> Any:
+    """A filter operand as the column of ``kind`` holds it, or _MISSING when the types differ."""
+    if kind == "string":
+        return _prefix(value) if isinstance(value, str) else _MISSING
+    if kind == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok else _MISSING
+    return value if isinstance(value, bool) else _MISSING
 
 
-def matches(indexed: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:
-    """Does a vector with these indexed values pass the filter? (keys ANDed)"""
-    for key, cond in flt.items():
-        have = indexed.get(key, _MISSING)
-        ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
-        for op, want in ops.items():
-            if not _compare(op, have, want):
-                return False
-    return True
+@dataclass
+class _Column:
+    """One filterable property over every row: its values and where it is present."""
+
+    kind: str
+    values: NDArray[Any]
+    present: NDArray[np.bool_]
+
+    def mask(self, op: str, operand: Any) -> NDArray[np.bool_]:
+        if op in ("$ne", "$nin"):
+            return ~self.mask("$eq" if op == "$ne" else "$in", operand)
+        if op in ("$in", "$eq"):
+            candidates = operand if op == "$in" else [operand]
+            wants = [w for w in (_want(self.kind, c) for c in candidates) if w is not _MISSING]
+            if not wants:
+                return np.zeros(len(self.present), dtype=bool)
+            return self.present & np.isin(self.values, np.asarray(wants, dtype=self.values.dtype))
+        want = _want(self.kind, operand)
+        if want is _MISSING or self.kind == "boolean":
+            return np.zeros(len(self.present), dtype=bool)
+        compare = {"$lt": np.less, "$lte": np.less_equal, "$gt": np.greater, "$gte": np.greater_equal}[op]
+        result: NDArray[np.bool_] = self.present & compare(self.values, want).astype(bool)
+        return result
 
 
 @dataclass
 class _Live:
-    """An index's rows held in memory for search."""
+    """An index's rows held in memory for search: a growing matrix plus per-row bookkeeping."""
 
     dimensions: int
     ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
-    matrix: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-    namespaces: list[str | None] = field(default_factory=list)
     metadata: list[dict[str, Any] | None] = field(default_factory=list)
     indexed: list[dict[str, Any]] = field(default_factory=list)
+    namespaces: list[str | None] = field(default_factory=list)
     size: int = 0
 
     def __post_init__(self) -> None:
         self.matrix = np.zeros((16, self.dimensions), dtype=np.float32)
+        self.norms = np.zeros(16, dtype=np.float32)
+        self.ns_codes = np.full(16, -1, dtype=np.int32)
+        self.ns_ids: dict[str, int] = {}
+        self._columns: dict[str, _Column] = {}
 
-    def put(
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.matrix)
+        if needed <= capacity:
+            return
+        while capacity < needed:
+            capacity *= 2
+        for name, fill in (("matrix", 0.0), ("norms", 0.0), ("ns_codes", -1)):
+            old = getattr(self, name)
+            new = np.full((capacity, *old.shape[1:]), fill, dtype=old.dtype)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
+
+    def put_many(
         self,
-        vid: str,
+        ids: list[str],
         values: NDArray[np.float32],
-        namespace: str | None,
-        metadata: Any,
-        indexed: dict[str, Any],
+        namespaces: list[str | None],
+        metadata: list[dict[str, Any] | None],
+        indexed: list[dict[str, Any]],
     ) -> None:
-        row = self.rows.get(vid)
-        if row is None:
-            if self.size == len(self.matrix):
-                grown = np.zeros((max(16, 2 * len(self.matrix)), self.dimensions), dtype=np.float32)
-                grown[: self.size] = self.matrix[: self.size]
-                self.matrix = grown
-            row = self.size
-            self.size += 1
-            self.rows[vid] = row
-            self.ids.append(vid)
-            self.namespaces.append(namespace)
-            self.metadata.append(metadata)
-            self.indexed.append(indexed)
-        else:
-            self.namespaces[row], self.metadata[row], self.indexed[row] = namespace, metadata, indexed
-        self.matrix[row] = values
+        self._grow(self.size + len(ids))
+        targets = np.empty(len(ids), dtype=np.int64)
+        for k, vid in enumerate(ids):
+            row = self.rows.get(vid)
+            ns = namespaces[k]
+            if row is None:
+                row = self.size
+                self.size += 1
+                self.rows[vid] = row
+                self.ids.append(vid)
+                self.metadata.append(metadata[k])
+                self.indexed.append(indexed[k])
+                self.namespaces.append(ns)
+            else:
+                self.metadata[row], self.indexed[row], self.namespaces[row] = metadata[k], indexed[k], ns
+            self.ns_codes[row] = -1 if ns is None else self.ns_ids.setdefault(ns, len(self.ns_ids))
+            targets[k] = row
+        self.matrix[targets] = values
+        self.norms[targets] = np.linalg.norm(values, axis=1)
+        self._columns.clear()
 
     def remove(self, vid: str) -> None:
         row = self.rows.pop(vid, None)
@@ -175,17 +190,42 @@ class _Live:
         last = self.size - 1
         if row != last:
             moved = self.ids[last]
-            self.ids[row] = moved
             self.rows[moved] = row
-            self.matrix[row] = self.matrix[last]
-            self.namespaces[row] = self.namespaces[last]
-            self.metadata[row] = self.metadata[last]
-            self.indexed[row] = self.indexed[last]
-        self.ids.pop()
-        self.namespaces.pop()
-        self.metadata.pop()
-        self.indexed.pop()
+            for name in ("ids", "metadata", "indexed", "namespaces"):
+                getattr(self, name)[row] = getattr(self, name)[last]
+            for array in (self.matrix, self.norms, self.ns_codes):
+                array[row] = array[last]
+        for name in ("ids", "metadata", "indexed", "namespaces"):
+            getattr(self, name).pop()
         self.size -= 1
+        self._columns.clear()
+
+    def column(self, prop: str, kind: str) -> _Column:
+        col = self._columns.get(prop)
+        if col is None or col.kind != kind:
+            raw = [ix.get(prop, _MISSING) for ix in self.indexed]
+            present = np.fromiter((v is not _MISSING for v in raw), dtype=bool, count=self.size)
+            if kind == "number":
+                values: NDArray[Any] = np.array([0.0 if v is _MISSING else v for v in raw], dtype=np.float64)
+            elif kind == "boolean":
+                values = np.array([False if v is _MISSING else v for v in raw], dtype=bool)
+            else:
+                values = np.array(["" if v is _MISSING else v for v in raw], dtype=object)
+            col = self._columns[prop] = _Column(kind, values, present)
+        return col
+
+    def filter_mask(self, flt: Mapping[str, Any], kinds: Mapping[str, str]) -> NDArray[np.bool_]:
+        mask = np.ones(self.size, dtype=bool)
+        for key, cond in flt.items():
+            ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
+            kind = kinds.get(key)
+            for op, operand in ops.items():
+                if kind is None:  # no metadata index: nothing is filterable on it
+                    if op not in ("$ne", "$nin"):
+                        mask[:] = False
+                    continue
+                mask &= self.column(key, kind).mask(op, operand)
+        return mask
 
 
 class VectorizeStore:
@@ -319,29 +359,34 @@ class VectorizeStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]]) -> str:
-        """Validate and durably enqueue an insert or upsert; returns its mutation id."""
+        """Validate and durably enqueue an insert or upsert; returns its mutation id. The values are
+        kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
         dims = self._index_row(account, name)[2]
         for v in vectors:
-            if len(v.get("values") or []) != dims:
+            if len(v["values"]) != dims:
                 raise VectorizeError(
                     400,
                     40012,
-                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {v.get('id')!r} has "
-                    f"{len(v.get('values') or [])} dimensions, the index expects {dims}",
+                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {v['id']!r} has {len(v['values'])} "
+                    f"dimensions, the index expects {dims}",
                 )
-        return self._enqueue(account, name, kind, vectors)
+        values = np.asarray([v["values"] for v in vectors], dtype=np.float32)
+        records = [
+            {"id": v["id"], "metadata": v.get("metadata"), "namespace": v.get("namespace")} for v in vectors
+        ]
+        return self._enqueue(account, name, kind, records, values.tobytes())
 
     def delete_ids(self, account: str, name: str, ids: list[str]) -> str:
         return self._enqueue(account, name, "delete", ids)
 
-    def _enqueue(self, account: str, name: str, kind: str, payload: Any) -> str:
+    def _enqueue(self, account: str, name: str, kind: str, payload: Any, blob: bytes | None = None) -> str:
         mutation = str(uuid.uuid4())
         with self._wake:
             self._index_row(account, name)
             self._db.execute(
-                "INSERT INTO mutations (account, idx, mutation_id, kind, payload, created) "
-                "VALUES (?,?,?,?,?,?)",
-                (account, name, mutation, kind, json.dumps(payload), time.monotonic()),
+                "INSERT INTO mutations (account, idx, mutation_id, kind, payload, vals, created) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (account, name, mutation, kind, json.dumps(payload), blob, time.monotonic()),
             )
             self._wake.notify_all()
         return mutation
@@ -352,53 +397,70 @@ class VectorizeStore:
                 if self._stopped:
                     return
                 row = self._db.execute(
-                    "SELECT seq, account, idx, mutation_id, kind, payload, created FROM mutations "
+                    "SELECT seq, account, idx, mutation_id, kind, payload, vals, created FROM mutations "
                     "WHERE applied=0 ORDER BY seq LIMIT 1"
                 ).fetchone()
                 if row is None:
                     self._wake.wait(0.5)
                     continue
-                seq, account, name, mutation, kind, payload, created = row
+                seq, account, name, mutation, kind, payload, blob, created = row
+                # `created` is this process's monotonic clock; after a restart it means nothing, so
+                # mutations left over from a previous run are due at once.
                 due = (created if created <= time.monotonic() else 0) + self.delay - time.monotonic()
                 if due > 0:
                     self._wake.wait(min(due, 0.5))
                     continue
-                self._apply(seq, account, name, mutation, kind, json.loads(payload))
+                self._apply(seq, account, name, mutation, kind, json.loads(payload), blob)
 
-    def _apply(self, seq: int, account: str, name: str, mutation: str, kind: str, payload: Any) -> None:
+    def _apply(
+        self, seq: int, account: str, name: str, mutation: str, kind: str, payload: Any, blob: bytes | None
+    ) -> None:
         live = self._load(account, name)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             if kind in ("insert", "upsert"):
+                values = np.frombuffer(blob or b"", dtype=np.float32).reshape(len(payload), live.dimensions)
+                keep = [k for k, r in enumerate(payload) if kind == "upsert" or r["id"] not in live.rows]
+                if kind == "insert":  # insert leaves existing ids as they are (also within one batch)
+                    seen: set[str] = set()
+                    first = []
+                    for k in keep:
+                        if payload[k]["id"] not in seen:
+                            seen.add(payload[k]["id"])
+                            first.append(k)
+                    keep = first
                 props = self.metadata_indexes(account, name)
-                for v in payload:
-                    vid = v["id"]
-                    if kind == "insert" and vid in live.rows:
-                        continue
-                    meta = v.get("metadata")
-                    indexed = {}
-                    for prop, ptype in props.items():
-                        value = _indexed_value(_path_value(meta or {}, prop), ptype)
-                        if value is not _MISSING:
-                            indexed[prop] = value
-                    values = np.asarray(v["values"], dtype=np.float32)
-                    db.execute(
-                        "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
+                records = [payload[k] for k in keep]
+                indexed = [self._indexed(r.get("metadata"), props) for r in records]
+                db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
+                    (
                         (
                             account,
                             name,
-                            vid,
-                            v.get("namespace"),
-                            values.tobytes(),
-                            json.dumps(meta) if meta is not None else None,
-                            json.dumps(indexed),
-                        ),
-                    )
-                    live.put(vid, values, v.get("namespace"), meta, indexed)
+                            r["id"],
+                            r.get("namespace"),
+                            values[k].tobytes(),
+                            json.dumps(r["metadata"]) if r.get("metadata") is not None else None,
+                            json.dumps(ix),
+                        )
+                        for k, r, ix in zip(keep, records, indexed, strict=True)
+                    ),
+                )
+                live.put_many(
+                    [r["id"] for r in records],
+                    values[keep],
+                    [r.get("namespace") for r in records],
+                    [r.get("metadata") for r in records],
+                    indexed,
+                )
             elif kind == "delete":
+                db.executemany(
+                    "DELETE FROM vectors WHERE account=? AND idx=? AND id=?",
+                    ((account, name, v) for v in payload),
+                )
                 for vid in payload:
-                    db.execute("DELETE FROM vectors WHERE account=? AND idx=? AND id=?", (account, name, vid))
                     live.remove(vid)
             elif kind == "metadata_create":
                 db.execute(
@@ -416,12 +478,21 @@ class VectorizeStore:
                 "WHERE account=? AND name=?",
                 (mutation, now, now, account, name),
             )
-            db.execute("UPDATE mutations SET applied=1 WHERE seq=?", (seq,))
+            db.execute("UPDATE mutations SET applied=1, payload='', vals=NULL WHERE seq=?", (seq,))
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")
             self._live.pop((account, name), None)
             raise
+
+    @staticmethod
+    def _indexed(metadata: Any, props: Mapping[str, str]) -> dict[str, Any]:
+        out = {}
+        for prop, kind in props.items():
+            value = _indexed_value(_path_value(metadata or {}, prop), kind)
+            if value is not _MISSING:
+                out[prop] = value
+        return out
 
     def _load(self, account: str, name: str) -> _Live:
         live = self._live.get((account, name))
@@ -431,10 +502,18 @@ class VectorizeStore:
             rows = self._db.execute(
                 "SELECT id, namespace, vals, metadata, indexed FROM vectors WHERE account=? AND idx=?",
                 (account, name),
-            )
-            for vid, ns, blob, meta, indexed in rows:
-                values = np.frombuffer(blob, dtype=np.float32)
-                live.put(vid, values, ns, json.loads(meta) if meta else None, json.loads(indexed or "{}"))
+            ).fetchall()
+            if rows:
+                values = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(
+                    len(rows), dims
+                )
+                live.put_many(
+                    [r[0] for r in rows],
+                    values,
+                    [r[1] for r in rows],
+                    [json.loads(r[3]) if r[3] else None for r in rows],
+                    [json.loads(r[4] or "{}") for r in rows],
+                )
             self._live[(account, name)] = live
         return live
 
@@ -464,30 +543,32 @@ class VectorizeStore:
                 raise VectorizeError(400, 40025, f"topK must be between 1 and {ceiling} for this query")
             live = self._load(account, name)
             n = live.size
-            keep = np.ones(n, dtype=bool)
+            mask: NDArray[np.bool_] | None = None
             if namespace is not None:
-                keep &= np.fromiter((ns == namespace for ns in live.namespaces), dtype=bool, count=n)
+                code = live.ns_ids.get(namespace, -2)
+                mask = live.ns_codes[:n] == code
             if flt:
-                candidates = np.flatnonzero(keep)
-                keep[:] = False
-                for c in candidates:
-                    keep[c] = matches(live.indexed[c], flt)
-            rows = np.flatnonzero(keep)
+                kinds = self.metadata_indexes(account, name)
+                fmask = live.filter_mask(flt, kinds)
+                mask = fmask if mask is None else mask & fmask
+            rows = np.arange(n) if mask is None else np.flatnonzero(mask)
+            sub = live.matrix[:n] if mask is None else live.matrix[rows]
             q = np.asarray(vector, dtype=np.float32)
-            sub = live.matrix[rows]
             scores: NDArray[np.floating[Any]]
-            if metric == "cosine":
-                norms = np.linalg.norm(sub, axis=1) * (np.linalg.norm(q) or 1.0)
-                scores = (sub @ q) / np.where(norms == 0, 1.0, norms)
-                order = np.argsort(-scores, kind="stable")
-            elif metric == "dot-product":
-                scores = sub @ q
-                order = np.argsort(-scores, kind="stable")
+            if metric == "euclidean":
+                scores = np.sqrt(np.maximum(0.0, (live.norms[rows] ** 2) - 2 * (sub @ q) + float(q @ q)))
+                key = scores
             else:
-                scores = np.linalg.norm(sub - q, axis=1)
-                order = np.argsort(scores, kind="stable")
+                scores = sub @ q
+                if metric == "cosine":
+                    norms = live.norms[rows] * (float(np.linalg.norm(q)) or 1.0)
+                    scores = scores / np.where(norms == 0, 1.0, norms)
+                key = -scores
+            k = min(top_k, len(rows))
+            best = np.argpartition(key, k - 1)[:k] if 0 < k < len(rows) else np.arange(len(rows))
+            order = best[np.lexsort((best, key[best]))]
             matches_out = []
-            for j in order[:top_k]:
+            for j in order:
                 i = int(rows[j])
                 item: dict[str, Any] = {"id": live.ids[i], "score": float(scores[j])}
                 if return_values:
@@ -555,8 +636,8 @@ def parse_ndjson(body: bytes) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except ValueError as exc:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
             raise VectorizeError(400, 40026, f"invalid vector on line {number}: not JSON") from exc
         if not isinstance(item, dict):
             raise VectorizeError(400, 40026, f"invalid vector on line {number}: not an object")
