@@ -1,1 +1,17 @@
-"""LangChain integration for Cloudflare Workers AI and Vectorize (in progress)."""
+"""LangChain integration for Cloudflare Workers AI and Vectorize."""
+
+from .chat_models import ChatWorkersAI
+from .embeddings import WorkersAIEmbeddings
+from .retrievers import VectorizeRetriever
+from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
+from .vectorstores import VectorizeVectorStore
+
+__all__ = [
+    "ChatWorkersAI",
+    "VectorizeRetriever",
+    "VectorizeVectorStore",
+    "WorkersAIEmbeddings",
+    "get_workersai_callback",
+    "with_model_fallbacks",
+    "with_workersai_retry",
+]

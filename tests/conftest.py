@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -11,11 +13,22 @@ import pytest
 from workersai import RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
+_shared: LocalEmulator | None = None
+
+
+def shared_emulator() -> LocalEmulator:
+    """The session's emulator, started on first use (also reachable from the LangChain standard
+    suites' class properties, which cannot take fixtures)."""
+    global _shared
+    if _shared is None:
+        _shared = LocalEmulator(data_dir=tempfile.mkdtemp(prefix="workersai-vectorize-")).start()
+        atexit.register(_shared.stop)
+    return _shared
+
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator]:
-    with LocalEmulator(data_dir=tmp_path_factory.mktemp("vectorize-data")) as emu:
-        yield emu
+def emulator() -> LocalEmulator:
+    return shared_emulator()
 
 
 @pytest.fixture(autouse=True)

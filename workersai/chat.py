@@ -50,6 +50,18 @@ def select_tools(tools: Sequence[Mapping[str, Any]] | None, tool_choice: ToolCho
     return [t for t, n in zip(chosen, names, strict=True) if n == wanted]
 
 
+def wire_tool_choice(tool_choice: ToolChoice, selected: Sequence[Mapping[str, Any]]) -> Any:
+    """``tool_choice`` as sent (OpenAI form) when it forces a call; None for "auto" or nothing.
+
+    The tools sent are already narrowed to the chosen one, so a service that ignores the field still
+    sees only that tool."""
+    if tool_choice in ("any", "required"):
+        return "required"
+    if tool_choice in (None, "auto", "none"):
+        return None
+    return {"type": "function", "function": {"name": tool_name(selected[0])}}
+
+
 def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
     """Check one message and bring it to the wire shape."""
     role = message.get("role")
@@ -125,6 +137,9 @@ def build_chat_payload(
     selected = select_tools(tools, tool_choice)
     if selected:
         payload["tools"] = selected
+        forced = wire_tool_choice(tool_choice, selected)
+        if forced is not None:
+            payload["tool_choice"] = forced
     if response_format is not None:
         kind = response_format.get("type")
         if kind not in ("json_object", "json_schema"):
@@ -213,9 +228,9 @@ def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None
     if not isinstance(raw_calls, list):
         raise ResponseFormatError("tool_calls is not a list")
     calls = [_tool_call(c) for c in raw_calls]
-    text, stopped = apply_stop(text, stop)
+    text, _ = apply_stop(text, stop)
     if finish is None:
-        finish = "tool_calls" if calls else ("stop" if stopped else None)
+        finish = "tool_calls" if calls else "stop"
     return ChatResult(
         model=model,
         text=text,

@@ -288,4 +288,9 @@ class LocalGenerator:
         if isinstance(schema, Mapping) and (schema.get("properties") or schema.get("type")):
             filler = _ArgumentFiller(question, schema.get("$defs") or schema.get("definitions") or {})
             return filler.fill(schema)
+        if re.search(r"\b(keys?|fields?|properties)\b", question, re.IGNORECASE):
+            keys = list(dict.fromkeys(re.findall(r"[\"'`]([A-Za-z_][A-Za-z0-9_]{0,40})[\"'`]", question)))
+            if keys:  # "Return JSON with 'setup' and 'punchline' keys": an object with those keys
+                topic = _topic(re.sub(r"[\"'`][A-Za-z_][A-Za-z0-9_]*[\"'`]", "", question.split(".")[0]))
+                return {key: f"{key.replace('_', ' ')} about {topic}" for key in keys}
         return {"response": self._extract(question, messages, 0.0, None)}

@@ -1,0 +1,371 @@
+"""``ChatWorkersAI``: Workers AI text generation as a LangChain chat model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticToolsParser
+from langchain_core.output_parsers.pydantic import PydanticOutputParser
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import BaseModel, ConfigDict, Field
+
+from workersai import DEFAULT_CHAT_MODEL
+from workersai.types import ChatChunk, Usage
+from workersai.types import ChatResult as CoreResult
+
+from ._config import WorkersAISettings
+
+PROVIDER = "workersai"
+
+
+def _text(content: str | list[Any]) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        elif isinstance(block, dict) and block.get("type") in ("tool_use", "tool_call"):
+            continue
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            raise ValueError(f"Workers AI text models take text only; got a {kind!r} content block")
+    return "".join(parts)
+
+
+def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages as Workers AI chat messages."""
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            out.append({"role": "system", "content": _text(m.content)})
+        elif isinstance(m, HumanMessage):
+            out.append({"role": "user", "content": _text(m.content)})
+        elif isinstance(m, AIMessage):
+            item: dict[str, Any] = {"role": "assistant", "content": _text(m.content)}
+            if m.tool_calls:
+                item["tool_calls"] = [
+                    {"id": tc.get("id"), "name": tc["name"], "arguments": tc.get("args") or {}}
+                    for tc in m.tool_calls
+                ]
+                names.update({str(tc.get("id")): tc["name"] for tc in m.tool_calls})
+            out.append(item)
+        elif isinstance(m, ToolMessage):
+            content = m.content if isinstance(m.content, str) else json.dumps(m.content)
+            out.append(
+                {
+                    "role": "tool",
+                    "content": content,
+                    "tool_call_id": m.tool_call_id,
+                    "name": m.name or names.get(m.tool_call_id, ""),
+                }
+            )
+        elif isinstance(m, ChatMessage):
+            out.append({"role": m.role, "content": _text(m.content)})
+        else:
+            raise ValueError(f"unsupported message type {type(m).__name__}")
+    return out
+
+
+def _usage(usage: Usage | None) -> UsageMetadata | None:
+    if usage is None:
+        return None
+    # The detail keys are NotRequired; mypy (python_version 3.10) misreads that, hence the cast.
+    return cast(
+        UsageMetadata,
+        {
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+    )
+
+
+class ChatWorkersAI(WorkersAISettings, BaseChatModel):
+    """Cloudflare Workers AI chat models (``@cf/meta/llama-3.1-8b-instruct`` by default).
+
+    Setup: set ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or pass ``account_id`` and
+    ``api_key``); ``base_url`` points it at the local emulator.
+
+    .. code-block:: python
+
+        from langchain_workersai import ChatWorkersAI
+
+        llm = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", temperature=0)
+        llm.invoke("Hello")
+        for chunk in llm.stream("Tell me a story"):
+            print(chunk.content, end="")
+
+    Tool calling (``bind_tools``), structured output (``with_structured_output`` with
+    ``json_schema``, ``function_calling`` or ``json_mode``), usage metadata, async and batch calls are
+    supported. Errors are the core's typed errors (``workersai.CapacityExceeded`` and so on).
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
+
+    model: str = Field(default=DEFAULT_CHAT_MODEL, alias="model_name")
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    streaming: bool = False
+
+    @property
+    def _llm_type(self) -> str:
+        return "workersai-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, **self._default_options()}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=kwargs.get("model", self.model),
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        stops = stop or kwargs.get("stop") or self.stop
+        if stops:
+            params["ls_stop"] = list(stops)
+        return params
+
+    def _default_options(self) -> dict[str, Any]:
+        keys = (
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "top_k",
+            "seed",
+            "repetition_penalty",
+            "frequency_penalty",
+            "presence_penalty",
+        )
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        options = self._default_options()
+        model = kwargs.pop("model", self.model)
+        for key in (*options, "temperature", "max_tokens", "top_p", "top_k", "seed"):
+            if key in kwargs:
+                options[key] = kwargs.pop(key)
+        stops = stop if stop is not None else kwargs.pop("stop", None) or self.stop
+        if stops:
+            options["stop"] = list(stops)
+        for key in ("tools", "tool_choice", "response_format"):
+            value = kwargs.pop(key, None)
+            if value is not None:
+                options[key] = value
+        kwargs.pop("ls_structured_output_format", None)
+        kwargs.pop("stream_usage", None)
+        if kwargs:
+            raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
+        return model, options
+
+    @staticmethod
+    def _message(result: CoreResult) -> AIMessage:
+        return AIMessage(
+            content=result.text,
+            tool_calls=[
+                {"name": c.name, "args": c.arguments, "id": c.id, "type": "tool_call"}
+                for c in result.tool_calls
+            ],
+            usage_metadata=_usage(result.usage),
+            response_metadata={
+                "model_name": result.model,
+                "model_provider": PROVIDER,
+                "finish_reason": result.finish_reason,
+            },
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, options = self._request(stop, kwargs)
+        result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+        return ChatResult(generations=[ChatGeneration(message=self._message(result))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, options = self._request(stop, kwargs)
+        result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+        return ChatResult(generations=[ChatGeneration(message=self._message(result))])
+
+    @staticmethod
+    def _chunk(chunk: ChatChunk, model: str) -> ChatGenerationChunk:
+        message = AIMessageChunk(
+            content=chunk.text,
+            tool_call_chunks=[
+                {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index, "type": "tool_call_chunk"}
+                for d in chunk.tool_calls
+            ],
+        )
+        if chunk.finish_reason is not None:  # the last chunk: usage and model, once per stream
+            message.usage_metadata = _usage(chunk.usage)
+            message.response_metadata = {
+                "model_name": model,
+                "model_provider": PROVIDER,
+                "finish_reason": chunk.finish_reason,
+            }
+            message.chunk_position = "last"
+        return ChatGenerationChunk(message=message)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        model, options = self._request(stop, kwargs)
+        if "response_format" in options:  # Workers AI refuses to stream JSON mode: answer in one chunk
+            result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+            yield self._whole(result)
+            return
+        for chunk in self.workers_ai.stream_chat(convert_messages(messages), model=model, **options):
+            generation = self._chunk(chunk, model)
+            if run_manager and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        model, options = self._request(stop, kwargs)
+        if "response_format" in options:
+            result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+            yield self._whole(result)
+            return
+        async for chunk in self.workers_ai.astream_chat(convert_messages(messages), model=model, **options):
+            generation = self._chunk(chunk, model)
+            if run_manager and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation
+
+    def _whole(self, result: CoreResult) -> ChatGenerationChunk:
+        message = self._message(result)
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=message.content,
+                tool_call_chunks=[
+                    {
+                        "name": c["name"],
+                        "args": json.dumps(c["args"]),
+                        "id": c["id"],
+                        "index": i,
+                        "type": "tool_call_chunk",
+                    }
+                    for i, c in enumerate(message.tool_calls)
+                ],
+                usage_metadata=message.usage_metadata,
+                response_metadata=message.response_metadata,
+                chunk_position="last",
+            )
+        )
+
+    # -- tools and structured output ------------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer tools to the model. ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``,
+        ``True`` (the only tool), or a tool name."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        if tool_choice is True:
+            if len(formatted) != 1:
+                raise ValueError("tool_choice=True needs exactly one tool")
+            tool_choice = formatted[0]["function"]["name"]
+        elif tool_choice is False:
+            tool_choice = None
+        elif tool_choice == "any":
+            tool_choice = "required"
+        return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["function_calling", "json_schema", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Answers shaped by ``schema`` (a pydantic class, TypedDict or JSON schema)."""
+        if kwargs:
+            raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
+        pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema)
+            name = tool["function"]["name"]
+            llm = self.bind_tools([schema], tool_choice=name, ls_structured_output_format={"schema": tool})
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if pydantic
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method in ("json_schema", "json_mode"):
+            if method == "json_schema":
+                json_schema = convert_to_json_schema(schema)
+                response_format: dict[str, Any] = {"type": "json_schema", "json_schema": json_schema}
+            else:
+                response_format = {"type": "json_object"}
+            llm = self.bind(
+                response_format=response_format,
+                ls_structured_output_format={"schema": schema, "kwargs": {"method": method}},
+            )
+            parser = PydanticOutputParser(pydantic_object=schema) if pydantic else JsonOutputParser()  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"method must be function_calling, json_schema or json_mode, not {method!r}")
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks([fallback], exception_key="parsing_error")

@@ -1,0 +1,161 @@
+"""LangChain's standard conformance suites, run against the local emulator over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
+from langchain_tests.integration_tests import (
+    ChatModelIntegrationTests,
+    EmbeddingsIntegrationTests,
+    RetrieversIntegrationTests,
+    VectorStoreIntegrationTests,
+)
+from langchain_tests.unit_tests import ChatModelUnitTests, EmbeddingsUnitTests
+
+from langchain_workersai import ChatWorkersAI, VectorizeRetriever, VectorizeVectorStore, WorkersAIEmbeddings
+
+from ..conftest import shared_emulator
+
+DOWNLOADS = "the test downloads files from the internet, which this machine and CI cannot reach"
+
+
+def connection() -> dict[str, Any]:
+    emu = shared_emulator()
+    return {"account_id": emu.account_id, "api_key": emu.token, "base_url": emu.base_url}
+
+
+ENV = (
+    {
+        "CLOUDFLARE_ACCOUNT_ID": "0123456789abcdef0123456789abcdef",
+        "CLOUDFLARE_API_TOKEN": "env-token",
+        "CLOUDFLARE_API_BASE_URL": "http://127.0.0.1:9/client/v4",
+    },
+    {},
+    {"account_id": "0123456789abcdef0123456789abcdef", "base_url": "http://127.0.0.1:9/client/v4"},
+)
+
+
+class TestChatWorkersAIUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatWorkersAI]:
+        return ChatWorkersAI
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"account_id": "0123456789abcdef0123456789abcdef"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return ENV
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/meta/llama-3.2-1b-instruct"
+
+
+class TestChatWorkersAIIntegration(ChatModelIntegrationTests):
+    @property
+    def chat_model_class(self) -> type[ChatWorkersAI]:
+        return ChatWorkersAI
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return connection()
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/meta/llama-3.2-1b-instruct"
+
+
+class TestWorkersAIEmbeddingsUnit(EmbeddingsUnitTests):
+    @property
+    def embeddings_class(self) -> type[WorkersAIEmbeddings]:
+        return WorkersAIEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"account_id": "0123456789abcdef0123456789abcdef", "api_key": "test"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return ENV
+
+
+class TestWorkersAIEmbeddingsIntegration(EmbeddingsIntegrationTests):
+    @property
+    def embeddings_class(self) -> type[WorkersAIEmbeddings]:
+        return WorkersAIEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {**connection(), "model": "@cf/baai/bge-small-en-v1.5"}
+
+
+def _new_store(embeddings: Embeddings) -> VectorizeVectorStore:
+    store = VectorizeVectorStore(f"lc-{uuid.uuid4().hex[:12]}", embeddings, **connection())
+    store.create_index()
+    return store
+
+
+class TestVectorizeVectorStore(VectorStoreIntegrationTests):
+    @pytest.fixture
+    def vectorstore(self) -> Iterator[VectorStore]:  # type: ignore[override]
+        store = _new_store(self.get_embeddings())
+        yield store
+        store.client.vectorize.delete_index(store.index_name)
+
+
+class TestVectorizeRetriever(RetrieversIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def _store(self) -> Iterator[None]:
+        store = VectorizeVectorStore(
+            f"ret-{uuid.uuid4().hex[:12]}", WorkersAIEmbeddings(**connection()), **connection()
+        )
+        store.create_index()
+        store.add_texts([f"document about topic {i}" for i in range(8)])
+        self.__class__._current = store
+        yield
+        store.client.vectorize.delete_index(store.index_name)
+
+    _current: VectorizeVectorStore
+
+    @property
+    def retriever_constructor(self) -> type[VectorizeRetriever]:
+        return VectorizeRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {"vectorstore": self._current}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "topic 3"
