@@ -1,24 +1,51 @@
 """Where the examples run: against Cloudflare when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are
-set, otherwise against a local emulator started for the duration of the example."""
+set, otherwise against a local emulator started for the duration of the example (its address and
+token are put in the same environment variables, so every class picks them up unchanged)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from workersai import WorkersAI
+
+CORPUS = Path(__file__).parent / "data" / "corpus.txt"
+
+
+def is_local() -> bool:
+    return not (os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"))
+
+
+@contextmanager
+def cloudflare_env() -> Iterator[object | None]:
+    """Yields the emulator when running locally (for fault injection), else None."""
+    if not is_local():
+        print("using Cloudflare")
+        yield None
+        return
+    from workersai.local import LocalEmulator
+
+    with LocalEmulator() as emulator:
+        saved = {k: os.environ.get(k) for k in emulator.env()}
+        os.environ.update(emulator.env())
+        print(f"using the local emulator at {emulator.base_url}")
+        try:
+            yield emulator
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 @contextmanager
 def workers_ai_client() -> Iterator[WorkersAI]:
-    if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
-        with WorkersAI() as client:
-            print(f"using Cloudflare at {client.base_url}")
-            yield client
-        return
-    from workersai.local import LocalEmulator
-
-    with LocalEmulator() as emulator, emulator.client() as client:
-        print(f"using the local emulator at {emulator.base_url}")
+    with cloudflare_env(), WorkersAI() as client:
         yield client
+
+
+def corpus() -> list[str]:
+    return [line.strip() for line in CORPUS.read_text().splitlines() if line.strip()]

@@ -50,7 +50,7 @@ class WorkersAIRetry(RunnableRetry[Input, Output]):
     @property
     def _kwargs_retrying(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(self.policy._kwargs())
-        kwargs["reraise"] = True
+        kwargs.pop("reraise", None)  # RunnableRetry passes reraise=True itself
         return kwargs
 
     def _sync_retrying(self, **kwargs: Any) -> Retrying:

@@ -230,7 +230,13 @@ class LocalGenerator:
         context = [str(m.get("content") or "") for m in messages if m.get("role") == "system"]
         if not any(c.strip() for c in context):
             context = [str(m.get("content") or "") for m in messages[:-1] if m.get("role") != "tool"]
-        sentences = [s.strip() for c in context for s in _SENTENCE.split(c) if len(s.strip()) > 1]
+        # Lines ending in ':' introduce the context ("Answer from this context:"); they are not content.
+        sentences = [
+            s.strip()
+            for c in context
+            for s in _SENTENCE.split(c)
+            if len(s.strip()) > 1 and not s.strip().endswith(":")
+        ]
         if not sentences:
             return (
                 f"I can only answer from the context I am given, and none was given for: {question.strip()}"

@@ -1,0 +1,35 @@
+"""Batch embeddings with a cost estimate: 1,000 texts, 100 a request, several requests at once."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _runtime import cloudflare_env
+
+from langchain_workersai import WorkersAIEmbeddings, get_workersai_callback
+
+
+def main() -> None:
+    texts = [f"Support ticket {i}: the customer asks about invoice {i * 7 % 1000}." for i in range(1000)]
+    with cloudflare_env(), get_workersai_callback() as usage:
+        embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5")
+        start = time.perf_counter()
+        vectors = embeddings.embed_documents(texts)
+        elapsed = time.perf_counter() - start
+    entry = usage.by_model["@cf/baai/bge-small-en-v1.5"]
+    print(
+        f"{len(vectors)} vectors of {len(vectors[0])} dimensions in {elapsed:.1f}s, {entry.requests} requests"
+    )
+    print(
+        f"about {entry.prompt_tokens} input tokens (estimated), {usage.total_neurons:.2f} neurons, "
+        f"${usage.estimated_cost_usd:.6f} at the paid rate"
+    )
+    assert len(vectors) == 1000 and entry.requests == 10
+
+
+if __name__ == "__main__":
+    main()
