@@ -30,10 +30,9 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from workersai import DEFAULT_CHAT_MODEL
+from workersai.settings import ClientSettings
 from workersai.types import ChatChunk, Usage
 from workersai.types import ChatResult as CoreResult
-
-from ._config import WorkersAISettings
 
 PROVIDER = "workersai"
 
@@ -104,7 +103,7 @@ def _usage(usage: Usage | None) -> UsageMetadata | None:
     )
 
 
-class ChatWorkersAI(WorkersAISettings, BaseChatModel):
+class ChatWorkersAI(ClientSettings, BaseChatModel):
     """Cloudflare Workers AI chat models (``@cf/meta/llama-3.1-8b-instruct`` by default).
 
     Setup: set ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or pass ``account_id`` and

@@ -8,11 +8,10 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
 
 from workersai import DEFAULT_EMBEDDING_MODEL
+from workersai.settings import ClientSettings
 
-from ._config import WorkersAISettings
 
-
-class WorkersAIEmbeddings(WorkersAISettings, Embeddings):
+class WorkersAIEmbeddings(ClientSettings, Embeddings):
     """Cloudflare Workers AI embeddings (``@cf/baai/bge-base-en-v1.5`` by default, 768 dimensions).
 
     Texts are sent 100 a request (the service's limit; lower it with ``batch_size``), several

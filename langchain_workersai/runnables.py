@@ -11,34 +11,12 @@ from langchain_core.runnables.fallbacks import RunnableWithFallbacks
 from langchain_core.runnables.retry import RunnableRetry
 from tenacity import AsyncRetrying, Retrying
 
-from workersai import (
-    APIConnectionError,
-    CapacityExceeded,
-    DailyQuotaExceeded,
-    ModelNotFound,
-    RateLimited,
-    RetryPolicy,
-    ServerError,
-    Timeout,
-    UsageTracker,
-    track_usage,
-)
+from workersai import RetryPolicy, UsageTracker, track_usage
+from workersai.fallback import FALLBACK_ERRORS
 from workersai.retry import is_retryable
 
 Input = TypeVar("Input")
 Output = TypeVar("Output")
-
-FALLBACK_ERRORS: tuple[type[BaseException], ...] = (
-    CapacityExceeded,
-    RateLimited,
-    DailyQuotaExceeded,
-    ModelNotFound,
-    ServerError,
-    Timeout,
-    APIConnectionError,
-)
-"""Errors on which a model fallback moves to the next model. Bad input is not among them: another
-model would refuse it too."""
 
 
 class WorkersAIRetry(RunnableRetry[Input, Output]):

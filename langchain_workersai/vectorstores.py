@@ -12,9 +12,8 @@ from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 from workersai import BadInput, IndexNotFound, WorkersAI
+from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Vector
-
-from ._config import WorkersAISettings
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
@@ -65,7 +64,7 @@ class VectorizeVectorStore(VectorStore):
             client = (
                 shared
                 if isinstance(shared, WorkersAI) and not settings
-                else WorkersAISettings(**settings).workers_ai
+                else ClientSettings(**settings).workers_ai
             )
         self.client = client
 

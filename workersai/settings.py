@@ -1,0 +1,59 @@
+"""Connection settings as a pydantic mixin, shared by the LangChain and LlamaIndex classes.
+
+Every field defaults to its ``CLOUDFLARE_*`` environment variable; the token is a ``SecretStr`` and
+never shown. The core client is built on first use and reused (its connection pool too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from .client import WorkersAI
+
+
+def _env(name: str) -> Callable[[], str | None]:
+    return lambda: os.environ.get(name) or None
+
+
+def _secret_env(name: str) -> Callable[[], SecretStr | None]:
+    def read() -> SecretStr | None:
+        value = os.environ.get(name)
+        return SecretStr(value) if value else None
+
+    return read
+
+
+class ClientSettings(BaseModel):
+    """Account, token, base URL (the emulator's, say), AI Gateway, timeout and retries."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
+
+    account_id: str | None = Field(default_factory=_env("CLOUDFLARE_ACCOUNT_ID"))
+    api_token: SecretStr | None = Field(default_factory=_secret_env("CLOUDFLARE_API_TOKEN"), alias="api_key")
+    base_url: str | None = Field(default_factory=_env("CLOUDFLARE_API_BASE_URL"))
+    gateway_id: str | None = Field(default_factory=_env("CLOUDFLARE_AI_GATEWAY_ID"))
+    timeout: float | None = 60.0
+    max_retries: int = 3
+    client: WorkersAI | None = Field(default=None, exclude=True, repr=False)
+    """An existing core client to use instead of building one from the settings above."""
+
+    _built: WorkersAI | None = PrivateAttr(default=None)
+
+    @property
+    def workers_ai(self) -> WorkersAI:
+        """The core client (built on first use)."""
+        if self.client is not None:
+            return self.client
+        if self._built is None:
+            self._built = WorkersAI(
+                account_id=self.account_id,
+                api_token=self.api_token,
+                base_url=self.base_url,
+                gateway_id=self.gateway_id,
+                timeout=self.timeout or 60.0,
+                max_retries=self.max_retries,
+            )
+        return self._built
