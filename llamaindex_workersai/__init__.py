@@ -1,1 +1,14 @@
-"""LlamaIndex integration for Cloudflare Workers AI and Vectorize (in progress)."""
+"""LlamaIndex integration for Cloudflare Workers AI and Vectorize."""
+
+from .embeddings import WorkersAIEmbedding
+from .llms import WorkersAI
+from .retrievers import VectorizeRetriever
+from .vector_stores import VectorizeVectorStore, to_vectorize_filter
+
+__all__ = [
+    "VectorizeRetriever",
+    "VectorizeVectorStore",
+    "WorkersAI",
+    "WorkersAIEmbedding",
+    "to_vectorize_filter",
+]

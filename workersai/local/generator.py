@@ -25,6 +25,7 @@ from .embedder import Embedder
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"(?:^|(?<=\s))[\"“']([^\"”']{1,200})[\"”']")
+_ASKED = re.compile(r"^\s*(?:query|question)\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _MESSAGE_OVERHEAD = 4  # template tokens around each chat message
 
 
@@ -227,15 +228,24 @@ class LocalGenerator:
     def _extract(
         self, question: str, messages: Sequence[Mapping[str, Any]], temperature: float, seed: int | None
     ) -> str:
+        # A prompt may carry its context in the user message, with the question on a "Query:" line
+        # (LlamaIndex's QA template does): split the two.
+        inline = ""
+        asked = _ASKED.search(question)
+        if asked:
+            inline = question[: asked.start()] + question[asked.end() :]
+            question = asked.group(1).strip()
         context = [str(m.get("content") or "") for m in messages if m.get("role") == "system"]
-        if not any(c.strip() for c in context):
+        if not any(c.strip() for c in context) and not inline.strip():
             context = [str(m.get("content") or "") for m in messages[:-1] if m.get("role") != "tool"]
-        # Lines ending in ':' introduce the context ("Answer from this context:"); they are not content.
+        context.append(inline)
+        # Lines ending in ':' introduce the context ("Answer from this context:"), and rules of dashes
+        # separate it; neither is content.
         sentences = [
             s.strip()
             for c in context
             for s in _SENTENCE.split(c)
-            if len(s.strip()) > 1 and not s.strip().endswith(":")
+            if len(s.strip(" -=_*#\t")) > 1 and not s.strip().endswith(":")
         ]
         if not sentences:
             return (

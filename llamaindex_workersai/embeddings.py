@@ -1,0 +1,80 @@
+"""``WorkersAIEmbedding``: Workers AI embedding models for LlamaIndex."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.callbacks.schema import CBEventType, EventPayload
+from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
+from llama_index_instrumentation import get_dispatcher
+from pydantic import Field
+
+from workersai import DEFAULT_EMBEDDING_MODEL
+from workersai.settings import ClientSettings
+
+dispatcher = get_dispatcher(__name__)
+
+
+class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
+    """Cloudflare Workers AI embeddings (``@cf/baai/bge-base-en-v1.5`` by default, 768 dimensions).
+
+    ``embed_batch_size`` (at most 100, the service's limit) is the number of texts a request; a batch
+    of many texts is sent as several such requests at once.
+    """
+
+    model_name: str = Field(default=DEFAULT_EMBEDDING_MODEL)
+    embed_batch_size: int = Field(default=100, gt=0, le=100)
+    pooling: Literal["mean", "cls"] | None = None
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WorkersAIEmbedding"
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return self.workers_ai.embed(
+            texts, model=self.model_name, pooling=self.pooling, batch_size=self.embed_batch_size
+        )
+
+    async def _aembed(self, texts: list[str]) -> list[list[float]]:
+        return await self.workers_ai.aembed(
+            texts, model=self.model_name, pooling=self.pooling, batch_size=self.embed_batch_size
+        )
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._embed([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return (await self._aembed([query]))[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._embed([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await self._aembed([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._embed(texts)
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await self._aembed(texts)
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        """Embeddings of ``texts``: ``embed_batch_size`` texts a request, the requests sent at once
+        (LlamaIndex's base class sends them one after another). Events are emitted per batch as usual."""
+        if not texts or self.embeddings_cache is not None or self.rate_limiter is not None:
+            return super().get_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
+        model_dict = self.to_payload()
+        vectors = self._embed(texts)
+        size = self.embed_batch_size
+        for start in range(0, len(texts), size):
+            chunk, embeddings = texts[start : start + size], vectors[start : start + size]
+            dispatcher.event(EmbeddingStartEvent(model_dict=model_dict))
+            with self.callback_manager.event(
+                CBEventType.EMBEDDING, payload={EventPayload.SERIALIZED: model_dict}
+            ) as event:
+                event.on_end(payload={EventPayload.CHUNKS: chunk, EventPayload.EMBEDDINGS: embeddings})
+            dispatcher.event(EmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
+        return vectors

@@ -1,0 +1,303 @@
+"""``WorkersAI``: Workers AI text generation as a LlamaIndex function-calling LLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from pydantic import Field
+
+from workersai import DEFAULT_CHAT_MODEL
+from workersai.catalog import get_model
+from workersai.chat import ToolCallAccumulator
+from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
+from workersai.settings import ClientSettings
+from workersai.types import ChatResult
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+_ROLES = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "system",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.MODEL: "assistant",
+    MessageRole.TOOL: "tool",
+    MessageRole.FUNCTION: "tool",
+}
+
+
+def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """LlamaIndex messages as Workers AI chat messages."""
+    out = []
+    for m in messages:
+        role = _ROLES[MessageRole(m.role)]
+        item: dict[str, Any] = {"role": role, "content": m.content or ""}
+        calls = m.additional_kwargs.get("tool_calls")
+        if role == "assistant" and calls:
+            item["tool_calls"] = [
+                {"id": c["id"], "name": c["name"], "arguments": c["arguments"]} for c in calls
+            ]
+        if role == "tool":
+            item["tool_call_id"] = m.additional_kwargs.get("tool_call_id", "")
+            item["name"] = m.additional_kwargs.get("name") or m.additional_kwargs.get("tool_name", "")
+        out.append(item)
+    return out
+
+
+def _response(result: ChatResult) -> ChatResponse:
+    calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls]
+    usage = result.usage.model_dump() if result.usage else None
+    message = ChatMessage(
+        role=MessageRole.ASSISTANT,
+        content=result.text,
+        additional_kwargs={"tool_calls": calls} if calls else {},
+    )
+    return ChatResponse(
+        message=message,
+        raw={
+            "model": result.model,
+            "finish_reason": result.finish_reason,
+            "usage": usage,
+            "result": result.raw,
+        },
+        additional_kwargs={"usage": usage, "model": result.model},
+    )
+
+
+class WorkersAI(ClientSettings, FunctionCallingLLM):
+    """Cloudflare Workers AI chat models for LlamaIndex (``@cf/meta/llama-3.1-8b-instruct`` by default).
+
+    Setup: ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or ``account_id`` / ``api_key``);
+    ``base_url`` points it at the local emulator. ``fallback_models`` are tried in order when the
+    model is out of capacity, rate limited, unknown or failing (never for bad input).
+
+    .. code-block:: python
+
+        from llamaindex_workersai import WorkersAI
+
+        llm = WorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast")
+        print(llm.complete("Hello"))
+    """
+
+    model: str = Field(default=DEFAULT_CHAT_MODEL, description="Workers AI model id")
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    fallback_models: list[str] = Field(default_factory=list)
+    context_window: int | None = None
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WorkersAI_LLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        info = get_model(self.model)
+        return LLMMetadata(
+            context_window=self.context_window
+            or (info.context_window if info and info.context_window else 8192),
+            num_output=self.max_tokens or 256,
+            is_chat_model=True,
+            is_function_calling_model=bool(info and info.function_calling) or info is None,
+            model_name=self.model,
+        )
+
+    def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in ("temperature", "max_tokens", "top_p", "seed", "stop")
+            if getattr(self, k)
+        }
+        for key in (
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "seed",
+            "stop",
+            "tools",
+            "tool_choice",
+            "response_format",
+        ):
+            value = kwargs.pop(key, None)
+            if value is not None:
+                options[key] = value
+        return options
+
+    def _models(self) -> list[str]:
+        return [self.model, *self.fallback_models]
+
+    # -- chat -----------------------------------------------------------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        wire, options = convert_messages(messages), self._options(kwargs)
+        result = call_with_fallbacks(self._models(), lambda m: self.workers_ai.chat(wire, model=m, **options))
+        return _response(result)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        wire, options = convert_messages(messages), self._options(kwargs)
+
+        async def one(model: str) -> ChatResult:
+            return await self.workers_ai.achat(wire, model=model, **options)
+
+        return _response(await acall_with_fallbacks(self._models(), one))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        wire, options = convert_messages(messages), self._options(kwargs)
+
+        def opened(model: str) -> tuple[str, Iterator[Any]]:
+            stream = self.workers_ai.stream_chat(wire, model=model, **options)
+            first = next(stream)  # fall back only before the first chunk arrives
+            return model, _chain(first, stream)
+
+        model, stream = call_with_fallbacks(self._models(), opened)
+
+        def gen() -> ChatResponseGen:
+            text = ""
+            tools = ToolCallAccumulator()
+            for chunk in stream:
+                text += chunk.text
+                tools.add(chunk.tool_calls)
+                extra = _stream_extra(tools, chunk, model)
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text, additional_kwargs=extra),
+                    delta=chunk.text,
+                    raw=chunk.model_dump(),
+                    additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
+                )
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        wire, options = convert_messages(messages), self._options(kwargs)
+
+        async def opened(model: str) -> tuple[str, AsyncIterator[Any]]:
+            stream = self.workers_ai.astream_chat(wire, model=model, **options)
+            first = await stream.__anext__()
+            return model, _achain(first, stream)
+
+        model, stream = await acall_with_fallbacks(self._models(), opened)
+
+        async def gen() -> ChatResponseAsyncGen:
+            text = ""
+            tools = ToolCallAccumulator()
+            async for chunk in stream:
+                text += chunk.text
+                tools.add(chunk.tool_calls)
+                extra = _stream_extra(tools, chunk, model)
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text, additional_kwargs=extra),
+                    delta=chunk.text,
+                    raw=chunk.model_dump(),
+                    additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
+                )
+
+        return gen()
+
+    # -- completion -----------------------------------------------------------------------------
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # -- tools ----------------------------------------------------------------------------------
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+        elif user_msg is not None:
+            messages.append(user_msg)
+        specs = [t.metadata.to_openai_tool() for t in tools]
+        return {
+            "messages": messages,
+            "tools": specs or None,
+            "tool_choice": "required" if tool_required and specs else None,
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        calls = response.message.additional_kwargs.get("tool_calls") or []
+        if not calls and error_on_no_tool_call:
+            raise ValueError(
+                f"expected a tool call from {self.model}, got text: {response.message.content!r}"
+            )
+        selections = []
+        for c in calls:
+            args = c["arguments"]
+            if isinstance(args, str):
+                args = json.loads(args or "{}")
+            selections.append(ToolSelection(tool_id=c["id"], tool_name=c["name"], tool_kwargs=args))
+        return selections
+
+
+def _stream_extra(tools: ToolCallAccumulator, chunk: Any, model: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if chunk.finish_reason is not None:
+        calls = tools.tool_calls()
+        if calls:
+            extra["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+        extra["model"] = model
+    return extra
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+async def _achain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for item in rest:
+        yield item

@@ -1,0 +1,296 @@
+"""``VectorizeVectorStore``: a Cloudflare Vectorize index as a LlamaIndex vector store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    FilterCondition,
+    FilterOperator,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryResult,
+)
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+from pydantic import PrivateAttr
+
+from workersai import BadInput, IndexNotFound, WorkersAI
+from workersai.filters import matches_filter
+from workersai.settings import ClientSettings
+from workersai.vectorize import Match, Vector
+from workersai.vectorize_limits import check_filter
+
+REF_DOC_KEY = "ref_doc_id"
+MAX_TOP_K = 50  # with all metadata returned
+_DELETE_BATCH = 1000
+
+_OPERATORS = {
+    FilterOperator.EQ: "$eq",
+    FilterOperator.NE: "$ne",
+    FilterOperator.GT: "$gt",
+    FilterOperator.GTE: "$gte",
+    FilterOperator.LT: "$lt",
+    FilterOperator.LTE: "$lte",
+    FilterOperator.IN: "$in",
+    FilterOperator.NIN: "$nin",
+}
+
+
+def to_vectorize_filter(filters: MetadataFilters | None) -> dict[str, Any] | None:
+    """``MetadataFilters`` as a Vectorize filter. Vectorize ANDs its keys, so ``OR``/``NOT`` and
+    operators it lacks (text match, contains, any, all, is_empty) raise ``NotImplementedError``."""
+    if filters is None or not filters.filters:
+        return None
+    if filters.condition not in (None, FilterCondition.AND):
+        raise NotImplementedError(
+            f"Vectorize filters AND their keys; condition {filters.condition} is not supported"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for item in filters.filters:
+        if isinstance(item, MetadataFilters):
+            nested = to_vectorize_filter(item) or {}
+            for key, ops in nested.items():
+                for op, value in ops.items():
+                    _put(out, key, op, value)
+            continue
+        op = _OPERATORS.get(FilterOperator(item.operator))
+        if op is None:
+            raise NotImplementedError(f"Vectorize has no operator for {item.operator!r} (key {item.key!r})")
+        value = list(item.value) if isinstance(item.value, (list, tuple)) else item.value
+        _put(out, item.key, op, value)
+    return check_filter(out)
+
+
+def _put(out: dict[str, dict[str, Any]], key: str, op: str, value: Any) -> None:
+    ops = out.setdefault(key, {})
+    if op in ops and ops[op] != value:
+        raise NotImplementedError(
+            f"two {op} conditions on {key!r} cannot be expressed in one Vectorize filter"
+        )
+    ops[op] = value
+
+
+class VectorizeVectorStore(BasePydanticVectorStore):
+    """Nodes in a Vectorize index: embedding as the vector, text and node data in the metadata.
+
+    :meth:`create_index` also makes ``ref_doc_id`` filterable, so ``delete(ref_doc_id)`` finds every
+    node of a document with a filtered query; on an index without that metadata index it scans.
+    Writes wait until applied (``wait=True``), so a query right after ``add`` sees the nodes.
+    """
+
+    stores_text: bool = True
+    flat_metadata: bool = False
+
+    index_name: str
+    namespace: str | None = None
+    wait: bool = True
+    wait_timeout: float = 60.0
+
+    _workers_ai: WorkersAI = PrivateAttr()
+
+    def __init__(self, index_name: str, *, workers_ai: WorkersAI | None = None, **kwargs: Any) -> None:
+        settings = {
+            k: kwargs.pop(k) for k in list(kwargs) if k in ClientSettings.model_fields or k == "api_key"
+        }
+        super().__init__(index_name=index_name, **kwargs)  # type: ignore[call-arg]  # pydantic fields
+        self._workers_ai = workers_ai or ClientSettings(**settings).workers_ai
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "VectorizeVectorStore"
+
+    @property
+    def client(self) -> WorkersAI:
+        return self._workers_ai
+
+    @property
+    def _vz(self) -> Any:
+        return self._workers_ai.vectorize
+
+    def create_index(self, dimensions: int, metric: str = "cosine", *, exist_ok: bool = True) -> None:
+        """Create the index with a ``ref_doc_id`` metadata index (before any node is written)."""
+        try:
+            self._vz.get_index(self.index_name)
+            if exist_ok:
+                return
+        except IndexNotFound:
+            pass
+        self._vz.create_index(self.index_name, dimensions=dimensions, metric=metric)
+        self._vz.create_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _vectors(self, nodes: Sequence[BaseNode]) -> list[Vector]:
+        out = []
+        for node in nodes:
+            metadata = node_to_metadata_dict(node, remove_text=False, flat_metadata=self.flat_metadata)
+            out.append(
+                Vector(
+                    id=node.node_id, values=node.get_embedding(), metadata=metadata, namespace=self.namespace
+                )
+            )
+        return out
+
+    @staticmethod
+    def _named(exc: BadInput, vectors: list[Vector]) -> BadInput:
+        for v in vectors:
+            if repr(v.id) in exc.message:
+                return BadInput(f"node {v.id!r} cannot be stored: {exc.message}")
+        return exc
+
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        if not nodes:
+            return []
+        vectors = self._vectors(nodes)
+        try:
+            self._vz.upsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
+        except BadInput as exc:
+            raise self._named(exc, vectors) from exc
+        return [v.id for v in vectors]
+
+    async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+        if not nodes:
+            return []
+        vectors = self._vectors(nodes)
+        try:
+            await self._vz.aupsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
+        except BadInput as exc:
+            raise self._named(exc, vectors) from exc
+        return [v.id for v in vectors]
+
+    def _delete_ids(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _DELETE_BATCH):
+            self._vz.delete_by_ids(self.index_name, ids[start : start + _DELETE_BATCH], wait=self.wait)
+
+    async def _adelete_ids(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _DELETE_BATCH):
+            await self._vz.adelete_by_ids(self.index_name, ids[start : start + _DELETE_BATCH], wait=self.wait)
+
+    def _ref_doc_indexed(self) -> bool:
+        return REF_DOC_KEY in self._vz.list_metadata_indexes(self.index_name)
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """Delete every node of the document ``ref_doc_id``."""
+        flt = {REF_DOC_KEY: ref_doc_id}
+        if not self._ref_doc_indexed():
+            self._delete_ids([n.node_id for n in self._scan(flt)])
+            return
+        probe = [1.0] + [0.0] * (self._vz.get_index(self.index_name).dimensions - 1)
+        while True:
+            found = self._vz.query(self.index_name, probe, top_k=100, filter=flt, namespace=self.namespace)
+            if not found.matches:
+                return
+            self._delete_ids([m.id for m in found.matches])
+
+    async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        flt = {REF_DOC_KEY: ref_doc_id}
+        if REF_DOC_KEY not in await self._vz.alist_metadata_indexes(self.index_name):
+            await self._adelete_ids([n.node_id for n in await self._ascan(flt)])
+            return
+        probe = [1.0] + [0.0] * ((await self._vz.aget_index(self.index_name)).dimensions - 1)
+        while True:
+            found = await self._vz.aquery(
+                self.index_name, probe, top_k=100, filter=flt, namespace=self.namespace
+            )
+            if not found.matches:
+                return
+            await self._adelete_ids([m.id for m in found.matches])
+
+    # -- reads ----------------------------------------------------------------------------------
+    @staticmethod
+    def _node(
+        vector_id: str, metadata: dict[str, Any] | None, embedding: list[float] | None = None
+    ) -> BaseNode:
+        node = metadata_dict_to_node(dict(metadata or {}))
+        node.embedding = embedding
+        return node
+
+    def _scan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+        ids = node_ids if node_ids is not None else list(self._vz.list_ids(self.index_name))
+        vectors = self._vz.get_by_ids(self.index_name, ids)
+        return [
+            self._node(v.id, v.metadata, v.values)
+            for v in vectors
+            if (self.namespace is None or v.namespace == self.namespace) and matches_filter(v.metadata, flt)
+        ]
+
+    async def _ascan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+        ids = node_ids if node_ids is not None else [i async for i in self._vz.alist_ids(self.index_name)]
+        vectors = await self._vz.aget_by_ids(self.index_name, ids)
+        return [
+            self._node(v.id, v.metadata, v.values)
+            for v in vectors
+            if (self.namespace is None or v.namespace == self.namespace) and matches_filter(v.metadata, flt)
+        ]
+
+    def get_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        """Nodes by id and/or filter (a filter alone reads the whole index)."""
+        return self._scan(to_vectorize_filter(filters), node_ids)
+
+    async def aget_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        return await self._ascan(to_vectorize_filter(filters), node_ids)
+
+    def delete_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
+    ) -> None:
+        if node_ids is not None and filters is None:
+            self._delete_ids(list(node_ids))
+            return
+        self._delete_ids([n.node_id for n in self.get_nodes(node_ids, filters)])
+
+    async def adelete_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
+    ) -> None:
+        if node_ids is not None and filters is None:
+            await self._adelete_ids(list(node_ids))
+            return
+        await self._adelete_ids([n.node_id for n in await self.aget_nodes(node_ids, filters)])
+
+    def clear(self) -> None:
+        """Delete every vector in the index (the index itself stays)."""
+        self._delete_ids(list(self._vz.list_ids(self.index_name)))
+
+    async def aclear(self) -> None:
+        await self._adelete_ids([i async for i in self._vz.alist_ids(self.index_name)])
+
+    def _query_args(self, query: VectorStoreQuery) -> tuple[list[float], dict[str, Any]]:
+        if query.query_embedding is None:
+            raise BadInput("Vectorize queries need a query embedding")
+        if query.similarity_top_k > MAX_TOP_K:
+            raise BadInput(
+                f"similarity_top_k is at most {MAX_TOP_K} when nodes are returned (Vectorize's limit)"
+            )
+        flt = to_vectorize_filter(query.filters) or {}
+        if query.doc_ids:
+            _put(flt, REF_DOC_KEY, "$in", list(query.doc_ids))
+        args = {
+            "top_k": query.similarity_top_k,
+            "return_metadata": "all",
+            "filter": check_filter(flt) if flt else None,
+            "namespace": self.namespace,
+        }
+        return list(query.query_embedding), args
+
+    def _result(self, query: VectorStoreQuery, matches: list[Match]) -> VectorStoreQueryResult:
+        if query.node_ids:
+            wanted = set(query.node_ids)
+            matches = [m for m in matches if m.id in wanted]
+        return VectorStoreQueryResult(
+            nodes=[self._node(m.id, m.metadata) for m in matches],
+            similarities=[m.score for m in matches],
+            ids=[m.id for m in matches],
+        )
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        vector, args = self._query_args(query)
+        return self._result(query, self._vz.query(self.index_name, vector, **args).matches)
+
+    async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        vector, args = self._query_args(query)
+        return self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)

@@ -1,0 +1,195 @@
+"""The LlamaIndex adapters against the emulator: the vector-store checklist, the LLM, embeddings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from llama_index.core import Settings
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from llamaindex_workersai import VectorizeRetriever, VectorizeVectorStore, WorkersAI, WorkersAIEmbedding
+from workersai import BadInput, RetryPolicy
+from workersai.local import LocalEmulator
+
+from ..conftest import RequestLog
+from .checklist import VectorStoreChecklist, nodes, unit
+
+
+@pytest.fixture(autouse=True)
+def _local_tokenizer() -> Iterator[None]:
+    # LlamaIndex's default tokenizer (tiktoken) downloads its vocabulary; keep everything local.
+    saved = Settings._tokenizer
+    Settings.tokenizer = str.split
+    yield
+    Settings._tokenizer = saved
+
+
+@pytest.fixture
+def conn(emulator: LocalEmulator) -> dict[str, Any]:
+    return {"account_id": emulator.account_id, "api_key": emulator.token, "base_url": emulator.base_url}
+
+
+class TestVectorizeChecklist(VectorStoreChecklist):
+    dims = 384
+
+    @pytest.fixture
+    def store(self, conn: dict[str, Any]) -> Iterator[VectorizeVectorStore]:
+        store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", **conn)
+        store.create_index(self.dims)
+        vz = store.client.vectorize
+        vz.create_metadata_index(store.index_name, "n", "number")
+        vz.create_metadata_index(store.index_name, "s", "string", wait=True)
+        yield store
+        vz.delete_index(store.index_name)
+
+    @pytest.fixture
+    def embed_model(self, conn: dict[str, Any]) -> WorkersAIEmbedding:
+        return WorkersAIEmbedding(model_name="@cf/baai/bge-small-en-v1.5", **conn)
+
+    @pytest.fixture
+    def llm(self, conn: dict[str, Any]) -> WorkersAI:
+        return WorkersAI(max_tokens=60, **conn)
+
+
+# -- LLM -----------------------------------------------------------------------------------------
+
+
+def magic(input: int) -> int:
+    """Applies a magic function to an input."""
+    return input + 2
+
+
+def test_llm_metadata(conn: dict[str, Any]) -> None:
+    meta = WorkersAI(max_tokens=100, **conn).metadata
+    assert (meta.is_chat_model, meta.is_function_calling_model, meta.num_output) == (True, True, 100)
+    assert meta.context_window == 7968 and meta.model_name == "@cf/meta/llama-3.1-8b-instruct"
+    assert (
+        WorkersAI(model="@cf/meta/llama-3.2-1b-instruct", **conn).metadata.is_function_calling_model is False
+    )
+
+
+def test_chat_complete_stream(conn: dict[str, Any]) -> None:
+    llm = WorkersAI(max_tokens=12, temperature=0, **conn)
+    messages = [
+        ChatMessage(role="system", content="Paris is in France. Rome is in Italy."),
+        ChatMessage(role="user", content="Where is Rome?"),
+    ]
+    chat = llm.chat(messages)
+    assert str(chat.message.content).startswith("Rome is in Italy.")
+    assert chat.raw and chat.raw["usage"]["completion_tokens"] <= 12
+    assert chat.additional_kwargs["usage"]["prompt_tokens"] > 0
+    streamed = list(llm.stream_chat(messages))
+    assert streamed[-1].message.content == chat.message.content
+    assert "".join(r.delta or "" for r in streamed) == chat.message.content
+    assert llm.complete("hello").text
+    assert "".join(r.delta or "" for r in llm.stream_complete("hello"))
+
+
+async def test_async_llm(conn: dict[str, Any]) -> None:
+    llm = WorkersAI(max_tokens=8, **conn)
+    assert (await llm.achat([ChatMessage(role="user", content="hi")])).message.content
+    assert (await llm.acomplete("hi")).text
+    chunks = [r async for r in await llm.astream_chat([ChatMessage(role="user", content="hi")])]
+    assert len(chunks) > 1
+    assert [r async for r in await llm.astream_complete("hi")]
+
+
+def test_tool_calling(conn: dict[str, Any]) -> None:
+    llm = WorkersAI(**conn)
+    tool = FunctionTool.from_defaults(fn=magic)
+    response = llm.chat_with_tools([tool], user_msg="What is magic(5)? Use the tool.")
+    [call] = llm.get_tool_calls_from_response(response)
+    assert (call.tool_name, call.tool_kwargs) == ("magic", {"input": 5})
+    output = llm.predict_and_call([tool], user_msg="What is magic(5)? Use the tool.")
+    assert str(output) == "7"
+    with pytest.raises(ValueError, match="expected a tool call"):
+        llm.get_tool_calls_from_response(llm.chat([ChatMessage(role="user", content="hi")]))
+
+
+def test_streamed_tool_calls(conn: dict[str, Any]) -> None:
+    llm = WorkersAI(**conn)
+    tool = FunctionTool.from_defaults(fn=magic)
+    last = list(llm.stream_chat_with_tools([tool], user_msg="Use magic on 9, call the tool."))[-1]
+    [call] = llm.get_tool_calls_from_response(last)
+    assert call.tool_kwargs == {"input": 9}
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def test_structured_predict(conn: dict[str, Any]) -> None:
+    from llama_index.core.prompts import PromptTemplate
+
+    llm = WorkersAI(**conn)
+    person = llm.structured_predict(Person, PromptTemplate("Extract: {text}"), text="name: Ada, age: 36")
+    assert person == Person(name="Ada", age=36)
+
+
+def test_fallback_models(emulator: LocalEmulator, conn: dict[str, Any]) -> None:
+    llm = WorkersAI(
+        model="@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+        fallback_models=["@cf/meta/llama-3.1-8b-instruct"],
+        max_retries=0,
+        **conn,
+    )
+    emulator.set_faults(error="3040", fail_next=1)
+    assert llm.chat([ChatMessage(role="user", content="hi")]).raw["model"] == "@cf/meta/llama-3.1-8b-instruct"
+    emulator.set_faults(error="3040", fail_next=1)
+    streamed = list(llm.stream_chat([ChatMessage(role="user", content="hi")]))
+    assert streamed[-1].message.additional_kwargs["model"] == "@cf/meta/llama-3.1-8b-instruct"
+    with pytest.raises(BadInput):  # bad input never falls back
+        WorkersAI(temperature=9, fallback_models=["@cf/meta/llama-3.1-8b-instruct"], **conn).complete("x")
+
+
+def test_secret_not_in_repr(conn: dict[str, Any]) -> None:
+    assert conn["api_key"] not in repr(WorkersAI(**conn)) and conn["api_key"] not in repr(
+        WorkersAIEmbedding(**conn)
+    )
+
+
+# -- embeddings ----------------------------------------------------------------------------------
+
+
+def test_embed_batch_size_is_respected(emulator: LocalEmulator, request_log: RequestLog) -> None:
+    http = httpx.Client(event_hooks={"request": [request_log]})
+    client = emulator.client(http_client=http, retry_policy=RetryPolicy())
+    model = WorkersAIEmbedding(embed_batch_size=7, model_name="@cf/baai/bge-small-en-v1.5", client=client)
+    vectors = model.get_text_embedding_batch([f"text {i}" for i in range(30)])
+    assert len(vectors) == 30 and len(request_log.requests) == 5  # 7+7+7+7+2
+    assert len(model.get_query_embedding("q")) == 384
+    with pytest.raises(ValueError):
+        WorkersAIEmbedding(embed_batch_size=101)
+
+
+async def test_async_embeddings(conn: dict[str, Any]) -> None:
+    model = WorkersAIEmbedding(embed_batch_size=10, model_name="@cf/baai/bge-small-en-v1.5", **conn)
+    vectors = await model.aget_text_embedding_batch([f"text {i}" for i in range(25)])
+    assert len(vectors) == 25
+    assert vectors[3] == pytest.approx(model.get_text_embedding("text 3"), abs=1e-6)
+    assert len(await model.aget_query_embedding("q")) == 384
+
+
+# -- retriever -----------------------------------------------------------------------------------
+
+
+def test_retriever_directly(conn: dict[str, Any]) -> None:
+    store = VectorizeVectorStore(f"ret-{uuid.uuid4().hex[:10]}", **conn)
+    store.create_index(384)
+    embed = WorkersAIEmbedding(model_name="@cf/baai/bge-small-en-v1.5", **conn)
+    texts = ["cats purr", "dogs bark", "stocks fell"]
+    items = nodes(3, 384)
+    for node, text, vector in zip(items, texts, embed.get_text_embedding_batch(texts), strict=True):
+        node.text, node.embedding = text, vector
+    store.add(items)
+    hits = VectorizeRetriever(store, embed, similarity_top_k=1).retrieve("kittens purring")
+    assert hits[0].node.get_content() == "cats purr" and hits[0].score is not None
+    store.client.vectorize.delete_index(store.index_name)
+    assert unit(1, 4) != unit(2, 4)
