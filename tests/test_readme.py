@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ import pytest
 from workersai.local import LocalEmulator
 
 README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def _local_tokenizer() -> Iterator[None]:
+    from llama_index.core import Settings
+
+    saved = Settings._tokenizer
+    yield
+    Settings._tokenizer = saved
 
 
 def test_readme_python_blocks_run(
@@ -25,3 +35,6 @@ def test_readme_python_blocks_run(
             exec(compile(block, str(README), "exec"), namespace)
     out = capsys.readouterr().out
     assert "Vectorize stores embeddings." in out
+    assert (
+        out.count("Vectorize is Cloudflare's vector database.") >= 2
+    )  # the LangChain and LlamaIndex answers
