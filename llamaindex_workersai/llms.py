@@ -33,7 +33,7 @@ from workersai.catalog import get_model
 from workersai.chat import ToolCallAccumulator
 from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
 from workersai.settings import ClientSettings
-from workersai.types import ChatResult
+from workersai.types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -180,18 +180,9 @@ class WorkersAI(ClientSettings, FunctionCallingLLM):
         model, stream = call_with_fallbacks(self._models(), opened)
 
         def gen() -> ChatResponseGen:
-            text = ""
-            tools = ToolCallAccumulator()
+            assembler = _StreamAssembler(model)
             for chunk in stream:
-                text += chunk.text
-                tools.add(chunk.tool_calls)
-                extra = _stream_extra(tools, chunk, model)
-                yield ChatResponse(
-                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text, additional_kwargs=extra),
-                    delta=chunk.text,
-                    raw=chunk.model_dump(),
-                    additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
-                )
+                yield assembler.feed(chunk)
 
         return gen()
 
@@ -207,18 +198,9 @@ class WorkersAI(ClientSettings, FunctionCallingLLM):
         model, stream = await acall_with_fallbacks(self._models(), opened)
 
         async def gen() -> ChatResponseAsyncGen:
-            text = ""
-            tools = ToolCallAccumulator()
+            assembler = _StreamAssembler(model)
             async for chunk in stream:
-                text += chunk.text
-                tools.add(chunk.tool_calls)
-                extra = _stream_extra(tools, chunk, model)
-                yield ChatResponse(
-                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text, additional_kwargs=extra),
-                    delta=chunk.text,
-                    raw=chunk.model_dump(),
-                    additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
-                )
+                yield assembler.feed(chunk)
 
         return gen()
 
@@ -282,14 +264,30 @@ class WorkersAI(ClientSettings, FunctionCallingLLM):
         return selections
 
 
-def _stream_extra(tools: ToolCallAccumulator, chunk: Any, model: str) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    if chunk.finish_reason is not None:
-        calls = tools.tool_calls()
-        if calls:
-            extra["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
-        extra["model"] = model
-    return extra
+class _StreamAssembler:
+    """Turns core stream chunks into LlamaIndex responses: the text so far, the delta, and on the last
+    chunk the merged tool calls and the model that answered."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.text = ""
+        self.tools = ToolCallAccumulator()
+
+    def feed(self, chunk: ChatChunk) -> ChatResponse:
+        self.text += chunk.text
+        self.tools.add(chunk.tool_calls)
+        extra: dict[str, Any] = {}
+        if chunk.finish_reason is not None:
+            calls = self.tools.tool_calls()
+            if calls:
+                extra["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+            extra["model"] = self.model
+        return ChatResponse(
+            message=ChatMessage(role=MessageRole.ASSISTANT, content=self.text, additional_kwargs=extra),
+            delta=chunk.text,
+            raw=chunk.model_dump(),
+            additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
+        )
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_MISSING = object()
+MISSING = object()
+"""What :func:`path_value` returns for a property that is not there."""
 
 
-def _get(metadata: Mapping[str, Any], path: str) -> Any:
+def path_value(metadata: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted ``path`` in nested metadata, or :data:`MISSING`."""
     value: Any = metadata
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
+            return MISSING
         value = value[part]
     return value
 
@@ -31,10 +33,10 @@ def _equal(have: Any, want: Any) -> bool:
 
 def _test(op: str, have: Any, want: Any) -> bool:
     if op == "$ne":
-        return have is _MISSING or not _equal(have, want)
+        return have is MISSING or not _equal(have, want)
     if op == "$nin":
-        return have is _MISSING or not any(_equal(have, w) for w in want)
-    if have is _MISSING:
+        return have is MISSING or not any(_equal(have, w) for w in want)
+    if have is MISSING:
         return False
     if op == "$eq":
         return _equal(have, want)
@@ -57,7 +59,7 @@ def matches_filter(metadata: Mapping[str, Any] | None, flt: Mapping[str, Any] | 
         return True
     meta = metadata or {}
     for key, cond in flt.items():
-        have = _get(meta, key)
+        have = path_value(meta, key)
         ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
         if not all(_test(op, have, want) for op, want in ops.items()):
             return False

@@ -40,11 +40,31 @@ ENV = (
 )
 
 
-class TestChatWorkersAIUnit(ChatModelUnitTests):
+class _ChatCapabilities:
+    """What ChatWorkersAI supports, shared by the unit and integration suites."""
+
     @property
     def chat_model_class(self) -> type[ChatWorkersAI]:
         return ChatWorkersAI
 
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return "@cf/meta/llama-3.2-1b-instruct"
+
+
+class TestChatWorkersAIUnit(_ChatCapabilities, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"account_id": "0123456789abcdef0123456789abcdef"}
@@ -53,47 +73,11 @@ class TestChatWorkersAIUnit(ChatModelUnitTests):
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return ENV
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
 
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "@cf/meta/llama-3.2-1b-instruct"
-
-
-class TestChatWorkersAIIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatWorkersAI]:
-        return ChatWorkersAI
-
+class TestChatWorkersAIIntegration(_ChatCapabilities, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return connection()
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "@cf/meta/llama-3.2-1b-instruct"
 
 
 class TestWorkersAIEmbeddingsUnit(EmbeddingsUnitTests):

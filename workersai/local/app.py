@@ -250,9 +250,9 @@ async def _frames(frames: list[bytes], cut_after: int | None) -> AsyncIterator[b
         await asyncio.sleep(0)
 
 
-def legacy_stream(gen: Generation) -> list[bytes]:
-    """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE]."""
-    frames = [_sse({"response": piece, "p": _padding()}) for piece in gen.pieces]
+def _tool_call_deltas(gen: Generation) -> list[dict[str, Any]]:
+    """Each tool call as streamed pieces: id, type and name first, the arguments in parts, by index."""
+    deltas = []
     for index, call in enumerate(gen.tool_calls):
         call_id = f"call_{uuid.uuid4().hex[:24]}"
         for n, part in enumerate(_argument_pieces(call["arguments"])):
@@ -260,7 +260,14 @@ def legacy_stream(gen: Generation) -> list[bytes]:
             if n == 0:
                 delta.update(id=call_id, type="function")
                 delta["function"]["name"] = call["name"]
-            frames.append(_sse({"response": "", "tool_calls": [delta], "p": _padding()}))
+            deltas.append(delta)
+    return deltas
+
+
+def legacy_stream(gen: Generation) -> list[bytes]:
+    """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE]."""
+    frames = [_sse({"response": piece, "p": _padding()}) for piece in gen.pieces]
+    frames += [_sse({"response": "", "tool_calls": [d], "p": _padding()}) for d in _tool_call_deltas(gen)]
     frames.append(_sse({"response": "", "usage": gen.usage}))
     frames.append(b"data: [DONE]\n\n")
     return frames
@@ -312,14 +319,7 @@ def openai_stream(model: str, gen: Generation) -> list[bytes]:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
     frames = [chunk({"role": "assistant", "content": piece}) for piece in gen.pieces]
-    for index, call in enumerate(gen.tool_calls):
-        call_id = f"call_{uuid.uuid4().hex[:24]}"
-        for n, part in enumerate(_argument_pieces(call["arguments"])):
-            delta: dict[str, Any] = {"index": index, "function": {"arguments": part}}
-            if n == 0:
-                delta.update(id=call_id, type="function")
-                delta["function"]["name"] = call["name"]
-            frames.append(chunk({"tool_calls": [delta]}))
+    frames += [chunk({"tool_calls": [d]}) for d in _tool_call_deltas(gen)]
     frames.append(chunk({}, "tool_calls" if gen.tool_calls else "stop", usage=gen.usage))
     frames.append(b"data: [DONE]\n\n")
     return frames

@@ -30,6 +30,8 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from ..filters import MISSING as _MISSING
+from ..filters import path_value
 from ..vectorize_limits import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
 
 _SCHEMA = """
@@ -59,18 +61,6 @@ class VectorizeError(Exception):
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _path_value(metadata: Mapping[str, Any], path: str) -> Any:
-    value: Any = metadata
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
-_MISSING = object()
 
 
 def _indexed_value(value: Any, kind: str) -> Any:
@@ -489,7 +479,7 @@ class VectorizeStore:
     def _indexed(metadata: Any, props: Mapping[str, str]) -> dict[str, Any]:
         out = {}
         for prop, kind in props.items():
-            value = _indexed_value(_path_value(metadata or {}, prop), kind)
+            value = _indexed_value(path_value(metadata or {}, prop), kind)
             if value is not _MISSING:
                 out[prop] = value
         return out
