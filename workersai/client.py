@@ -385,8 +385,8 @@ class WorkersAI:
         result = unwrap_envelope(
             self.transport.request("GET", self.account_url("ai/models/search"), params=params)
         )
-        if not isinstance(result, list):
-            raise ResponseFormatError("models search result is not a list")
+        if not isinstance(result, list) or not all(isinstance(m, dict) for m in result):
+            raise ResponseFormatError("models search result is not a list of models")
         return result
 
     @property

@@ -303,7 +303,12 @@ class Vectorize:
         return await self._ado(self._get(name))
 
     def _list(self) -> _Call[list[IndexDescription]]:
-        return _Call("GET", "", lambda r: [_parse_description(i) for i in (r or [])])
+        def parse(r: Any) -> list[IndexDescription]:
+            if not isinstance(r, list):
+                raise ResponseFormatError(f"index list is not a list: {type(r).__name__}")
+            return [_parse_description(i) for i in r]
+
+        return _Call("GET", "", parse)
 
     def list_indexes(self) -> list[IndexDescription]:
         return self._do(self._list())

@@ -91,6 +91,14 @@ def fault_response(decision: Decision) -> Response:
     headers = {"retry-after": f"{decision.retry_after:g}"} if decision.retry_after is not None else None
     if decision.error == "reset":
         return _ResetResponse()
+    if decision.error == "not-json":
+        return Response(message, 200, media_type="text/plain")
+    if decision.error == "html-200":
+        return HTMLResponse(f"<html><body><p>{message}</p></body></html>", 200)
+    if decision.error == "no-result":
+        return JSONResponse({"success": True, "errors": [], "messages": []})
+    if decision.error == "wrong-shape":
+        return JSONResponse({"success": True, "errors": [], "messages": [], "result": [1, 2, 3]})
     if status in (502, 503):
         page = f"<html><head><title>{status} {message}</title></head><body><h1>{message}</h1></body></html>"
         return HTMLResponse(page, status, headers)

@@ -16,6 +16,10 @@ name       status  code   body
 3008       408     3008   request aborted
 5016       403     5016   model terms not agreed
 reset      -       -      the connection drops mid-response
+not-json   200     -      a plain-text body
+html-200   200     -      an HTML page
+no-result  200     -      ``{"success": true}`` with no ``result``
+wrong-shape 200    -      ``{"success": true, "result": [1, 2, 3]}``
 =========  ======  =====  ==================================================
 """
 
@@ -43,6 +47,11 @@ ERRORS: dict[str, tuple[int, int | None, str]] = {
     "3008": (408, 3008, "Request aborted"),
     "5016": (403, 5016, "You must agree to the model's license terms before using it."),
     "reset": (0, None, "connection reset"),
+    # Malformed answers with status 200, as a broken proxy or upstream might send them:
+    "not-json": (200, None, "upstream said hello"),
+    "html-200": (200, None, "Please enable cookies."),
+    "no-result": (200, None, "an envelope without result"),
+    "wrong-shape": (200, None, "a result of the wrong shape"),
 }
 
 
