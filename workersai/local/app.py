@@ -115,6 +115,7 @@ class Emulator:
         self.generator = LocalGenerator(self.embedder)
         self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
         self.vectorize: Any = None
+        self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0}
 
     # -- request plumbing -----------------------------------------------------------------------
     def check_auth(self, request: Request) -> None:
@@ -127,6 +128,16 @@ class Emulator:
         """Wrap a route with auth, fault injection and envelope errors."""
 
         async def route(request: Request) -> Response:
+            stats = self.stats
+            stats["requests"] += 1
+            stats["in_flight"] += 1
+            stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
+            try:
+                return await guarded_route(request)
+            finally:
+                stats["in_flight"] -= 1
+
+        async def guarded_route(request: Request) -> Response:
             try:
                 self.check_auth(request)
                 try:
@@ -474,6 +485,16 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     async def health(request: Request) -> Response:
         return envelope({"status": "ok"})
 
+    async def stats(request: Request) -> Response:
+        """Request counters; ``DELETE`` resets the high-water mark."""
+        try:
+            emu.check_auth(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        if request.method == "DELETE":
+            emu.stats["max_in_flight"] = emu.stats["in_flight"]
+        return envelope(dict(emu.stats))
+
     prefix = "/client/v4/accounts/{account_id}"
     routes = [
         Route(prefix + "/ai/run/{model:path}", emu.guarded("ai", ai_run), methods=["POST"]),
@@ -487,6 +508,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         ),
         Route("/__local__/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/health", health, methods=["GET"]),
+        Route("/__local__/stats", stats, methods=["GET", "DELETE"]),
     ]
     try:
         from .vectorize_routes import vectorize_routes

@@ -19,6 +19,7 @@ class Embedder:
         self._cache: OrderedDict[tuple[str, str], Array] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._inference = threading.Lock()
 
     @property
     def encoder(self) -> SentenceEncoder:
@@ -39,7 +40,10 @@ class Embedder:
                     self._cache.move_to_end((pooling, text))
                     out[i] = hit
         if missing:
-            fresh = self.encoder.encode(list(missing), pooling)
+            # One inference at a time: concurrent requests queue here instead of oversubscribing the
+            # cores (numpy's BLAS already uses them all), which keeps throughput and latency steady.
+            with self._inference:
+                fresh = self.encoder.encode(list(missing), pooling)
             with self._lock:
                 for (text, rows), vector in zip(missing.items(), fresh, strict=True):
                     out[rows] = vector

@@ -141,6 +141,15 @@ class LocalEmulator:
         result: dict[str, Any] = response.json()["result"]
         return result
 
+    def stats(self, *, reset: bool = False) -> dict[str, int]:
+        """Request counters (``max_in_flight`` is the most requests served at once)."""
+        response = httpx.request(
+            "DELETE" if reset else "GET", f"{self.url}/__local__/stats", headers=self._auth()
+        )
+        response.raise_for_status()
+        result: dict[str, int] = response.json()["result"]
+        return result
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
