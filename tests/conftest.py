@@ -95,3 +95,15 @@ def logged_client(
     with emulator.client(retry_policy=fast_retry, http_client=http, async_http_client=ahttp) as c:
         yield c
     http.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the reliability tests recorded (quoted in the README)."""
+    from tests.figures import FIGURES
+
+    if FIGURES and _shared is not None:
+        FIGURES["faults injected by the emulator over the whole run"] = _shared.clear_faults()["injected"]
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for name, value in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{value:>9,}  {name}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.figures import record
 from workersai import ResponseFormatError, WorkersAI
 from workersai.local import LocalEmulator
 
@@ -54,3 +55,4 @@ def test_every_call_raises_a_typed_error(emulator: LocalEmulator, fault: str) ->
         emulator.clear_faults()
         client.vectorize.delete_index(index)
     assert len(tried) == 16
+    record("malformed answers turned into typed errors", len(tried))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from llamaindex_workersai import to_vectorize_filter
+from tests.figures import record
 from workersai import BadInput
 from workersai.filters import matches_filter
 from workersai.local.vectorize_store import VectorizeStore, parse_ndjson
@@ -33,6 +34,7 @@ PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 @PROPS
 @given(st.one_of(json_values, st.dictionaries(st.text(max_size=12), json_values, max_size=6)))
 def test_check_filter_accepts_or_raises_bad_input(candidate: Any) -> None:
+    record("property-based inputs tried")
     try:
         out = check_filter(candidate)
     except BadInput:
@@ -43,6 +45,7 @@ def test_check_filter_accepts_or_raises_bad_input(candidate: Any) -> None:
 @PROPS
 @given(st.dictionaries(st.text(max_size=12), json_values, max_size=8))
 def test_check_metadata_accepts_or_raises_bad_input(metadata: dict[str, Any]) -> None:
+    record("property-based inputs tried")
     try:
         check_metadata(metadata, "v")
     except BadInput:
@@ -71,6 +74,7 @@ vectors = st.lists(
 def test_ndjson_round_trips_within_the_limits(
     items: list[dict[str, Any]], max_vectors: int, max_bytes: int
 ) -> None:
+    record("property-based inputs tried")
     records = [{"id": f"id-{i}", **item} for i, item in enumerate(items)]
     try:
         batches = list(ndjson_batches(records, 3, max_vectors=max_vectors, max_bytes=max_bytes))
@@ -140,6 +144,7 @@ def li_reference(meta: dict[str, Any], f: MetadataFilter) -> bool:
 def test_llamaindex_filters_translate_faithfully(
     filters: list[MetadataFilter], metas: list[dict[str, Any]]
 ) -> None:
+    record("property-based inputs tried")
     try:
         translated = to_vectorize_filter(MetadataFilters(filters=filters))
     except NotImplementedError as exc:  # two different values for one operator on one key
@@ -188,6 +193,7 @@ scalar_filters = st.dictionaries(
 def test_emulator_filters_agree_with_the_client_side_evaluator(
     store: Any, metas: list[dict[str, Any]], flt: dict[str, Any]
 ) -> None:
+    record("property-based inputs tried")
     name = f"p{time.monotonic_ns()}"
     store.create_index("acct", name, 3, "cosine", None)
     for key in ("a", "b", "c"):

@@ -22,6 +22,7 @@ from langchain_workersai import VectorizeVectorStore as LCStore
 from langchain_workersai import WorkersAIEmbeddings
 from llamaindex_workersai import VectorizeVectorStore as LIStore
 from llamaindex_workersai import WorkersAIEmbedding
+from tests.figures import record
 from workersai import RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
@@ -41,6 +42,8 @@ def assert_exactly_once(client: WorkersAI, index: str, expected: dict[str, str],
     assert len(stored) == len(expected)
     for vector in stored:
         assert expected[vector.id] in str((vector.metadata or {}).get(text_key))
+    record("documents ingested through faults", len(expected))
+    record("documents lost or doubled", len(expected) - len(set(ids) & set(expected)))
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
@@ -54,13 +57,14 @@ def test_langchain_ingestion_through_20_percent_faults(emulator: LocalEmulator, 
     store.create_index()
     docs = texts()
     ids = [f"doc-{i}" for i in range(DOCS)]
-    emulator.set_faults(error="3040", error_rate=0.2, seed=1 + use_async, retry_after=0)
+    before = emulator.set_faults(error="3040", error_rate=0.2, seed=1 + use_async, retry_after=0)["injected"]
     if use_async:
         asyncio.run(store.aadd_texts(docs, ids=ids))
     else:
         store.add_texts(docs, ids=ids)
-    injected = emulator.clear_faults()["injected"]
+    injected = emulator.clear_faults()["injected"] - before
     assert injected > 10
+    record("faults injected during ingestion", injected)
     assert_exactly_once(client, store.index_name, dict(zip(ids, docs, strict=True)), "_text")
     client.vectorize.delete_index(store.index_name)
 
@@ -72,7 +76,7 @@ def test_llamaindex_ingestion_through_20_percent_faults(emulator: LocalEmulator,
     store = LIStore(f"li-drill-{uuid.uuid4().hex[:6]}", workers_ai=client)
     store.create_index(384)
     docs = texts()
-    emulator.set_faults(error="500", error_rate=0.2, seed=3 + use_async)
+    before = emulator.set_faults(error="500", error_rate=0.2, seed=3 + use_async)["injected"]
     if use_async:
         vectors = asyncio.run(embed.aget_text_embedding_batch(docs))
     else:
@@ -85,8 +89,9 @@ def test_llamaindex_ingestion_through_20_percent_faults(emulator: LocalEmulator,
         asyncio.run(store.async_add(nodes))
     else:
         store.add(nodes)
-    injected = emulator.clear_faults()["injected"]
+    injected = emulator.clear_faults()["injected"] - before
     assert injected > 10
+    record("faults injected during ingestion", injected)
     assert_exactly_once(client, store.index_name, {n.node_id: n.text for n in nodes}, "_node_content")
     client.vectorize.delete_index(store.index_name)
 
@@ -114,11 +119,11 @@ def test_200_concurrent_async_requests_through_one_client(emulator: LocalEmulato
     assert len(results) == 200 and all(results)
     # The requests really overlapped (the loop was not blocked), and never beyond the pool's limit.
     assert 50 <= stats["max_in_flight"] <= limit
+    record("concurrent async requests through one client", len(results))
 
 
 def test_mixed_load_from_a_second_process(emulator: LocalEmulator) -> None:
     seconds = float(os.environ.get("WORKERSAI_LOAD_SECONDS", "120"))
-    emulator.set_faults(error="3040", error_rate=0.05, seed=9, retry_after=0)
     before = emulator.set_faults(error="3040", error_rate=0.05, seed=9, retry_after=0)["injected"]
     env = {**os.environ, **emulator.env()}
     done = subprocess.run(
@@ -134,6 +139,9 @@ def test_mixed_load_from_a_second_process(emulator: LocalEmulator) -> None:
     assert int(report["failed"]) == 0, done.stdout
     assert int(report["ok"]) > 50
     assert injected > 0
+    record("mixed-load requests from a second process", int(report["ok"]) + int(report["failed"]))
+    record("mixed-load requests failed", int(report["failed"]))
+    record("faults injected during the mixed load", injected)
 
 
 # -- durability ----------------------------------------------------------------------------------
@@ -219,6 +227,7 @@ def test_kill_9_during_a_write_burst_loses_no_acknowledged_write(tmp_path: Path)
                 assert time.monotonic() < deadline, "acknowledged writes were lost"
                 time.sleep(0.05)
             assert len(again.vectorize.get_by_ids("durable", acknowledged)) == len(acknowledged)
+            record("writes acknowledged before kill -9, all present after restart", len(acknowledged))
             assert again.vectorize.query("durable", [1.0, 2.0, 3.0, 0.0], top_k=3).count == 3
     finally:
         proc.kill()
