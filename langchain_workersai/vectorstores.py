@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
-from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from workersai import BadInput, IndexNotFound, WorkersAI
+from workersai import BadInput, IndexNotFound, ResponseFormatError, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Vector
+from workersai.vectorize import Match
+from workersai.vectorize_limits import check_id, check_metadata, check_namespace
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
@@ -35,6 +37,10 @@ class VectorizeVectorStore(VectorStore):
     metadata index on each property (:meth:`create_metadata_index`). Writes wait until the index has
     applied them (``wait=True``, the default) so a search right after ``add_documents`` finds them.
 
+    Any number of documents can be added in one call: every document is checked first (nothing is
+    sent if one is bad), then texts are embedded ``chunk_size`` at a time while earlier vectors upload
+    as NDJSON in requests of ``batch_size``, so memory stays flat however many documents there are.
+
     .. code-block:: python
 
         from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
@@ -51,14 +57,20 @@ class VectorizeVectorStore(VectorStore):
         namespace: str | None = None,
         wait: bool = True,
         wait_timeout: float = 60.0,
+        chunk_size: int = 1600,
+        batch_size: int = 1000,
         client: WorkersAI | None = None,
         **settings: Any,
     ) -> None:
+        if chunk_size < 1:
+            raise BadInput("chunk_size must be at least 1")
         self.index_name = index_name
         self.embedding = embedding
         self.namespace = namespace
         self.wait = wait
         self.wait_timeout = wait_timeout
+        self.chunk_size = chunk_size
+        self.batch_size = batch_size
         if client is None:
             shared = getattr(embedding, "workers_ai", None)
             client = (
@@ -95,33 +107,89 @@ class VectorizeVectorStore(VectorStore):
         self._vz.create_metadata_index(self.index_name, property_name, index_type, wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
-    def _vectors(
+    @staticmethod
+    def _metadata(text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+        meta = dict(metadata) if metadata else {}
+        if TEXT_KEY in meta:
+            raise BadInput(f"metadata key {TEXT_KEY!r} is reserved for the document text")
+        meta[TEXT_KEY] = text
+        return meta
+
+    def _prepared(
         self,
         texts: Sequence[str],
-        vectors: list[list[float]],
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
-    ) -> list[Vector]:
+    ) -> list[str]:
+        """Every document's id, each document checked before any request is made, so a bad one
+        stops the call before anything is embedded or written."""
         if metadatas is not None and len(metadatas) != len(texts):
             raise BadInput(f"{len(metadatas)} metadatas for {len(texts)} texts")
         if ids is not None and len(ids) != len(texts):
             raise BadInput(f"{len(ids)} ids for {len(texts)} texts")
-        out = []
-        for i, (text, values) in enumerate(zip(texts, vectors, strict=True)):
-            meta = dict(metadatas[i]) if metadatas else {}
-            if TEXT_KEY in meta:
-                raise BadInput(f"metadata key {TEXT_KEY!r} is reserved for the document text")
-            meta[TEXT_KEY] = text
+        check_namespace(self.namespace)
+        out_ids = []
+        for i, text in enumerate(texts):
             vid = (ids[i] if ids else None) or str(uuid.uuid4())
-            out.append(Vector(id=vid, values=values, metadata=meta, namespace=self.namespace))
-        return out
+            meta = self._metadata(text, metadatas[i] if metadatas else None)
+            try:
+                check_metadata(meta, check_id(vid))
+            except BadInput as exc:
+                raise BadInput(f"document {vid!r} cannot be stored: {exc.message}") from exc
+            out_ids.append(vid)
+        return out_ids
 
-    @staticmethod
-    def _too_large(exc: BadInput, vectors: list[Vector]) -> BadInput:
-        for v in vectors:
-            if v.id in exc.message:
-                return BadInput(f"document {v.id!r} cannot be stored: {exc.message}")
-        return exc
+    def _records(
+        self,
+        texts: list[str],
+        metadatas: Sequence[dict[str, Any]] | None,
+        ids: list[str],
+        start: int,
+        vectors: list[list[float]],
+    ) -> Iterator[dict[str, Any]]:
+        if len(vectors) != len(ids[start : start + self.chunk_size]):
+            raise ResponseFormatError(f"the embedding model returned {len(vectors)} vectors for a chunk")
+        for i, values in enumerate(vectors, start):
+            yield {
+                "id": ids[i],
+                "values": values,
+                "metadata": self._metadata(texts[i], metadatas[i] if metadatas else None),
+                "namespace": self.namespace,
+            }
+
+    def _embedded(
+        self, texts: list[str], metadatas: Sequence[dict[str, Any]] | None, ids: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        # Embeds `chunk_size` texts at a time, pulled by the writer as it fills NDJSON batches. The
+        # next chunk is already being embedded while this one is checked, serialized and uploaded;
+        # at most two chunks' vectors are held, however many texts there are.
+        size = self.chunk_size
+        with ThreadPoolExecutor(1, thread_name_prefix="workersai-embed-ahead") as ahead:
+            future = ahead.submit(self.embedding.embed_documents, texts[:size])
+            for start in range(0, len(texts), size):
+                vectors = future.result()
+                if start + size < len(texts):
+                    future = ahead.submit(
+                        self.embedding.embed_documents, texts[start + size : start + 2 * size]
+                    )
+                yield from self._records(texts, metadatas, ids, start, vectors)
+
+    async def _aembedded(
+        self, texts: list[str], metadatas: Sequence[dict[str, Any]] | None, ids: list[str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        size = self.chunk_size
+        task = asyncio.ensure_future(self.embedding.aembed_documents(texts[:size]))
+        try:
+            for start in range(0, len(texts), size):
+                vectors = await task
+                if start + size < len(texts):
+                    task = asyncio.ensure_future(
+                        self.embedding.aembed_documents(texts[start + size : start + 2 * size])
+                    )
+                for record in self._records(texts, metadatas, ids, start, vectors):
+                    yield record
+        finally:
+            task.cancel()
 
     def _add(
         self,
@@ -129,14 +197,18 @@ class VectorizeVectorStore(VectorStore):
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
     ) -> list[str]:
-        if not texts:
-            return []
-        vectors = self._vectors(texts, self.embedding.embed_documents(list(texts)), metadatas, ids)
-        try:
-            self._vz.upsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
-        except BadInput as exc:
-            raise self._too_large(exc, vectors) from exc
-        return [v.id for v in vectors]
+        texts = list(texts)
+        out_ids = self._prepared(texts, metadatas, ids)
+        if texts:
+            records = self._embedded(texts, metadatas, out_ids)
+            self._vz.upsert(
+                self.index_name,
+                records,
+                wait=self.wait,
+                timeout=self.wait_timeout,
+                batch_size=self.batch_size,
+            )
+        return out_ids
 
     async def _aadd(
         self,
@@ -144,14 +216,18 @@ class VectorizeVectorStore(VectorStore):
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
     ) -> list[str]:
-        if not texts:
-            return []
-        vectors = self._vectors(texts, await self.embedding.aembed_documents(list(texts)), metadatas, ids)
-        try:
-            await self._vz.aupsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
-        except BadInput as exc:
-            raise self._too_large(exc, vectors) from exc
-        return [v.id for v in vectors]
+        texts = list(texts)
+        out_ids = self._prepared(texts, metadatas, ids)
+        if texts:
+            records = self._aembedded(texts, metadatas, out_ids)
+            await self._vz.aupsert(
+                self.index_name,
+                records,
+                wait=self.wait,
+                timeout=self.wait_timeout,
+                batch_size=self.batch_size,
+            )
+        return out_ids
 
     def add_texts(
         self,
@@ -306,6 +382,9 @@ class VectorizeVectorStore(VectorStore):
         if not matches:
             return []
         import numpy as np
+
+        # Imported here: it pulls in numpy, which nothing else at import time needs.
+        from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
         chosen = maximal_marginal_relevance(
             np.array(query), [m.values or [] for m in matches], k=k, lambda_mult=lambda_mult

@@ -59,15 +59,14 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await self._aembed(texts)
 
-    def get_text_embedding_batch(
-        self, texts: list[str], show_progress: bool = False, **kwargs: Any
-    ) -> list[Embedding]:
-        """Embeddings of ``texts``: ``embed_batch_size`` texts a request, the requests sent at once
-        (LlamaIndex's base class sends them one after another). Events are emitted per batch as usual."""
-        if not texts or self.embeddings_cache is not None or self.rate_limiter is not None:
-            return super().get_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
+    def _plain_batch(self, texts: list[str]) -> bool:
+        """Whether a batch can skip the base class's one-request-at-a-time loop (no cache, no rate
+        limiter configured)."""
+        return bool(texts) and self.embeddings_cache is None and self.rate_limiter is None
+
+    def _emit_events(self, texts: list[str], vectors: list[Embedding]) -> None:
+        """The events LlamaIndex emits around each batch of ``embed_batch_size`` texts."""
         model_dict = self.to_payload()
-        vectors = self._embed(texts)
         size = self.embed_batch_size
         for start in range(0, len(texts), size):
             chunk, embeddings = texts[start : start + size], vectors[start : start + size]
@@ -77,4 +76,25 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
             ) as event:
                 event.on_end(payload={EventPayload.CHUNKS: chunk, EventPayload.EMBEDDINGS: embeddings})
             dispatcher.event(EmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        """Embeddings of ``texts``: ``embed_batch_size`` texts a request, the requests sent
+        concurrently (LlamaIndex's base class sends them one after another). Events are emitted per
+        batch as usual."""
+        if not self._plain_batch(texts):
+            return super().get_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
+        vectors = self._embed(texts)
+        self._emit_events(texts, vectors)
+        return vectors
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        """Async twin of :meth:`get_text_embedding_batch`."""
+        if not self._plain_batch(texts):
+            return await super().aget_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
+        vectors = await self._aembed(texts)
+        self._emit_events(texts, vectors)
         return vectors

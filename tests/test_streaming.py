@@ -101,3 +101,20 @@ def test_openai_style_stream_is_parsed(client: WorkersAI) -> None:
         merged.add(c.tool_calls)
     assert [(c.name, c.arguments) for c in merged.tool_calls()] == [("magic_function", {"input": 5})]
     assert chunks[-1].finish_reason == "tool_calls" and chunks[-1].usage is not None
+
+
+def test_paced_stream_delivers_the_same_answer(emulator: LocalEmulator, client: WorkersAI) -> None:
+    """``token_interval_ms`` (the service's generation speed, for benchmarks) changes only timing."""
+    question = ask("What is Vectorize?")
+    plain = "".join(c.text for c in client.stream_chat(question, max_tokens=40, temperature=0))
+    emulator.set_faults(token_interval_ms=1)
+    paced = list(client.stream_chat(question, max_tokens=40, temperature=0))
+    assert "".join(c.text for c in paced) == plain
+    assert paced[-1].usage is not None
+
+
+def test_cli_takes_the_benchmark_options() -> None:
+    from workersai.local.cli import parse_args
+
+    args = parse_args(["--token-interval-ms", "2", "--embedding-cache", "100", "--log-level", "warning"])
+    assert (args.token_interval_ms, args.embedding_cache, args.log_level) == (2.0, 100, "warning")

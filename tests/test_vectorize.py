@@ -558,3 +558,22 @@ def test_async_loop_reuse_is_safe(client: WorkersAI) -> None:
     # Sync code calling asyncio.run repeatedly gets a fresh async pool per event loop.
     for _ in range(3):
         assert len(asyncio.run(client.aembed(["loop"]))) == 1
+
+
+async def test_async_writes_take_an_async_iterable(client: WorkersAI) -> None:
+    """``aupsert`` pulls vectors from an async generator, batch by batch (a store embeds the next
+    texts while earlier batches upload)."""
+    name = f"agen-{uuid.uuid4().hex[:8]}"
+    await client.vectorize.acreate_index(name, dimensions=3)
+    pulled: list[int] = []
+
+    async def vectors() -> Any:
+        for i in range(12):
+            pulled.append(i)
+            yield {"id": f"g{i}", "values": [1.0, float(i), 2.0], "metadata": {"i": i}}
+
+    mutations = await client.vectorize.aupsert(name, vectors(), wait=True, batch_size=5)
+    assert len(mutations) == 3 and pulled == list(range(12))
+    got = await client.vectorize.aget_by_ids(name, [f"g{i}" for i in range(12)])
+    assert sorted((v.metadata or {})["i"] for v in got) == list(range(12))
+    await client.vectorize.adelete_index(name)

@@ -8,7 +8,6 @@ loops), each with keep-alive pooling and explicit timeouts.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import weakref
@@ -17,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import orjson
 
 from .errors import (
     APIConnectionError,
@@ -47,7 +47,7 @@ def _wrap_transport_error(exc: httpx.HTTPError, method: str, url: httpx.URL | st
 def unwrap_envelope(response: httpx.Response) -> Json:
     """The ``result`` of a ``{result, success, errors, messages}`` envelope; typed errors otherwise."""
     try:
-        body = json.loads(response.content)
+        body = orjson.loads(response.content)
     except ValueError as exc:
         raise ResponseFormatError(
             f"expected JSON, got {response.headers.get('content-type', 'no content type')}: "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -105,7 +105,7 @@ def _record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     else:
         raise BadInput(f"a vector must be a Vector or a mapping, got {type(item).__name__}")
     if values is not None and not isinstance(values, (list, tuple)):
-        values = list(values)  # e.g. a numpy array
+        values = values.tolist() if hasattr(values, "tolist") else list(values)  # e.g. a numpy array
     check_vector(vid, values, metadata, namespace, dimensions)
     record: dict[str, Any] = {"id": vid, "values": values}
     if metadata is not None:
@@ -155,6 +155,33 @@ def ndjson_batches(
     if lines:
         assert last is not None
         yield Batch(b"".join(lines), ids, Vector.model_validate(last))
+
+
+async def andjson_batches(
+    vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
+    dimensions: int | None = None,
+    max_vectors: int = MAX_VECTORS_PER_WRITE,
+    max_bytes: int = MAX_BYTES_PER_WRITE,
+) -> AsyncIterator[Batch]:
+    """:func:`ndjson_batches` over a sync or async iterable (an async generator can embed the next
+    texts while earlier batches are being sent)."""
+    if not isinstance(vectors, AsyncIterable):
+        for batch in ndjson_batches(vectors, dimensions, max_vectors, max_bytes):
+            yield batch
+        return
+    pending: list[VectorLike] = []
+    async for item in vectors:
+        pending.append(item)
+        if len(pending) >= max_vectors:
+            # Several batches may come of it (the byte limit); all but the last are complete.
+            batches = list(ndjson_batches(pending, dimensions, max_vectors, max_bytes))
+            for batch in batches:
+                yield batch
+            dimensions = len(batches[-1].last.values)
+            pending = []
+    if pending:
+        for batch in ndjson_batches(pending, dimensions, max_vectors, max_bytes):
+            yield batch
 
 
 @dataclass
@@ -407,10 +434,14 @@ class Vectorize:
             "POST", f"/{name}/{kind}", _mutation_id, content=batch.body, content_type="application/x-ndjson"
         )
 
-    def _batches(self, name: str, vectors: Iterable[VectorLike], batch_size: int) -> Iterator[Batch]:
+    @staticmethod
+    def _check_batch_size(name: str, batch_size: int) -> None:
         check_index_name(name)
         if not 1 <= batch_size <= MAX_VECTORS_PER_WRITE:
             raise BadInput(f"batch_size must be between 1 and {MAX_VECTORS_PER_WRITE}, got {batch_size}")
+
+    def _batches(self, name: str, vectors: Iterable[VectorLike], batch_size: int) -> Iterator[Batch]:
+        self._check_batch_size(name, batch_size)
         return ndjson_batches(vectors, self._dimensions.get(name), batch_size)
 
     def insert(
@@ -440,7 +471,7 @@ class Vectorize:
     async def ainsert(
         self,
         name: str,
-        vectors: Iterable[VectorLike],
+        vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
         *,
         wait: bool = False,
         timeout: float = 60.0,
@@ -451,12 +482,14 @@ class Vectorize:
     async def aupsert(
         self,
         name: str,
-        vectors: Iterable[VectorLike],
+        vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
         *,
         wait: bool = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
     ) -> list[str]:
+        """Async twin of :meth:`upsert`; ``vectors`` may also be an async iterable (e.g. a generator
+        that embeds the next texts while earlier batches are sent)."""
         return await self._awrite_all(name, "upsert", vectors, wait, timeout, batch_size)
 
     def _write_all(
@@ -468,37 +501,41 @@ class Vectorize:
         timeout: float,
         batch_size: int,
     ) -> list[str]:
-        # Batches are built lazily and at most `max_concurrency` are in flight, so memory stays bounded.
-        results: list[tuple[int, str, Batch]] = []
+        # Batches are built lazily and at most `max_concurrency` are in flight, so memory stays bounded:
+        # of a sent batch only its last vector is kept, for the read-back.
+        results: list[tuple[int, str, Vector]] = []
         limit = self.client.max_concurrency
         with ThreadPoolExecutor(limit) as pool:
-            pending: dict[Future[str], tuple[int, Batch]] = {}
+            pending: dict[Future[str], tuple[int, Vector]] = {}
             for number, batch in enumerate(self._batches(name, vectors, batch_size)):
                 if len(pending) >= limit:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for f in done:
-                        n, b = pending.pop(f)
-                        results.append((n, f.result(), b))
-                pending[pool.submit(self._do, self._write(name, kind, batch))] = (number, batch)
-            for f, (n, b) in pending.items():
-                results.append((n, f.result(), b))
+                        n, last = pending.pop(f)
+                        results.append((n, f.result(), last))
+                pending[pool.submit(self._do, self._write(name, kind, batch))] = (number, batch.last)
+                del batch
+            for f, (n, last) in pending.items():
+                results.append((n, f.result(), last))
         results.sort(key=lambda r: r[0])
-        if wait_ and results:
-            self._confirm(name, kind, results, timeout)
-        return [m for _, m, _ in results]
+        writes = [(m, last) for _, m, last in results]
+        if wait_ and writes:
+            self._confirm(name, kind, writes, timeout)
+        return [m for m, _ in writes]
 
     async def _awrite_all(
         self,
         name: str,
         kind: str,
-        vectors: Iterable[VectorLike],
+        vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
         wait_: bool,
         timeout: float,
         batch_size: int,
     ) -> list[str]:
+        self._check_batch_size(name, batch_size)
         limit = asyncio.Semaphore(self.client.max_concurrency)
         tasks: list[asyncio.Task[str]] = []
-        batches: list[Batch] = []
+        lasts: list[Vector] = []
 
         async def send(batch: Batch) -> str:
             try:
@@ -507,18 +544,18 @@ class Vectorize:
                 limit.release()
 
         try:
-            for batch in self._batches(name, vectors, batch_size):
+            async for batch in andjson_batches(vectors, self._dimensions.get(name), batch_size):
                 await limit.acquire()
-                batches.append(batch)
+                lasts.append(batch.last)
                 tasks.append(asyncio.ensure_future(send(batch)))
             mutations = list(await asyncio.gather(*tasks))
         except BaseException:
             for t in tasks:
                 t.cancel()
             raise
-        results = [(i, m, b) for i, (m, b) in enumerate(zip(mutations, batches, strict=True))]
-        if wait_ and results:
-            await self._aconfirm(name, kind, results, timeout)
+        writes = list(zip(mutations, lasts, strict=True))
+        if wait_ and writes:
+            await self._aconfirm(name, kind, writes, timeout)
         return mutations
 
     def _delete_ids(self, name: str, ids: Sequence[str]) -> _Call[str]:
@@ -561,29 +598,46 @@ class Vectorize:
             abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(got.values, sent.values, strict=False)
         )
 
-    def _confirm(self, name: str, kind: str, results: list[tuple[int, str, Batch]], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for _, mutation, batch in results:
+    def _missing(self, kind: str, sent: dict[str, Vector], found: list[Vector]) -> dict[str, Vector]:
+        """Of ``sent`` (id -> vector), those not yet visible as written."""
+        got = {v.id: v for v in found}
+        return {i: v for i, v in sent.items() if not self._landed(kind, v, [got[i]] if i in got else [])}
 
-            def check(b: Batch = batch) -> bool:
-                return self._landed(kind, b.last, self.get_by_ids(name, [b.last.id]))
-
+    def _confirm(self, name: str, kind: str, writes: list[tuple[str, Vector]], timeout: float) -> None:
+        """Block until every write is visible. One write: until ``info`` reports its mutation (or its
+        last vector reads back as sent). Several, sent concurrently and so applied in any order: until
+        each write's last vector reads back as sent, all checked in one ``get_by_ids`` per poll."""
+        if len(writes) == 1:
+            mutation, last = writes[0]
             self.wait_for_mutation(
-                name, mutation, timeout=max(0.0, deadline - time.monotonic()), confirm=check
+                name,
+                mutation,
+                timeout=timeout,
+                confirm=lambda: not self._missing(kind, {last.id: last}, self.get_by_ids(name, [last.id])),
             )
-
-    async def _aconfirm(
-        self, name: str, kind: str, results: list[tuple[int, str, Batch]], timeout: float
-    ) -> None:
+            return
         deadline = time.monotonic() + timeout
-        for _, mutation, batch in results:
+        waiting = {last.id: last for _, last in writes}
+        while waiting := self._missing(kind, waiting, self.get_by_ids(name, list(waiting))):
+            if time.monotonic() >= deadline:
+                raise MutationTimeout(f"{len(waiting)} writes not applied to {name!r} within {timeout:g}s")
+            time.sleep(self.poll_interval)
 
-            async def check(b: Batch = batch) -> bool:
-                return self._landed(kind, b.last, await self.aget_by_ids(name, [b.last.id]))
+    async def _aconfirm(self, name: str, kind: str, writes: list[tuple[str, Vector]], timeout: float) -> None:
+        if len(writes) == 1:
+            mutation, last = writes[0]
 
-            await self.await_for_mutation(
-                name, mutation, timeout=max(0.0, deadline - time.monotonic()), confirm=check
-            )
+            async def check() -> bool:
+                return not self._missing(kind, {last.id: last}, await self.aget_by_ids(name, [last.id]))
+
+            await self.await_for_mutation(name, mutation, timeout=timeout, confirm=check)
+            return
+        deadline = time.monotonic() + timeout
+        waiting = {last.id: last for _, last in writes}
+        while waiting := self._missing(kind, waiting, await self.aget_by_ids(name, list(waiting))):
+            if time.monotonic() >= deadline:
+                raise MutationTimeout(f"{len(waiting)} writes not applied to {name!r} within {timeout:g}s")
+            await asyncio.sleep(self.poll_interval)
 
     def wait_for_mutation(
         self, name: str, mutation_id: str, *, timeout: float = 60.0, confirm: Callable[[], bool] | None = None

@@ -40,7 +40,7 @@ _INDEX_NAME = re.compile(r"^[a-z][a-z0-9_-]*[a-z0-9]$")
 def compact(value: Any) -> bytes:
     """Compact UTF-8 JSON, as the service measures sizes (orjson: ingestion's hot path)."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -35,6 +36,7 @@ from starlette.types import Receive, Scope, Send
 from ..catalog import ModelInfo, get_model, models
 from ..validation import _MODEL_ID
 from .embedder import Embedder
+from .encoder import Array
 from .faults import ERRORS, Decision, FaultInjector, FaultPlan
 from .generator import Generation, LocalGenerator
 
@@ -62,8 +64,16 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+class FastJSONResponse(JSONResponse):
+    """A JSON response rendered by orjson (embedding answers are megabytes of floats)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def envelope(result: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"result": result, "success": True, "errors": [], "messages": []}, status, headers)
+    body = {"result": result, "success": True, "errors": [], "messages": []}
+    return FastJSONResponse(body, status, headers)
 
 
 def error_response(
@@ -175,7 +185,8 @@ class Emulator:
         return info
 
     # -- embeddings -----------------------------------------------------------------------------
-    async def embed(self, info: ModelInfo, text: Any, pooling: Any = "mean") -> list[list[float]]:
+    async def embed(self, info: ModelInfo, text: Any, pooling: Any = "mean") -> Array:
+        """``(n, dimensions)`` float32 vectors (orjson writes them as JSON numbers)."""
         texts = [text] if isinstance(text, str) else text
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise ApiError(400, 5006, "AiError: Bad input: Type mismatch of '/text', must be string or array")
@@ -193,9 +204,8 @@ class Emulator:
             raise ApiError(
                 400, 5006, "AiError: Bad input: '/pooling' must be equal to one of the allowed values"
             )
-        vectors = await run_in_threadpool(self.embedder.embed, texts, info.dimensions or 384, pooling)
-        rows: list[list[float]] = vectors.tolist()
-        return rows
+        vectors: Array = await run_in_threadpool(self.embedder.embed, texts, info.dimensions or 384, pooling)
+        return vectors
 
     # -- generation -----------------------------------------------------------------------------
     async def generate(self, info: ModelInfo, body: dict[str, Any]) -> Generation:
@@ -261,10 +271,15 @@ def _argument_pieces(arguments: dict[str, Any]) -> list[str]:
     return [text[i : i + step] for i in range(0, len(text), step)] or [""]
 
 
-async def _frames(frames: list[bytes], cut_after: int | None) -> AsyncIterator[bytes]:
+async def _frames(frames: list[bytes], decision: Decision) -> AsyncIterator[bytes]:
+    """Send the frames, paced ``token_interval_ms`` apart (the service's generation speed), cut after
+    ``cut_stream_after`` frames when that fault is set."""
+    pause = decision.token_interval_ms / 1000
     for i, frame in enumerate(frames):
-        if cut_after is not None and i >= cut_after:
+        if decision.cut_stream_after is not None and i >= decision.cut_stream_after:
             raise ConnectionResetError("injected stream cut")
+        if i and pause:
+            await asyncio.sleep(pause)
         yield frame
         await asyncio.sleep(0)
 
@@ -379,9 +394,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
             )
         gen = await emu.generate(info, body)
         if body.get("stream"):
-            return StreamingResponse(
-                _frames(legacy_stream(gen), decision.cut_stream_after), media_type="text/event-stream"
-            )
+            return StreamingResponse(_frames(legacy_stream(gen), decision), media_type="text/event-stream")
         return envelope(legacy_result(gen))
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
@@ -415,7 +428,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         gen = await emu.generate(info, body)
         if body.get("stream"):
             return StreamingResponse(
-                _frames(openai_stream(info.name, gen), decision.cut_stream_after),
+                _frames(openai_stream(info.name, gen), decision),
                 media_type="text/event-stream",
             )
         return JSONResponse(openai_completion(info.name, gen, int(body.get("max_tokens", 256))))
@@ -431,7 +444,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         data = await emu.embed(info, raw)
         texts: list[str] = [raw] if isinstance(raw, str) else list(raw or [])
         tokens = sum(emu.generator.count_tokens(t) for t in texts)
-        return JSONResponse(
+        return FastJSONResponse(
             {
                 "object": "list",
                 "model": info.name,

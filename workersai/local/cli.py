@@ -33,6 +33,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on injected errors")
     p.add_argument("--cut-stream-after", type=int, default=None, help="drop every stream after N frames")
     p.add_argument("--fault-seed", type=int, default=None)
+    p.add_argument(
+        "--token-interval-ms",
+        type=float,
+        default=0.0,
+        help="pause between streamed tokens (generation speed)",
+    )
+    p.add_argument(
+        "--embedding-cache",
+        type=int,
+        default=50_000,
+        help="how many embeddings to keep (a text's own and each of its projections count one each)",
+    )
+    p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     return p.parse_args(argv)
 
 
@@ -41,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from .app import EmulatorConfig, create_app
+    from .embedder import Embedder
     from .server import LOCAL_ACCOUNT_ID
 
     token = args.token or secrets.token_urlsafe(24)
@@ -52,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_after=args.retry_after,
         cut_stream_after=args.cut_stream_after,
         seed=args.fault_seed,
+        token_interval_ms=args.token_interval_ms,
     )
     config = EmulatorConfig(
         token=token, faults=plan, data_dir=args.data_dir, mutation_delay_ms=args.mutation_delay_ms
@@ -62,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  export CLOUDFLARE_ACCOUNT_ID={LOCAL_ACCOUNT_ID}", file=sys.stderr)
     if not args.token:
         print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+    app = create_app(config, embedder=Embedder(cache_size=args.embedding_cache))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

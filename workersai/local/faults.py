@@ -65,6 +65,7 @@ class FaultPlan:
     fail_next: int = 0
     retry_after: float | None = None
     cut_stream_after: int | None = None
+    token_interval_ms: float = 0.0
     scope: str = "all"
     seed: int | None = None
 
@@ -98,6 +99,7 @@ class Decision:
     error: str | None = None
     retry_after: float | None = None
     cut_stream_after: int | None = None
+    token_interval_ms: float = 0.0
 
 
 class FaultInjector:
@@ -124,7 +126,10 @@ class FaultInjector:
         if plan.scope not in ("all", area):
             return Decision()
         decision = Decision(
-            latency_ms=plan.latency_ms, retry_after=plan.retry_after, cut_stream_after=plan.cut_stream_after
+            latency_ms=plan.latency_ms,
+            retry_after=plan.retry_after,
+            cut_stream_after=plan.cut_stream_after,
+            token_interval_ms=plan.token_interval_ms,
         )
         with self._lock:
             if one_off:
