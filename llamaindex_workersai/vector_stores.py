@@ -20,8 +20,8 @@ from pydantic import PrivateAttr
 from workersai import BadInput, IndexNotFound, WorkersAI
 from workersai.filters import matches_filter
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Vector
-from workersai.vectorize_limits import check_filter
+from workersai.vectorize import Match
+from workersai.vectorize_limits import check_filter, check_vector
 
 REF_DOC_KEY = "ref_doc_id"
 MAX_TOP_K = 50  # with all metadata returned
@@ -122,43 +122,37 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self._vz.create_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
-    def _vectors(self, nodes: Sequence[BaseNode]) -> list[Vector]:
+    def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
+        """The wire records of ``nodes``, every one checked before any request is made, so a bad node
+        stops the call before anything is written."""
         out = []
+        dimensions = None
         for node in nodes:
             metadata = node_to_metadata_dict(node, remove_text=False, flat_metadata=self.flat_metadata)
+            values = node.get_embedding()
+            try:
+                check_vector(node.node_id, values, metadata, self.namespace, dimensions)
+            except BadInput as exc:
+                raise BadInput(f"node {node.node_id!r} cannot be stored: {exc.message}") from exc
+            dimensions = len(values)
             out.append(
-                Vector(
-                    id=node.node_id, values=node.get_embedding(), metadata=metadata, namespace=self.namespace
-                )
+                {"id": node.node_id, "values": values, "metadata": metadata, "namespace": self.namespace}
             )
         return out
-
-    @staticmethod
-    def _named(exc: BadInput, vectors: list[Vector]) -> BadInput:
-        for v in vectors:
-            if repr(v.id) in exc.message:
-                return BadInput(f"node {v.id!r} cannot be stored: {exc.message}")
-        return exc
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         if not nodes:
             return []
-        vectors = self._vectors(nodes)
-        try:
-            self._vz.upsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
-        except BadInput as exc:
-            raise self._named(exc, vectors) from exc
-        return [v.id for v in vectors]
+        records = self._records(nodes)
+        self._vz.upsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+        return [r["id"] for r in records]
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         if not nodes:
             return []
-        vectors = self._vectors(nodes)
-        try:
-            await self._vz.aupsert(self.index_name, vectors, wait=self.wait, timeout=self.wait_timeout)
-        except BadInput as exc:
-            raise self._named(exc, vectors) from exc
-        return [v.id for v in vectors]
+        records = self._records(nodes)
+        await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+        return [r["id"] for r in records]
 
     def _delete_ids(self, ids: list[str]) -> None:
         for start in range(0, len(ids), _DELETE_BATCH):

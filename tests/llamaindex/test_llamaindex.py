@@ -193,3 +193,22 @@ def test_retriever_directly(conn: dict[str, Any]) -> None:
     assert hits[0].node.get_content() == "cats purr" and hits[0].score is not None
     store.client.vectorize.delete_index(store.index_name)
     assert unit(1, 4) != unit(2, 4)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_a_bad_node_stops_add_before_any_request(
+    logged_client: Any, request_log: RequestLog, use_async: bool
+) -> None:
+    store = VectorizeVectorStore(f"li-bad-{uuid.uuid4().hex[:8]}", workers_ai=logged_client)
+    store.create_index(8)
+    batch = nodes(30, 8)
+    batch[21].text = "x" * 11_000  # over the 10 KiB metadata limit once stored
+    request_log.requests.clear()
+    with pytest.raises(BadInput, match=f"node {batch[21].node_id!r}"):
+        if use_async:
+            await store.async_add(batch)
+        else:
+            store.add(batch)
+    assert request_log.requests == []
+    assert list(logged_client.vectorize.list_ids(store.index_name)) == []
+    logged_client.vectorize.delete_index(store.index_name)
