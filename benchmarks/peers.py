@@ -1,0 +1,442 @@
+"""Ours against the peers, on the same work, in one run: ingestion, embeddings, streaming, retrieval,
+memory and import time. Prints a markdown table with ratios and writes it, with a PNG chart, under
+``benchmarks/results/``.
+
+    make bench          # builds .venv-bench (the package plus the peers) and runs this
+
+The emulator runs in its own process with a fixed latency added to every request (default 40 ms, a
+real round trip to the service) and streams tokens ``--token-interval-ms`` apart (the service's
+generation speed). Its embedding model runs on the same cores as the clients, so the embeddings of
+the benchmark's texts are computed once before any timing; timed runs measure the clients and the
+round trips, not the local model. Each measurement runs in a fresh process (``workloads.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import math
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+WORKLOADS = HERE / "workloads.py"
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+PEERS_ALL = ["langchain-cloudflare", "langchain-community", "llama-index-embeddings-cloudflare-workersai"]
+CONCURRENCY = 8  # the core client's default max_concurrency
+EMBED_RATE_PER_MINUTE = 3000  # the service's rate limit for text embeddings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Emulator:
+    """``workersai-local`` in a process of its own."""
+
+    def __init__(self, data_dir: str, cache: int) -> None:
+        self.port, self.token = free_port(), secrets.token_urlsafe(16)
+        self.base = f"http://127.0.0.1:{self.port}/client/v4"
+        cmd = [sys.executable, "-m", "workersai.local.cli", "--port", str(self.port), "--token", self.token]
+        cmd += ["--data-dir", data_dir, "--embedding-cache", str(cache), "--log-level", "warning"]
+        self.proc = subprocess.Popen(cmd)
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.http.get("/__local__/health").raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise SystemExit("the emulator did not start") from None
+                time.sleep(0.2)
+
+    def faults(self, **plan: Any) -> None:
+        self.http.post("/__local__/faults", json=plan).raise_for_status()
+
+    def env(self, index: str = "") -> dict[str, str]:
+        return {
+            **os.environ,
+            "BENCH_BASE_URL": self.base,
+            "BENCH_ACCOUNT_ID": ACCOUNT,
+            "BENCH_TOKEN": self.token,
+            "BENCH_INDEX": index,
+        }
+
+    def cpu_s(self) -> float:
+        """CPU seconds the emulator process has used (from /proc)."""
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def measure(emu: Emulator, case: str, contender: str, amount: int, index: str = "") -> dict[str, Any] | None:
+    cmd = [sys.executable, str(WORKLOADS), case, contender, str(amount)]
+    emulator_cpu = emu.cpu_s()
+    done = subprocess.run(cmd, env=emu.env(index), capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        print(f"  {case} {contender}: FAILED\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["emulator_cpu_s"] = emu.cpu_s() - emulator_cpu
+    print(f"  {case:8} {contender:44} {amount:>7}  {result}", file=sys.stderr)
+    return result
+
+
+IMPORTS = [
+    # The framework's own base classes that any integration of the same kind needs.
+    (
+        "langchain-core",
+        "from langchain_core.language_models.chat_models import BaseChatModel; "
+        "from langchain_core.embeddings import Embeddings; "
+        "from langchain_core.vectorstores import VectorStore",
+    ),
+    ("langchain_workersai", "import langchain_workersai"),
+    ("langchain_cloudflare", "import langchain_cloudflare"),
+    (
+        "llama-index-core",
+        "from llama_index.core.llms.function_calling import FunctionCallingLLM; "
+        "from llama_index.core.base.embeddings.base import BaseEmbedding; "
+        "from llama_index.core.vector_stores.types import BasePydanticVectorStore",
+    ),
+    ("llamaindex_workersai", "import llamaindex_workersai"),
+    (
+        "llama_index.embeddings.cloudflare_workersai",
+        "import llama_index.embeddings.cloudflare_workersai",
+    ),
+]
+
+
+def import_seconds(code: str, repeats: int = 7) -> float:
+    """Median wall time of ``python -c code`` less that of a bare interpreter."""
+
+    def run(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - t0
+
+    bare = statistics.median(run("pass") for _ in range(repeats))
+    return statistics.median(run(code) for _ in range(repeats)) - bare
+
+
+def fresh_index(client: Any, name: str) -> str:
+    with contextlib.suppress(Exception):  # it did not exist
+        client.vectorize.delete_index(name)
+    client.vectorize.create_index(name, dimensions=768, metric="cosine")
+    return name
+
+
+def ratio(ours: float, peer: float | None, higher_is_better: bool = True) -> str:
+    if not peer:
+        return "n/a"
+    return f"{ours / peer:.2f}x" if higher_is_better else f"{ours / peer:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--latency-ms", type=float, default=40.0)
+    p.add_argument("--token-interval-ms", type=float, default=2.0)
+    p.add_argument("--docs", type=int, default=10_000)
+    p.add_argument("--embed-texts", type=int, default=5_000)
+    p.add_argument("--memory-docs", default="10000,100000", help="comma-separated document counts")
+    p.add_argument("--stream-runs", type=int, default=5)
+    p.add_argument("--retrieval-runs", type=int, default=2)
+    p.add_argument("--out", type=Path, default=HERE / "results")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated cases to skip (ingest,embed,stream,retrieve,memory,import)",
+    )
+    p.add_argument("--from-json", type=Path, help="print the report and chart of an earlier run's peers.json")
+    args = p.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        for key, value in saved.pop("args").items():
+            if key not in ("out", "from_json"):
+                setattr(args, key, value)
+        saved.setdefault("stream_tokens", 500)
+        print(report(saved, args))
+        chart(saved, args.out / "peers.png")
+        return
+    skip = set(filter(None, args.skip.split(",")))
+    memory_counts = [int(x) for x in args.memory_docs.split(",") if x]
+    largest = max([args.docs, args.embed_texts, *memory_counts])
+
+    sys.path.insert(0, str(HERE))
+    from workloads import DISTINCT, EMBED_MODEL, STREAM_TOKENS, corpus
+
+    from workersai import WorkersAI
+
+    results: dict[str, Any] = {
+        "stream_tokens": STREAM_TOKENS,
+        "ingest": {},
+        "embed": {},
+        "stream": {},
+        "retrieve": {},
+        "memory": {},
+        "import": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="workersai-bench-") as data:
+        emu = Emulator(data, cache=2 * DISTINCT + 10_000)
+        client = WorkersAI(ACCOUNT, emu.token, base_url=emu.base, timeout=120)
+        try:
+            t0 = time.perf_counter()
+            print(
+                f"warming the emulator's embeddings of {min(largest, DISTINCT):,} texts (untimed) ...",
+                file=sys.stderr,
+            )
+            client.embed(corpus(min(largest, DISTINCT)), model=EMBED_MODEL)
+            print(f"  warmed in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+            emu.faults(latency_ms=args.latency_ms, token_interval_ms=args.token_interval_ms)
+
+            if "ingest" not in skip:
+                for contender in [
+                    "ours-langchain",
+                    "ours-langchain-async",
+                    "ours-llamaindex",
+                    "langchain-cloudflare",
+                ]:
+                    index = fresh_index(client, f"ingest-{contender}")
+                    results["ingest"][contender] = measure(emu, "ingest", contender, args.docs, index)
+                    if contender not in ("ours-langchain", "ours-llamaindex"):
+                        client.vectorize.delete_index(index)
+            if "embed" not in skip:
+                for contender in ["ours-langchain", "ours-llamaindex", *PEERS_ALL]:
+                    results["embed"][contender] = measure(emu, "embed", contender, args.embed_texts)
+            if "stream" not in skip:
+                for contender in [
+                    "bare-httpx",
+                    "ours-langchain",
+                    "ours-langchain-async",
+                    "langchain-cloudflare",
+                    "langchain-cloudflare-async",
+                    "langchain-community",
+                ]:
+                    results["stream"][contender] = measure(emu, "stream", contender, args.stream_runs)
+            if "retrieve" not in skip and "ingest" not in skip:
+                for contender in ["bare-httpx", "ours-langchain", "ours-llamaindex", "langchain-cloudflare"]:
+                    # Each store reads the index it wrote (the LlamaIndex one keeps its node layout).
+                    index = (
+                        "ingest-ours-llamaindex"
+                        if contender == "ours-llamaindex"
+                        else "ingest-ours-langchain"
+                    )
+                    results["retrieve"][contender] = measure(
+                        emu, "retrieve", contender, args.retrieval_runs, index
+                    )
+            if "memory" not in skip:
+                for contender in ["ours-langchain", "langchain-cloudflare"]:
+                    for n in memory_counts:
+                        index = fresh_index(client, "memory")
+                        results["memory"][f"{contender}@{n}"] = measure(emu, "ingest", contender, n, index)
+                        client.vectorize.delete_index(index)
+        finally:
+            client.close()
+            emu.stop()
+    if "import" not in skip:
+        for label, code in IMPORTS:
+            results["import"][label] = import_seconds(code) * 1000
+            print(f"  import   {label:44} {results['import'][label]:.0f} ms", file=sys.stderr)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "peers.json").write_text(
+        json.dumps({"args": vars(args) | {"out": str(args.out)}, **results}, indent=2)
+    )
+    table = report(results, args)
+    (args.out / "peers.md").write_text(table)
+    print(table)
+    chart(results, args.out / "peers.png")
+
+
+def ingestion_limit(n: int, latency_s: float) -> tuple[float, float]:
+    """Seconds the work needs at best: (latency-bound, rate-bound). Latency-bound: the embedding
+    requests ``CONCURRENCY`` at a time, the NDJSON writes, and one read-back of the last write, each a
+    round trip. Rate-bound: the embedding requests at the service's 3000 a minute, sustained."""
+    embeds = math.ceil(n / 100)
+    writes = math.ceil(n / 5000)
+    rounds = math.ceil(embeds / CONCURRENCY) + math.ceil(writes / CONCURRENCY) + 1
+    return rounds * latency_s, embeds / (EMBED_RATE_PER_MINUTE / 60)
+
+
+def report(r: dict[str, Any], args: argparse.Namespace) -> str:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = [
+        f"Run {datetime.date.today().isoformat()} on {machine}; emulator latency "
+        f"{args.latency_ms:g} ms a request, tokens streamed {args.token_interval_ms:g} ms apart. "
+        "Ratios are ours / peer.",
+        "",
+    ]
+
+    def ok(d: dict[str, Any], k: str) -> dict[str, Any]:
+        return d.get(k) or {}
+
+    if r["ingest"]:
+        ours = ok(r["ingest"], "ours-langchain").get("docs_per_s", 0.0)
+        peer = ok(r["ingest"], "langchain-cloudflare").get("docs_per_s")
+        lat, rate = ingestion_limit(args.docs, args.latency_ms / 1000)
+        lines += [
+            f"**Ingestion**: {args.docs:,} short documents through the vector store (embed + upsert)",
+            "",
+            "| contender | docs/s | seconds | CPU s (client + emulator) | ours / peer |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, res in r["ingest"].items():
+            if res:
+                vs = ratio(ours, res["docs_per_s"]) if not name.startswith("ours") else ""
+                cpu = f"{res['client_cpu_s']:.2f} + {res['emulator_cpu_s']:.2f}"
+                lines.append(f"| {name} | {res['docs_per_s']:,.0f} | {res['seconds']:.2f} | {cpu} | {vs} |")
+        lines += [
+            "",
+            f"Limits for this work: latency-bound {args.docs / lat:,.0f} docs/s ({lat:.2f} s: "
+            f"{math.ceil(args.docs / 100)} embedding requests {CONCURRENCY} at a time, "
+            f"{math.ceil(args.docs / 5000)} writes, 1 read-back); the 3000 embedding requests/minute "
+            f"rate, sustained, allows {args.docs / rate:,.0f} docs/s. Ours (LangChain, sync) reaches "
+            f"{ours / (args.docs / lat):.0%} of the latency bound and "
+            f"{ours / (args.docs / max(lat, rate)):.0%} of the tighter of the two; {ratio(ours, peer)} "
+            "the fastest peer.",
+            "",
+        ]
+    if r["embed"]:
+        lines += [
+            f"**Embeddings**: {args.embed_texts:,} texts, texts/s",
+            "",
+            "| contender | sync | async | ours / peer (sync, async) |",
+            "|---|---:|---:|---:|",
+        ]
+        ours_e = ok(r["embed"], "ours-langchain")
+        for name, res in r["embed"].items():
+            if res:
+                sync_s, async_s = res["sync_texts_per_s"], res["async_texts_per_s"]
+                rat = ""
+                if not name.startswith("ours") and ours_e:
+                    rat = (
+                        f"{ratio(ours_e['sync_texts_per_s'], sync_s)}, "
+                        f"{ratio(ours_e['async_texts_per_s'], async_s)}"
+                    )
+                lines.append(f"| {name} | {sync_s:,.0f} | {async_s:,.0f} | {rat} |")
+        lines.append("")
+    if r["stream"]:
+        floor = ok(r["stream"], "bare-httpx")
+        lines += [
+            f"**Streaming**: a {r['stream_tokens']}-token answer; time to first token, total, and overhead "
+            "per chunk over the bare httpx reader (the floor); medians",
+            "",
+            "| contender | chunks | first token ms | total ms | total / floor | overhead µs/chunk |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, res in r["stream"].items():
+            if res and floor:
+                over = (res["total_ms"] - floor["total_ms"]) * 1000 / max(1, res["chunks"])
+                lines.append(
+                    f"| {name} | {res['chunks']} | {res['ttft_ms']:.1f} | {res['total_ms']:.1f} | "
+                    f"{res['total_ms'] / floor['total_ms']:.3f} | {over:.0f} |"
+                )
+        lines.append("")
+    if r["retrieve"]:
+        floor = ok(r["retrieve"], "bare-httpx")
+        lines += [
+            "**Retrieval**: `similarity_search` (k=4) over the ingested index; floor = the two bare "
+            "HTTP calls it needs (embed the query, query the index)",
+            "",
+            "| contender | p50 ms | p95 ms | p50 / floor |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, res in r["retrieve"].items():
+            if res and floor:
+                rel = res["p50_ms"] / floor["p50_ms"]
+                lines.append(f"| {name} | {res['p50_ms']:.1f} | {res['p95_ms']:.1f} | {rel:.3f} |")
+        lines.append("")
+    if r["memory"]:
+        lines += [
+            "**Memory**: peak RSS of the client process while ingesting",
+            "",
+            "| contender | documents | RSS before MB | peak RSS MB | growth MB | docs/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, res in r["memory"].items():
+            if res:
+                name, n = key.split("@")
+                growth = res["peak_rss_mb"] - res["rss_before_mb"]
+                lines.append(
+                    f"| {name} | {int(n):,} | {res['rss_before_mb']:.0f} | {res['peak_rss_mb']:.0f} | "
+                    f"{growth:.0f} | {res['docs_per_s']:,.0f} |"
+                )
+        lines.append("")
+    if r["import"]:
+        imp = r["import"]
+        lines += [
+            "**Import time**, ms (less a bare interpreter's start); ratio to the framework's own classes",
+            "",
+            "| module | ms | vs its framework |",
+            "|---|---:|---:|",
+        ]
+        for name, ms in imp.items():
+            base = None
+            if name in ("langchain_workersai", "langchain_cloudflare"):
+                base = imp.get("langchain-core")
+            elif name in ("llamaindex_workersai", "llama_index.embeddings.cloudflare_workersai"):
+                base = imp.get("llama-index-core")
+            lines.append(f"| {name} | {ms:.0f} | {f'{ms / base:.2f}' if base else ''} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(r: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart", file=sys.stderr)
+        return
+    panels = [
+        ("Ingestion, docs/s", {k: v["docs_per_s"] for k, v in r["ingest"].items() if v}),
+        ("Embeddings (async), texts/s", {k: v["async_texts_per_s"] for k, v in r["embed"].items() if v}),
+        ("Streaming total, ms", {k: v["total_ms"] for k, v in r["stream"].items() if v}),
+        ("Retrieval p50, ms", {k: v["p50_ms"] for k, v in r["retrieve"].items() if v}),
+        ("Peak RSS while ingesting, MB", {k: v["peak_rss_mb"] for k, v in r["memory"].items() if v}),
+        ("Import, ms", dict(r["import"])),
+    ]
+    panels = [(t, d) for t, d in panels if d]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)))
+    for ax, (title, data) in zip(axes if len(panels) > 1 else [axes], panels, strict=True):
+        names = list(data)
+        colors = [
+            "tab:orange"
+            if n.startswith(("ours", "langchain_workersai", "llamaindex_workersai"))
+            else "tab:gray"
+            for n in names
+        ]
+        ax.barh(names, [data[n] for n in names], color=colors)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(labelsize=8)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"chart: {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
