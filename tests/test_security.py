@@ -80,3 +80,49 @@ def test_configuration_from_environment(emulator: LocalEmulator, monkeypatch: py
     with WorkersAI() as client:
         assert client.account_id == emulator.account_id
         assert len(client.embed(["from the environment"])) == 1
+
+
+def test_token_not_in_tracing_params_or_callbacks(
+    emulator: LocalEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What LangChain hands to tracers (ls params, serialized model, invocation params, callbacks)
+    and what LlamaIndex serializes never holds the token."""
+    from typing import Any
+
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    from langchain_workersai import ChatWorkersAI, WorkersAIEmbeddings
+    from llamaindex_workersai import WorkersAI as LlamaWorkersAI
+    from llamaindex_workersai import WorkersAIEmbedding
+
+    seen: list[str] = []
+
+    class Recorder(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+            seen.append(repr((serialized, messages, kwargs)))
+
+        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+            seen.append(repr((response, kwargs)))
+
+    caplog.set_level(logging.DEBUG)
+    conn = {"account_id": emulator.account_id, "api_key": emulator.token, "base_url": emulator.base_url}
+    chat = ChatWorkersAI(max_tokens=5, **conn)
+    chat.invoke("hello", config={"callbacks": [Recorder()]})
+    embeddings = WorkersAIEmbeddings(**conn)
+    li_llm = LlamaWorkersAI(**conn)
+    li_embed = WorkersAIEmbedding(**conn)
+    texts = [
+        *seen,
+        repr(chat._get_ls_params()),
+        repr(chat._identifying_params),
+        repr(chat),
+        repr(embeddings),
+        li_llm.to_json(),
+        repr(li_llm.metadata),
+        li_embed.to_json(),
+        repr(li_embed),
+        caplog.text,
+    ]
+    assert len(seen) == 2
+    for text in texts:
+        assert emulator.token not in text

@@ -32,7 +32,11 @@ class ClientSettings(BaseModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
 
     account_id: str | None = Field(default_factory=_env("CLOUDFLARE_ACCOUNT_ID"))
-    api_token: SecretStr | None = Field(default_factory=_secret_env("CLOUDFLARE_API_TOKEN"), alias="api_key")
+    api_token: SecretStr | None = Field(
+        default_factory=_secret_env("CLOUDFLARE_API_TOKEN"), alias="api_key", exclude=True
+    )
+    """The API token; never serialized (``model_dump``, LlamaIndex ``to_json``): read it again from
+    ``CLOUDFLARE_API_TOKEN`` after loading."""
     base_url: str | None = Field(default_factory=_env("CLOUDFLARE_API_BASE_URL"))
     gateway_id: str | None = Field(default_factory=_env("CLOUDFLARE_AI_GATEWAY_ID"))
     timeout: float | None = 60.0
