@@ -147,7 +147,7 @@ class VectorizeVectorStore(VectorStore):
         start: int,
         vectors: list[list[float]],
     ) -> Iterator[dict[str, Any]]:
-        if len(vectors) != len(ids[start : start + self.chunk_size]):
+        if len(vectors) != min(self.chunk_size, len(ids) - start):
             raise ResponseFormatError(f"the embedding model returned {len(vectors)} vectors for a chunk")
         for i, values in enumerate(vectors, start):
             yield {

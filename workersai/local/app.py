@@ -418,18 +418,20 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         response.headers["cf-aig-cache-status"] = status
         return response
 
-    async def openai_body(request: Request, task: str) -> tuple[dict[str, Any], ModelInfo]:
-        """The body of an OpenAI-compatible request and its model, which must do ``task``."""
+    async def openai_body(request: Request, embedding: bool) -> tuple[dict[str, Any], ModelInfo]:
+        """The body of an OpenAI-compatible request and its model (an embedding model or not)."""
         body = await emu.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
         info = emu.model_info(body["model"])
-        if not (info.is_generation if task == "generation" else info.is_embedding):
-            raise ApiError(400, 5006, f"AiError: Bad input: {info.name} is not a text {task} model")
+        if embedding and not info.is_embedding:
+            raise ApiError(400, 5006, f"AiError: Bad input: {info.name} is not an embedding model")
+        if not embedding and not info.is_generation:
+            raise ApiError(400, 5006, f"AiError: Bad input: {info.name} is not a text generation model")
         return body, info
 
     async def openai_chat(request: Request, decision: Decision) -> Response:
-        body, info = await openai_body(request, "generation")
+        body, info = await openai_body(request, embedding=False)
         gen = await emu.generate(info, body)
         if body.get("stream"):
             return StreamingResponse(
@@ -439,7 +441,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         return JSONResponse(openai_completion(info.name, gen, int(body.get("max_tokens", 256))))
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:
-        body, info = await openai_body(request, "embeddings")
+        body, info = await openai_body(request, embedding=True)
         raw = body.get("input")
         data = await emu.embed(info, raw)
         texts: list[str] = [raw] if isinstance(raw, str) else list(raw or [])

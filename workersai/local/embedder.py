@@ -29,25 +29,27 @@ class Embedder:
             self._encoder = shared_encoder()
         return self._encoder
 
-    def _cached(self, texts: list[str], key: tuple[str, int], compute: Callable[[list[str]], Array]) -> Array:
-        """Rows for ``texts`` from the cache under ``key`` (pooling, dimensions), computing the
+    def _cached(
+        self, texts: list[str], pooling: str, dimensions: int, compute: Callable[[list[str]], Array]
+    ) -> Array:
+        """Rows for ``texts`` from the cache (keyed by pooling, dimensions and text), computing the
         missing ones in one call."""
-        out = np.empty((len(texts), key[1]), dtype=np.float32)
+        out = np.empty((len(texts), dimensions), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
             for i, text in enumerate(texts):
-                hit = self._cache.get((key[0], key[1], text))
+                hit = self._cache.get((pooling, dimensions, text))
                 if hit is None:
                     missing.setdefault(text, []).append(i)
                 else:
-                    self._cache.move_to_end((key[0], key[1], text))
+                    self._cache.move_to_end((pooling, dimensions, text))
                     out[i] = hit
         if missing:
             fresh = compute(list(missing))
             with self._lock:
                 for (text, rows), vector in zip(missing.items(), fresh, strict=True):
                     out[rows] = vector
-                    self._cache[(key[0], key[1], text)] = vector
+                    self._cache[(pooling, dimensions, text)] = vector
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return out
@@ -60,9 +62,7 @@ class Embedder:
 
     def embed_unit(self, texts: list[str], pooling: str = "mean") -> Array:
         """``(n, 384)`` unit vectors."""
-        return self._cached(
-            texts, (pooling, MODEL_DIMENSIONS), lambda missing: self._encode(missing, pooling)
-        )
+        return self._cached(texts, pooling, MODEL_DIMENSIONS, lambda missing: self._encode(missing, pooling))
 
     def embed(self, texts: list[str], dimensions: int, pooling: str = "mean") -> Array:
         """``(n, dimensions)`` vectors for a model of that size (projected rows are cached too, so a
@@ -76,4 +76,4 @@ class Embedder:
                 projected: Array = unit @ projection(dimensions)
             return projected
 
-        return self._cached(texts, (pooling, dimensions), project)
+        return self._cached(texts, pooling, dimensions, project)
