@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import inspect
 import json
 import math
 import os
@@ -32,11 +33,14 @@ from typing import Any
 
 import httpx
 
+from workersai import WorkersAI
+
 HERE = Path(__file__).resolve().parent
 WORKLOADS = HERE / "workloads.py"
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 PEERS_ALL = ["langchain-cloudflare", "langchain-community", "llama-index-embeddings-cloudflare-workersai"]
-CONCURRENCY = 8  # the core client's default max_concurrency
+# The core client's default max_concurrency (read from it, so the limit follows the client).
+CONCURRENCY: int = inspect.signature(WorkersAI).parameters["max_concurrency"].default
 EMBED_RATE_PER_MINUTE = 3000  # the service's rate limit for text embeddings
 
 
@@ -147,10 +151,8 @@ def fresh_index(client: Any, name: str) -> str:
     return name
 
 
-def ratio(ours: float, peer: float | None, higher_is_better: bool = True) -> str:
-    if not peer:
-        return "n/a"
-    return f"{ours / peer:.2f}x" if higher_is_better else f"{ours / peer:.2f}"
+def ratio(ours: float, peer: float | None) -> str:
+    return f"{ours / peer:.2f}x" if peer else "n/a"
 
 
 def main() -> None:
@@ -185,8 +187,6 @@ def main() -> None:
 
     sys.path.insert(0, str(HERE))
     from workloads import DISTINCT, EMBED_MODEL, STREAM_TOKENS, corpus
-
-    from workersai import WorkersAI
 
     results: dict[str, Any] = {
         "stream_tokens": STREAM_TOKENS,
@@ -279,6 +279,18 @@ def ingestion_limit(n: int, latency_s: float) -> tuple[float, float]:
     return rounds * latency_s, embeds / (EMBED_RATE_PER_MINUTE / 60)
 
 
+def table(title: str, columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown section: the title, a table (first column left-aligned, the rest right), a blank."""
+    return [
+        title,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * (len(columns) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+    ]
+
+
 def report(r: dict[str, Any], args: argparse.Namespace) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
@@ -291,23 +303,28 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
     def ok(d: dict[str, Any], k: str) -> dict[str, Any]:
         return d.get(k) or {}
 
+    def measured(case: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(name, res) for name, res in r[case].items() if res]
+
     if r["ingest"]:
         ours = ok(r["ingest"], "ours-langchain").get("docs_per_s", 0.0)
         peer = ok(r["ingest"], "langchain-cloudflare").get("docs_per_s")
         lat, rate = ingestion_limit(args.docs, args.latency_ms / 1000)
-        lines += [
+        lines += table(
             f"**Ingestion**: {args.docs:,} short documents through the vector store (embed + upsert)",
-            "",
-            "| contender | docs/s | seconds | CPU s (client + emulator) | ours / peer |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, res in r["ingest"].items():
-            if res:
-                vs = ratio(ours, res["docs_per_s"]) if not name.startswith("ours") else ""
-                cpu = f"{res['client_cpu_s']:.2f} + {res['emulator_cpu_s']:.2f}"
-                lines.append(f"| {name} | {res['docs_per_s']:,.0f} | {res['seconds']:.2f} | {cpu} | {vs} |")
+            ["contender", "docs/s", "seconds", "CPU s (client + emulator)", "ours / peer"],
+            [
+                [
+                    name,
+                    f"{res['docs_per_s']:,.0f}",
+                    f"{res['seconds']:.2f}",
+                    f"{res['client_cpu_s']:.2f} + {res['emulator_cpu_s']:.2f}",
+                    ratio(ours, res["docs_per_s"]) if not name.startswith("ours") else "",
+                ]
+                for name, res in measured("ingest")
+            ],
+        )
         lines += [
-            "",
             f"Limits for this work: latency-bound {args.docs / lat:,.0f} docs/s ({lat:.2f} s: "
             f"{math.ceil(args.docs / 100)} embedding requests {CONCURRENCY} at a time, "
             f"{math.ceil(args.docs / 5000)} writes, 1 read-back); the 3000 embedding requests/minute "
@@ -318,87 +335,97 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             "",
         ]
     if r["embed"]:
-        lines += [
-            f"**Embeddings**: {args.embed_texts:,} texts, texts/s",
-            "",
-            "| contender | sync | async | ours / peer (sync, async) |",
-            "|---|---:|---:|---:|",
-        ]
         ours_e = ok(r["embed"], "ours-langchain")
-        for name, res in r["embed"].items():
-            if res:
-                sync_s, async_s = res["sync_texts_per_s"], res["async_texts_per_s"]
-                rat = ""
-                if not name.startswith("ours") and ours_e:
-                    rat = (
-                        f"{ratio(ours_e['sync_texts_per_s'], sync_s)}, "
-                        f"{ratio(ours_e['async_texts_per_s'], async_s)}"
-                    )
-                lines.append(f"| {name} | {sync_s:,.0f} | {async_s:,.0f} | {rat} |")
-        lines.append("")
-    if r["stream"]:
-        floor = ok(r["stream"], "bare-httpx")
-        lines += [
+
+        def versus(name: str, res: dict[str, Any]) -> str:
+            if name.startswith("ours") or not ours_e:
+                return ""
+            return (
+                f"{ratio(ours_e['sync_texts_per_s'], res['sync_texts_per_s'])}, "
+                f"{ratio(ours_e['async_texts_per_s'], res['async_texts_per_s'])}"
+            )
+
+        lines += table(
+            f"**Embeddings**: {args.embed_texts:,} texts, texts/s",
+            ["contender", "sync", "async", "ours / peer (sync, async)"],
+            [
+                [
+                    name,
+                    f"{res['sync_texts_per_s']:,.0f}",
+                    f"{res['async_texts_per_s']:,.0f}",
+                    versus(name, res),
+                ]
+                for name, res in measured("embed")
+            ],
+        )
+    floor = ok(r["stream"], "bare-httpx")
+    if r["stream"] and floor:
+        lines += table(
             f"**Streaming**: a {r['stream_tokens']}-token answer; time to first token, total, and overhead "
             "per chunk over the bare httpx reader (the floor); medians",
-            "",
-            "| contender | chunks | first token ms | total ms | total / floor | overhead µs/chunk |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for name, res in r["stream"].items():
-            if res and floor:
-                over = (res["total_ms"] - floor["total_ms"]) * 1000 / max(1, res["chunks"])
-                lines.append(
-                    f"| {name} | {res['chunks']} | {res['ttft_ms']:.1f} | {res['total_ms']:.1f} | "
-                    f"{res['total_ms'] / floor['total_ms']:.3f} | {over:.0f} |"
-                )
-        lines.append("")
-    if r["retrieve"]:
-        floor = ok(r["retrieve"], "bare-httpx")
-        lines += [
+            ["contender", "chunks", "first token ms", "total ms", "total / floor", "overhead µs/chunk"],
+            [
+                [
+                    name,
+                    str(res["chunks"]),
+                    f"{res['ttft_ms']:.1f}",
+                    f"{res['total_ms']:.1f}",
+                    f"{res['total_ms'] / floor['total_ms']:.3f}",
+                    f"{(res['total_ms'] - floor['total_ms']) * 1000 / max(1, res['chunks']):.0f}",
+                ]
+                for name, res in measured("stream")
+            ],
+        )
+    floor = ok(r["retrieve"], "bare-httpx")
+    if r["retrieve"] and floor:
+        lines += table(
             "**Retrieval**: `similarity_search` (k=4) over the ingested index; floor = the two bare "
             "HTTP calls it needs (embed the query, query the index)",
-            "",
-            "| contender | p50 ms | p95 ms | p50 / floor |",
-            "|---|---:|---:|---:|",
-        ]
-        for name, res in r["retrieve"].items():
-            if res and floor:
-                rel = res["p50_ms"] / floor["p50_ms"]
-                lines.append(f"| {name} | {res['p50_ms']:.1f} | {res['p95_ms']:.1f} | {rel:.3f} |")
-        lines.append("")
+            ["contender", "p50 ms", "p95 ms", "p50 / floor"],
+            [
+                [
+                    name,
+                    f"{res['p50_ms']:.1f}",
+                    f"{res['p95_ms']:.1f}",
+                    f"{res['p50_ms'] / floor['p50_ms']:.3f}",
+                ]
+                for name, res in measured("retrieve")
+            ],
+        )
     if r["memory"]:
-        lines += [
+        lines += table(
             "**Memory**: peak RSS of the client process while ingesting",
-            "",
-            "| contender | documents | RSS before MB | peak RSS MB | growth MB | docs/s |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for key, res in r["memory"].items():
-            if res:
-                name, n = key.split("@")
-                growth = res["peak_rss_mb"] - res["rss_before_mb"]
-                lines.append(
-                    f"| {name} | {int(n):,} | {res['rss_before_mb']:.0f} | {res['peak_rss_mb']:.0f} | "
-                    f"{growth:.0f} | {res['docs_per_s']:,.0f} |"
-                )
-        lines.append("")
+            ["contender", "documents", "RSS before MB", "peak RSS MB", "growth MB", "docs/s"],
+            [
+                [
+                    key.split("@")[0],
+                    f"{int(key.split('@')[1]):,}",
+                    f"{res['rss_before_mb']:.0f}",
+                    f"{res['peak_rss_mb']:.0f}",
+                    f"{res['peak_rss_mb'] - res['rss_before_mb']:.0f}",
+                    f"{res['docs_per_s']:,.0f}",
+                ]
+                for key, res in measured("memory")
+            ],
+        )
     if r["import"]:
         imp = r["import"]
-        lines += [
+        bases = {
+            "langchain_workersai": "langchain-core",
+            "langchain_cloudflare": "langchain-core",
+            "llamaindex_workersai": "llama-index-core",
+            "llama_index.embeddings.cloudflare_workersai": "llama-index-core",
+        }
+
+        def against(name: str, ms: float) -> str:
+            base = imp.get(bases.get(name, ""))
+            return f"{ms / base:.2f}" if base else ""
+
+        lines += table(
             "**Import time**, ms (less a bare interpreter's start); ratio to the framework's own classes",
-            "",
-            "| module | ms | vs its framework |",
-            "|---|---:|---:|",
-        ]
-        for name, ms in imp.items():
-            base = None
-            if name in ("langchain_workersai", "langchain_cloudflare"):
-                base = imp.get("langchain-core")
-            elif name in ("llamaindex_workersai", "llama_index.embeddings.cloudflare_workersai"):
-                base = imp.get("llama-index-core")
-            lines.append(f"| {name} | {ms:.0f} | {f'{ms / base:.2f}' if base else ''} |")
-        lines.append("")
+            ["module", "ms", "vs its framework"],
+            [[name, f"{ms:.0f}", against(name, ms)] for name, ms in imp.items()],
+        )
     return "\n".join(lines)
 
 
