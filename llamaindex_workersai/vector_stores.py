@@ -21,7 +21,7 @@ from workersai import BadInput, IndexNotFound, WorkersAI
 from workersai.filters import matches_filter
 from workersai.settings import ClientSettings
 from workersai.vectorize import Match
-from workersai.vectorize_limits import check_filter, check_vector
+from workersai.vectorize_limits import check_filter
 
 REF_DOC_KEY = "ref_doc_id"
 MAX_TOP_K = 50  # with all metadata returned
@@ -123,22 +123,17 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     # -- writes ---------------------------------------------------------------------------------
     def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
-        """The wire records of ``nodes``, every one checked before any request is made, so a bad node
-        stops the call before anything is written."""
-        out = []
-        dimensions = None
-        for node in nodes:
-            metadata = node_to_metadata_dict(node, remove_text=False, flat_metadata=self.flat_metadata)
-            values = node.get_embedding()
-            try:
-                check_vector(node.node_id, values, metadata, self.namespace, dimensions)
-            except BadInput as exc:
-                raise BadInput(f"node {node.node_id!r} cannot be stored: {exc.message}") from exc
-            dimensions = len(values)
-            out.append(
-                {"id": node.node_id, "values": values, "metadata": metadata, "namespace": self.namespace}
-            )
-        return out
+        """The wire records of ``nodes``. The core checks the whole list before its first request, so
+        a bad node (its id, embedding or metadata) stops the call before anything is written."""
+        return [
+            {
+                "id": node.node_id,
+                "values": node.get_embedding(),
+                "metadata": node_to_metadata_dict(node, remove_text=False, flat_metadata=self.flat_metadata),
+                "namespace": self.namespace,
+            }
+            for node in nodes
+        ]
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         if not nodes:

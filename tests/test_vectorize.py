@@ -210,6 +210,26 @@ def test_bad_vectors_fail_before_sending_and_nothing_is_written(
     vz.delete_index(name)
 
 
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_a_bad_vector_late_in_a_list_stops_every_batch_before_sending(
+    logged_client: WorkersAI, request_log: RequestLog, use_async: bool
+) -> None:
+    # A list is checked whole before its first batch: the 26th vector is bad, batches hold 10.
+    vz = logged_client.vectorize
+    name = f"late-{uuid.uuid4().hex[:8]}"
+    vz.create_index(name, dimensions=4)
+    vectors = [vec(i) for i in range(25)] + [{"id": "bad", "values": [1.0, 2.0, 3.0]}]
+    request_log.requests.clear()
+    with pytest.raises(BadInput, match="'bad' has 3 dimensions"):
+        if use_async:
+            await vz.aupsert(name, vectors, batch_size=10)
+        else:
+            vz.upsert(name, vectors, batch_size=10)
+    assert request_log.requests == []
+    assert vz.info(name).vector_count == 0
+    vz.delete_index(name)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

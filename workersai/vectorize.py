@@ -115,6 +115,14 @@ def _record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     return record
 
 
+def _checked(vectors: Iterable[VectorLike], dimensions: int | None) -> Iterator[dict[str, Any]]:
+    """The checked wire records of ``vectors``, all of one length (``dimensions`` if given)."""
+    for item in vectors:
+        record = _record(item, dimensions)
+        dimensions = len(record["values"])
+        yield record
+
+
 @dataclass
 class Batch:
     """One NDJSON request body and what it holds (``last`` is its last vector, for read-back)."""
@@ -130,17 +138,18 @@ def ndjson_batches(
     max_vectors: int = MAX_VECTORS_PER_WRITE,
     max_bytes: int = MAX_BYTES_PER_WRITE,
 ) -> Iterator[Batch]:
-    """NDJSON bodies of at most ``max_vectors`` vectors and ``max_bytes`` bytes, built lazily so an
-    iterator of any length is streamed batch by batch. Every vector is checked as it is read; the
-    vectors of one call must all have the same dimensions."""
+    """NDJSON bodies of at most ``max_vectors`` vectors and ``max_bytes`` bytes; the vectors of one
+    call must all have the same dimensions. A list (any sequence) is checked whole before the first
+    body is built, so one bad vector stops the call before any request; an iterator is checked as it
+    is read and streamed batch by batch, so one of any length is never held whole."""
+    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
+    if isinstance(vectors, Sequence):
+        records = list(records)
     lines: list[bytes] = []
     ids: list[str] = []
     size = 0
     last: dict[str, Any] | None = None
-    seen_dims = dimensions
-    for item in vectors:
-        record = _record(item, seen_dims)
-        seen_dims = len(record["values"])
+    for record in records:
         line = compact(record) + b"\n"
         if len(line) > max_bytes:
             raise BadInput(f"vector {record['id']!r} alone is over the request size limit")
