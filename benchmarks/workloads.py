@@ -108,11 +108,11 @@ def llamaindex_peer_embeddings() -> Any:
     )
 
 
-def ours_lc_store() -> Any:
+def ours_lc_store(wait: bool = True) -> Any:
     from langchain_workersai import VectorizeVectorStore
 
     embeddings = ours_lc_embeddings()
-    return VectorizeVectorStore(INDEX, embeddings, client=embeddings.workers_ai)
+    return VectorizeVectorStore(INDEX, embeddings, client=embeddings.workers_ai, wait=wait)
 
 
 def cloudflare_store() -> Any:
@@ -136,6 +136,10 @@ def ingest(contender: str, n: int) -> dict[str, Any]:
     if contender == "ours-langchain":
         store = ours_lc_store()
         run: Callable[[], Any] = lambda: store.add_texts(texts, ids=ids)  # noqa: E731
+    elif contender == "ours-langchain-nowait":
+        # Like the peer's default: return once the writes are accepted, not once they are searchable.
+        store = ours_lc_store(wait=False)
+        run = lambda: store.add_texts(texts, ids=ids)  # noqa: E731
     elif contender == "ours-langchain-async":
         store = ours_lc_store()
         run = lambda: asyncio.run(store.aadd_texts(texts, ids=ids))  # noqa: E731

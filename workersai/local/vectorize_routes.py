@@ -113,10 +113,9 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
             raw = await request.body()
         if len(raw) > MAX_BYTES_PER_WRITE:
             raise ApiError(413, 3006, "Request is too large")
-        try:
-            vectors = parse_ndjson(raw)
-        except VectorizeError as exc:
-            raise fail(exc) from exc
+        # Parsed in a worker thread, like the store's own work: a body is megabytes of numbers, and the
+        # event loop keeps answering other requests meanwhile.
+        vectors = await call(parse_ndjson, raw)
         if not vectors:
             raise ApiError(400, 40026, "vectorize.invalid_body: no vectors in the body")
         if len(vectors) > MAX_VECTORS_PER_WRITE:
