@@ -14,7 +14,7 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, IndexNotFound, ResponseFormatError, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match
+from workersai.vectorize import Match, Wait
 from workersai.vectorize_limits import check_id, check_metadata, check_namespace
 
 TEXT_KEY = "_text"
@@ -36,6 +36,10 @@ class VectorizeVectorStore(VectorStore):
     ``filter`` takes Vectorize's syntax (``{"lang": "en", "year": {"$gte": 2020}}``); filtering needs a
     metadata index on each property (:meth:`create_metadata_index`). Writes wait until the index has
     applied them (``wait=True``, the default) so a search right after ``add_documents`` finds them.
+    With ``wait="deferred"`` a write returns once Vectorize has accepted it, and the store waits for
+    its pending writes before its next read (search, get, delete): adding in many calls then pays one
+    wait, not one per call. Another client reading the index should first call
+    ``store.client.vectorize.confirm_writes(index_name)``. ``wait=False`` never waits.
 
     Any number of documents can be added in one call: every document is checked first (nothing is
     sent if one is bad), then texts are embedded ``chunk_size`` at a time while earlier vectors upload
@@ -55,7 +59,7 @@ class VectorizeVectorStore(VectorStore):
         embedding: Embeddings,
         *,
         namespace: str | None = None,
-        wait: bool = True,
+        wait: Wait = True,
         wait_timeout: float = 60.0,
         chunk_size: int = 1600,
         batch_size: int = 1000,
@@ -263,21 +267,32 @@ class VectorizeVectorStore(VectorStore):
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         if not ids:
             return None
-        self._vz.delete_by_ids(self.index_name, ids, wait=self.wait, timeout=self.wait_timeout)
+        self._writes_landed()
+        self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         if not ids:
             return None
-        await self._vz.adelete_by_ids(self.index_name, ids, wait=self.wait, timeout=self.wait_timeout)
+        await self._awrites_landed()
+        await self._vz.adelete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     # -- reads ----------------------------------------------------------------------------------
+    def _writes_landed(self) -> None:
+        """Wait for this index's deferred writes (``wait="deferred"``); at once when there are none."""
+        self._vz.confirm_writes(self.index_name, timeout=self.wait_timeout)
+
+    async def _awrites_landed(self) -> None:
+        await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
+
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        self._writes_landed()
         found = {v.id: v for v in self._vz.get_by_ids(self.index_name, list(ids))}
         return [_doc(i, found[i].metadata) for i in ids if i in found]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        await self._awrites_landed()
         found = {v.id: v for v in await self._vz.aget_by_ids(self.index_name, list(ids))}
         return [_doc(i, found[i].metadata) for i in ids if i in found]
 
@@ -302,6 +317,7 @@ class VectorizeVectorStore(VectorStore):
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Documents with their scores (cosine and dot: higher is closer; euclidean: lower)."""
+        self._writes_landed()
         result = self._vz.query(self.index_name, embedding, **self._query_args(k, filter))
         return self._scored(result.matches)
 
@@ -324,6 +340,7 @@ class VectorizeVectorStore(VectorStore):
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         vector = await self.embedding.aembed_query(query)
+        await self._awrites_landed()
         result = await self._vz.aquery(self.index_name, vector, **self._query_args(k, filter))
         return self._scored(result.matches)
 
@@ -344,6 +361,7 @@ class VectorizeVectorStore(VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
+        self._writes_landed()
         result = self._vz.query(
             self.index_name, embedding, **self._query_args(max(k, fetch_k), filter, values=True)
         )
@@ -372,6 +390,7 @@ class VectorizeVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         vector = await self.embedding.aembed_query(query)
+        await self._awrites_landed()
         result = await self._vz.aquery(
             self.index_name, vector, **self._query_args(max(k, fetch_k), filter, values=True)
         )

@@ -20,7 +20,7 @@ from pydantic import PrivateAttr
 from workersai import BadInput, IndexNotFound, WorkersAI
 from workersai.filters import matches_filter
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match
+from workersai.vectorize import Match, Wait
 from workersai.vectorize_limits import check_filter
 
 REF_DOC_KEY = "ref_doc_id"
@@ -78,7 +78,11 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     :meth:`create_index` also makes ``ref_doc_id`` filterable, so ``delete(ref_doc_id)`` finds every
     node of a document with a filtered query; on an index without that metadata index it scans.
-    Writes wait until applied (``wait=True``), so a query right after ``add`` sees the nodes.
+    Writes wait until applied (``wait=True``), so a query right after ``add`` sees the nodes. With
+    ``wait="deferred"`` a write returns once Vectorize has accepted it and the store waits for its
+    pending writes before its next read or delete: ``VectorStoreIndex`` adds nodes in many calls, and
+    then pays one wait instead of one per call. Another client reading the index should first call
+    ``store.client.vectorize.confirm_writes(index_name)``. ``wait=False`` never waits.
     """
 
     stores_text: bool = True
@@ -86,7 +90,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     index_name: str
     namespace: str | None = None
-    wait: bool = True
+    wait: Wait = True
     wait_timeout: float = 60.0
 
     _workers_ai: WorkersAI = PrivateAttr()
@@ -149,19 +153,33 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
         return [r["id"] for r in records]
 
+    def _writes_landed(self) -> None:
+        """Wait for this index's deferred writes (``wait="deferred"``); at once when there are none."""
+        self._vz.confirm_writes(self.index_name, timeout=self.wait_timeout)
+
+    async def _awrites_landed(self) -> None:
+        await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
+
     def _delete_ids(self, ids: list[str]) -> None:
+        self._writes_landed()
         for start in range(0, len(ids), _DELETE_BATCH):
-            self._vz.delete_by_ids(self.index_name, ids[start : start + _DELETE_BATCH], wait=self.wait)
+            batch = ids[start : start + _DELETE_BATCH]
+            self._vz.delete_by_ids(self.index_name, batch, wait=bool(self.wait), timeout=self.wait_timeout)
 
     async def _adelete_ids(self, ids: list[str]) -> None:
+        await self._awrites_landed()
         for start in range(0, len(ids), _DELETE_BATCH):
-            await self._vz.adelete_by_ids(self.index_name, ids[start : start + _DELETE_BATCH], wait=self.wait)
+            batch = ids[start : start + _DELETE_BATCH]
+            await self._vz.adelete_by_ids(
+                self.index_name, batch, wait=bool(self.wait), timeout=self.wait_timeout
+            )
 
     def _ref_doc_indexed(self) -> bool:
         return REF_DOC_KEY in self._vz.list_metadata_indexes(self.index_name)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every node of the document ``ref_doc_id``."""
+        self._writes_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if not self._ref_doc_indexed():
             self._delete_ids([n.node_id for n in self._scan(flt)])
@@ -174,6 +192,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
             self._delete_ids([m.id for m in found.matches])
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        await self._awrites_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if REF_DOC_KEY not in await self._vz.alist_metadata_indexes(self.index_name):
             await self._adelete_ids([n.node_id for n in await self._ascan(flt)])
@@ -197,6 +216,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         return node
 
     def _scan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+        self._writes_landed()
         ids = node_ids if node_ids is not None else list(self._vz.list_ids(self.index_name))
         vectors = self._vz.get_by_ids(self.index_name, ids)
         return [
@@ -206,6 +226,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         ]
 
     async def _ascan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+        await self._awrites_landed()
         ids = node_ids if node_ids is not None else [i async for i in self._vz.alist_ids(self.index_name)]
         vectors = await self._vz.aget_by_ids(self.index_name, ids)
         return [
@@ -243,9 +264,11 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     def clear(self) -> None:
         """Delete every vector in the index (the index itself stays)."""
+        self._writes_landed()
         self._delete_ids(list(self._vz.list_ids(self.index_name)))
 
     async def aclear(self) -> None:
+        await self._awrites_landed()
         await self._adelete_ids([i async for i in self._vz.alist_ids(self.index_name)])
 
     def _query_args(self, query: VectorStoreQuery) -> tuple[list[float], dict[str, Any]]:
@@ -278,8 +301,10 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
+        self._writes_landed()
         return self._result(query, self._vz.query(self.index_name, vector, **args).matches)
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
+        await self._awrites_landed()
         return self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)

@@ -116,6 +116,43 @@ def test_writes_are_asynchronous_until_applied(tmp_path: Path) -> None:
             vz.wait_for_mutation("slow", mutation, timeout=0.2)
 
 
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_deferred_writes_are_confirmed_together(use_async: bool) -> None:
+    # Each write call returns once accepted; confirm_writes then waits for all nine requests at once.
+    with LocalEmulator(mutation_delay_ms=300) as emu, emu.client() as client:
+        vz = client.vectorize
+        vz.create_index("later", dimensions=4)
+        for call in range(3):
+            rows = [vec(i) for i in range(call * 25, call * 25 + 25)]
+            if use_async:
+                await vz.aupsert("later", rows, wait="deferred", batch_size=10)
+            else:
+                vz.upsert("later", rows, wait="deferred", batch_size=10)
+        assert vz.has_deferred_writes("later")
+        if use_async:
+            await vz.aconfirm_writes("later", timeout=30)
+        else:
+            vz.confirm_writes("later", timeout=30)
+        assert not vz.has_deferred_writes("later")
+        assert vz.info("later").vector_count == 75
+        [last] = vz.get_by_ids("later", ["v74"])
+        assert last.values == pytest.approx(vec(74)["values"], rel=1e-6)  # stored as float32
+        vz.confirm_writes("later")  # nothing left: returns at once
+
+
+def test_deferred_writes_stay_on_record_when_the_wait_times_out() -> None:
+    with LocalEmulator(mutation_delay_ms=60_000) as emu, emu.client() as client:
+        vz = client.vectorize
+        vz.create_index("stuck", dimensions=4)
+        vz.upsert("stuck", [vec(1), vec(2)], wait="deferred")
+        assert vz.get_by_ids("stuck", ["v1", "v2"]) == []  # accepted, not applied
+        with pytest.raises(MutationTimeout):
+            vz.confirm_writes("stuck", timeout=0.2)
+        assert vz.has_deferred_writes("stuck")  # a later read still waits for them
+        vz.delete_index("stuck")
+        assert not vz.has_deferred_writes("stuck")
+
+
 def test_read_your_writes(vz: Vectorize, index: str) -> None:
     mutations = vz.upsert(index, [vec(i) for i in range(30)], wait=True)
     assert len(mutations) == 1

@@ -13,6 +13,7 @@ ours, waiting on a write also confirms it by reading back the last vector of eac
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -90,6 +91,9 @@ class IndexDescription(BaseModel):
 
 
 VectorLike = Vector | Mapping[str, Any]
+# How a write call waits: False returns once the writes are accepted; True once they are searchable;
+# "deferred" returns once accepted and records them, for `confirm_writes` to wait on later.
+Wait = bool | Literal["deferred"]
 
 
 def _record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
@@ -248,6 +252,9 @@ class Vectorize:
         self.client = client
         self.poll_interval = poll_interval
         self._dimensions: dict[str, int] = {}
+        # Writes sent with wait="deferred", by index: (kind, mutation id, last vector of the request).
+        self._deferred: dict[str, list[tuple[str, str, Vector]]] = {}
+        self._deferred_lock = threading.Lock()
 
     # -- execution ------------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -359,9 +366,11 @@ class Vectorize:
 
     def delete_index(self, name: str) -> None:
         self._do(self._delete(name))
+        self._take_deferred(name)  # nothing left to wait for
 
     async def adelete_index(self, name: str) -> None:
         await self._ado(self._delete(name))
+        self._take_deferred(name)
 
     def _info(self, name: str) -> _Call[IndexInfo]:
         check_index_name(name)
@@ -458,11 +467,13 @@ class Vectorize:
         name: str,
         vectors: Iterable[VectorLike],
         *,
-        wait: bool = False,
+        wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
     ) -> list[str]:
-        """Insert vectors (ids that exist are left as they are); returns one mutation id per request."""
+        """Insert vectors (ids that exist are left as they are); returns one mutation id per request.
+        ``wait=True`` returns once they are searchable; ``"deferred"`` once accepted, leaving the wait
+        to :meth:`confirm_writes` (many write calls, one wait)."""
         return self._write_all(name, "insert", vectors, wait, timeout, batch_size)
 
     def upsert(
@@ -470,11 +481,12 @@ class Vectorize:
         name: str,
         vectors: Iterable[VectorLike],
         *,
-        wait: bool = False,
+        wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
     ) -> list[str]:
-        """Insert or wholly replace vectors; returns one mutation id per request."""
+        """Insert or wholly replace vectors; returns one mutation id per request. ``wait`` as for
+        :meth:`insert`."""
         return self._write_all(name, "upsert", vectors, wait, timeout, batch_size)
 
     async def ainsert(
@@ -482,7 +494,7 @@ class Vectorize:
         name: str,
         vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
         *,
-        wait: bool = False,
+        wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
     ) -> list[str]:
@@ -493,7 +505,7 @@ class Vectorize:
         name: str,
         vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
         *,
-        wait: bool = False,
+        wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
     ) -> list[str]:
@@ -506,7 +518,7 @@ class Vectorize:
         name: str,
         kind: str,
         vectors: Iterable[VectorLike],
-        wait_: bool,
+        wait_: Wait,
         timeout: float,
         batch_size: int,
     ) -> list[str]:
@@ -528,7 +540,9 @@ class Vectorize:
                 results.append((n, f.result(), last))
         results.sort(key=lambda r: r[0])
         writes = [(m, last) for _, m, last in results]
-        if wait_ and writes:
+        if wait_ == "deferred":
+            self._defer(name, kind, writes)
+        elif wait_ and writes:
             self._confirm(name, kind, writes, timeout)
         return [m for m, _ in writes]
 
@@ -537,7 +551,7 @@ class Vectorize:
         name: str,
         kind: str,
         vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
-        wait_: bool,
+        wait_: Wait,
         timeout: float,
         batch_size: int,
     ) -> list[str]:
@@ -563,7 +577,9 @@ class Vectorize:
                 t.cancel()
             raise
         writes = list(zip(mutations, lasts, strict=True))
-        if wait_ and writes:
+        if wait_ == "deferred":
+            self._defer(name, kind, writes)
+        elif wait_ and writes:
             await self._aconfirm(name, kind, writes, timeout)
         return mutations
 
@@ -647,6 +663,50 @@ class Vectorize:
             if time.monotonic() >= deadline:
                 raise MutationTimeout(f"{len(waiting)} writes not applied to {name!r} within {timeout:g}s")
             await asyncio.sleep(self.poll_interval)
+
+    def _defer(self, name: str, kind: str, writes: list[tuple[str, Vector]]) -> None:
+        with self._deferred_lock:
+            self._deferred.setdefault(name, []).extend((kind, m, last) for m, last in writes)
+
+    def _take_deferred(self, name: str) -> dict[str, list[tuple[str, Vector]]]:
+        """The deferred writes to ``name`` by kind, taken off the record (put back if a wait fails)."""
+        with self._deferred_lock:
+            taken = self._deferred.pop(name, [])
+        by_kind: dict[str, list[tuple[str, Vector]]] = {}
+        for kind, mutation, last in taken:
+            by_kind.setdefault(kind, []).append((mutation, last))
+        return by_kind
+
+    def _restore_deferred(self, name: str, by_kind: dict[str, list[tuple[str, Vector]]]) -> None:
+        with self._deferred_lock:
+            again = [(kind, m, last) for kind, writes in by_kind.items() for m, last in writes]
+            self._deferred[name] = again + self._deferred.get(name, [])
+
+    def has_deferred_writes(self, name: str) -> bool:
+        """Whether writes to ``name`` sent with ``wait="deferred"`` still await :meth:`confirm_writes`."""
+        return bool(self._deferred.get(name))
+
+    def confirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
+        """Wait until every write to ``name`` sent with ``wait="deferred"`` is searchable (at once when
+        there are none): each request's last vector must read back as sent, all checked in one
+        ``get_by_ids`` per poll. On :class:`~workersai.errors.MutationTimeout` they stay on record."""
+        by_kind = self._take_deferred(name)
+        try:
+            for kind, writes in by_kind.items():
+                self._confirm(name, kind, writes, timeout)
+        except BaseException:
+            self._restore_deferred(name, by_kind)
+            raise
+
+    async def aconfirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
+        """Async twin of :meth:`confirm_writes`."""
+        by_kind = self._take_deferred(name)
+        try:
+            for kind, writes in by_kind.items():
+                await self._aconfirm(name, kind, writes, timeout)
+        except BaseException:
+            self._restore_deferred(name, by_kind)
+            raise
 
     def wait_for_mutation(
         self, name: str, mutation_id: str, *, timeout: float = 60.0, confirm: Callable[[], bool] | None = None

@@ -9,6 +9,7 @@ import pytest
 
 from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
 from workersai import BadInput, WorkersAI
+from workersai.local import LocalEmulator
 
 from ..conftest import RequestLog
 
@@ -85,3 +86,31 @@ def test_ids_over_64_bytes_and_bad_chunk_size_are_refused(small_store: Vectorize
         small_store.add_texts(["a"], ids=["x" * 65])
     with pytest.raises(BadInput, match="chunk_size"):
         VectorizeVectorStore("any", small_store.embedding, client=small_store.client, chunk_size=0)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_deferred_writes_are_found_by_the_next_search(use_async: bool) -> None:
+    # Mutations take 300 ms to apply here; three add calls return without waiting for them, and the
+    # search after them waits once, for all three.
+    with LocalEmulator(mutation_delay_ms=300) as emu, emu.client() as client:
+        embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5", client=client)
+        store = VectorizeVectorStore("deferred", embeddings, client=client, wait="deferred")
+        store.create_index(384)
+        texts = [
+            f"deferred note {i} about {topic}" for topic in ("rivers", "bread", "orbits") for i in range(3)
+        ]
+        for start in range(0, 9, 3):
+            if use_async:
+                await store.aadd_texts(
+                    texts[start : start + 3], ids=[f"d{i}" for i in range(start, start + 3)]
+                )
+            else:
+                store.add_texts(texts[start : start + 3], ids=[f"d{i}" for i in range(start, start + 3)])
+        assert client.vectorize.has_deferred_writes("deferred")
+        if use_async:
+            found = await store.asimilarity_search("a note about orbits", k=9)
+        else:
+            found = store.similarity_search("a note about orbits", k=9)
+        assert sorted(d.id for d in found) == [f"d{i}" for i in range(9)]
+        assert not client.vectorize.has_deferred_writes("deferred")
+        assert found[0].page_content.endswith("orbits")

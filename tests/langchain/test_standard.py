@@ -18,6 +18,7 @@ from langchain_tests.integration_tests import (
 from langchain_tests.unit_tests import ChatModelUnitTests, EmbeddingsUnitTests
 
 from langchain_workersai import ChatWorkersAI, VectorizeRetriever, VectorizeVectorStore, WorkersAIEmbeddings
+from workersai.vectorize import Wait
 
 from ..conftest import shared_emulator
 
@@ -104,8 +105,8 @@ class TestWorkersAIEmbeddingsIntegration(EmbeddingsIntegrationTests):
         return {**connection(), "model": "@cf/baai/bge-small-en-v1.5"}
 
 
-def _new_store(embeddings: Embeddings) -> VectorizeVectorStore:
-    store = VectorizeVectorStore(f"lc-{uuid.uuid4().hex[:12]}", embeddings, **connection())
+def _new_store(embeddings: Embeddings, wait: Wait = True) -> VectorizeVectorStore:
+    store = VectorizeVectorStore(f"lc-{uuid.uuid4().hex[:12]}", embeddings, wait=wait, **connection())
     store.create_index()
     return store
 
@@ -114,6 +115,16 @@ class TestVectorizeVectorStore(VectorStoreIntegrationTests):
     @pytest.fixture
     def vectorstore(self) -> Iterator[VectorStore]:  # type: ignore[override]
         store = _new_store(self.get_embeddings())
+        yield store
+        store.client.vectorize.delete_index(store.index_name)
+
+
+class TestVectorizeVectorStoreDeferred(VectorStoreIntegrationTests):
+    """The whole suite again with deferred writes: every read must still see the writes before it."""
+
+    @pytest.fixture
+    def vectorstore(self) -> Iterator[VectorStore]:  # type: ignore[override]
+        store = _new_store(self.get_embeddings(), wait="deferred")
         yield store
         store.client.vectorize.delete_index(store.index_name)
 

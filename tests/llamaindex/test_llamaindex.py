@@ -38,9 +38,10 @@ def conn(emulator: LocalEmulator) -> dict[str, Any]:
 class TestVectorizeChecklist(VectorStoreChecklist):
     dims = 384
 
-    @pytest.fixture
-    def store(self, conn: dict[str, Any]) -> Iterator[VectorizeVectorStore]:
-        store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", **conn)
+    @pytest.fixture(params=[True, "deferred"], ids=["wait", "deferred"])
+    def store(self, conn: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[VectorizeVectorStore]:
+        # Every check runs with writes that wait and with deferred ones (confirmed before each read).
+        store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", wait=request.param, **conn)
         store.create_index(self.dims)
         vz = store.client.vectorize
         vz.create_metadata_index(store.index_name, "n", "number")
