@@ -143,17 +143,24 @@ def ingest(contender: str, n: int) -> dict[str, Any]:
     elif contender == "ours-langchain-async":
         store = ours_lc_store()
         run = lambda: asyncio.run(store.aadd_texts(texts, ids=ids))  # noqa: E731
-    elif contender == "ours-llamaindex":
+    elif contender in ("ours-llamaindex", "ours-llamaindex-deferred"):
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.core.schema import TextNode
 
         from llamaindex_workersai import VectorizeVectorStore
 
         embed = ours_li_embeddings()
-        li_store = VectorizeVectorStore(INDEX, workers_ai=embed.workers_ai)
+        deferred = contender.endswith("deferred")
+        li_store = VectorizeVectorStore(
+            INDEX, workers_ai=embed.workers_ai, wait="deferred" if deferred else True
+        )
         nodes = [TextNode(id_=i, text=t) for i, t in zip(ids, texts, strict=True)]
         context = StorageContext.from_defaults(vector_store=li_store)
-        run = lambda: VectorStoreIndex(nodes, storage_context=context, embed_model=embed)  # noqa: E731
+
+        def run() -> None:
+            VectorStoreIndex(nodes, storage_context=context, embed_model=embed)
+            # Timed until searchable either way: deferred writes are confirmed once, at the end.
+            embed.workers_ai.vectorize.confirm_writes(INDEX)
     elif contender == "langchain-cloudflare":
         peer = cloudflare_store()
 
