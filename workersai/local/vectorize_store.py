@@ -15,7 +15,6 @@ Scores: cosine similarity and dot product (higher is closer), euclidean distance
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -57,6 +56,11 @@ class VectorizeError(Exception):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text (orjson: every write stores each vector's metadata)."""
+    return orjson.dumps(value).decode()
 
 
 def _now() -> str:
@@ -138,9 +142,10 @@ class _Live:
             return
         while capacity < needed:
             capacity *= 2
-        for name, fill in (("matrix", 0.0), ("norms", 0.0), ("ns_codes", -1)):
+        for name in ("matrix", "norms", "ns_codes"):
+            # Rows past `size` are never read (searches slice [:size]), so they need no filling.
             old = getattr(self, name)
-            new = np.full((capacity, *old.shape[1:]), fill, dtype=old.dtype)
+            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: self.size] = old[: self.size]
             setattr(self, name, new)
 
@@ -376,7 +381,7 @@ class VectorizeStore:
             self._db.execute(
                 "INSERT INTO mutations (account, idx, mutation_id, kind, payload, vals, created) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (account, name, mutation, kind, json.dumps(payload), blob, time.monotonic()),
+                (account, name, mutation, kind, _dumps(payload), blob, time.monotonic()),
             )
             self._wake.notify_all()
         return mutation
@@ -400,7 +405,7 @@ class VectorizeStore:
                 if due > 0:
                     self._wake.wait(min(due, 0.5))
                     continue
-                self._apply(seq, account, name, mutation, kind, json.loads(payload), blob)
+                self._apply(seq, account, name, mutation, kind, orjson.loads(payload), blob)
 
     def _apply(
         self, seq: int, account: str, name: str, mutation: str, kind: str, payload: Any, blob: bytes | None
@@ -432,8 +437,8 @@ class VectorizeStore:
                             r["id"],
                             r.get("namespace"),
                             values[k].tobytes(),
-                            json.dumps(r["metadata"]) if r.get("metadata") is not None else None,
-                            json.dumps(ix),
+                            _dumps(r["metadata"]) if r.get("metadata") is not None else None,
+                            _dumps(ix),
                         )
                         for k, r, ix in zip(keep, records, indexed, strict=True)
                     ),
@@ -468,7 +473,7 @@ class VectorizeStore:
                 "WHERE account=? AND name=?",
                 (mutation, now, now, account, name),
             )
-            db.execute("UPDATE mutations SET applied=1, payload='', vals=NULL WHERE seq=?", (seq,))
+            db.execute("DELETE FROM mutations WHERE seq=?", (seq,))  # applied: nothing left to keep
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")
@@ -501,8 +506,8 @@ class VectorizeStore:
                     [r[0] for r in rows],
                     values,
                     [r[1] for r in rows],
-                    [json.loads(r[3]) if r[3] else None for r in rows],
-                    [json.loads(r[4] or "{}") for r in rows],
+                    [orjson.loads(r[3]) if r[3] else None for r in rows],
+                    [orjson.loads(r[4] or "{}") for r in rows],
                 )
             self._live[(account, name)] = live
         return live
