@@ -14,7 +14,7 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, IndexNotFound, ResponseFormatError, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Wait
+from workersai.vectorize import Match, Wait, check_wait
 from workersai.vectorize_limits import check_id, check_metadata, check_namespace
 
 TEXT_KEY = "_text"
@@ -71,7 +71,7 @@ class VectorizeVectorStore(VectorStore):
         self.index_name = index_name
         self.embedding = embedding
         self.namespace = namespace
-        self.wait = wait
+        self.wait = check_wait(wait)
         self.wait_timeout = wait_timeout
         self.chunk_size = chunk_size
         self.batch_size = batch_size

@@ -140,6 +140,13 @@ async def test_deferred_writes_are_confirmed_together(use_async: bool) -> None:
         vz.confirm_writes("later")  # nothing left: returns at once
 
 
+def test_an_unknown_wait_is_refused_before_sending(logged_client: WorkersAI, request_log: RequestLog) -> None:
+    request_log.requests.clear()
+    with pytest.raises(BadInput, match="wait must be"):
+        logged_client.vectorize.upsert("any-index", [vec(1)], wait="later")  # type: ignore[arg-type]
+    assert request_log.requests == []
+
+
 def test_deferred_writes_stay_on_record_when_the_wait_times_out() -> None:
     with LocalEmulator(mutation_delay_ms=60_000) as emu, emu.client() as client:
         vz = client.vectorize

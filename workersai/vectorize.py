@@ -119,6 +119,13 @@ def _record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     return record
 
 
+def check_wait(wait: Any) -> Wait:
+    """``wait`` of a write: True, False or "deferred"."""
+    if not (isinstance(wait, bool) or wait == "deferred"):
+        raise BadInput(f'wait must be True, False or "deferred", got {wait!r}')
+    return wait  # type: ignore[no-any-return]
+
+
 def _checked(vectors: Iterable[VectorLike], dimensions: int | None) -> Iterator[dict[str, Any]]:
     """The checked wire records of ``vectors``, all of one length (``dimensions`` if given)."""
     for item in vectors:
@@ -522,6 +529,7 @@ class Vectorize:
         timeout: float,
         batch_size: int,
     ) -> list[str]:
+        check_wait(wait_)
         # Batches are built lazily and at most `max_concurrency` are in flight, so memory stays bounded:
         # of a sent batch only its last vector is kept, for the read-back.
         results: list[tuple[int, str, Vector]] = []
@@ -556,6 +564,7 @@ class Vectorize:
         batch_size: int,
     ) -> list[str]:
         self._check_batch_size(name, batch_size)
+        check_wait(wait_)
         limit = asyncio.Semaphore(self.client.max_concurrency)
         tasks: list[asyncio.Task[str]] = []
         lasts: list[Vector] = []
