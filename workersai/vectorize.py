@@ -259,8 +259,8 @@ class Vectorize:
         self.client = client
         self.poll_interval = poll_interval
         self._dimensions: dict[str, int] = {}
-        # Writes sent with wait="deferred", by index: (kind, mutation id, last vector of the request).
-        self._deferred: dict[str, list[tuple[str, str, Vector]]] = {}
+        # Writes sent with wait="deferred", by index and kind: (mutation id, last vector of the request).
+        self._deferred: dict[str, dict[str, list[tuple[str, Vector]]]] = {}
         self._deferred_lock = threading.Lock()
 
     # -- execution ------------------------------------------------------------------------------
@@ -675,21 +675,18 @@ class Vectorize:
 
     def _defer(self, name: str, kind: str, writes: list[tuple[str, Vector]]) -> None:
         with self._deferred_lock:
-            self._deferred.setdefault(name, []).extend((kind, m, last) for m, last in writes)
+            self._deferred.setdefault(name, {}).setdefault(kind, []).extend(writes)
 
     def _take_deferred(self, name: str) -> dict[str, list[tuple[str, Vector]]]:
         """The deferred writes to ``name`` by kind, taken off the record (put back if a wait fails)."""
         with self._deferred_lock:
-            taken = self._deferred.pop(name, [])
-        by_kind: dict[str, list[tuple[str, Vector]]] = {}
-        for kind, mutation, last in taken:
-            by_kind.setdefault(kind, []).append((mutation, last))
-        return by_kind
+            return self._deferred.pop(name, {})
 
     def _restore_deferred(self, name: str, by_kind: dict[str, list[tuple[str, Vector]]]) -> None:
         with self._deferred_lock:
-            again = [(kind, m, last) for kind, writes in by_kind.items() for m, last in writes]
-            self._deferred[name] = again + self._deferred.get(name, [])
+            current = self._deferred.setdefault(name, {})
+            for kind, writes in by_kind.items():
+                current[kind] = writes + current.get(kind, [])
 
     def has_deferred_writes(self, name: str) -> bool:
         """Whether writes to ``name`` sent with ``wait="deferred"`` still await :meth:`confirm_writes`."""
