@@ -195,6 +195,10 @@ class VectorizeVectorStore(VectorStore):
         finally:
             task.cancel()
 
+    def _write_options(self) -> dict[str, Any]:
+        """How this store's upserts are batched and waited for."""
+        return {"wait": self.wait, "timeout": self.wait_timeout, "batch_size": self.batch_size}
+
     def _add(
         self,
         texts: Sequence[str],
@@ -205,13 +209,7 @@ class VectorizeVectorStore(VectorStore):
         out_ids = self._prepared(texts, metadatas, ids)
         if texts:
             records = self._embedded(texts, metadatas, out_ids)
-            self._vz.upsert(
-                self.index_name,
-                records,
-                wait=self.wait,
-                timeout=self.wait_timeout,
-                batch_size=self.batch_size,
-            )
+            self._vz.upsert(self.index_name, records, **self._write_options())
         return out_ids
 
     async def _aadd(
@@ -224,13 +222,7 @@ class VectorizeVectorStore(VectorStore):
         out_ids = self._prepared(texts, metadatas, ids)
         if texts:
             records = self._aembedded(texts, metadatas, out_ids)
-            await self._vz.aupsert(
-                self.index_name,
-                records,
-                wait=self.wait,
-                timeout=self.wait_timeout,
-                batch_size=self.batch_size,
-            )
+            await self._vz.aupsert(self.index_name, records, **self._write_options())
         return out_ids
 
     def add_texts(
