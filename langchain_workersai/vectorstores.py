@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,13 +15,11 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, IndexNotFound, ResponseFormatError, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Wait, check_wait
-from workersai.vectorize_limits import check_id, check_metadata, check_namespace
+from workersai.vectorize import Match, Metric, Vectorize, Wait, check_wait
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_id, check_metadata, check_namespace
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
-
-MAX_K_WITH_METADATA = 50
 
 
 def _doc(vector_id: str, metadata: dict[str, Any] | None) -> Document:
@@ -83,28 +82,29 @@ class VectorizeVectorStore(VectorStore):
                 else ClientSettings(**settings).workers_ai
             )
         self.client = client
+        self._metric: str | None = None  # the index's, read once when relevance scores need it
 
     @property
     def embeddings(self) -> Embeddings:
         return self.embedding
 
     @property
-    def _vz(self) -> Any:
+    def _vz(self) -> Vectorize:
         return self.client.vectorize
 
     # -- index helpers --------------------------------------------------------------------------
     def create_index(
-        self, dimensions: int | None = None, metric: str = "cosine", *, exist_ok: bool = True
+        self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
     ) -> None:
         """Create the index (dimensions from the embedding model when not given)."""
         if exist_ok:
             try:
-                self._vz.get_index(self.index_name)
+                self._metric = self._vz.get_index(self.index_name).metric
                 return
             except IndexNotFound:
                 pass
         dims = dimensions or len(self.embedding.embed_query("dimension probe"))
-        self._vz.create_index(self.index_name, dimensions=dims, metric=metric)
+        self._metric = self._vz.create_index(self.index_name, dimensions=dims, metric=metric).metric
 
     def create_metadata_index(self, property_name: str, index_type: str) -> None:
         """Make a metadata property filterable (for documents added from now on)."""
@@ -289,9 +289,9 @@ class VectorizeVectorStore(VectorStore):
         return [_doc(i, found[i].metadata) for i in ids if i in found]
 
     def _query_args(self, k: int, filter: dict[str, Any] | None, values: bool = False) -> dict[str, Any]:
-        if k > MAX_K_WITH_METADATA:
+        if k > MAX_TOP_K_WITH_DATA:
             raise BadInput(
-                f"k is at most {MAX_K_WITH_METADATA} when documents are returned (Vectorize's limit)"
+                f"k is at most {MAX_TOP_K_WITH_DATA} when documents are returned (Vectorize's limit)"
             )
         return {
             "top_k": k,
@@ -341,8 +341,17 @@ class VectorizeVectorStore(VectorStore):
     ) -> list[Document]:
         return [d for d, _ in await self.asimilarity_search_with_score(query, k, filter)]
 
-    def _select_relevance_score_fn(self) -> Any:
-        return lambda score: (score + 1.0) / 2.0  # cosine in [-1, 1] -> [0, 1]
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        """Scores mapped to [0, 1], higher is closer, by the index's metric (read once): cosine
+        similarity from [-1, 1]; euclidean distance ``d`` as ``1 / (1 + d)``; a dot product ``s`` as
+        ``1 / (1 + e^-s)`` (embeddings need not be normalized)."""
+        if self._metric is None:
+            self._metric = self._vz.get_index(self.index_name).metric
+        if self._metric == "euclidean":
+            return lambda distance: 1.0 / (1.0 + distance)
+        if self._metric == "dot-product":
+            return lambda score: 1.0 / (1.0 + math.exp(-score))
+        return lambda score: (score + 1.0) / 2.0
 
     def max_marginal_relevance_search_by_vector(
         self,
@@ -412,7 +421,7 @@ class VectorizeVectorStore(VectorStore):
         *,
         ids: list[str] | None = None,
         index_name: str = "langchain",
-        metric: str = "cosine",
+        metric: Metric = "cosine",
         **kwargs: Any,
     ) -> VectorizeVectorStore:
         """Create (if needed) the index, then add the texts."""

@@ -18,13 +18,12 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 from pydantic import PrivateAttr
 
 from workersai import BadInput, IndexNotFound, WorkersAI
-from workersai.filters import matches_filter
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Wait
-from workersai.vectorize_limits import check_filter
+from workersai.vectorize import Match, Metric, Vectorize, Wait
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
+from workersai.vectorize.filters import check_filter, matches_filter
 
 REF_DOC_KEY = "ref_doc_id"
-MAX_TOP_K = 50  # with all metadata returned
 _DELETE_BATCH = 1000
 
 _OPERATORS = {
@@ -111,10 +110,10 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         return self._workers_ai
 
     @property
-    def _vz(self) -> Any:
+    def _vz(self) -> Vectorize:
         return self._workers_ai.vectorize
 
-    def create_index(self, dimensions: int, metric: str = "cosine", *, exist_ok: bool = True) -> None:
+    def create_index(self, dimensions: int, metric: Metric = "cosine", *, exist_ok: bool = True) -> None:
         """Create the index with a ``ref_doc_id`` metadata index (before any node is written)."""
         try:
             self._vz.get_index(self.index_name)
@@ -274,9 +273,10 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def _query_args(self, query: VectorStoreQuery) -> tuple[list[float], dict[str, Any]]:
         if query.query_embedding is None:
             raise BadInput("Vectorize queries need a query embedding")
-        if query.similarity_top_k > MAX_TOP_K:
+        if query.similarity_top_k > MAX_TOP_K_WITH_DATA:
             raise BadInput(
-                f"similarity_top_k is at most {MAX_TOP_K} when nodes are returned (Vectorize's limit)"
+                f"similarity_top_k is at most {MAX_TOP_K_WITH_DATA} when nodes are returned "
+                "(Vectorize's limit)"
             )
         flt = to_vectorize_filter(query.filters) or {}
         if query.doc_ids:

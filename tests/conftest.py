@@ -90,8 +90,9 @@ def client(emulator: LocalEmulator, fast_retry: RetryPolicy) -> Iterator[Workers
 def logged_client(
     emulator: LocalEmulator, fast_retry: RetryPolicy, request_log: RequestLog
 ) -> Iterator[WorkersAI]:
-    http = httpx.Client(event_hooks={"request": [request_log]})
-    ahttp = httpx.AsyncClient(event_hooks={"request": [request_log.ahook]})
+    # httpx's own default timeout (5 s) is too short for 100 embeddings on a busy 2-core machine.
+    http = httpx.Client(timeout=60, event_hooks={"request": [request_log]})
+    ahttp = httpx.AsyncClient(timeout=60, event_hooks={"request": [request_log.ahook]})
     with emulator.client(retry_policy=fast_retry, http_client=http, async_http_client=ahttp) as c:
         yield c
     http.close()

@@ -15,10 +15,10 @@ from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter,
 from llamaindex_workersai import to_vectorize_filter
 from tests.figures import record
 from workersai import BadInput
-from workersai.filters import matches_filter
 from workersai.local.vectorize_store import VectorizeStore, parse_ndjson
 from workersai.vectorize import ndjson_batches
-from workersai.vectorize_limits import MAX_METADATA_BYTES, check_filter, check_metadata
+from workersai.vectorize.checks import MAX_METADATA_BYTES, check_metadata
+from workersai.vectorize.filters import check_filter, matches_filter
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=True), st.text(max_size=20)

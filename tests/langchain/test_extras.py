@@ -216,3 +216,22 @@ def test_retriever_options(store: VectorizeVectorStore) -> None:
     strict = VectorizeRetriever(vectorstore=store, k=3, score_threshold=0.99)
     assert [d.page_content for d in strict.invoke("apples are fruit")] == ["apples are fruit"]
     assert len(store.as_retriever(search_kwargs={"k": 2}).invoke("fruit")) == 2
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "dot-product"])
+def test_relevance_scores_follow_the_index_metric(conn: dict[str, Any], metric: Any) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    store = VectorizeVectorStore(f"rel-{uuid.uuid4().hex[:10]}", DeterministicFakeEmbedding(size=8), **conn)
+    store.create_index(metric=metric)
+    try:
+        store.add_texts(["alpha", "beta", "gamma"])
+        hits = store.similarity_search_with_relevance_scores("alpha", k=3)
+        scores = [score for _, score in hits]
+        assert hits[0][0].page_content == "alpha"
+        assert scores == sorted(scores, reverse=True)  # the closest is the most relevant
+        assert all(0.0 <= s <= 1.0 + 1e-6 for s in scores)
+        if metric != "dot-product":  # an exact match: distance 0, similarity 1
+            assert scores[0] == pytest.approx(1.0, abs=1e-3)
+    finally:
+        store.client.vectorize.delete_index(store.index_name)

@@ -11,16 +11,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import get_model
-from ..vectorize_limits import (
+from ..vectorize.checks import (
     MAX_BYTES_PER_WRITE,
     MAX_DIMENSIONS,
     MAX_VECTORS_PER_WRITE,
     METADATA_INDEX_TYPES,
     METRICS,
-    check_filter,
     check_index_name,
     check_namespace,
 )
+from ..vectorize.filters import check_filter
 from .faults import Decision
 from .vectorize_store import VectorizeError, VectorizeStore, parse_ndjson
 

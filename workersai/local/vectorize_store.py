@@ -29,9 +29,9 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from ..filters import MISSING as _MISSING
-from ..filters import path_value
-from ..vectorize_limits import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
+from ..vectorize.checks import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
+from ..vectorize.filters import MISSING as _MISSING
+from ..vectorize.filters import path_value
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (

@@ -1,0 +1,116 @@
+"""Vectors to write, checked and cut into NDJSON request bodies within Vectorize's per-request limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import BadInput
+from .checks import MAX_BYTES_PER_WRITE, MAX_VECTORS_PER_WRITE, check_vector, compact, plain_values
+from .models import Vector
+
+VectorLike = Vector | Mapping[str, Any]
+# How a write call waits: False returns once the writes are accepted; True once they are searchable;
+# "deferred" returns once accepted and records them, for `confirm_writes` to wait on later.
+Wait = bool | Literal["deferred"]
+
+
+def check_wait(wait: Any) -> Wait:
+    """``wait`` of a write: True, False or "deferred"."""
+    if not (isinstance(wait, bool) or wait == "deferred"):
+        raise BadInput(f'wait must be True, False or "deferred", got {wait!r}')
+    return wait  # type: ignore[no-any-return]
+
+
+def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
+    """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
+    path of every ingestion)."""
+    vid: Any
+    values: Any
+    if isinstance(item, Vector):
+        vid, values, metadata, namespace = item.id, item.values, item.metadata, item.namespace
+    elif isinstance(item, Mapping):
+        vid, values = item.get("id"), item.get("values")
+        metadata, namespace = item.get("metadata"), item.get("namespace")
+    else:
+        raise BadInput(f"a vector must be a Vector or a mapping, got {type(item).__name__}")
+    values = plain_values(values)
+    check_vector(vid, values, metadata, namespace, dimensions)
+    out: dict[str, Any] = {"id": vid, "values": values}
+    if metadata is not None:
+        out["metadata"] = metadata
+    if namespace is not None:
+        out["namespace"] = namespace
+    return out
+
+
+def _checked(vectors: Iterable[VectorLike], dimensions: int | None) -> Iterator[dict[str, Any]]:
+    """The checked wire records of ``vectors``, all of one length (``dimensions`` if given)."""
+    for item in vectors:
+        out = record(item, dimensions)
+        dimensions = len(out["values"])
+        yield out
+
+
+@dataclass
+class Batch:
+    """One NDJSON request body, the ids it writes (in order) and the vectors' dimensions."""
+
+    body: bytes
+    ids: list[str]
+    dimensions: int
+
+
+def ndjson_batches(
+    vectors: Iterable[VectorLike],
+    dimensions: int | None = None,
+    max_vectors: int = MAX_VECTORS_PER_WRITE,
+    max_bytes: int = MAX_BYTES_PER_WRITE,
+) -> Iterator[Batch]:
+    """NDJSON bodies of at most ``max_vectors`` vectors and ``max_bytes`` bytes; the vectors of one
+    call must all have the same dimensions. A list (any sequence) is checked whole before the first
+    body is built, so one bad vector stops the call before any request; an iterator is checked as it
+    is read and streamed batch by batch, so one of any length is never held whole."""
+    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
+    if isinstance(vectors, Sequence):
+        records = list(records)
+    lines: list[bytes] = []
+    ids: list[str] = []
+    size = 0
+    for rec in records:
+        line = compact(rec) + b"\n"
+        if len(line) > max_bytes:
+            raise BadInput(f"vector {rec['id']!r} alone is over the request size limit")
+        if lines and (len(lines) >= max_vectors or size + len(line) > max_bytes):
+            yield Batch(b"".join(lines), ids, len(rec["values"]))
+            lines, ids, size = [], [], 0
+        lines.append(line)
+        ids.append(rec["id"])
+        size += len(line)
+        dimensions = len(rec["values"])
+    if lines:
+        assert dimensions is not None
+        yield Batch(b"".join(lines), ids, dimensions)
+
+
+async def andjson_batches(
+    vectors: AsyncIterable[VectorLike],
+    dimensions: int | None = None,
+    max_vectors: int = MAX_VECTORS_PER_WRITE,
+    max_bytes: int = MAX_BYTES_PER_WRITE,
+) -> AsyncIterator[Batch]:
+    """:func:`ndjson_batches` over an async iterable (an async generator can embed the next texts
+    while earlier batches are being sent)."""
+    pending: list[VectorLike] = []
+    async for item in vectors:
+        pending.append(item)
+        if len(pending) >= max_vectors:
+            # Several batches may come of it (the byte limit); all but the last are complete.
+            for batch in ndjson_batches(pending, dimensions, max_vectors, max_bytes):
+                dimensions = batch.dimensions
+                yield batch
+            pending = []
+    if pending:
+        for batch in ndjson_batches(pending, dimensions, max_vectors, max_bytes):
+            yield batch

@@ -1,0 +1,195 @@
+"""Vectorize's limits, checked before any request (developers.cloudflare.com/vectorize/platform/limits/).
+
+- index names match ``[a-z][a-z0-9_-]*[a-z0-9]`` whole (no trailing newline) and are at most 64 bytes;
+- vector ids are 1..64 bytes of UTF-8; values are finite numbers within float32's range (Vectorize
+  stores float32); namespaces are 1..64 bytes;
+- metadata is an object of at most 10 KiB (compact JSON), with keys that are not empty and contain no
+  ``.`` or ``"`` and do not start with ``$``;
+- topK is at most 100, or 50 with values or all metadata returned; a write takes at most 5000 vectors.
+
+Text that cannot be UTF-8 (a lone surrogate) and metadata nested too deep to serialize are
+:class:`~workersai.errors.BadInput`, like any other bad value. Filters are checked in
+:mod:`workersai.vectorize.filters`. The emulator states the service's rules on its own
+(``workersai/local``) and a contract test holds the two together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ..errors import BadInput
+
+MAX_ID_BYTES = 64
+MAX_NAMESPACE_BYTES = 64
+MAX_INDEX_NAME_BYTES = 64
+MAX_METADATA_BYTES = 10 * 1024
+MAX_FILTER_BYTES = 2048
+MAX_TOP_K = 100
+MAX_TOP_K_WITH_DATA = 50
+"""The topK ceiling when values or all metadata are returned (the stores' ``k`` ceiling too)."""
+MAX_VECTORS_PER_WRITE = 5000
+MAX_BYTES_PER_WRITE = 100 * 1000 * 1000
+MAX_DIMENSIONS = 1536
+MAX_FLOAT32 = 3.4028234663852886e38
+METRICS = ("cosine", "euclidean", "dot-product")
+METADATA_INDEX_TYPES = ("string", "number", "boolean")
+RETURN_METADATA = ("none", "indexed", "all")
+
+_INDEX_NAME = re.compile(r"[a-z][a-z0-9_-]*[a-z0-9]")
+
+
+def compact(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as the service measures sizes (orjson: ingestion's hot path). Raises
+    ``ValueError`` for what JSON cannot carry (lone surrogates, nesting past orjson's limit, other
+    types)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def utf8_size(text: str, what: str) -> int:
+    """The UTF-8 length of ``text``; a string that is not valid Unicode text is ``BadInput``."""
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} is not valid Unicode text (it holds a lone surrogate)") from None
+
+
+def check_index_name(name: Any) -> str:
+    if (
+        not isinstance(name, str)
+        or not _INDEX_NAME.fullmatch(name)
+        or utf8_size(name, "index name") > MAX_INDEX_NAME_BYTES
+    ):
+        raise BadInput(
+            f"invalid index name {name!r}: 2 to 64 characters of lowercase letters, digits, '-' and '_', "
+            "starting with a letter and ending with a letter or digit"
+        )
+    return name
+
+
+def check_id(vector_id: Any) -> str:
+    if not isinstance(vector_id, str) or not vector_id:
+        raise BadInput(f"vector id must be a non-empty string, got {vector_id!r}")
+    size = utf8_size(vector_id, "vector id")
+    if size > MAX_ID_BYTES:
+        raise BadInput(f"vector id {vector_id[:20]!r}... is {size} bytes; the limit is {MAX_ID_BYTES}")
+    return vector_id
+
+
+def check_metadata_keys(value: Any, where: str = "metadata") -> None:
+    """Every key at every depth is a non-empty string without ``.`` or ``"`` and not starting with
+    ``$`` (walked without recursion, so depth alone cannot raise ``RecursionError``)."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, Mapping):
+            for key, sub in item.items():
+                if not isinstance(key, str) or not key:
+                    raise BadInput(f"{path}: keys must be non-empty strings")
+                if "." in key or '"' in key or key.startswith("$"):
+                    raise BadInput(f"{path}: key {key!r} may not contain '.' or '\"' or start with '$'")
+                if isinstance(sub, (Mapping, list)):
+                    stack.append((sub, f"{path}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((sub, path) for sub in item if isinstance(sub, (Mapping, list)))
+
+
+def check_metadata(metadata: Any, vector_id: str = "") -> None:
+    if metadata is None:
+        return
+    if not isinstance(metadata, Mapping):
+        raise BadInput(f"metadata of {vector_id!r} must be an object")
+    check_metadata_keys(metadata, f"metadata of {vector_id!r}")
+    try:
+        size = len(compact(metadata))
+    except ValueError as exc:
+        raise BadInput(f"metadata of {vector_id!r} cannot be sent as JSON: {exc}") from None
+    if size > MAX_METADATA_BYTES:
+        raise BadInput(
+            f"metadata of {vector_id!r} is {size} bytes; the limit is {MAX_METADATA_BYTES} (10 KiB)"
+        )
+
+
+_NUMBER_TYPES = {float, int}
+
+
+def plain_values(values: Any) -> Any:
+    """``values`` as a list or tuple of Python numbers where it is an array (numpy: ``tolist``) or
+    another iterable; anything else is returned as it is, for :func:`check_values` to refuse."""
+    if isinstance(values, (list, tuple)):
+        return values
+    if hasattr(values, "tolist"):
+        return values.tolist()
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        return values
+    return list(values)
+
+
+def check_values(values: Any, dimensions: int | None = None, vector_id: str = "") -> None:
+    """A non-empty list of finite numbers within float32's range, of ``dimensions`` if given."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise BadInput(f"values of {vector_id!r} must be a non-empty list of numbers")
+    if dimensions is not None and len(values) != dimensions:
+        raise BadInput(f"vector {vector_id!r} has {len(values)} dimensions; the index has {dimensions}")
+    # Fast path at C speed: only floats and ints, a finite sum (no NaN or infinity) and the extremes
+    # within float32 (1e39 would be stored as infinity).
+    if (
+        set(map(type, values)) <= _NUMBER_TYPES
+        and math.isfinite(sum(values))
+        and min(values) >= -MAX_FLOAT32
+        and max(values) <= MAX_FLOAT32
+    ):
+        return
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise BadInput(f"values of {vector_id!r} must be finite numbers; found {x!r}")
+        if abs(x) > MAX_FLOAT32:
+            raise BadInput(f"values of {vector_id!r} must fit in float32 (|v| <= 3.4e38); found {x!r}")
+
+
+def check_namespace(namespace: Any) -> None:
+    if namespace is None:
+        return
+    if (
+        not isinstance(namespace, str)
+        or not namespace
+        or utf8_size(namespace, "namespace") > MAX_NAMESPACE_BYTES
+    ):
+        raise BadInput(f"namespace must be a non-empty string of at most 64 bytes, got {namespace!r}")
+
+
+def check_vector(
+    vector_id: Any, values: Any, metadata: Any, namespace: Any, dimensions: int | None = None
+) -> None:
+    """Check one vector record before it is sent."""
+    vid = check_id(vector_id)
+    check_values(values, dimensions, vid)
+    check_metadata(metadata, vid)
+    check_namespace(namespace)
+
+
+def check_top_k(top_k: int, return_values: bool, return_metadata: str) -> None:
+    if return_metadata not in RETURN_METADATA:
+        raise BadInput(f"returnMetadata must be one of {RETURN_METADATA}, got {return_metadata!r}")
+    ceiling = MAX_TOP_K_WITH_DATA if (return_values or return_metadata == "all") else MAX_TOP_K
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= ceiling:
+        raise BadInput(f"top_k must be between 1 and {ceiling} for this query, got {top_k!r}")
+
+
+def check_dimensions(dimensions: Any) -> int:
+    if (
+        isinstance(dimensions, bool)
+        or not isinstance(dimensions, int)
+        or not 1 <= dimensions <= MAX_DIMENSIONS
+    ):
+        raise BadInput(
+            f"dimensions must be between 1 and {MAX_DIMENSIONS} (or give a preset), got {dimensions!r}"
+        )
+    return dimensions

@@ -1,0 +1,63 @@
+"""The read flows that take more than one request: reads by id in parallel parts, paged listing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .flows import Call, Collect, Emit, Flow, Request, Start
+from .models import IdPage, Vector
+
+T = TypeVar("T")
+GET_BY_IDS_BATCH = 20
+"""Ids a ``get_by_ids`` request asks for."""
+
+
+def gather(calls: Sequence[Call[T]], concurrency: int) -> Flow[list[T]]:
+    """Every call's result, in order, with at most ``concurrency`` requests in flight."""
+    results: dict[int, T] = {}
+    inflight: dict[int, int] = {}  # ticket -> position
+    for position, call in enumerate(calls):
+        if len(inflight) >= concurrency:
+            ticket, value = yield Collect()
+            results[inflight.pop(ticket)] = value
+        inflight[(yield Start(call))] = position
+    while inflight:
+        ticket, value = yield Collect()
+        results[inflight.pop(ticket)] = value
+    return [results[p] for p in range(len(calls))]
+
+
+def get_by_ids(
+    ids: Sequence[str], call_for: Callable[[list[str]], Call[list[Vector]]], concurrency: int
+) -> Flow[list[Vector]]:
+    """The stored vectors among ``ids`` (missing ones left out), ``GET_BY_IDS_BATCH`` ids a request."""
+    parts = [list(ids[s : s + GET_BY_IDS_BATCH]) for s in range(0, len(ids), GET_BY_IDS_BATCH)]
+    found = yield from gather([call_for(part) for part in parts], concurrency)
+    return [v for part in found for v in part]
+
+
+def list_ids(page_call: Callable[[str | None], Call[IdPage]]) -> Flow[None]:
+    """Emit every id of an index, following the cursor page by page."""
+    cursor: str | None = None
+    while True:
+        page: IdPage = yield Request(page_call(cursor))
+        for vector_id in page.ids:
+            yield Emit(vector_id)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def query_by_id(
+    vector_id: str,
+    lookup: Call[list[Vector]],
+    query_for: Callable[[list[float]], Call[Any]],
+    missing: Callable[[], Exception],
+) -> Flow[Any]:
+    """Query with the stored values of ``vector_id``."""
+    found: list[Vector] = yield Request(lookup)
+    if not found:
+        raise missing()
+    result = yield Request(query_for(found[0].values))
+    return result
