@@ -106,9 +106,26 @@ class VectorizeVectorStore(VectorStore):
         dims = dimensions or len(self.embedding.embed_query("dimension probe"))
         self._metric = self._vz.create_index(self.index_name, dimensions=dims, metric=metric).metric
 
+    async def acreate_index(
+        self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
+    ) -> None:
+        """Async twin of :meth:`create_index`."""
+        if exist_ok:
+            try:
+                self._metric = (await self._vz.aget_index(self.index_name)).metric
+                return
+            except IndexNotFound:
+                pass
+        dims = dimensions or len(await self.embedding.aembed_query("dimension probe"))
+        self._metric = (await self._vz.acreate_index(self.index_name, dimensions=dims, metric=metric)).metric
+
     def create_metadata_index(self, property_name: str, index_type: str) -> None:
-        """Make a metadata property filterable (for documents added from now on)."""
+        """Make a metadata property filterable (for documents added from now on: documents written
+        before it existed stay unfilterable until written again)."""
         self._vz.create_metadata_index(self.index_name, property_name, index_type, wait=True)
+
+    async def acreate_metadata_index(self, property_name: str, index_type: str) -> None:
+        await self._vz.acreate_metadata_index(self.index_name, property_name, index_type, wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
     @staticmethod
@@ -256,18 +273,36 @@ class VectorizeVectorStore(VectorStore):
             [d.page_content for d in documents], [d.metadata for d in documents], ids=ids
         )
 
+    def _all_ids(self) -> list[str]:
+        """Every id of the store: the whole index, or with a namespace the ids stored in it."""
+        ids = list(self._vz.list_ids(self.index_name))
+        if self.namespace is None:
+            return ids
+        return [v.id for v in self._vz.get_by_ids(self.index_name, ids) if v.namespace == self.namespace]
+
+    async def _aall_ids(self) -> list[str]:
+        ids = [i async for i in self._vz.alist_ids(self.index_name)]
+        if self.namespace is None:
+            return ids
+        found = await self._vz.aget_by_ids(self.index_name, ids)
+        return [v.id for v in found if v.namespace == self.namespace]
+
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
-        if not ids:
-            return None
+        """Delete documents by id; ``ids=None`` deletes every document of the store (LangChain's
+        contract): the whole index, or only its namespace when the store has one."""
         self._writes_landed()
-        self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
+        ids = self._all_ids() if ids is None else ids
+        if ids:
+            self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
-        if not ids:
-            return None
         await self._awrites_landed()
-        await self._vz.adelete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
+        ids = await self._aall_ids() if ids is None else ids
+        if ids:
+            await self._vz.adelete_by_ids(
+                self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
+            )
         return True
 
     # -- reads ----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from llama_index.core import Settings as LlamaSettings
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
@@ -24,7 +26,6 @@ from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 from workersai.vectorize.filters import check_filter, matches_filter
 
 REF_DOC_KEY = "ref_doc_id"
-_DELETE_BATCH = 1000
 
 _OPERATORS = {
     FilterOperator.EQ: "$eq",
@@ -113,16 +114,59 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def _vz(self) -> Vectorize:
         return self._workers_ai.vectorize
 
-    def create_index(self, dimensions: int, metric: Metric = "cosine", *, exist_ok: bool = True) -> None:
-        """Create the index with a ``ref_doc_id`` metadata index (before any node is written)."""
+    @staticmethod
+    def _dimensions(dimensions: int | None, embed_model: BaseEmbedding | None) -> int:
+        if dimensions is not None:
+            return dimensions
+        model = embed_model or LlamaSettings.embed_model
+        return len(model.get_text_embedding("dimension probe"))
+
+    def create_index(
+        self,
+        dimensions: int | None = None,
+        metric: Metric = "cosine",
+        *,
+        exist_ok: bool = True,
+        embed_model: BaseEmbedding | None = None,
+    ) -> None:
+        """Create the index with a ``ref_doc_id`` metadata index (before any node is written).
+        ``dimensions`` default to those of ``embed_model`` (or ``Settings.embed_model``)."""
         try:
             self._vz.get_index(self.index_name)
             if exist_ok:
                 return
         except IndexNotFound:
             pass
-        self._vz.create_index(self.index_name, dimensions=dimensions, metric=metric)
+        dims = self._dimensions(dimensions, embed_model)
+        self._vz.create_index(self.index_name, dimensions=dims, metric=metric)
         self._vz.create_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
+
+    async def acreate_index(
+        self,
+        dimensions: int | None = None,
+        metric: Metric = "cosine",
+        *,
+        exist_ok: bool = True,
+        embed_model: BaseEmbedding | None = None,
+    ) -> None:
+        """Async twin of :meth:`create_index`."""
+        try:
+            await self._vz.aget_index(self.index_name)
+            if exist_ok:
+                return
+        except IndexNotFound:
+            pass
+        dims = self._dimensions(dimensions, embed_model)
+        await self._vz.acreate_index(self.index_name, dimensions=dims, metric=metric)
+        await self._vz.acreate_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
+
+    def create_metadata_index(self, property_name: str, index_type: str) -> None:
+        """Make a metadata property filterable with ``MetadataFilters`` (for nodes added from now on:
+        nodes written before it existed stay unfilterable until written again)."""
+        self._vz.create_metadata_index(self.index_name, property_name, index_type, wait=True)
+
+    async def acreate_metadata_index(self, property_name: str, index_type: str) -> None:
+        await self._vz.acreate_metadata_index(self.index_name, property_name, index_type, wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
     def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
@@ -161,16 +205,14 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     def _delete_ids(self, ids: list[str]) -> None:
         self._writes_landed()
-        for start in range(0, len(ids), _DELETE_BATCH):
-            batch = ids[start : start + _DELETE_BATCH]
-            self._vz.delete_by_ids(self.index_name, batch, wait=bool(self.wait), timeout=self.wait_timeout)
+        if ids:
+            self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
 
     async def _adelete_ids(self, ids: list[str]) -> None:
         await self._awrites_landed()
-        for start in range(0, len(ids), _DELETE_BATCH):
-            batch = ids[start : start + _DELETE_BATCH]
+        if ids:
             await self._vz.adelete_by_ids(
-                self.index_name, batch, wait=bool(self.wait), timeout=self.wait_timeout
+                self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
             )
 
     def _ref_doc_indexed(self) -> bool:

@@ -26,6 +26,7 @@ from workersai import (
 )
 from workersai.local import LocalEmulator
 from workersai.vectorize import Vector, Vectorize
+from workersai.vectorize.filters import FilterNotIndexed
 
 from .conftest import RequestLog
 
@@ -458,7 +459,15 @@ def test_bare_values_and_and_of_keys(filtered_index: tuple[WorkersAI, str, list[
 def test_only_indexed_properties_filter(vz: Vectorize, index: str) -> None:
     vz.upsert(index, [{"id": "early", "values": [1, 0, 0, 0], "metadata": {"tag": "x"}}], wait=True)
     q = [1.0, 0.0, 0.0, 0.0]
-    assert vz.query(index, q, filter={"tag": "x"}).matches == []  # no metadata index on "tag"
+    # No metadata index on "tag": the service answers nothing, silently; the client says why first.
+    raw = vz.client.transport.request(
+        "POST",
+        vz.client.account_url(f"vectorize/v2/indexes/{index}/query"),
+        json={"vector": q, "filter": {"tag": "x"}},
+    )
+    assert raw.json()["result"]["matches"] == []
+    with pytest.raises(FilterNotIndexed, match=r"create_metadata_index\('t-[0-9a-f]+', 'tag'"):
+        vz.query(index, q, filter={"tag": "x"})
     vz.create_metadata_index(index, "tag", "string", wait=True)
     assert vz.list_metadata_indexes(index) == {"tag": "string"}
     vz.upsert(index, [{"id": "late", "values": [1, 0, 0, 0], "metadata": {"tag": "x"}}], wait=True)
@@ -466,6 +475,8 @@ def test_only_indexed_properties_filter(vz: Vectorize, index: str) -> None:
     assert [m.id for m in vz.query(index, q, filter={"tag": "x"}).matches] == ["late"]
     vz.delete_metadata_index(index, "tag", wait=True)
     assert vz.list_metadata_indexes(index) == {}
+    with pytest.raises(FilterNotIndexed):
+        vz.query(index, q, filter={"tag": "x"})
 
 
 def test_nested_keys_and_64_byte_string_prefix(vz: Vectorize, index: str) -> None:

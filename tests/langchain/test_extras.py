@@ -235,3 +235,47 @@ def test_relevance_scores_follow_the_index_metric(conn: dict[str, Any], metric: 
             assert scores[0] == pytest.approx(1.0, abs=1e-3)
     finally:
         store.client.vectorize.delete_index(store.index_name)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_delete_without_ids_deletes_every_document_of_the_store(
+    conn: dict[str, Any], use_async: bool
+) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    name = f"del-{uuid.uuid4().hex[:10]}"
+    mine = VectorizeVectorStore(name, DeterministicFakeEmbedding(size=6), namespace="mine", **conn)
+    other = VectorizeVectorStore(name, DeterministicFakeEmbedding(size=6), namespace="other", **conn)
+    everything = VectorizeVectorStore(name, DeterministicFakeEmbedding(size=6), **conn)
+    mine.create_index()
+    try:
+        mine.add_texts([f"m{i}" for i in range(1200)])  # two delete requests (1000 ids each at most)
+        kept = other.add_texts(["kept"])
+        assert (await mine.adelete() if use_async else mine.delete()) is True
+        assert list(mine.client.vectorize.list_ids(name)) == kept  # only its own namespace went
+        assert (await everything.adelete() if use_async else everything.delete()) is True
+        assert list(mine.client.vectorize.list_ids(name)) == []
+    finally:
+        mine.client.vectorize.delete_index(name)
+
+
+def test_a_filter_on_a_property_without_metadata_index_says_so(store: VectorizeVectorStore) -> None:
+    from workersai.vectorize.filters import FilterNotIndexed
+
+    store.add_texts(["cats and dogs"], metadatas=[{"tags": "pets"}])
+    with pytest.raises(FilterNotIndexed, match=r"'tags'.*create_metadata_index"):
+        store.similarity_search("pets", k=1, filter={"tags": "pets"})
+
+
+async def test_async_index_helpers(conn: dict[str, Any]) -> None:
+    embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5", **conn)
+    store = VectorizeVectorStore(f"ai-{uuid.uuid4().hex[:10]}", embeddings, **conn)
+    await store.acreate_index()
+    try:
+        assert store.client.vectorize.get_index(store.index_name).dimensions == 384
+        await store.acreate_metadata_index("tags", "string")
+        await store.aadd_texts(["cats and dogs"], metadatas=[{"tags": "pets"}])
+        hits = await store.asimilarity_search("pets", k=1, filter={"tags": "pets"})
+        assert [d.page_content for d in hits] == ["cats and dogs"]
+    finally:
+        store.client.vectorize.delete_index(store.index_name)

@@ -213,3 +213,47 @@ async def test_a_bad_node_stops_add_before_any_request(
     assert request_log.requests == []
     assert list(logged_client.vectorize.list_ids(store.index_name)) == []
     logged_client.vectorize.delete_index(store.index_name)
+
+
+def test_a_filter_on_a_property_without_metadata_index_says_so(conn: dict[str, Any]) -> None:
+    from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
+
+    from workersai.vectorize.filters import FilterNotIndexed
+
+    store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", **conn)
+    store.create_index(3)
+    try:
+        from llama_index.core.schema import TextNode
+
+        store.add([TextNode(id_="n1", text="cats", metadata={"tags": "pets"}, embedding=[1.0, 0.0, 0.0])])
+        query = VectorStoreQuery(
+            query_embedding=[1.0, 0.0, 0.0],
+            similarity_top_k=2,
+            filters=MetadataFilters(filters=[MetadataFilter(key="tags", value="pets")]),
+        )
+        with pytest.raises(FilterNotIndexed, match=r"'tags'.*create_metadata_index"):
+            store.query(query)
+    finally:
+        store.client.vectorize.delete_index(store.index_name)
+
+
+async def test_indexes_made_from_the_embedding_model_and_metadata_indexes(conn: dict[str, Any]) -> None:
+    from llama_index.core.schema import TextNode
+    from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
+
+    embed = WorkersAIEmbedding(model_name="@cf/baai/bge-small-en-v1.5", **conn)
+    store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", **conn)
+    await store.acreate_index(embed_model=embed)  # dimensions from the model: 384
+    try:
+        assert store.client.vectorize.get_index(store.index_name).dimensions == 384
+        await store.acreate_metadata_index("tags", "string")
+        vector = embed.get_text_embedding("cats")
+        await store.async_add([TextNode(id_="n1", text="cats", metadata={"tags": "pets"}, embedding=vector)])
+        query = VectorStoreQuery(
+            query_embedding=vector,
+            similarity_top_k=2,
+            filters=MetadataFilters(filters=[MetadataFilter(key="tags", value="pets")]),
+        )
+        assert [n.node_id for n in (await store.aquery(query)).nodes or []] == ["n1"]
+    finally:
+        store.client.vectorize.delete_index(store.index_name)

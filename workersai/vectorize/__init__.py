@@ -9,10 +9,12 @@ request flows and their sync and async runners), :mod:`.writes` and :mod:`.reads
 
 from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
 from .client import Vectorize
+from .filters import FilterNotIndexed
 from .models import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
 
 __all__ = [
     "Batch",
+    "FilterNotIndexed",
     "IndexDescription",
     "IndexInfo",
     "Match",

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
+
 from ..errors import BadInput, NotFound
 from ..transport import unwrap_envelope
 from . import models, reads, writes
@@ -31,7 +33,7 @@ from .checks import (
     plain_values,
 )
 from .consistency import Mutation, MutationLog, Written, confirm, forget, log_for
-from .filters import check_filter
+from .filters import FilterNotIndexed, check_filter
 from .flows import Call, Flow, Request, Sendable, aiterate, arun, iterate, run
 from .models import IndexDescription, IndexInfo, Metric, QueryResult, ReturnMetadata, Vector
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from ..client import WorkersAI
 
 T = TypeVar("T")
+DELETE_BATCH = 1000
 
 
 class Vectorize:
@@ -51,6 +54,7 @@ class Vectorize:
         self.client = client
         self.poll_interval = poll_interval
         self._dimensions: dict[str, int] = {}
+        self._indexed: dict[str, dict[str, str]] = {}  # metadata indexes by index, read on a filter miss
 
     # -- running --------------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -251,6 +255,7 @@ class Vectorize:
         if not isinstance(prop, str) or not prop or kind not in METADATA_INDEX_TYPES:
             raise BadInput(f"metadata index needs a property name and a type in {METADATA_INDEX_TYPES}")
         body = {"propertyName": prop, "indexType": kind}
+        self._indexed.pop(name, None)
         call = Call("POST", f"/{name}/metadata_index/create", models.mutation_id, json=body)
         return self._mutate(name, call, wait, 60.0)
 
@@ -267,7 +272,24 @@ class Vectorize:
 
     def _md_list(self, name: str) -> Call[dict[str, str]]:
         check_index_name(name)
-        return Call("GET", f"/{name}/metadata_index/list", models.metadata_indexes)
+
+        def keep(result: Any) -> dict[str, str]:
+            self._indexed[name] = models.metadata_indexes(result)
+            return self._indexed[name]
+
+        return Call("GET", f"/{name}/metadata_index/list", keep)
+
+    def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
+        """Refuse a filter on a property without a metadata index (the list is cached, and read again
+        when a filter names a property it lacks)."""
+        if not flt:
+            return
+        indexed = self._indexed.get(name)
+        if indexed is None or not set(flt) <= set(indexed):
+            indexed = yield Request(self._md_list(name))
+        missing = sorted(set(flt) - set(indexed))
+        if missing:
+            raise FilterNotIndexed(name, missing)
 
     def list_metadata_indexes(self, name: str) -> dict[str, str]:
         """``{property: type}`` of the index's metadata indexes."""
@@ -278,6 +300,7 @@ class Vectorize:
 
     def _md_delete(self, name: str, prop: str, wait: bool) -> Flow[str]:
         check_index_name(name)
+        self._indexed.pop(name, None)
         call = Call("POST", f"/{name}/metadata_index/delete", models.mutation_id, json={"propertyName": prop})
         return self._mutate(name, call, wait, 60.0)
 
@@ -288,19 +311,14 @@ class Vectorize:
         return await self._arun(self._md_delete(name, property_name, wait))
 
     # -- writes ---------------------------------------------------------------------------------
-    def _write(self, name: str, kind: str, wait: Wait, timeout: float, batch_size: int) -> Flow[list[str]]:
-        check_index_name(name)
-        check_wait(wait)
-        if isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_VECTORS_PER_WRITE:
-            raise BadInput(f"batch_size must be between 1 and {MAX_VECTORS_PER_WRITE}, got {batch_size}")
+    def _batched(
+        self, name: str, path: str, content_type: str, wait: Wait, timeout: float
+    ) -> Flow[list[str]]:
+        """The flow that posts each batch of its source to ``path``, waited on as ``wait`` says."""
 
         def call_for(batch: Batch) -> Call[str]:
             return Call(
-                "POST",
-                f"/{name}/{kind}",
-                models.mutation_id,
-                content=batch.body,
-                content_type="application/x-ndjson",
+                "POST", f"/{name}/{path}", models.mutation_id, content=batch.body, content_type=content_type
             )
 
         return writes.write(
@@ -313,6 +331,13 @@ class Vectorize:
             timeout=timeout,
             poll_interval=self.poll_interval,
         )
+
+    def _write(self, name: str, kind: str, wait: Wait, timeout: float, batch_size: int) -> Flow[list[str]]:
+        check_index_name(name)
+        check_wait(wait)
+        if isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_VECTORS_PER_WRITE:
+            raise BadInput(f"batch_size must be between 1 and {MAX_VECTORS_PER_WRITE}, got {batch_size}")
+        return self._batched(name, kind, "application/x-ndjson", wait, timeout)
 
     def _write_all(
         self, name: str, kind: str, vectors: Iterable[VectorLike], wait: Wait, timeout: float, batch_size: int
@@ -387,24 +412,31 @@ class Vectorize:
         that embeds the next texts while earlier batches are sent)."""
         return await self._awrite_all(name, "upsert", vectors, wait, timeout, batch_size)
 
-    def _delete_ids(self, name: str, ids: Sequence[str], wait: bool, timeout: float) -> Flow[str]:
+    def _id_batches(self, name: str, ids: Sequence[str]) -> list[Batch]:
+        """``delete_by_ids`` bodies of at most ``DELETE_BATCH`` ids (no service limit is documented;
+        the client keeps requests small)."""
         check_index_name(name)
         if isinstance(ids, str):
             raise BadInput("ids must be a list of ids, not one string")
-        body = {"ids": [check_id(i) for i in ids]}
-        call = Call("POST", f"/{name}/delete_by_ids", models.mutation_id, json=body)
-        return self._mutate(name, call, wait, timeout)
+        checked = [check_id(i) for i in ids]
+        parts = [checked[s : s + DELETE_BATCH] for s in range(0, len(checked), DELETE_BATCH)] or [[]]
+        return [Batch(orjson.dumps({"ids": part}), part, 0) for part in parts]
 
     def delete_by_ids(
         self, name: str, ids: Sequence[str], *, wait: bool = False, timeout: float = 60.0
     ) -> str:
-        """Delete vectors by id; returns the mutation id (``wait=True``: once applied)."""
-        return self._run(self._delete_ids(name, ids, wait, timeout))
+        """Delete vectors by id, in requests of at most 1000 ids; returns the last request's mutation
+        id (``wait=True``: once the index has applied them all)."""
+        batches = self._id_batches(name, ids)
+        flow = self._batched(name, "delete_by_ids", "application/json", wait, timeout)
+        return self._run(flow, batches)[-1]
 
     async def adelete_by_ids(
         self, name: str, ids: Sequence[str], *, wait: bool = False, timeout: float = 60.0
     ) -> str:
-        return await self._arun(self._delete_ids(name, ids, wait, timeout))
+        batches = self._id_batches(name, ids)
+        flow = self._batched(name, "delete_by_ids", "application/json", wait, timeout)
+        return (await self._arun(flow, batches))[-1]
 
     # -- reads ----------------------------------------------------------------------------------
     def _query(
@@ -439,8 +471,19 @@ class Vectorize:
 
         return call_for
 
-    def _query_flow(self, name: str, vector: Any, vector_id: str | None, *options: Any) -> Flow[QueryResult]:
-        call_for = self._query(name, *options)
+    def _query_flow(
+        self,
+        name: str,
+        vector: Any,
+        vector_id: str | None,
+        top_k: int,
+        return_values: bool,
+        return_metadata: ReturnMetadata,
+        filter: Mapping[str, Any] | None,
+        namespace: str | None,
+    ) -> Flow[QueryResult]:
+        call_for = self._query(name, top_k, return_values, return_metadata, filter, namespace)
+        yield from self._filterable(name, filter)
         if vector is not None:
             result: QueryResult = yield from _single(call_for(vector))
             return result

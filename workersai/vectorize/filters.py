@@ -18,6 +18,22 @@ from .checks import MAX_FILTER_BYTES, compact
 
 FILTER_OPERATORS = ("$eq", "$ne", "$in", "$nin", "$lt", "$lte", "$gt", "$gte")
 
+
+class FilterNotIndexed(BadInput):
+    """A filter names a property that has no metadata index: Vectorize would match nothing, silently."""
+
+    def __init__(self, index: str, properties: list[str]) -> None:
+        names = ", ".join(repr(p) for p in properties)
+        super().__init__(
+            f"filter on {names}, which index {index!r} has no metadata index for: Vectorize filters only "
+            f"indexed properties and would return nothing. Create one with "
+            f"create_metadata_index({index!r}, {properties[0]!r}, 'string' | 'number' | 'boolean'); "
+            "vectors written before it existed stay unfilterable until written again"
+        )
+        self.index = index
+        self.properties = properties
+
+
 MISSING = object()
 """What :func:`path_value` returns for a property that is not there."""
 
