@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from workersai import BadInput, IndexNotFound, ResponseFormatError, WorkersAI
+from workersai import BadInput, IndexNotFound, WorkersAI
 from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Metric, Vectorize, Wait, check_wait
-from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_id, check_metadata, check_namespace
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
-TEXT_KEY = "_text"
-"""The metadata key that holds a document's text (taken out again on the way back)."""
-
-
-def _doc(vector_id: str, metadata: dict[str, Any] | None) -> Document:
-    meta = dict(metadata or {})
-    text = meta.pop(TEXT_KEY, "")
-    return Document(id=vector_id, page_content=str(text), metadata=meta)
+from .ingestion import Documents, aembedded, document, embedded
 
 
 class VectorizeVectorStore(VectorStore):
@@ -128,90 +118,6 @@ class VectorizeVectorStore(VectorStore):
         await self._vz.acreate_metadata_index(self.index_name, property_name, index_type, wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
-    @staticmethod
-    def _metadata(text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
-        meta = dict(metadata) if metadata else {}
-        if TEXT_KEY in meta:
-            raise BadInput(f"metadata key {TEXT_KEY!r} is reserved for the document text")
-        meta[TEXT_KEY] = text
-        return meta
-
-    def _prepared(
-        self,
-        texts: Sequence[str],
-        metadatas: Sequence[dict[str, Any]] | None,
-        ids: Sequence[str | None] | None,
-    ) -> list[str]:
-        """Every document's id, each document checked before any request is made, so a bad one
-        stops the call before anything is embedded or written."""
-        if metadatas is not None and len(metadatas) != len(texts):
-            raise BadInput(f"{len(metadatas)} metadatas for {len(texts)} texts")
-        if ids is not None and len(ids) != len(texts):
-            raise BadInput(f"{len(ids)} ids for {len(texts)} texts")
-        check_namespace(self.namespace)
-        out_ids = []
-        for i, text in enumerate(texts):
-            vid = (ids[i] if ids else None) or str(uuid.uuid4())
-            meta = self._metadata(text, metadatas[i] if metadatas else None)
-            try:
-                check_metadata(meta, check_id(vid))
-            except BadInput as exc:
-                raise BadInput(f"document {vid!r} cannot be stored: {exc.message}") from exc
-            out_ids.append(vid)
-        return out_ids
-
-    def _records(
-        self,
-        texts: list[str],
-        metadatas: Sequence[dict[str, Any]] | None,
-        ids: list[str],
-        start: int,
-        vectors: list[list[float]],
-    ) -> Iterator[dict[str, Any]]:
-        if len(vectors) != min(self.chunk_size, len(ids) - start):
-            raise ResponseFormatError(f"the embedding model returned {len(vectors)} vectors for a chunk")
-        for i, values in enumerate(vectors, start):
-            yield {
-                "id": ids[i],
-                "values": values,
-                "metadata": self._metadata(texts[i], metadatas[i] if metadatas else None),
-                "namespace": self.namespace,
-            }
-
-    def _embedded(
-        self, texts: list[str], metadatas: Sequence[dict[str, Any]] | None, ids: list[str]
-    ) -> Iterator[dict[str, Any]]:
-        # Embeds `chunk_size` texts at a time, pulled by the writer as it fills NDJSON batches. The
-        # next chunk is already being embedded while this one is checked, serialized and uploaded;
-        # at most two chunks' vectors are held, however many texts there are.
-        size = self.chunk_size
-        with ThreadPoolExecutor(1, thread_name_prefix="workersai-embed-ahead") as ahead:
-            future = ahead.submit(self.embedding.embed_documents, texts[:size])
-            for start in range(0, len(texts), size):
-                vectors = future.result()
-                if start + size < len(texts):
-                    future = ahead.submit(
-                        self.embedding.embed_documents, texts[start + size : start + 2 * size]
-                    )
-                yield from self._records(texts, metadatas, ids, start, vectors)
-
-    async def _aembedded(
-        self, texts: list[str], metadatas: Sequence[dict[str, Any]] | None, ids: list[str]
-    ) -> AsyncIterator[dict[str, Any]]:
-        size = self.chunk_size
-        task = asyncio.ensure_future(self.embedding.aembed_documents(texts[:size]))
-        try:
-            for start in range(0, len(texts), size):
-                vectors = await task
-                if start + size < len(texts):
-                    task = asyncio.ensure_future(
-                        self.embedding.aembed_documents(texts[start + size : start + 2 * size])
-                    )
-                for record in self._records(texts, metadatas, ids, start, vectors):
-                    yield record
-        finally:
-            task.cancel()
-
     def _write_options(self) -> dict[str, Any]:
         """How this store's upserts are batched and waited for."""
         return {"wait": self.wait, "timeout": self.wait_timeout, "batch_size": self.batch_size}
@@ -222,12 +128,11 @@ class VectorizeVectorStore(VectorStore):
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
     ) -> list[str]:
-        texts = list(texts)
-        out_ids = self._prepared(texts, metadatas, ids)
-        if texts:
-            records = self._embedded(texts, metadatas, out_ids)
+        docs = Documents.checked(texts, metadatas, ids, self.namespace)
+        if docs.texts:
+            records = embedded(docs, self.embedding, self.chunk_size)
             self._vz.upsert(self.index_name, records, **self._write_options())
-        return out_ids
+        return docs.ids
 
     async def _aadd(
         self,
@@ -235,12 +140,11 @@ class VectorizeVectorStore(VectorStore):
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
     ) -> list[str]:
-        texts = list(texts)
-        out_ids = self._prepared(texts, metadatas, ids)
-        if texts:
-            records = self._aembedded(texts, metadatas, out_ids)
+        docs = Documents.checked(texts, metadatas, ids, self.namespace)
+        if docs.texts:
+            records = aembedded(docs, self.embedding, self.chunk_size)
             await self._vz.aupsert(self.index_name, records, **self._write_options())
-        return out_ids
+        return docs.ids
 
     def add_texts(
         self,
@@ -316,12 +220,12 @@ class VectorizeVectorStore(VectorStore):
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         self._writes_landed()
         found = {v.id: v for v in self._vz.get_by_ids(self.index_name, list(ids))}
-        return [_doc(i, found[i].metadata) for i in ids if i in found]
+        return [document(i, found[i].metadata) for i in ids if i in found]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         await self._awrites_landed()
         found = {v.id: v for v in await self._vz.aget_by_ids(self.index_name, list(ids))}
-        return [_doc(i, found[i].metadata) for i in ids if i in found]
+        return [document(i, found[i].metadata) for i in ids if i in found]
 
     def _query_args(self, k: int, filter: dict[str, Any] | None, values: bool = False) -> dict[str, Any]:
         if k > MAX_TOP_K_WITH_DATA:
@@ -338,7 +242,7 @@ class VectorizeVectorStore(VectorStore):
 
     @staticmethod
     def _scored(matches: list[Match]) -> list[tuple[Document, float]]:
-        return [(_doc(m.id, m.metadata), m.score) for m in matches]
+        return [(document(m.id, m.metadata), m.score) for m in matches]
 
     def similarity_search_by_vector_with_score(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
@@ -444,7 +348,7 @@ class VectorizeVectorStore(VectorStore):
         chosen = maximal_marginal_relevance(
             np.array(query), [m.values or [] for m in matches], k=k, lambda_mult=lambda_mult
         )
-        return [_doc(matches[i].id, matches[i].metadata) for i in chosen]
+        return [document(matches[i].id, matches[i].metadata) for i in chosen]
 
     # -- constructors ---------------------------------------------------------------------------
     @classmethod

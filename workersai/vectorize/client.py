@@ -1,9 +1,10 @@
-"""The Vectorize v2 client (``client.vectorize``): indexes, metadata indexes, writes, reads.
+"""The Vectorize v2 client (``client.vectorize``): vectors written, deleted and read.
 
 Each operation is built once (a :class:`~.flows.Call`, or a flow of several) and run by the sync or the
-async runner over the parent :class:`~workersai.WorkersAI` client's pool, retries and typed errors.
-Input is checked before any request (:mod:`~.checks`, :mod:`~.filters`). Writes are asynchronous in
-Vectorize; ``wait=True`` returns once the index has applied them (:mod:`~.consistency`).
+async runner over the parent :class:`~workersai.WorkersAI` client's pool, retries and typed errors
+(:mod:`.base`); index-level operations come from :mod:`.indexes`. Input is checked before any request
+(:mod:`~.checks`, :mod:`~.filters`). Writes are asynchronous in Vectorize; ``wait=True`` returns once
+the index has applied them (:mod:`~.consistency`).
 
 Every public method has an async twin named with an ``a`` in front; the twins share everything but the
 runner.
@@ -12,19 +13,16 @@ runner.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import orjson
 
 from ..errors import BadInput, NotFound
-from ..transport import unwrap_envelope
-from . import models, reads, writes
+from . import models, reads
+from .base import single
 from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
 from .checks import (
     MAX_VECTORS_PER_WRITE,
-    METADATA_INDEX_TYPES,
-    METRICS,
-    check_dimensions,
     check_id,
     check_index_name,
     check_namespace,
@@ -32,306 +30,21 @@ from .checks import (
     check_values,
     plain_values,
 )
-from .consistency import Mutation, MutationLog, Written, confirm, forget, log_for
-from .filters import FilterNotIndexed, check_filter
-from .flows import Call, Flow, Request, Sendable, aiterate, arun, iterate, run
-from .models import IndexDescription, IndexInfo, Metric, QueryResult, ReturnMetadata, Vector
+from .filters import check_filter
+from .flows import Call, Flow, aiterate, iterate
+from .indexes import IndexOperations
+from .models import QueryResult, ReturnMetadata, Vector
 
-if TYPE_CHECKING:
-    from ..client import WorkersAI
-
-T = TypeVar("T")
 DELETE_BATCH = 1000
 
 
-class Vectorize:
+class Vectorize(IndexOperations):
     """Vectorize v2 operations for the parent client's account (``client.vectorize``).
 
     ``poll_interval`` is how often a waited write asks the index how far it has applied mutations.
     """
 
-    def __init__(self, client: WorkersAI, *, poll_interval: float = 0.05) -> None:
-        self.client = client
-        self.poll_interval = poll_interval
-        self._dimensions: dict[str, int] = {}
-        self._indexed: dict[str, dict[str, str]] = {}  # metadata indexes by index, read on a filter miss
-
-    # -- running --------------------------------------------------------------------------------
-    def _url(self, path: str) -> str:
-        return self.client.account_url("vectorize/v2/indexes" + path)
-
-    def _log(self, name: str) -> MutationLog:
-        return log_for(self._url(f"/{name}"))
-
-    @staticmethod
-    def _options(call: Call[Any]) -> dict[str, Any]:
-        headers = {"Content-Type": call.content_type} if call.content_type else None
-        return {
-            "json": call.json,
-            "content": call.content,
-            "params": call.params,
-            "headers": headers,
-        }
-
-    def _do(self, call: Call[T]) -> T:
-        response = self.client.transport.request(call.method, self._url(call.path), **self._options(call))
-        return call.parse(unwrap_envelope(response))
-
-    async def _ado(self, call: Call[T]) -> T:
-        response = await self.client.transport.arequest(
-            call.method, self._url(call.path), **self._options(call)
-        )
-        return call.parse(unwrap_envelope(response))
-
-    def _send(self, item: Sendable) -> Any:
-        if isinstance(item, Mutation):
-            return item.log.send(item, self._do)
-        return self._do(item)
-
-    async def _asend(self, item: Sendable) -> Any:
-        if isinstance(item, Mutation):
-            return await item.log.asend(item, self._ado)
-        return await self._ado(item)
-
-    def _run(self, flow: Flow[T], source: Iterable[Any] = ()) -> T:
-        return run(flow, self._send, source=source, concurrency=self.client.max_concurrency)
-
-    async def _arun(self, flow: Flow[T], source: Iterable[Any] | AsyncIterable[Any] = ()) -> T:
-        return await arun(flow, self._asend, source=source, concurrency=self.client.max_concurrency)
-
-    # -- index management -----------------------------------------------------------------------
-    def _remember(self, name: str, desc: IndexDescription) -> IndexDescription:
-        self._dimensions[name] = desc.dimensions
-        return desc
-
-    def _create(
-        self, name: str, dimensions: int | None, metric: Metric, preset: str | None, description: str | None
-    ) -> Call[IndexDescription]:
-        check_index_name(name)
-        if preset is not None:
-            config: dict[str, Any] = {"preset": preset}
-        else:
-            check_dimensions(dimensions)
-            if metric not in METRICS:
-                raise BadInput(f"metric must be one of {METRICS}, got {metric!r}")
-            config = {"dimensions": dimensions, "metric": metric}
-        body: dict[str, Any] = {"name": name, "config": config}
-        if description:
-            body["description"] = description
-        return Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
-
-    def create_index(
-        self,
-        name: str,
-        *,
-        dimensions: int | None = None,
-        metric: Metric = "cosine",
-        preset: str | None = None,
-        description: str | None = None,
-    ) -> IndexDescription:
-        """Create an index from ``dimensions`` and ``metric``, or from an embedding model ``preset``."""
-        return self._do(self._create(name, dimensions, metric, preset, description))
-
-    async def acreate_index(
-        self,
-        name: str,
-        *,
-        dimensions: int | None = None,
-        metric: Metric = "cosine",
-        preset: str | None = None,
-        description: str | None = None,
-    ) -> IndexDescription:
-        return await self._ado(self._create(name, dimensions, metric, preset, description))
-
-    def _get(self, name: str) -> Call[IndexDescription]:
-        check_index_name(name)
-        return Call("GET", f"/{name}", lambda r: self._remember(name, models.description(r)))
-
-    def get_index(self, name: str) -> IndexDescription:
-        return self._do(self._get(name))
-
-    async def aget_index(self, name: str) -> IndexDescription:
-        return await self._ado(self._get(name))
-
-    def list_indexes(self) -> list[IndexDescription]:
-        return self._do(Call("GET", "", models.descriptions))
-
-    async def alist_indexes(self) -> list[IndexDescription]:
-        return await self._ado(Call("GET", "", models.descriptions))
-
-    def _delete(self, name: str) -> Call[None]:
-        check_index_name(name)
-
-        def deleted(result: Any) -> None:
-            self._dimensions.pop(name, None)
-            forget(self._url(f"/{name}"))  # nothing left to wait for
-
-        return Call("DELETE", f"/{name}", deleted)
-
-    def delete_index(self, name: str) -> None:
-        self._do(self._delete(name))
-
-    async def adelete_index(self, name: str) -> None:
-        await self._ado(self._delete(name))
-
-    def _info(self, name: str) -> Call[IndexInfo]:
-        check_index_name(name)
-        return Call("GET", f"/{name}/info", models.model(IndexInfo))
-
-    def info(self, name: str) -> IndexInfo:
-        """Vector count, dimensions and the last processed mutation."""
-        return self._do(self._info(name))
-
-    async def ainfo(self, name: str) -> IndexInfo:
-        return await self._ado(self._info(name))
-
-    # -- waiting for writes ---------------------------------------------------------------------
-    def _mutate(self, name: str, call: Call[str], wait: bool, timeout: float) -> Flow[str]:
-        return writes.mutate(
-            self._log(name),
-            call,
-            wait=wait,
-            info=self._info(name),
-            index=name,
-            timeout=timeout,
-            poll_interval=self.poll_interval,
-        )
-
-    def _wait_for(self, name: str, mutation_id: str, timeout: float) -> Flow[None]:
-        log = self._log(name)
-        return confirm(
-            log,
-            self._info(name),
-            [log.target(mutation_id)],
-            index=name,
-            timeout=timeout,
-            poll_interval=self.poll_interval,
-        )
-
-    def wait_for_mutation(self, name: str, mutation_id: str, *, timeout: float = 60.0) -> None:
-        """Block until the index has applied ``mutation_id`` (a write of this process is known applied
-        once any later write of it is); :class:`~workersai.errors.MutationTimeout` after ``timeout``."""
-        self._run(self._wait_for(name, mutation_id, timeout))
-
-    async def await_for_mutation(self, name: str, mutation_id: str, *, timeout: float = 60.0) -> None:
-        """Async twin of :meth:`wait_for_mutation`."""
-        await self._arun(self._wait_for(name, mutation_id, timeout))
-
-    def _confirm_deferred(self, name: str, timeout: float) -> tuple[MutationLog, list[Written], Flow[None]]:
-        log = self._log(name)
-        taken = log.take_deferred()
-        flow = confirm(
-            log, self._info(name), taken, index=name, timeout=timeout, poll_interval=self.poll_interval
-        )
-        return log, taken, flow
-
-    def has_deferred_writes(self, name: str) -> bool:
-        """Whether writes to ``name`` sent with ``wait="deferred"`` still await :meth:`confirm_writes`."""
-        return self._log(name).has_deferred()
-
-    def confirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
-        """Wait until every write to ``name`` sent with ``wait="deferred"`` (by any client of this
-        process) is applied; at once when there are none. On
-        :class:`~workersai.errors.MutationTimeout` they stay on record."""
-        log, taken, flow = self._confirm_deferred(name, timeout)
-        try:
-            self._run(flow)
-        except BaseException:
-            log.restore_deferred(taken)
-            raise
-
-    async def aconfirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
-        """Async twin of :meth:`confirm_writes`."""
-        log, taken, flow = self._confirm_deferred(name, timeout)
-        try:
-            await self._arun(flow)
-        except BaseException:
-            log.restore_deferred(taken)
-            raise
-
-    # -- metadata indexes -----------------------------------------------------------------------
-    def _md_create(self, name: str, prop: str, kind: str, wait: bool) -> Flow[str]:
-        check_index_name(name)
-        if not isinstance(prop, str) or not prop or kind not in METADATA_INDEX_TYPES:
-            raise BadInput(f"metadata index needs a property name and a type in {METADATA_INDEX_TYPES}")
-        body = {"propertyName": prop, "indexType": kind}
-        self._indexed.pop(name, None)
-        call = Call("POST", f"/{name}/metadata_index/create", models.mutation_id, json=body)
-        return self._mutate(name, call, wait, 60.0)
-
-    def create_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id."""
-        return self._run(self._md_create(name, property_name, index_type, wait))
-
-    async def acreate_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        return await self._arun(self._md_create(name, property_name, index_type, wait))
-
-    def _md_list(self, name: str) -> Call[dict[str, str]]:
-        check_index_name(name)
-
-        def keep(result: Any) -> dict[str, str]:
-            self._indexed[name] = models.metadata_indexes(result)
-            return self._indexed[name]
-
-        return Call("GET", f"/{name}/metadata_index/list", keep)
-
-    def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
-        """Refuse a filter on a property without a metadata index (the list is cached, and read again
-        when a filter names a property it lacks)."""
-        if not flt:
-            return
-        indexed = self._indexed.get(name)
-        if indexed is None or not set(flt) <= set(indexed):
-            indexed = yield Request(self._md_list(name))
-        missing = sorted(set(flt) - set(indexed))
-        if missing:
-            raise FilterNotIndexed(name, missing)
-
-    def list_metadata_indexes(self, name: str) -> dict[str, str]:
-        """``{property: type}`` of the index's metadata indexes."""
-        return self._do(self._md_list(name))
-
-    async def alist_metadata_indexes(self, name: str) -> dict[str, str]:
-        return await self._ado(self._md_list(name))
-
-    def _md_delete(self, name: str, prop: str, wait: bool) -> Flow[str]:
-        check_index_name(name)
-        self._indexed.pop(name, None)
-        call = Call("POST", f"/{name}/metadata_index/delete", models.mutation_id, json={"propertyName": prop})
-        return self._mutate(name, call, wait, 60.0)
-
-    def delete_metadata_index(self, name: str, property_name: str, *, wait: bool = False) -> str:
-        return self._run(self._md_delete(name, property_name, wait))
-
-    async def adelete_metadata_index(self, name: str, property_name: str, *, wait: bool = False) -> str:
-        return await self._arun(self._md_delete(name, property_name, wait))
-
     # -- writes ---------------------------------------------------------------------------------
-    def _batched(
-        self, name: str, path: str, content_type: str, wait: Wait, timeout: float
-    ) -> Flow[list[str]]:
-        """The flow that posts each batch of its source to ``path``, waited on as ``wait`` says."""
-
-        def call_for(batch: Batch) -> Call[str]:
-            return Call(
-                "POST", f"/{name}/{path}", models.mutation_id, content=batch.body, content_type=content_type
-            )
-
-        return writes.write(
-            self._log(name),
-            call_for,
-            wait=wait,
-            concurrency=self.client.max_concurrency,
-            info=self._info(name),
-            index=name,
-            timeout=timeout,
-            poll_interval=self.poll_interval,
-        )
-
     def _write(self, name: str, kind: str, wait: Wait, timeout: float, batch_size: int) -> Flow[list[str]]:
         check_index_name(name)
         check_wait(wait)
@@ -485,7 +198,7 @@ class Vectorize:
         call_for = self._query(name, top_k, return_values, return_metadata, filter, namespace)
         yield from self._filterable(name, filter)
         if vector is not None:
-            result: QueryResult = yield from _single(call_for(vector))
+            result: QueryResult = yield from single(call_for(vector))
             return result
         if vector_id is None:
             raise BadInput("query needs a vector or a vector_id")
@@ -571,9 +284,3 @@ class Vectorize:
     async def alist_ids(self, name: str, *, page_size: int = 1000) -> AsyncIterator[str]:
         async for vector_id in aiterate(self._list_flow(name, page_size), self._asend):
             yield vector_id
-
-
-def _single(call: Call[T]) -> Flow[T]:
-    """The flow of one request."""
-    result: T = yield Request(call)
-    return result

@@ -1,0 +1,118 @@
+"""Documents on their way into Vectorize: checked whole first, then embedded a chunk ahead of the upload.
+
+The text of a document is kept in its vector's metadata under :data:`TEXT_KEY` and taken out again
+on the way back (:func:`document`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from workersai import BadInput, ResponseFormatError
+from workersai.vectorize.checks import check_id, check_metadata, check_namespace
+
+TEXT_KEY = "_text"
+"""The metadata key that holds a document's text (taken out again on the way back)."""
+
+
+def document(vector_id: str, metadata: dict[str, Any] | None) -> Document:
+    """The LangChain document a stored vector holds."""
+    meta = dict(metadata or {})
+    text = meta.pop(TEXT_KEY, "")
+    return Document(id=vector_id, page_content=str(text), metadata=meta)
+
+
+def stored_metadata(text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The metadata stored for a document: its own, plus its text."""
+    meta = dict(metadata) if metadata else {}
+    if TEXT_KEY in meta:
+        raise BadInput(f"metadata key {TEXT_KEY!r} is reserved for the document text")
+    meta[TEXT_KEY] = text
+    return meta
+
+
+@dataclass
+class Documents:
+    """Documents to add, every one checked before any request (a bad one stops the call before
+    anything is embedded or written), with the ids they will have."""
+
+    texts: list[str]
+    metadatas: Sequence[dict[str, Any]] | None
+    ids: list[str]
+    namespace: str | None
+
+    @classmethod
+    def checked(
+        cls,
+        texts: Sequence[str],
+        metadatas: Sequence[dict[str, Any]] | None,
+        ids: Sequence[str | None] | None,
+        namespace: str | None,
+    ) -> Documents:
+        texts = list(texts)
+        if metadatas is not None and len(metadatas) != len(texts):
+            raise BadInput(f"{len(metadatas)} metadatas for {len(texts)} texts")
+        if ids is not None and len(ids) != len(texts):
+            raise BadInput(f"{len(ids)} ids for {len(texts)} texts")
+        check_namespace(namespace)
+        out_ids = []
+        for i, text in enumerate(texts):
+            vid = (ids[i] if ids else None) or str(uuid.uuid4())
+            meta = stored_metadata(text, metadatas[i] if metadatas else None)
+            try:
+                check_metadata(meta, check_id(vid))
+            except BadInput as exc:
+                raise BadInput(f"document {vid!r} cannot be stored: {exc.message}") from exc
+            out_ids.append(vid)
+        return cls(texts, metadatas, out_ids, namespace)
+
+    def records(self, start: int, vectors: list[list[float]], chunk_size: int) -> Iterator[dict[str, Any]]:
+        """The wire records of the chunk at ``start``, given its vectors."""
+        if len(vectors) != min(chunk_size, len(self.ids) - start):
+            raise ResponseFormatError(f"the embedding model returned {len(vectors)} vectors for a chunk")
+        for i, values in enumerate(vectors, start):
+            yield {
+                "id": self.ids[i],
+                "values": values,
+                "metadata": stored_metadata(self.texts[i], self.metadatas[i] if self.metadatas else None),
+                "namespace": self.namespace,
+            }
+
+
+def embedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> Iterator[dict[str, Any]]:
+    """Records embedded ``chunk_size`` texts at a time, pulled by the writer as it fills NDJSON
+    batches. The next chunk is already being embedded while this one is checked, serialized and
+    uploaded; at most two chunks' vectors are held, however many texts there are."""
+    texts, size = docs.texts, chunk_size
+    with ThreadPoolExecutor(1, thread_name_prefix="workersai-embed-ahead") as ahead:
+        future = ahead.submit(embedding.embed_documents, texts[:size])
+        for start in range(0, len(texts), size):
+            vectors = future.result()
+            if start + size < len(texts):
+                future = ahead.submit(embedding.embed_documents, texts[start + size : start + 2 * size])
+            yield from docs.records(start, vectors, size)
+
+
+async def aembedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> AsyncIterator[dict[str, Any]]:
+    """:func:`embedded` on the event loop (the next chunk embedded by a task)."""
+    texts, size = docs.texts, chunk_size
+    task = asyncio.ensure_future(embedding.aembed_documents(texts[:size]))
+    try:
+        for start in range(0, len(texts), size):
+            vectors = await task
+            if start + size < len(texts):
+                task = asyncio.ensure_future(
+                    embedding.aembed_documents(texts[start + size : start + 2 * size])
+                )
+            for record in docs.records(start, vectors, size):
+                yield record
+    finally:
+        task.cancel()

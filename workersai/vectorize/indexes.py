@@ -1,0 +1,215 @@
+"""Index management, metadata indexes and waiting for writes: the index-level half of ``Vectorize``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import BadInput
+from . import models
+from .base import VectorizeBase
+from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
+from .consistency import MutationLog, Written, confirm, forget
+from .filters import FilterNotIndexed
+from .flows import Call, Flow, Request
+from .models import IndexDescription, IndexInfo, Metric
+
+
+class IndexOperations(VectorizeBase):
+    """Indexes and their metadata indexes; waiting until writes are applied."""
+
+    # -- index management -----------------------------------------------------------------------
+    def _remember(self, name: str, desc: IndexDescription) -> IndexDescription:
+        self._dimensions[name] = desc.dimensions
+        return desc
+
+    def _create(
+        self, name: str, dimensions: int | None, metric: Metric, preset: str | None, description: str | None
+    ) -> Call[IndexDescription]:
+        check_index_name(name)
+        if preset is not None:
+            config: dict[str, Any] = {"preset": preset}
+        else:
+            check_dimensions(dimensions)
+            if metric not in METRICS:
+                raise BadInput(f"metric must be one of {METRICS}, got {metric!r}")
+            config = {"dimensions": dimensions, "metric": metric}
+        body: dict[str, Any] = {"name": name, "config": config}
+        if description:
+            body["description"] = description
+        return Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
+
+    def create_index(
+        self,
+        name: str,
+        *,
+        dimensions: int | None = None,
+        metric: Metric = "cosine",
+        preset: str | None = None,
+        description: str | None = None,
+    ) -> IndexDescription:
+        """Create an index from ``dimensions`` and ``metric``, or from an embedding model ``preset``."""
+        return self._do(self._create(name, dimensions, metric, preset, description))
+
+    async def acreate_index(
+        self,
+        name: str,
+        *,
+        dimensions: int | None = None,
+        metric: Metric = "cosine",
+        preset: str | None = None,
+        description: str | None = None,
+    ) -> IndexDescription:
+        return await self._ado(self._create(name, dimensions, metric, preset, description))
+
+    def _get(self, name: str) -> Call[IndexDescription]:
+        check_index_name(name)
+        return Call("GET", f"/{name}", lambda r: self._remember(name, models.description(r)))
+
+    def get_index(self, name: str) -> IndexDescription:
+        return self._do(self._get(name))
+
+    async def aget_index(self, name: str) -> IndexDescription:
+        return await self._ado(self._get(name))
+
+    def list_indexes(self) -> list[IndexDescription]:
+        return self._do(Call("GET", "", models.descriptions))
+
+    async def alist_indexes(self) -> list[IndexDescription]:
+        return await self._ado(Call("GET", "", models.descriptions))
+
+    def _delete(self, name: str) -> Call[None]:
+        check_index_name(name)
+
+        def deleted(result: Any) -> None:
+            self._dimensions.pop(name, None)
+            forget(self._url(f"/{name}"))  # nothing left to wait for
+
+        return Call("DELETE", f"/{name}", deleted)
+
+    def delete_index(self, name: str) -> None:
+        self._do(self._delete(name))
+
+    async def adelete_index(self, name: str) -> None:
+        await self._ado(self._delete(name))
+
+    def info(self, name: str) -> IndexInfo:
+        """Vector count, dimensions and the last processed mutation."""
+        return self._do(self._info(name))
+
+    async def ainfo(self, name: str) -> IndexInfo:
+        return await self._ado(self._info(name))
+
+    # -- waiting for writes ---------------------------------------------------------------------
+    def _wait_for(self, name: str, mutation_id: str, timeout: float) -> Flow[None]:
+        log = self._log(name)
+        return confirm(
+            log,
+            self._info(name),
+            [log.target(mutation_id)],
+            index=name,
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+        )
+
+    def wait_for_mutation(self, name: str, mutation_id: str, *, timeout: float = 60.0) -> None:
+        """Block until the index has applied ``mutation_id`` (a write of this process is known applied
+        once any later write of it is); :class:`~workersai.errors.MutationTimeout` after ``timeout``."""
+        self._run(self._wait_for(name, mutation_id, timeout))
+
+    async def await_for_mutation(self, name: str, mutation_id: str, *, timeout: float = 60.0) -> None:
+        """Async twin of :meth:`wait_for_mutation`."""
+        await self._arun(self._wait_for(name, mutation_id, timeout))
+
+    def _confirm_deferred(self, name: str, timeout: float) -> tuple[MutationLog, list[Written], Flow[None]]:
+        log = self._log(name)
+        taken = log.take_deferred()
+        flow = confirm(
+            log, self._info(name), taken, index=name, timeout=timeout, poll_interval=self.poll_interval
+        )
+        return log, taken, flow
+
+    def has_deferred_writes(self, name: str) -> bool:
+        """Whether writes to ``name`` sent with ``wait="deferred"`` still await :meth:`confirm_writes`."""
+        return self._log(name).has_deferred()
+
+    def confirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
+        """Wait until every write to ``name`` sent with ``wait="deferred"`` (by any client of this
+        process) is applied; at once when there are none. On
+        :class:`~workersai.errors.MutationTimeout` they stay on record."""
+        log, taken, flow = self._confirm_deferred(name, timeout)
+        try:
+            self._run(flow)
+        except BaseException:
+            log.restore_deferred(taken)
+            raise
+
+    async def aconfirm_writes(self, name: str, *, timeout: float = 60.0) -> None:
+        """Async twin of :meth:`confirm_writes`."""
+        log, taken, flow = self._confirm_deferred(name, timeout)
+        try:
+            await self._arun(flow)
+        except BaseException:
+            log.restore_deferred(taken)
+            raise
+
+    # -- metadata indexes -----------------------------------------------------------------------
+    def _md_create(self, name: str, prop: str, kind: str, wait: bool) -> Flow[str]:
+        check_index_name(name)
+        if not isinstance(prop, str) or not prop or kind not in METADATA_INDEX_TYPES:
+            raise BadInput(f"metadata index needs a property name and a type in {METADATA_INDEX_TYPES}")
+        body = {"propertyName": prop, "indexType": kind}
+        self._indexed.pop(name, None)
+        call = Call("POST", f"/{name}/metadata_index/create", models.mutation_id, json=body)
+        return self._mutate(name, call, wait, 60.0)
+
+    def create_metadata_index(
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False
+    ) -> str:
+        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id."""
+        return self._run(self._md_create(name, property_name, index_type, wait))
+
+    async def acreate_metadata_index(
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False
+    ) -> str:
+        return await self._arun(self._md_create(name, property_name, index_type, wait))
+
+    def _md_list(self, name: str) -> Call[dict[str, str]]:
+        check_index_name(name)
+
+        def keep(result: Any) -> dict[str, str]:
+            self._indexed[name] = models.metadata_indexes(result)
+            return self._indexed[name]
+
+        return Call("GET", f"/{name}/metadata_index/list", keep)
+
+    def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
+        """Refuse a filter on a property without a metadata index (the list is cached, and read again
+        when a filter names a property it lacks)."""
+        if not flt:
+            return
+        indexed = self._indexed.get(name)
+        if indexed is None or not set(flt) <= set(indexed):
+            indexed = yield Request(self._md_list(name))
+        missing = sorted(set(flt) - set(indexed))
+        if missing:
+            raise FilterNotIndexed(name, missing)
+
+    def list_metadata_indexes(self, name: str) -> dict[str, str]:
+        """``{property: type}`` of the index's metadata indexes."""
+        return self._do(self._md_list(name))
+
+    async def alist_metadata_indexes(self, name: str) -> dict[str, str]:
+        return await self._ado(self._md_list(name))
+
+    def _md_delete(self, name: str, prop: str, wait: bool) -> Flow[str]:
+        check_index_name(name)
+        self._indexed.pop(name, None)
+        call = Call("POST", f"/{name}/metadata_index/delete", models.mutation_id, json={"propertyName": prop})
+        return self._mutate(name, call, wait, 60.0)
+
+    def delete_metadata_index(self, name: str, property_name: str, *, wait: bool = False) -> str:
+        return self._run(self._md_delete(name, property_name, wait))
+
+    async def adelete_metadata_index(self, name: str, property_name: str, *, wait: bool = False) -> str:
+        return await self._arun(self._md_delete(name, property_name, wait))
