@@ -7,8 +7,9 @@ on the way back (:func:`document`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,27 @@ class Documents:
             }
 
 
-def embedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> Iterator[dict[str, Any]]:
+Progress = Callable[[int], object]
+"""Told how many more documents were embedded (a tqdm bar's ``update``)."""
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, show: bool) -> Iterator[Progress | None]:
+    """A tqdm bar over ``total`` documents when ``show`` (tqdm is imported only then)."""
+    if not show:
+        yield None
+        return
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the langchain extra
+        raise ImportError("show_progress=True needs tqdm: pip install tqdm") from None
+    with tqdm(total=total, desc="Embedding and uploading documents", unit="doc") as bar:
+        yield bar.update
+
+
+def embedded(
+    docs: Documents, embedding: Embeddings, chunk_size: int, progress: Progress | None = None
+) -> Iterator[dict[str, Any]]:
     """Records embedded ``chunk_size`` texts at a time, pulled by the writer as it fills NDJSON
     batches. The next chunk is already being embedded while this one is checked, serialized and
     uploaded; at most two chunks' vectors are held, however many texts there are."""
@@ -99,9 +120,13 @@ def embedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> Iterato
             if start + size < len(texts):
                 future = ahead.submit(embedding.embed_documents, texts[start + size : start + 2 * size])
             yield from docs.records(start, vectors, size)
+            if progress is not None:
+                progress(len(vectors))
 
 
-async def aembedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> AsyncIterator[dict[str, Any]]:
+async def aembedded(
+    docs: Documents, embedding: Embeddings, chunk_size: int, progress: Progress | None = None
+) -> AsyncIterator[dict[str, Any]]:
     """:func:`embedded` on the event loop (the next chunk embedded by a task)."""
     texts, size = docs.texts, chunk_size
     task = asyncio.ensure_future(embedding.aembed_documents(texts[:size]))
@@ -114,5 +139,7 @@ async def aembedded(docs: Documents, embedding: Embeddings, chunk_size: int) -> 
                 )
             for record in docs.records(start, vectors, size):
                 yield record
+            if progress is not None:
+                progress(len(vectors))
     finally:
         task.cancel()

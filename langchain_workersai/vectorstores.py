@@ -15,7 +15,7 @@ from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Metric, Vectorize, Wait, check_wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
-from .ingestion import Documents, aembedded, document, embedded
+from .ingestion import Documents, aembedded, document, embedded, progress_bar
 
 
 class VectorizeVectorStore(VectorStore):
@@ -33,6 +33,8 @@ class VectorizeVectorStore(VectorStore):
     Any number of documents can be added in one call: every document is checked first (nothing is
     sent if one is bad), then texts are embedded ``chunk_size`` at a time while earlier vectors upload
     as NDJSON in requests of ``batch_size``, so memory stays flat however many documents there are.
+    ``show_progress=True`` (on the store, or per ``add_texts`` / ``add_documents`` call) shows a tqdm
+    bar over the documents.
 
     .. code-block:: python
 
@@ -52,6 +54,7 @@ class VectorizeVectorStore(VectorStore):
         wait_timeout: float = 60.0,
         chunk_size: int = 1600,
         batch_size: int = 1000,
+        show_progress: bool = False,
         client: WorkersAI | None = None,
         **settings: Any,
     ) -> None:
@@ -64,6 +67,7 @@ class VectorizeVectorStore(VectorStore):
         self.wait_timeout = wait_timeout
         self.chunk_size = chunk_size
         self.batch_size = batch_size
+        self.show_progress = show_progress
         if client is None:
             shared = getattr(embedding, "workers_ai", None)
             client = (
@@ -127,11 +131,13 @@ class VectorizeVectorStore(VectorStore):
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
+        show: bool | None = None,
     ) -> list[str]:
         docs = Documents.checked(texts, metadatas, ids, self.namespace)
         if docs.texts:
-            records = embedded(docs, self.embedding, self.chunk_size)
-            self._vz.upsert(self.index_name, records, **self._write_options())
+            with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
+                records = embedded(docs, self.embedding, self.chunk_size, progress)
+                self._vz.upsert(self.index_name, records, **self._write_options())
         return docs.ids
 
     async def _aadd(
@@ -139,11 +145,13 @@ class VectorizeVectorStore(VectorStore):
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
+        show: bool | None = None,
     ) -> list[str]:
         docs = Documents.checked(texts, metadatas, ids, self.namespace)
         if docs.texts:
-            records = aembedded(docs, self.embedding, self.chunk_size)
-            await self._vz.aupsert(self.index_name, records, **self._write_options())
+            with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
+                records = aembedded(docs, self.embedding, self.chunk_size, progress)
+                await self._vz.aupsert(self.index_name, records, **self._write_options())
         return docs.ids
 
     def add_texts(
@@ -155,7 +163,7 @@ class VectorizeVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[str]:
         """Embed and upsert texts (the same id again replaces the document)."""
-        return self._add(list(texts), metadatas, ids)
+        return self._add(list(texts), metadatas, ids, kwargs.get("show_progress"))
 
     async def aadd_texts(
         self,
@@ -165,17 +173,17 @@ class VectorizeVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> list[str]:
-        return await self._aadd(list(texts), metadatas, ids)
+        return await self._aadd(list(texts), metadatas, ids, kwargs.get("show_progress"))
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = kwargs.pop("ids", None) or [d.id for d in documents]
-        return self._add([d.page_content for d in documents], [d.metadata for d in documents], ids)
+        texts, metadatas = [d.page_content for d in documents], [d.metadata for d in documents]
+        return self._add(texts, metadatas, ids, kwargs.get("show_progress"))
 
     async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = kwargs.pop("ids", None) or [d.id for d in documents]
-        return await self.aadd_texts(
-            [d.page_content for d in documents], [d.metadata for d in documents], ids=ids
-        )
+        texts, metadatas = [d.page_content for d in documents], [d.metadata for d in documents]
+        return await self._aadd(texts, metadatas, ids, kwargs.get("show_progress"))
 
     def _all_ids(self) -> list[str]:
         """Every id of the store: the whole index, or with a namespace the ids stored in it."""

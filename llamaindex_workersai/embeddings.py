@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -77,15 +78,29 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
                 event.on_end(payload={EventPayload.CHUNKS: chunk, EventPayload.EMBEDDINGS: embeddings})
             dispatcher.event(EmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
 
+    def _rounds(self, texts: list[str], show_progress: bool) -> Iterator[list[str]]:
+        """``texts`` in rounds of as many texts as the client sends at once, under a tqdm bar when
+        ``show_progress`` (one round, and no bar, otherwise)."""
+        if not show_progress:
+            yield texts
+            return
+        from tqdm.auto import tqdm
+
+        step = self.embed_batch_size * self.workers_ai.max_concurrency
+        with tqdm(total=len(texts), desc="Embedding with Workers AI", unit="text") as bar:
+            for start in range(0, len(texts), step):
+                yield texts[start : start + step]
+                bar.update(len(texts[start : start + step]))
+
     def get_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
     ) -> list[Embedding]:
         """Embeddings of ``texts``: ``embed_batch_size`` texts a request, the requests sent
         concurrently (LlamaIndex's base class sends them one after another). Events are emitted per
-        batch as usual."""
+        batch as usual; ``show_progress`` shows a tqdm bar."""
         if not self._plain_batch(texts):
             return super().get_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
-        vectors = self._embed(texts)
+        vectors = [v for part in self._rounds(texts, show_progress) for v in self._embed(part)]
         self._emit_events(texts, vectors)
         return vectors
 
@@ -95,6 +110,6 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
         """Async twin of :meth:`get_text_embedding_batch`."""
         if not self._plain_batch(texts):
             return await super().aget_text_embedding_batch(texts, show_progress=show_progress, **kwargs)
-        vectors = await self._aembed(texts)
+        vectors = [v for part in self._rounds(texts, show_progress) for v in await self._aembed(part)]
         self._emit_events(texts, vectors)
         return vectors

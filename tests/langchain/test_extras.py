@@ -279,3 +279,25 @@ async def test_async_index_helpers(conn: dict[str, Any]) -> None:
         assert [d.page_content for d in hits] == ["cats and dogs"]
     finally:
         store.client.vectorize.delete_index(store.index_name)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_bulk_adds_show_progress(
+    conn: dict[str, Any], capsys: pytest.CaptureFixture[str], use_async: bool
+) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    store = VectorizeVectorStore(
+        f"pr-{uuid.uuid4().hex[:10]}", DeterministicFakeEmbedding(size=6), chunk_size=10, **conn
+    )
+    store.create_index()
+    try:
+        docs = [Document(page_content=f"doc {i}") for i in range(25)]
+        await store.aadd_documents(docs, show_progress=True) if use_async else store.add_documents(
+            docs, show_progress=True
+        )
+        assert "25/25" in capsys.readouterr().err
+        store.add_texts(["quiet"])  # off by default
+        assert "Embedding and uploading" not in capsys.readouterr().err
+    finally:
+        store.client.vectorize.delete_index(store.index_name)

@@ -257,3 +257,25 @@ async def test_indexes_made_from_the_embedding_model_and_metadata_indexes(conn: 
         assert [n.node_id for n in (await store.aquery(query)).nodes or []] == ["n1"]
     finally:
         store.client.vectorize.delete_index(store.index_name)
+
+
+def test_from_documents_shows_the_embedding_progress(
+    conn: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+
+    embed = WorkersAIEmbedding(model_name="@cf/baai/bge-small-en-v1.5", embed_batch_size=10, **conn)
+    store = VectorizeVectorStore(f"li-{uuid.uuid4().hex[:10]}", **conn)
+    store.create_index(embed_model=embed)
+    try:
+        docs = [Document(text=f"document number {i}") for i in range(130)]
+        VectorStoreIndex.from_documents(
+            docs,
+            storage_context=StorageContext.from_defaults(vector_store=store),
+            embed_model=embed,
+            show_progress=True,
+        )
+        err = capsys.readouterr().err
+        assert "Embedding with Workers AI" in err and "130/130" in err
+    finally:
+        store.client.vectorize.delete_index(store.index_name)
