@@ -99,9 +99,13 @@ class RequestTimeout(WorkersAIError):
 
 
 class Conflict(WorkersAIError):
-    """A conflicting request (409)."""
+    """A request that conflicts with the resource's state (409), such as a Vectorize index name or a
+    metadata index that exists already.
 
-    retryable = True
+    Not retried: Cloudflare documents no transient 409 (its Vectorize API reference,
+    developers.cloudflare.com/api/resources/vectorize/, lists only generic 4XX failures, and the 409s
+    seen are lasting states: ``vectorize.index.duplicate_name`` 3002, a metadata index that exists), so
+    the same request would only fail again."""
 
 
 class ServerError(WorkersAIError):
