@@ -8,19 +8,19 @@ from collections.abc import Sequence
 from .catalog import get_model
 from .errors import BadInput, ConfigurationError, ModelNotFound
 
-_MODEL_ID = re.compile(r"^@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+$")
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def check_account_id(account_id: str) -> str:
-    if not _ACCOUNT_ID.match(account_id):
+    if not _ACCOUNT_ID.fullmatch(account_id):
         raise ConfigurationError("account id must be letters, digits, '-' or '_' (a 32-hex Cloudflare id)")
     return account_id
 
 
 def check_model(model: str, task: str | None = None, *, use_catalog: bool = True) -> str:
     """Check a model id's form, and, when ``use_catalog``, that the catalog knows it for ``task``."""
-    if not isinstance(model, str) or not _MODEL_ID.match(model):
+    if not isinstance(model, str) or not _MODEL_ID.fullmatch(model):
         raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
     if use_catalog:
         info = get_model(model)
