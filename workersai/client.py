@@ -29,7 +29,7 @@ from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
 from .types import ChatChunk, ChatResult, ToolCall
 from .usage import estimate_tokens, record_usage
-from .validation import check_account_id, check_model, check_texts
+from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
 if TYPE_CHECKING:
     from .vectorize import Vectorize
@@ -96,6 +96,21 @@ def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
     return list(messages)
 
 
+def _setting(value: str | None, env: str, what: str) -> str | None:
+    """An argument, else its environment variable; stripped and checked (:func:`clean_setting`)."""
+    raw = value or os.environ.get(env)
+    return (clean_setting(raw, what) or None) if raw else None
+
+
+def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | None:
+    """A token from the argument or the environment, stripped and checked without ever showing it."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if raw is None:
+        raw = os.environ.get(env)
+    cleaned = clean_setting(raw, what, ascii_only=True) if raw else None
+    return SecretStr(cleaned) if cleaned else None
+
+
 _FLOAT = {float}
 _NUMBER = {float, int}
 
@@ -128,19 +143,16 @@ class WorkersAI:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        account = account_id or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+        account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
-        token = api_token if api_token is not None else os.environ.get("CLOUDFLARE_API_TOKEN")
-        self._token: SecretStr | None = SecretStr(token) if isinstance(token, str) else token
-        self.base_url = (base_url or os.environ.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
-        self.gateway_id = gateway_id or os.environ.get("CLOUDFLARE_AI_GATEWAY_ID") or None
-        self.gateway_url = (
-            gateway_url or os.environ.get("CLOUDFLARE_AI_GATEWAY_URL") or DEFAULT_GATEWAY_URL
-        ).rstrip("/")
-        gw = gateway_token if gateway_token is not None else os.environ.get("CLOUDFLARE_AI_GATEWAY_TOKEN")
-        self._gateway_token: SecretStr | None = SecretStr(gw) if isinstance(gw, str) else gw
+        self._token = _secret(api_token, "CLOUDFLARE_API_TOKEN", "API token")
+        base = _setting(base_url, "CLOUDFLARE_API_BASE_URL", "base URL")
+        self.base_url = (base or DEFAULT_BASE_URL).rstrip("/")
+        gateway = _setting(gateway_id, "CLOUDFLARE_AI_GATEWAY_ID", "AI Gateway id")
+        self.gateway_id = check_gateway_id(gateway) if gateway else None
+        gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
+        self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
+        self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
         headers = {"User-Agent": "workersai-python/0.1"}

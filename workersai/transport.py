@@ -21,6 +21,8 @@ import orjson
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    BadInput,
+    ConfigurationError,
     ResponseFormatError,
     WorkersAIError,
     error_from_response,
@@ -37,11 +39,29 @@ def _raise_for(response: httpx.Response) -> None:
         raise error_from_response(response)
 
 
-def _wrap_transport_error(exc: httpx.HTTPError, method: str, url: httpx.URL | str) -> WorkersAIError:
+def _redact(text: str, headers: Mapping[str, str]) -> str:
+    """``text`` with every header value taken out, also as it appears in a bytes repr."""
+    for value in headers.values():
+        for form in {value, repr(value.encode("utf-8", "replace"))[2:-1]}:
+            if len(form) >= 4:
+                text = text.replace(form, "<header value>")
+    return text
+
+
+def _wrap_transport_error(
+    exc: httpx.HTTPError, method: str, url: httpx.URL | str, headers: Mapping[str, str]
+) -> WorkersAIError:
+    """The typed error for a request that got no answer. Never holds a header value: httpcore's
+    messages may quote one (``Illegal header value b'Bearer ...'``)."""
     where = f"{method} {httpx.URL(url).copy_with(query=None)}"
+    kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{where} timed out ({type(exc).__name__})")
-    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {exc}")
+        return APITimeoutError(f"{where} timed out ({kind})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigurationError(f"{where} cannot be sent: the URL's scheme is not http or https ({kind})")
+    if isinstance(exc, httpx.LocalProtocolError):  # our own request is malformed: retrying cannot help
+        return BadInput(f"{where} cannot be sent: a header value or the URL is not valid HTTP ({kind})")
+    return APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), headers)}")
 
 
 def unwrap_envelope(response: httpx.Response) -> Json:
@@ -142,7 +162,7 @@ class Transport:
                     method, url, json=json, content=content, params=params, headers=merged
                 )
             except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
+                raise _wrap_transport_error(exc, method, url, merged) from None
             logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
             _raise_for(response)
             return response
@@ -169,7 +189,7 @@ class Transport:
                     method, url, json=json, content=content, params=params, headers=merged
                 )
             except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
+                raise _wrap_transport_error(exc, method, url, merged) from None
             logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
             _raise_for(response)
             return response
@@ -190,7 +210,7 @@ class Transport:
             try:
                 response = client.send(request, stream=True)
             except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
+                raise _wrap_transport_error(exc, method, url, merged) from None
             if response.status_code >= 400:
                 try:
                     response.read()
@@ -218,7 +238,7 @@ class Transport:
             try:
                 response = await client.send(request, stream=True)
             except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
+                raise _wrap_transport_error(exc, method, url, merged) from None
             if response.status_code >= 400:
                 try:
                     await response.aread()

@@ -62,13 +62,15 @@ class Wire:
     def client(self, **kwargs: Any) -> WorkersAI:
         transport = httpx.MockTransport(self)
         options: dict[str, Any] = {
+            "account_id": ACCOUNT,
+            "api_token": TOKEN,
             "base_url": BASE_URL,
             "retry_policy": RetryPolicy(max_retries=2, sleep=lambda _: None, async_sleep=_no_sleep),
             "http_client": httpx.Client(transport=transport),
             "async_http_client": httpx.AsyncClient(transport=transport),
             **kwargs,
         }
-        return WorkersAI(ACCOUNT, TOKEN, **options)
+        return WorkersAI(**options)
 
 
 async def _no_sleep(_: float) -> None:
