@@ -184,8 +184,10 @@ def _tool_call(raw: Any) -> ToolCall:
 
 
 def parse_usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, Mapping):
+    if raw is None:
         return None
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"usage is not an object: {raw!r}")
     try:
         prompt = int(raw.get("prompt_tokens") or 0)
         completion = int(raw.get("completion_tokens") or 0)
@@ -210,7 +212,7 @@ def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None
             raise ResponseFormatError("chat.completion choice without a message")
         content = message.get("content")
         raw_calls = message.get("tool_calls") or []
-        finish = choice.get("finish_reason")
+        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
     elif "response" in result or "tool_calls" in result:
         content = result.get("response")
         raw_calls = result.get("tool_calls") or []
@@ -250,35 +252,55 @@ def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def _text_or_none(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ResponseFormatError(f"{what} is {type(value).__name__}, not a string")
+
+
+def _tool_call_delta(raw: Any, position: int) -> ToolCallDelta:
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"streamed tool call is not an object: {raw!r}")
+    fn = raw["function"] if isinstance(raw.get("function"), Mapping) else raw
+    index = raw.get("index", position)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ResponseFormatError(f"streamed tool call index is not an integer: {index!r}")
+    args = fn.get("arguments")
+    if args is not None and not isinstance(args, str):
+        args = json.dumps(args)
+    return ToolCallDelta(
+        index=index,
+        id=_text_or_none(raw.get("id"), "tool call id"),
+        name=_text_or_none(fn.get("name"), "tool call name"),
+        arguments=args or "",
+    )
+
+
 def parse_stream_event(data: Any) -> ChatChunk:
-    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored."""
+    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored.
+
+    A frame of the wrong shape raises :class:`ResponseFormatError`, never ``KeyError`` or
+    ``TypeError``."""
     if not isinstance(data, Mapping):
         raise ResponseFormatError(f"stream event is not an object: {data!r}")
-    text = ""
-    deltas: list[ToolCallDelta] = []
     finish: str | None = None
-    raw_calls: Any = None
-    if isinstance(data.get("choices"), list) and data["choices"]:
-        choice = data["choices"][0]
+    choices = data.get("choices")
+    if isinstance(choices, list) and choices:
+        choice = choices[0]
+        if not isinstance(choice, Mapping):
+            raise ResponseFormatError(f"stream event choice is not an object: {choice!r}")
         delta = choice.get("delta") or {}
-        text = delta.get("content") or ""
+        if not isinstance(delta, Mapping):
+            raise ResponseFormatError(f"stream event choice has no delta object: {choice!r}")
+        text = _text_or_none(delta.get("content"), "streamed content") or ""
         raw_calls = delta.get("tool_calls")
-        finish = choice.get("finish_reason")
+        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
     else:
-        response = data.get("response")
-        text = response if isinstance(response, str) else ""
+        text = _text_or_none(data.get("response"), "streamed response") or ""
         raw_calls = data.get("tool_calls")
-    for position, raw in enumerate(raw_calls or []):
-        fn = raw.get("function") if isinstance(raw.get("function"), Mapping) else raw
-        args = fn.get("arguments")
-        deltas.append(
-            ToolCallDelta(
-                index=int(raw.get("index", position)),
-                id=raw.get("id"),
-                name=fn.get("name"),
-                arguments=args if isinstance(args, str) else (json.dumps(args) if args is not None else ""),
-            )
-        )
+    if raw_calls is not None and not isinstance(raw_calls, list):
+        raise ResponseFormatError(f"streamed tool_calls is not a list: {raw_calls!r}")
+    deltas = [_tool_call_delta(raw, position) for position, raw in enumerate(raw_calls or [])]
     return ChatChunk(text=text, tool_calls=deltas, usage=parse_usage(data.get("usage")), finish_reason=finish)
 
 
