@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -83,6 +83,42 @@ def unwrap_envelope(response: httpx.Response) -> Json:
     return body.get("result")
 
 
+class _LoopClient:
+    """The async client of one event loop, closed before that loop closes.
+
+    An async client's connections belong to the loop that opened them and cannot be closed once it has
+    closed; ``asyncio.run`` closes every loop it makes. Started once on its loop, the ``_guard``
+    generator is registered there like any async generator, so the loop's shutdown
+    (``shutdown_asyncgens``, run by ``asyncio.run`` and ``asyncio.Runner``) closes the client while the
+    loop can still run it, and forgets it."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.client = client
+        self._registry = registry
+        self._loop = weakref.ref(loop)
+        self._guard = self._close_at_shutdown()
+
+    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            loop = self._loop()
+            if loop is not None and self._registry.get(loop) is self:
+                del self._registry[loop]
+            await self.client.aclose()
+
+    async def start(self) -> None:
+        await anext(self._guard)
+
+    async def close(self) -> None:
+        await self._guard.aclose()
+
+
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
 
@@ -103,7 +139,7 @@ class Transport:
         self._sync = http_client
         self._own_sync = http_client is None
         self._given_async = async_http_client
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -116,16 +152,24 @@ class Transport:
                 self._sync = httpx.Client(timeout=self.timeout, limits=self.limits)
             return self._sync
 
-    def async_client(self) -> httpx.AsyncClient:
+    async def _async_client(self) -> httpx.AsyncClient:
+        """The running loop's client: connections are reused within a loop, and closed with it."""
         if self._given_async is not None:
             return self._given_async
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async.get(loop)
-            if client is None or client.is_closed:
-                client = httpx.AsyncClient(timeout=self.timeout, limits=self.limits)
-                self._async[loop] = client
-            return client
+            for stale in [old for old in self._async if old.is_closed()]:
+                # A loop closed without shutting down its async generators: its connections cannot be
+                # closed on it any more; drop them so the loop and its sockets can be collected.
+                del self._async[stale]
+            entry = self._async.get(loop)
+            if entry is not None and not entry.client.is_closed:
+                return entry.client
+            entry = self._async[loop] = _LoopClient(
+                httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self._async, loop
+            )
+        await entry.start()
+        return entry.client
 
     def close(self) -> None:
         if self._sync is not None and self._own_sync:
@@ -133,10 +177,10 @@ class Transport:
             self._sync = None
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._async.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close the running loop's client (clients of other loops close when their loop shuts down)."""
+        entry = self._async.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.close()
 
     def _merge(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         return {**self.headers, **(headers or {})}
@@ -185,7 +229,7 @@ class Transport:
 
         async def attempt() -> httpx.Response:
             try:
-                response = await self.async_client().request(
+                response = await (await self._async_client()).request(
                     method, url, json=json, content=content, params=params, headers=merged
                 )
             except httpx.HTTPError as exc:
@@ -231,7 +275,7 @@ class Transport:
     ) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
         merged = self._merge(headers)
-        client = self.async_client()
+        client = await self._async_client()
 
         async def attempt() -> httpx.Response:
             request = client.build_request(method, url, json=json, headers=merged)
