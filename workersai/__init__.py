@@ -1,10 +1,10 @@
 """Cloudflare Workers AI and Vectorize: a typed sync/async client, shared by the LangChain and
 LlamaIndex adapters, and a local emulator (``workersai.local``)."""
 
+from .chat import ChatOptions
 from .client import (
     DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
-    ChatOptions,
     GatewayOptions,
     WorkersAI,
 )

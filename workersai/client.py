@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr
-from typing_extensions import TypedDict, Unpack
+from typing_extensions import Unpack
 
 from .catalog import EMBEDDING_TASK, GENERATION_TASK
 from .chat import (
+    ChatOptions,
     StopFilter,
     ToolCallAccumulator,
-    ToolChoice,
     build_chat_payload,
     parse_chat_result,
     parse_stream_event,
@@ -42,23 +42,6 @@ MAX_EMBEDDING_BATCH = 100
 
 Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
-
-
-class ChatOptions(TypedDict, total=False):
-    """Sampling and output options of a chat call."""
-
-    max_tokens: int | None
-    temperature: float | None
-    top_p: float | None
-    top_k: int | None
-    seed: int | None
-    repetition_penalty: float | None
-    frequency_penalty: float | None
-    presence_penalty: float | None
-    stop: Sequence[str] | None
-    tools: Sequence[Mapping[str, Any]] | None
-    tool_choice: ToolChoice
-    response_format: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
