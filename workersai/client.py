@@ -151,7 +151,10 @@ class WorkersAI:
             http_client=http_client,
             async_http_client=async_http_client,
         )
-        self._vectorize: Vectorize | None = None
+        from .vectorize import Vectorize  # imported on use, as before: vectorize may import this module
+
+        self.vectorize: Vectorize = Vectorize(self)
+        """The Vectorize client sharing this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"
@@ -393,15 +396,6 @@ class WorkersAI:
         if not isinstance(result, list) or not all(isinstance(m, dict) for m in result):
             raise ResponseFormatError("models search result is not a list of models")
         return result
-
-    @property
-    def vectorize(self) -> Vectorize:
-        """The Vectorize client sharing this client's connection pool and settings."""
-        if self._vectorize is None:
-            from .vectorize import Vectorize
-
-            self._vectorize = Vectorize(self)
-        return self._vectorize
 
 
 class _StreamState:
