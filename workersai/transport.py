@@ -48,12 +48,10 @@ def _redact(text: str, headers: Mapping[str, str]) -> str:
     return text
 
 
-def _wrap_transport_error(
-    exc: httpx.HTTPError, method: str, url: httpx.URL | str, headers: Mapping[str, str]
-) -> WorkersAIError:
+def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> WorkersAIError:
     """The typed error for a request that got no answer. Never holds a header value: httpcore's
     messages may quote one (``Illegal header value b'Bearer ...'``)."""
-    where = f"{method} {httpx.URL(url).copy_with(query=None)}"
+    where = f"{request.method} {request.url.copy_with(query=None)}"
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{where} timed out ({kind})")
@@ -61,7 +59,7 @@ def _wrap_transport_error(
         return ConfigurationError(f"{where} cannot be sent: the URL's scheme is not http or https ({kind})")
     if isinstance(exc, httpx.LocalProtocolError):  # our own request is malformed: retrying cannot help
         return BadInput(f"{where} cannot be sent: a header value or the URL is not valid HTTP ({kind})")
-    return APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), headers)}")
+    return APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), request.headers)}")
 
 
 def unwrap_envelope(response: httpx.Response) -> Json:
@@ -182,8 +180,37 @@ class Transport:
         if entry is not None:
             await entry.close()
 
-    def _merge(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        return {**self.headers, **(headers or {})}
+    # -- shared by the sync and async halves, which add only the I/O ------------------------------
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        """The request, built once and sent again as it is on each retry."""
+        merged = {**self.headers, **(headers or {})}
+        return client.build_request(method, url, json=json, content=content, params=params, headers=merged)
+
+    @staticmethod
+    @contextmanager
+    def _sending(request: httpx.Request) -> Iterator[None]:
+        """What httpx raises while sending (or reading an error body) as the typed error."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise _wrap_transport_error(exc, request) from None
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> httpx.Response:
+        """The response if it succeeded; its typed error otherwise (an error body must be read)."""
+        logger.debug("%s %s -> %s", response.request.method, response.url.path, response.status_code)
+        _raise_for(response)
+        return response
 
     # -- plain requests -------------------------------------------------------------------------
     def request(
@@ -198,18 +225,13 @@ class Transport:
         retry: bool = True,
     ) -> httpx.Response:
         """Send one request (retried when allowed); raises a typed error for any failure."""
-        merged = self._merge(headers)
+        client = self.sync_client
+        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
         def attempt() -> httpx.Response:
-            try:
-                response = self.sync_client.request(
-                    method, url, json=json, content=content, params=params, headers=merged
-                )
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url, merged) from None
-            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
-            _raise_for(response)
-            return response
+            with self._sending(request):
+                response = client.send(request)
+            return self._checked(response)
 
         return self.retry.call(attempt) if retry else attempt()
 
@@ -225,18 +247,13 @@ class Transport:
         retry: bool = True,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
-        merged = self._merge(headers)
+        client = await self._async_client()
+        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await (await self._async_client()).request(
-                    method, url, json=json, content=content, params=params, headers=merged
-                )
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url, merged) from None
-            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
-            _raise_for(response)
-            return response
+            with self._sending(request):
+                response = await client.send(request)
+            return self._checked(response)
 
         return await self.retry.acall(attempt) if retry else await attempt()
 
@@ -246,22 +263,18 @@ class Transport:
         self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
     ) -> Iterator[httpx.Response]:
         """An open streaming response. Retries happen only while opening, before any byte is read."""
-        merged = self._merge(headers)
         client = self.sync_client
+        request = self._build(client, method, url, json=json, headers=headers)
 
         def attempt() -> httpx.Response:
-            request = client.build_request(method, url, json=json, headers=merged)
-            try:
+            with self._sending(request):
                 response = client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url, merged) from None
-            if response.status_code >= 400:
-                try:
-                    response.read()
-                finally:
-                    response.close()
-                _raise_for(response)
-            return response
+                if response.status_code >= 400:
+                    try:
+                        response.read()
+                    finally:
+                        response.close()
+            return self._checked(response)
 
         response = self.retry.call(attempt)
         try:
@@ -274,22 +287,18 @@ class Transport:
         self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
-        merged = self._merge(headers)
         client = await self._async_client()
+        request = self._build(client, method, url, json=json, headers=headers)
 
         async def attempt() -> httpx.Response:
-            request = client.build_request(method, url, json=json, headers=merged)
-            try:
+            with self._sending(request):
                 response = await client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url, merged) from None
-            if response.status_code >= 400:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                _raise_for(response)
-            return response
+                if response.status_code >= 400:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+            return self._checked(response)
 
         response = await self.retry.acall(attempt)
         try:
