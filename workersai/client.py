@@ -296,15 +296,25 @@ class WorkersAI:
         return [vector for part in results for vector in part]
 
     # -- chat -----------------------------------------------------------------------------------
+    # The sync and async twins below share everything but the send: the request (url, body, headers)
+    # and the reading of the answer are built here once.
     def _chat_request(
-        self, messages: str | Sequence[Message], model: str, stream: bool, options: ChatOptions
-    ) -> tuple[str, dict[str, Any]]:
+        self,
+        messages: str | Sequence[Message],
+        model: str,
+        gateway: GatewayOptions | None,
+        options: ChatOptions,
+        *,
+        stream: bool,
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), stream=stream, **options)
-        return self.run_url(model), payload
+        headers = {"Accept": "text/event-stream"} if stream else {}
+        return self.run_url(model), payload, {**headers, **(gateway.headers() if gateway else {})}
 
     @staticmethod
-    def _record(result: ChatResult) -> ChatResult:
+    def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
+        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"))
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -318,10 +328,9 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object)."""
-        url, payload = self._chat_request(messages, model, False, options)
-        headers = gateway.headers() if gateway else None
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
         response = self.transport.request("POST", url, json=payload, headers=headers)
-        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+        return self._chat_result(model, response, options)
 
     async def achat(
         self,
@@ -332,10 +341,9 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """Async twin of :meth:`chat`."""
-        url, payload = self._chat_request(messages, model, False, options)
-        headers = gateway.headers() if gateway else None
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
         response = await self.transport.arequest("POST", url, json=payload, headers=headers)
-        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+        return self._chat_result(model, response, options)
 
     def stream_chat(
         self,
@@ -350,14 +358,11 @@ class WorkersAI:
         The request is retried only until the stream opens; a stream that breaks off later raises
         :class:`~workersai.errors.StreamInterrupted`.
         """
-        url, payload = self._chat_request(messages, model, True, options)
-        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
             for event in iter_sse_json(response):
-                chunk = state.feed(parse_stream_event(event))
-                if chunk is not None:
-                    yield chunk
+                yield from state.feed(event)
         yield from state.finish()
 
     async def astream_chat(
@@ -369,13 +374,11 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
-        url, payload = self._chat_request(messages, model, True, options)
-        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
             async for event in aiter_sse_json(response):
-                chunk = state.feed(parse_stream_event(event))
-                if chunk is not None:
+                for chunk in state.feed(event):
                     yield chunk
         for chunk in state.finish():
             yield chunk
@@ -408,7 +411,9 @@ class _StreamState:
         self.usage: Any = None
         self.finish_reason: str | None = None
 
-    def feed(self, chunk: ChatChunk) -> ChatChunk | None:
+    def feed(self, event: Any) -> list[ChatChunk]:
+        """The chunk to pass on for one parsed SSE frame (none when it holds nothing to show)."""
+        chunk = parse_stream_event(event)
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.finish_reason:
@@ -416,8 +421,8 @@ class _StreamState:
         self.tools.add(chunk.tool_calls)
         text = self.stop.feed(chunk.text)
         if not text and not chunk.tool_calls:
-            return None
-        return ChatChunk(text=text, tool_calls=chunk.tool_calls)
+            return []
+        return [ChatChunk(text=text, tool_calls=chunk.tool_calls)]
 
     def tool_calls(self) -> list[ToolCall]:
         return self.tools.tool_calls()
