@@ -91,13 +91,10 @@ class _LoopClient:
     loop can still run it, and forgets it."""
 
     def __init__(
-        self,
-        client: httpx.AsyncClient,
-        registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient],
-        loop: asyncio.AbstractEventLoop,
+        self, client: httpx.AsyncClient, transport: Transport, loop: asyncio.AbstractEventLoop
     ) -> None:
         self.client = client
-        self._registry = registry
+        self._transport = transport
         self._loop = weakref.ref(loop)
         self._guard = self._close_at_shutdown()
 
@@ -106,8 +103,8 @@ class _LoopClient:
             yield
         finally:
             loop = self._loop()
-            if loop is not None and self._registry.get(loop) is self:
-                del self._registry[loop]
+            if loop is not None:
+                self._transport._forget(loop, self)
             await self.client.aclose()
 
     async def start(self) -> None:
@@ -164,10 +161,15 @@ class Transport:
             if entry is not None and not entry.client.is_closed:
                 return entry.client
             entry = self._async[loop] = _LoopClient(
-                httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self._async, loop
+                httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self, loop
             )
         await entry.start()
         return entry.client
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
+        with self._lock:
+            if self._async.get(loop) is entry:
+                del self._async[loop]
 
     def close(self) -> None:
         if self._sync is not None and self._own_sync:
@@ -176,7 +178,8 @@ class Transport:
 
     async def aclose(self) -> None:
         """Close the running loop's client (clients of other loops close when their loop shuts down)."""
-        entry = self._async.pop(asyncio.get_running_loop(), None)
+        with self._lock:
+            entry = self._async.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry.close()
 
