@@ -30,7 +30,8 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from workersai import DEFAULT_CHAT_MODEL
-from workersai.settings import ClientSettings
+from workersai.chat import ChatOptions, take_chat_options
+from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, Usage
 from workersai.types import ChatResult as CoreResult
 
@@ -103,7 +104,7 @@ def _usage(usage: Usage | None) -> UsageMetadata | None:
     )
 
 
-class ChatWorkersAI(ClientSettings, BaseChatModel):
+class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     """Cloudflare Workers AI chat models (``@cf/meta/llama-3.1-8b-instruct`` by default).
 
     Setup: set ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or pass ``account_id`` and
@@ -126,15 +127,6 @@ class ChatWorkersAI(ClientSettings, BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, alias="model_name")
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
-    repetition_penalty: float | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
     streaming: bool = False
 
     @property
@@ -143,7 +135,7 @@ class ChatWorkersAI(ClientSettings, BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, **self._default_options()}
+        return {"model": self.model, **self.chat_options()}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -160,37 +152,18 @@ class ChatWorkersAI(ClientSettings, BaseChatModel):
             params["ls_stop"] = list(stops)
         return params
 
-    def _default_options(self) -> dict[str, Any]:
-        keys = (
-            "temperature",
-            "max_tokens",
-            "top_p",
-            "top_k",
-            "seed",
-            "repetition_penalty",
-            "frequency_penalty",
-            "presence_penalty",
-        )
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
-
-    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        options = self._default_options()
+    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[str, ChatOptions]:
+        """The model and options of one call: LangChain's ``stop`` and any chat option passed to
+        ``invoke``/``bind`` override the model's fields."""
         model = kwargs.pop("model", self.model)
-        for key in (*options, "temperature", "max_tokens", "top_p", "top_k", "seed"):
-            if key in kwargs:
-                options[key] = kwargs.pop(key)
-        stops = stop if stop is not None else kwargs.pop("stop", None) or self.stop
-        if stops:
-            options["stop"] = list(stops)
-        for key in ("tools", "tool_choice", "response_format"):
-            value = kwargs.pop(key, None)
-            if value is not None:
-                options[key] = value
+        overrides = take_chat_options(kwargs)
+        if stop is not None:
+            overrides["stop"] = stop
         kwargs.pop("ls_structured_output_format", None)
         kwargs.pop("stream_usage", None)
         if kwargs:
             raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
-        return model, options
+        return model, self.chat_options(overrides)
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:

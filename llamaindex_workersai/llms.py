@@ -30,9 +30,9 @@ from pydantic import Field
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai.catalog import get_model
-from workersai.chat import ToolCallAccumulator
+from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
-from workersai.settings import ClientSettings
+from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _response(result: ChatResult) -> ChatResponse:
     )
 
 
-class WorkersAI(ClientSettings, FunctionCallingLLM):
+class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
     """Cloudflare Workers AI chat models for LlamaIndex (``@cf/meta/llama-3.1-8b-instruct`` by default).
 
     Setup: ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or ``account_id`` / ``api_key``);
@@ -104,11 +104,6 @@ class WorkersAI(ClientSettings, FunctionCallingLLM):
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="Workers AI model id")
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    seed: int | None = None
-    stop: list[str] | None = None
     fallback_models: list[str] = Field(default_factory=list)
     context_window: int | None = None
 
@@ -128,26 +123,10 @@ class WorkersAI(ClientSettings, FunctionCallingLLM):
             model_name=self.model,
         )
 
-    def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            k: getattr(self, k)
-            for k in ("temperature", "max_tokens", "top_p", "seed", "stop")
-            if getattr(self, k)
-        }
-        for key in (
-            "temperature",
-            "max_tokens",
-            "top_p",
-            "seed",
-            "stop",
-            "tools",
-            "tool_choice",
-            "response_format",
-        ):
-            value = kwargs.pop(key, None)
-            if value is not None:
-                options[key] = value
-        return options
+    def _options(self, kwargs: dict[str, Any]) -> ChatOptions:
+        """The model's option defaults with the call's chat options over them; other keyword arguments
+        LlamaIndex passes along are left alone."""
+        return self.chat_options(take_chat_options(kwargs))
 
     def _models(self) -> list[str]:
         return [self.model, *self.fallback_models]

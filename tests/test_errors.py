@@ -12,12 +12,12 @@ from workersai import (
     DailyQuotaExceeded,
     ModelNotFound,
     RateLimited,
+    RequestTimeout,
     RequestTooLarge,
     ResponseFormatError,
     RetryPolicy,
     ServerError,
     TermsNotAgreed,
-    Timeout,
     WorkersAI,
 )
 from workersai.errors import WorkersAIError
@@ -35,8 +35,8 @@ EMBED = "@cf/baai/bge-small-en-v1.5"
         ("500", ServerError, 500, None, True),
         ("502", ServerError, 502, None, True),
         ("503", ServerError, 503, None, True),
-        ("408", Timeout, 408, 3007, True),
-        ("3008", Timeout, 408, 3008, True),
+        ("408", RequestTimeout, 408, 3007, True),
+        ("3008", RequestTimeout, 408, 3008, True),
         ("5016", TermsNotAgreed, 403, 5016, False),
     ],
 )

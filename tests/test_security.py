@@ -126,3 +126,25 @@ def test_token_not_in_tracing_params_or_callbacks(
     assert len(seen) == 2
     for text in texts:
         assert emulator.token not in text
+
+
+def test_token_with_a_trailing_newline_works_and_never_shows(
+    emulator: LocalEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token read from a secret file keeps its newline; it used to go out as an illegal header, be
+    retried as a network fault and show in the error and in httpcore's DEBUG log."""
+    import asyncio
+
+    caplog.set_level(logging.DEBUG)
+    with emulator.client(api_token=emulator.token + "\n", max_retries=0) as client:
+        assert len(client.embed(["x"])) == 1
+        assert len(asyncio.run(client.aembed(["x"]))) == 1
+    assert "workersai" in caplog.text
+    assert emulator.token not in caplog.text
+
+
+def test_token_with_an_inner_newline_is_refused_unshown(emulator: LocalEmulator) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        emulator.client(api_token=emulator.token + "\nX-Injected: 1")
+    assert emulator.token not in str(info.value)
+    assert "Injected" not in str(info.value)

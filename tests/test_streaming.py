@@ -27,8 +27,9 @@ def test_stream_text_equals_the_whole_answer(client: WorkersAI) -> None:
 
 
 def test_frames_carry_padding_that_is_ignored(client: WorkersAI) -> None:
-    url, payload = client._chat_request("hello", "@cf/meta/llama-3.1-8b-instruct", True, {"max_tokens": 4})
-    with client.transport.stream("POST", url, json=payload) as response:
+    model = "@cf/meta/llama-3.1-8b-instruct"
+    url, payload, headers = client._chat_request("hello", model, None, {"max_tokens": 4}, stream=True)
+    with client.transport.stream("POST", url, json=payload, headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = list(iter_sse_json(response))
     assert all("p" in e for e in events if e.get("response"))

@@ -1,10 +1,10 @@
 """Cloudflare Workers AI and Vectorize: a typed sync/async client, shared by the LangChain and
 LlamaIndex adapters, and a local emulator (``workersai.local``)."""
 
+from .chat import ChatOptions
 from .client import (
     DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
-    ChatOptions,
     GatewayOptions,
     WorkersAI,
 )
@@ -24,12 +24,12 @@ from .errors import (
     MutationTimeout,
     NotFound,
     RateLimited,
+    RequestTimeout,
     RequestTooLarge,
     ResponseFormatError,
     ServerError,
     StreamInterrupted,
     TermsNotAgreed,
-    Timeout,
     WorkersAIError,
 )
 from .retry import RetryPolicy, is_retryable
@@ -58,13 +58,13 @@ __all__ = [
     "MutationTimeout",
     "NotFound",
     "RateLimited",
+    "RequestTimeout",
     "RequestTooLarge",
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
     "StreamInterrupted",
     "TermsNotAgreed",
-    "Timeout",
     "ToolCall",
     "ToolCallDelta",
     "Usage",

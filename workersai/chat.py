@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any, Literal, cast
+
+from typing_extensions import TypedDict, Unpack
 
 from .errors import BadInput, ResponseFormatError
 from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
@@ -20,6 +22,76 @@ Role = Literal["system", "user", "assistant", "tool"]
 ToolChoice = Literal["auto", "none", "any", "required"] | str | dict[str, Any] | None
 
 _ROLES = {"system", "user", "assistant", "tool"}
+
+
+class ChatOptions(TypedDict, total=False):
+    """The options of a chat call, defined here once.
+
+    :meth:`WorkersAI.chat <workersai.WorkersAI.chat>` and its twins take them as keyword arguments;
+    the LangChain and LlamaIndex models keep defaults for them and merge per-call values over those with
+    :func:`merge_chat_options`. None leaves the option unset (the service's default applies); 0 is a
+    value like any other.
+    """
+
+    max_tokens: int | None
+    """Most tokens to generate (the service's default is 256)."""
+    temperature: float | None
+    """Sampling temperature, 0 to 5 (0 picks the likeliest token; the service's default is 0.6)."""
+    top_p: float | None
+    """Nucleus sampling: the probability mass the sampled tokens are drawn from."""
+    top_k: int | None
+    """Sample only from the ``top_k`` likeliest tokens."""
+    seed: int | None
+    """Seed of the sampler, for repeatable answers."""
+    repetition_penalty: float | None
+    """Penalty on tokens already generated."""
+    frequency_penalty: float | None
+    """Penalty growing with how often a token has appeared."""
+    presence_penalty: float | None
+    """Penalty on any token that has appeared."""
+    stop: Sequence[str] | None
+    """Stop sequences; also applied by the client, whatever the model does with them."""
+    tools: Sequence[Mapping[str, Any]] | None
+    """Tools the model may call, in the legacy ``{name, description, parameters}`` or OpenAI shape."""
+    tool_choice: ToolChoice
+    """``"auto"``, ``"none"``, ``"any"``/``"required"``, a tool name or ``{"function": {"name"}}``."""
+    response_format: Mapping[str, Any] | None
+    """JSON mode: ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}``."""
+
+
+CHAT_OPTIONS: tuple[str, ...] = tuple(ChatOptions.__annotations__)
+"""The names of every chat option, in the order they are defined."""
+
+_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format"})
+"""Options :func:`build_chat_payload` shapes itself; the others go on the wire as given."""
+
+
+def _check_names(options: Mapping[str, Any]) -> None:
+    unknown = set(options).difference(CHAT_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown chat options {sorted(unknown)}; the options are {list(CHAT_OPTIONS)}")
+
+
+def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> ChatOptions:
+    """``overrides`` (a call's values) over ``defaults`` (a model's), option by option.
+
+    A value wins when it is not None, so ``temperature=0`` or ``seed=0`` is sent, never dropped as
+    falsy; options None in both are left out. A name that is not a chat option raises ``TypeError``."""
+    _check_names(defaults)
+    _check_names(overrides)
+    merged: dict[str, Any] = {}
+    for name in CHAT_OPTIONS:
+        value = overrides.get(name)
+        if value is None:
+            value = defaults.get(name)
+        if value is not None:
+            merged[name] = value
+    return cast(ChatOptions, merged)
+
+
+def take_chat_options(kwargs: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Remove the chat options from a framework's ``**kwargs`` and return them."""
+    return {name: kwargs.pop(name) for name in CHAT_OPTIONS if name in kwargs}
 
 
 def tool_name(tool: Mapping[str, Any]) -> str:
@@ -91,50 +163,31 @@ def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_chat_payload(
-    messages: Sequence[Mapping[str, Any]],
-    *,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    top_k: int | None = None,
-    seed: int | None = None,
-    repetition_penalty: float | None = None,
-    frequency_penalty: float | None = None,
-    presence_penalty: float | None = None,
-    stop: Sequence[str] | None = None,
-    tools: Sequence[Mapping[str, Any]] | None = None,
-    tool_choice: ToolChoice = None,
-    response_format: Mapping[str, Any] | None = None,
-    stream: bool = False,
+    messages: Sequence[Mapping[str, Any]], *, stream: bool = False, **options: Unpack[ChatOptions]
 ) -> dict[str, Any]:
     """The JSON body for ``/ai/run/{model}``; raises :class:`BadInput` on anything invalid."""
+    _check_names(options)
     if not messages:
         raise BadInput("messages must not be empty")
     wire = [normalize_message(m) for m in messages]
     if not any(m["content"] or m.get("tool_calls") for m in wire):
         raise BadInput("every message is empty")
     payload: dict[str, Any] = {"messages": wire}
-    if max_tokens is not None:
-        if max_tokens < 1:
-            raise BadInput(f"max_tokens must be at least 1, got {max_tokens}")
-        payload["max_tokens"] = max_tokens
-    if temperature is not None:
-        if not 0 <= temperature <= 5:
-            raise BadInput(f"temperature must be between 0 and 5, got {temperature}")
-        payload["temperature"] = temperature
-    for key, value in (
-        ("top_p", top_p),
-        ("top_k", top_k),
-        ("seed", seed),
-        ("repetition_penalty", repetition_penalty),
-        ("frequency_penalty", frequency_penalty),
-        ("presence_penalty", presence_penalty),
-    ):
-        if value is not None:
-            payload[key] = value
+    max_tokens = options.get("max_tokens")
+    if max_tokens is not None and max_tokens < 1:
+        raise BadInput(f"max_tokens must be at least 1, got {max_tokens}")
+    temperature = options.get("temperature")
+    if temperature is not None and not 0 <= temperature <= 5:
+        raise BadInput(f"temperature must be between 0 and 5, got {temperature}")
+    for name, value in options.items():
+        if value is not None and name not in _STRUCTURED:
+            payload[name] = value
+    stop = options.get("stop")
     if stop:
         payload["stop"] = list(stop)
-    selected = select_tools(tools, tool_choice)
+    tool_choice = options.get("tool_choice")
+    response_format = options.get("response_format")
+    selected = select_tools(options.get("tools"), tool_choice)
     if selected:
         payload["tools"] = selected
         forced = wire_tool_choice(tool_choice, selected)
@@ -184,8 +237,10 @@ def _tool_call(raw: Any) -> ToolCall:
 
 
 def parse_usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, Mapping):
+    if raw is None:
         return None
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"usage is not an object: {raw!r}")
     try:
         prompt = int(raw.get("prompt_tokens") or 0)
         completion = int(raw.get("completion_tokens") or 0)
@@ -210,7 +265,7 @@ def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None
             raise ResponseFormatError("chat.completion choice without a message")
         content = message.get("content")
         raw_calls = message.get("tool_calls") or []
-        finish = choice.get("finish_reason")
+        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
     elif "response" in result or "tool_calls" in result:
         content = result.get("response")
         raw_calls = result.get("tool_calls") or []
@@ -250,35 +305,55 @@ def apply_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def _text_or_none(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ResponseFormatError(f"{what} is {type(value).__name__}, not a string")
+
+
+def _tool_call_delta(raw: Any, position: int) -> ToolCallDelta:
+    if not isinstance(raw, Mapping):
+        raise ResponseFormatError(f"streamed tool call is not an object: {raw!r}")
+    fn = raw["function"] if isinstance(raw.get("function"), Mapping) else raw
+    index = raw.get("index", position)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ResponseFormatError(f"streamed tool call index is not an integer: {index!r}")
+    args = fn.get("arguments")
+    if args is not None and not isinstance(args, str):
+        args = json.dumps(args)
+    return ToolCallDelta(
+        index=index,
+        id=_text_or_none(raw.get("id"), "tool call id"),
+        name=_text_or_none(fn.get("name"), "tool call name"),
+        arguments=args or "",
+    )
+
+
 def parse_stream_event(data: Any) -> ChatChunk:
-    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored."""
+    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored.
+
+    A frame of the wrong shape raises :class:`ResponseFormatError`, never ``KeyError`` or
+    ``TypeError``."""
     if not isinstance(data, Mapping):
         raise ResponseFormatError(f"stream event is not an object: {data!r}")
-    text = ""
-    deltas: list[ToolCallDelta] = []
     finish: str | None = None
-    raw_calls: Any = None
-    if isinstance(data.get("choices"), list) and data["choices"]:
-        choice = data["choices"][0]
+    choices = data.get("choices")
+    if isinstance(choices, list) and choices:
+        choice = choices[0]
+        if not isinstance(choice, Mapping):
+            raise ResponseFormatError(f"stream event choice is not an object: {choice!r}")
         delta = choice.get("delta") or {}
-        text = delta.get("content") or ""
+        if not isinstance(delta, Mapping):
+            raise ResponseFormatError(f"stream event choice has no delta object: {choice!r}")
+        text = _text_or_none(delta.get("content"), "streamed content") or ""
         raw_calls = delta.get("tool_calls")
-        finish = choice.get("finish_reason")
+        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
     else:
-        response = data.get("response")
-        text = response if isinstance(response, str) else ""
+        text = _text_or_none(data.get("response"), "streamed response") or ""
         raw_calls = data.get("tool_calls")
-    for position, raw in enumerate(raw_calls or []):
-        fn = raw.get("function") if isinstance(raw.get("function"), Mapping) else raw
-        args = fn.get("arguments")
-        deltas.append(
-            ToolCallDelta(
-                index=int(raw.get("index", position)),
-                id=raw.get("id"),
-                name=fn.get("name"),
-                arguments=args if isinstance(args, str) else (json.dumps(args) if args is not None else ""),
-            )
-        )
+    if raw_calls is not None and not isinstance(raw_calls, list):
+        raise ResponseFormatError(f"streamed tool_calls is not a list: {raw_calls!r}")
+    deltas = [_tool_call_delta(raw, position) for position, raw in enumerate(raw_calls or [])]
     return ChatChunk(text=text, tool_calls=deltas, usage=parse_usage(data.get("usage")), finish_reason=finish)
 
 

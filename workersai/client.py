@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr
-from typing_extensions import TypedDict, Unpack
+from typing_extensions import Unpack
 
 from .catalog import EMBEDDING_TASK, GENERATION_TASK
 from .chat import (
+    ChatOptions,
     StopFilter,
     ToolCallAccumulator,
-    ToolChoice,
     build_chat_payload,
     parse_chat_result,
     parse_stream_event,
@@ -29,7 +29,7 @@ from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
 from .types import ChatChunk, ChatResult, ToolCall
 from .usage import estimate_tokens, record_usage
-from .validation import check_account_id, check_model, check_texts
+from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
 if TYPE_CHECKING:
     from .vectorize import Vectorize
@@ -42,23 +42,6 @@ MAX_EMBEDDING_BATCH = 100
 
 Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
-
-
-class ChatOptions(TypedDict, total=False):
-    """Sampling and output options of a chat call."""
-
-    max_tokens: int | None
-    temperature: float | None
-    top_p: float | None
-    top_k: int | None
-    seed: int | None
-    repetition_penalty: float | None
-    frequency_penalty: float | None
-    presence_penalty: float | None
-    stop: Sequence[str] | None
-    tools: Sequence[Mapping[str, Any]] | None
-    tool_choice: ToolChoice
-    response_format: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +79,21 @@ def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
     return list(messages)
 
 
+def _setting(value: str | None, env: str, what: str) -> str | None:
+    """An argument, else its environment variable; stripped and checked (:func:`clean_setting`)."""
+    raw = value or os.environ.get(env)
+    return (clean_setting(raw, what) or None) if raw else None
+
+
+def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | None:
+    """A token from the argument or the environment, stripped and checked without ever showing it."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if raw is None:
+        raw = os.environ.get(env)
+    cleaned = clean_setting(raw, what, ascii_only=True) if raw else None
+    return SecretStr(cleaned) if cleaned else None
+
+
 _FLOAT = {float}
 _NUMBER = {float, int}
 
@@ -128,19 +126,16 @@ class WorkersAI:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        account = account_id or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+        account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
-        token = api_token if api_token is not None else os.environ.get("CLOUDFLARE_API_TOKEN")
-        self._token: SecretStr | None = SecretStr(token) if isinstance(token, str) else token
-        self.base_url = (base_url or os.environ.get("CLOUDFLARE_API_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
-        self.gateway_id = gateway_id or os.environ.get("CLOUDFLARE_AI_GATEWAY_ID") or None
-        self.gateway_url = (
-            gateway_url or os.environ.get("CLOUDFLARE_AI_GATEWAY_URL") or DEFAULT_GATEWAY_URL
-        ).rstrip("/")
-        gw = gateway_token if gateway_token is not None else os.environ.get("CLOUDFLARE_AI_GATEWAY_TOKEN")
-        self._gateway_token: SecretStr | None = SecretStr(gw) if isinstance(gw, str) else gw
+        self._token = _secret(api_token, "CLOUDFLARE_API_TOKEN", "API token")
+        base = _setting(base_url, "CLOUDFLARE_API_BASE_URL", "base URL")
+        self.base_url = (base or DEFAULT_BASE_URL).rstrip("/")
+        gateway = _setting(gateway_id, "CLOUDFLARE_AI_GATEWAY_ID", "AI Gateway id")
+        self.gateway_id = check_gateway_id(gateway) if gateway else None
+        gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
+        self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
+        self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
         headers = {"User-Agent": "workersai-python/0.1"}
@@ -156,7 +151,10 @@ class WorkersAI:
             http_client=http_client,
             async_http_client=async_http_client,
         )
-        self._vectorize: Vectorize | None = None
+        from .vectorize import Vectorize  # imported on use, as before: vectorize may import this module
+
+        self.vectorize: Vectorize = Vectorize(self)
+        """The Vectorize client sharing this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"
@@ -298,15 +296,25 @@ class WorkersAI:
         return [vector for part in results for vector in part]
 
     # -- chat -----------------------------------------------------------------------------------
+    # The sync and async twins below share everything but the send: the request (url, body, headers)
+    # and the reading of the answer are built here once.
     def _chat_request(
-        self, messages: str | Sequence[Message], model: str, stream: bool, options: ChatOptions
-    ) -> tuple[str, dict[str, Any]]:
+        self,
+        messages: str | Sequence[Message],
+        model: str,
+        gateway: GatewayOptions | None,
+        options: ChatOptions,
+        *,
+        stream: bool,
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), stream=stream, **options)
-        return self.run_url(model), payload
+        headers = {"Accept": "text/event-stream"} if stream else {}
+        return self.run_url(model), payload, {**headers, **(gateway.headers() if gateway else {})}
 
     @staticmethod
-    def _record(result: ChatResult) -> ChatResult:
+    def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
+        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"))
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -320,10 +328,9 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object)."""
-        url, payload = self._chat_request(messages, model, False, options)
-        headers = gateway.headers() if gateway else None
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
         response = self.transport.request("POST", url, json=payload, headers=headers)
-        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+        return self._chat_result(model, response, options)
 
     async def achat(
         self,
@@ -334,10 +341,9 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """Async twin of :meth:`chat`."""
-        url, payload = self._chat_request(messages, model, False, options)
-        headers = gateway.headers() if gateway else None
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
         response = await self.transport.arequest("POST", url, json=payload, headers=headers)
-        return self._record(parse_chat_result(model, unwrap_envelope(response), options.get("stop")))
+        return self._chat_result(model, response, options)
 
     def stream_chat(
         self,
@@ -352,14 +358,11 @@ class WorkersAI:
         The request is retried only until the stream opens; a stream that breaks off later raises
         :class:`~workersai.errors.StreamInterrupted`.
         """
-        url, payload = self._chat_request(messages, model, True, options)
-        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
             for event in iter_sse_json(response):
-                chunk = state.feed(parse_stream_event(event))
-                if chunk is not None:
-                    yield chunk
+                yield from state.feed(event)
         yield from state.finish()
 
     async def astream_chat(
@@ -371,13 +374,11 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
-        url, payload = self._chat_request(messages, model, True, options)
-        headers = {"Accept": "text/event-stream", **(gateway.headers() if gateway else {})}
+        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
             async for event in aiter_sse_json(response):
-                chunk = state.feed(parse_stream_event(event))
-                if chunk is not None:
+                for chunk in state.feed(event):
                     yield chunk
         for chunk in state.finish():
             yield chunk
@@ -399,15 +400,6 @@ class WorkersAI:
             raise ResponseFormatError("models search result is not a list of models")
         return result
 
-    @property
-    def vectorize(self) -> Vectorize:
-        """The Vectorize client sharing this client's connection pool and settings."""
-        if self._vectorize is None:
-            from .vectorize import Vectorize
-
-            self._vectorize = Vectorize(self)
-        return self._vectorize
-
 
 class _StreamState:
     """Applies stop sequences to a stream and gathers its usage and tool calls."""
@@ -419,7 +411,9 @@ class _StreamState:
         self.usage: Any = None
         self.finish_reason: str | None = None
 
-    def feed(self, chunk: ChatChunk) -> ChatChunk | None:
+    def feed(self, event: Any) -> list[ChatChunk]:
+        """The chunk to pass on for one parsed SSE frame (none when it holds nothing to show)."""
+        chunk = parse_stream_event(event)
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.finish_reason:
@@ -427,8 +421,8 @@ class _StreamState:
         self.tools.add(chunk.tool_calls)
         text = self.stop.feed(chunk.text)
         if not text and not chunk.tool_calls:
-            return None
-        return ChatChunk(text=text, tool_calls=chunk.tool_calls)
+            return []
+        return [ChatChunk(text=text, tool_calls=chunk.tool_calls)]
 
     def tool_calls(self) -> list[ToolCall]:
         return self.tools.tool_calls()

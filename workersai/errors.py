@@ -92,16 +92,20 @@ class CapacityExceeded(RateLimited):
     """Capacity temporarily exceeded (429, 3040); retry after a pause."""
 
 
-class Timeout(WorkersAIError):
+class RequestTimeout(WorkersAIError):
     """The service timed out or aborted the request (408, 3007 / 3008)."""
 
     retryable = True
 
 
 class Conflict(WorkersAIError):
-    """A conflicting request (409)."""
+    """A request that conflicts with the resource's state (409), such as a Vectorize index name or a
+    metadata index that exists already.
 
-    retryable = True
+    Not retried: Cloudflare documents no transient 409 (its Vectorize API reference,
+    developers.cloudflare.com/api/resources/vectorize/, lists only generic 4XX failures, and the 409s
+    seen are lasting states: ``vectorize.index.duplicate_name`` 3002, a metadata index that exists), so
+    the same request would only fail again."""
 
 
 class ServerError(WorkersAIError):
@@ -153,8 +157,8 @@ _BY_CODE: dict[int, type[WorkersAIError]] = {
     3002: IndexAlreadyExists,
     3003: BadInput,
     3006: RequestTooLarge,
-    3007: Timeout,
-    3008: Timeout,
+    3007: RequestTimeout,
+    3008: RequestTimeout,
     3021: RateLimited,
     3036: DailyQuotaExceeded,
     3040: CapacityExceeded,
@@ -176,7 +180,7 @@ def _by_status(status: int) -> type[WorkersAIError]:
     if status == 404:
         return NotFound
     if status == 408:
-        return Timeout
+        return RequestTimeout
     if status == 409:
         return Conflict
     if status == 413:

@@ -15,8 +15,8 @@ from .errors import (
     DailyQuotaExceeded,
     ModelNotFound,
     RateLimited,
+    RequestTimeout,
     ServerError,
-    Timeout,
 )
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ FALLBACK_ERRORS: tuple[type[Exception], ...] = (
     DailyQuotaExceeded,
     ModelNotFound,
     ServerError,
-    Timeout,
+    RequestTimeout,
     APIConnectionError,
 )
 

@@ -1,8 +1,8 @@
 """Retry policy for Workers AI calls, built on tenacity.
 
 Only errors whose class says ``retryable`` are retried (capacity 3040, rate limit 3021/429, timeouts,
-409, 5xx, dropped connections); the daily quota (3036) and input errors are raised at once. The wait is
-exponential with jitter, but never shorter than the server's ``Retry-After`` (capped by
+5xx, dropped connections); the daily quota (3036), conflicts (409) and input errors are raised at once.
+The wait is exponential with jitter, but never shorter than the server's ``Retry-After`` (capped by
 ``max_retry_after``). Attempts and total time are both bounded; the error finally raised carries
 ``attempts``.
 """

@@ -1,16 +1,20 @@
-"""Connection settings as a pydantic mixin, shared by the LangChain and LlamaIndex classes.
+"""Connection settings and chat option defaults as pydantic mixins, shared by the LangChain and
+LlamaIndex classes.
 
-Every field defaults to its ``CLOUDFLARE_*`` environment variable; the token is a ``SecretStr`` and
-never shown. The core client is built on first use and reused (its connection pool too).
+Every connection field defaults to its ``CLOUDFLARE_*`` environment variable; the token is a
+``SecretStr`` and never shown. The core client is built on first use and reused (its connection pool
+too). The chat option fields are the model-level defaults of :class:`workersai.chat.ChatOptions`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
+from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
 from .client import WorkersAI
 
 
@@ -61,3 +65,30 @@ class ClientSettings(BaseModel):
                 max_retries=self.max_retries,
             )
         return self._built
+
+
+class ChatOptionFields(BaseModel):
+    """Model-level defaults for the sampling options of :class:`~workersai.chat.ChatOptions` (their
+    meaning is documented there). None leaves an option to the service; 0 is a value and is sent."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+
+    def chat_options(self, overrides: Mapping[str, Any] | None = None) -> ChatOptions:
+        """This model's defaults with a call's ``overrides`` merged over them (not-None wins)."""
+        defaults = {name: getattr(self, name) for name in _DEFAULT_FIELDS}
+        return merge_chat_options(defaults, overrides or {})
+
+
+_DEFAULT_FIELDS = tuple(ChatOptionFields.model_fields)
+if not set(_DEFAULT_FIELDS) <= set(CHAT_OPTIONS):  # a field that is not a chat option is a typo
+    raise TypeError(f"ChatOptionFields has fields that are not chat options: {_DEFAULT_FIELDS}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -25,33 +26,40 @@ def _decode(data: str) -> Any:
         raise ResponseFormatError(f"stream event is not JSON: {data[:120]!r}") from exc
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """What httpx and httpx-sse raise while a stream is read, as the typed errors."""
+    try:
+        yield
+    except SSEError as exc:
+        raise ResponseFormatError(f"not an event stream: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
+
+
+def _incomplete() -> StreamInterrupted:
+    return StreamInterrupted("stream ended without [DONE]; the answer is incomplete")
+
+
 def iter_sse_json(response: httpx.Response) -> Iterator[Any]:
     """The JSON objects of a stream's ``data:`` frames, up to ``[DONE]``."""
-    try:
+    with _reading():
         for event in EventSource(response).iter_sse():
             data = event.data.strip()
             if data == _DONE:
                 return
             if data:
                 yield _decode(data)
-    except SSEError as exc:
-        raise ResponseFormatError(f"not an event stream: {exc}") from None
-    except httpx.HTTPError as exc:
-        raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
-    raise StreamInterrupted("stream ended without [DONE]; the answer is incomplete")
+    raise _incomplete()
 
 
 async def aiter_sse_json(response: httpx.Response) -> AsyncIterator[Any]:
     """Async twin of :func:`iter_sse_json`."""
-    try:
+    with _reading():
         async for event in EventSource(response).aiter_sse():
             data = event.data.strip()
             if data == _DONE:
                 return
             if data:
                 yield _decode(data)
-    except SSEError as exc:
-        raise ResponseFormatError(f"not an event stream: {exc}") from None
-    except httpx.HTTPError as exc:
-        raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
-    raise StreamInterrupted("stream ended without [DONE]; the answer is incomplete")
+    raise _incomplete()

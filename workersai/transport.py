@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -21,6 +21,8 @@ import orjson
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    BadInput,
+    ConfigurationError,
     ResponseFormatError,
     WorkersAIError,
     error_from_response,
@@ -37,11 +39,27 @@ def _raise_for(response: httpx.Response) -> None:
         raise error_from_response(response)
 
 
-def _wrap_transport_error(exc: httpx.HTTPError, method: str, url: httpx.URL | str) -> WorkersAIError:
-    where = f"{method} {httpx.URL(url).copy_with(query=None)}"
+def _redact(text: str, headers: Mapping[str, str]) -> str:
+    """``text`` with every header value taken out, also as it appears in a bytes repr."""
+    for value in headers.values():
+        for form in {value, repr(value.encode("utf-8", "replace"))[2:-1]}:
+            if len(form) >= 4:
+                text = text.replace(form, "<header value>")
+    return text
+
+
+def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> WorkersAIError:
+    """The typed error for a request that got no answer. Never holds a header value: httpcore's
+    messages may quote one (``Illegal header value b'Bearer ...'``)."""
+    where = f"{request.method} {request.url.copy_with(query=None)}"
+    kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{where} timed out ({type(exc).__name__})")
-    return APIConnectionError(f"{where} failed: {type(exc).__name__}: {exc}")
+        return APITimeoutError(f"{where} timed out ({kind})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigurationError(f"{where} cannot be sent: the URL's scheme is not http or https ({kind})")
+    if isinstance(exc, httpx.LocalProtocolError):  # our own request is malformed: retrying cannot help
+        return BadInput(f"{where} cannot be sent: a header value or the URL is not valid HTTP ({kind})")
+    return APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), request.headers)}")
 
 
 def unwrap_envelope(response: httpx.Response) -> Json:
@@ -61,6 +79,39 @@ def unwrap_envelope(response: httpx.Response) -> Json:
     if body.get("success") is False:
         raise error_from_response(response)
     return body.get("result")
+
+
+class _LoopClient:
+    """The async client of one event loop, closed before that loop closes.
+
+    An async client's connections belong to the loop that opened them and cannot be closed once it has
+    closed; ``asyncio.run`` closes every loop it makes. Started once on its loop, the ``_guard``
+    generator is registered there like any async generator, so the loop's shutdown
+    (``shutdown_asyncgens``, run by ``asyncio.run`` and ``asyncio.Runner``) closes the client while the
+    loop can still run it, and forgets it."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, transport: Transport, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.client = client
+        self._transport = transport
+        self._loop = weakref.ref(loop)
+        self._guard = self._close_at_shutdown()
+
+    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            loop = self._loop()
+            if loop is not None:
+                self._transport._forget(loop, self)
+            await self.client.aclose()
+
+    async def start(self) -> None:
+        await anext(self._guard)
+
+    async def close(self) -> None:
+        await self._guard.aclose()
 
 
 class Transport:
@@ -83,7 +134,7 @@ class Transport:
         self._sync = http_client
         self._own_sync = http_client is None
         self._given_async = async_http_client
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -96,16 +147,29 @@ class Transport:
                 self._sync = httpx.Client(timeout=self.timeout, limits=self.limits)
             return self._sync
 
-    def async_client(self) -> httpx.AsyncClient:
+    async def _async_client(self) -> httpx.AsyncClient:
+        """The running loop's client: connections are reused within a loop, and closed with it."""
         if self._given_async is not None:
             return self._given_async
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async.get(loop)
-            if client is None or client.is_closed:
-                client = httpx.AsyncClient(timeout=self.timeout, limits=self.limits)
-                self._async[loop] = client
-            return client
+            for stale in [old for old in self._async if old.is_closed()]:
+                # A loop closed without shutting down its async generators: its connections cannot be
+                # closed on it any more; drop them so the loop and its sockets can be collected.
+                del self._async[stale]
+            entry = self._async.get(loop)
+            if entry is not None and not entry.client.is_closed:
+                return entry.client
+            entry = self._async[loop] = _LoopClient(
+                httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self, loop
+            )
+        await entry.start()
+        return entry.client
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
+        with self._lock:
+            if self._async.get(loop) is entry:
+                del self._async[loop]
 
     def close(self) -> None:
         if self._sync is not None and self._own_sync:
@@ -113,13 +177,43 @@ class Transport:
             self._sync = None
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._async.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close the running loop's client (clients of other loops close when their loop shuts down)."""
+        with self._lock:
+            entry = self._async.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.close()
 
-    def _merge(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        return {**self.headers, **(headers or {})}
+    # -- shared by the sync and async halves, which add only the I/O ------------------------------
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        """The request, built once and sent again as it is on each retry."""
+        merged = {**self.headers, **(headers or {})}
+        return client.build_request(method, url, json=json, content=content, params=params, headers=merged)
+
+    @staticmethod
+    @contextmanager
+    def _sending(request: httpx.Request) -> Iterator[None]:
+        """What httpx raises while sending (or reading an error body) as the typed error."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise _wrap_transport_error(exc, request) from None
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> httpx.Response:
+        """The response if it succeeded; its typed error otherwise (an error body must be read)."""
+        logger.debug("%s %s -> %s", response.request.method, response.url.path, response.status_code)
+        _raise_for(response)
+        return response
 
     # -- plain requests -------------------------------------------------------------------------
     def request(
@@ -134,18 +228,13 @@ class Transport:
         retry: bool = True,
     ) -> httpx.Response:
         """Send one request (retried when allowed); raises a typed error for any failure."""
-        merged = self._merge(headers)
+        client = self.sync_client
+        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
         def attempt() -> httpx.Response:
-            try:
-                response = self.sync_client.request(
-                    method, url, json=json, content=content, params=params, headers=merged
-                )
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
-            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
-            _raise_for(response)
-            return response
+            with self._sending(request):
+                response = client.send(request)
+            return self._checked(response)
 
         return self.retry.call(attempt) if retry else attempt()
 
@@ -161,18 +250,13 @@ class Transport:
         retry: bool = True,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
-        merged = self._merge(headers)
+        client = await self._async_client()
+        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self.async_client().request(
-                    method, url, json=json, content=content, params=params, headers=merged
-                )
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
-            logger.debug("%s %s -> %s", method, response.url.path, response.status_code)
-            _raise_for(response)
-            return response
+            with self._sending(request):
+                response = await client.send(request)
+            return self._checked(response)
 
         return await self.retry.acall(attempt) if retry else await attempt()
 
@@ -182,22 +266,18 @@ class Transport:
         self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
     ) -> Iterator[httpx.Response]:
         """An open streaming response. Retries happen only while opening, before any byte is read."""
-        merged = self._merge(headers)
         client = self.sync_client
+        request = self._build(client, method, url, json=json, headers=headers)
 
         def attempt() -> httpx.Response:
-            request = client.build_request(method, url, json=json, headers=merged)
-            try:
+            with self._sending(request):
                 response = client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
-            if response.status_code >= 400:
-                try:
-                    response.read()
-                finally:
-                    response.close()
-                _raise_for(response)
-            return response
+                if response.status_code >= 400:
+                    try:
+                        response.read()
+                    finally:
+                        response.close()
+            return self._checked(response)
 
         response = self.retry.call(attempt)
         try:
@@ -210,22 +290,18 @@ class Transport:
         self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
-        merged = self._merge(headers)
-        client = self.async_client()
+        client = await self._async_client()
+        request = self._build(client, method, url, json=json, headers=headers)
 
         async def attempt() -> httpx.Response:
-            request = client.build_request(method, url, json=json, headers=merged)
-            try:
+            with self._sending(request):
                 response = await client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                raise _wrap_transport_error(exc, method, url) from None
-            if response.status_code >= 400:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                _raise_for(response)
-            return response
+                if response.status_code >= 400:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+            return self._checked(response)
 
         response = await self.retry.acall(attempt)
         try:

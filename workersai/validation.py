@@ -8,19 +8,38 @@ from collections.abc import Sequence
 from .catalog import get_model
 from .errors import BadInput, ConfigurationError, ModelNotFound
 
-_MODEL_ID = re.compile(r"^@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+$")
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def clean_setting(value: str, what: str, *, ascii_only: bool = False) -> str:
+    """``value`` without surrounding whitespace (as read from a secret file or a pasted line).
+
+    Whitespace or control characters left inside would corrupt a header or a URL, so they are refused
+    with an error that names the setting, never its value (the value may be a token)."""
+    value = value.strip()
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ConfigurationError(f"{what} contains whitespace or control characters")
+    if ascii_only and not value.isascii():
+        raise ConfigurationError(f"{what} contains non-ASCII characters")
+    return value
 
 
 def check_account_id(account_id: str) -> str:
-    if not _ACCOUNT_ID.match(account_id):
+    if not _ACCOUNT_ID.fullmatch(account_id):
         raise ConfigurationError("account id must be letters, digits, '-' or '_' (a 32-hex Cloudflare id)")
     return account_id
 
 
+def check_gateway_id(gateway_id: str) -> str:
+    if not _ACCOUNT_ID.fullmatch(gateway_id):
+        raise ConfigurationError("AI Gateway id must be letters, digits, '-' or '_'")
+    return gateway_id
+
+
 def check_model(model: str, task: str | None = None, *, use_catalog: bool = True) -> str:
     """Check a model id's form, and, when ``use_catalog``, that the catalog knows it for ``task``."""
-    if not isinstance(model, str) or not _MODEL_ID.match(model):
+    if not isinstance(model, str) or not _MODEL_ID.fullmatch(model):
         raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
     if use_catalog:
         info = get_model(model)
