@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,21 +21,17 @@ from ..vectorize_limits import (
     check_index_name,
     check_namespace,
 )
+from .emulator import Emulator
 from .faults import Decision
+from .responses import ApiError, envelope
 from .vectorize_store import VectorizeError, VectorizeStore, parse_ndjson
-
-if TYPE_CHECKING:
-    from .app import Emulator
 
 
 def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
-    from .app import ApiError, envelope
+    """The Vectorize v2 routes under ``prefix`` (``/client/v4/accounts/{account_id}``)."""
 
     def store() -> VectorizeStore:
-        if emu.vectorize is None:
-            emu.vectorize = VectorizeStore(emu.config.data_dir, emu.config.mutation_delay_ms)
-        vs: VectorizeStore = emu.vectorize
-        return vs
+        return emu.vectorize_store()
 
     def fail(exc: VectorizeError) -> ApiError:
         return ApiError(exc.status, exc.code, exc.message)

@@ -5,12 +5,7 @@ to SQLite (WAL, ``synchronous=FULL``). A background worker applies pending mutat
 after ``mutation_delay_ms``, and records ``processedUpToMutation``. A crash after the acknowledgement
 loses nothing: on restart the worker applies what is still pending.
 
-Filtering follows the service: only properties with a metadata index can be filtered, and a vector is
-filterable on a property only if the index existed when the vector was written (its indexed values are
-captured at that time; strings on their first 64 bytes, and only values of the index's type). ``$ne``
-and ``$nin`` also match vectors that lack the property.
-
-Scores: cosine similarity and dot product (higher is closer), euclidean distance (lower is closer).
+Search, filtering and scoring happen in memory, in :mod:`workersai.local.vectorize_index`.
 """
 
 from __future__ import annotations
@@ -20,18 +15,15 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from numpy.typing import NDArray
 
-from ..filters import MISSING as _MISSING
-from ..filters import path_value
 from ..vectorize_limits import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
+from .vectorize_index import LiveIndex, indexed_values
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (
@@ -67,162 +59,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _indexed_value(value: Any, kind: str) -> Any:
-    if kind == "string" and isinstance(value, str):
-        return _prefix(value)
-    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if kind == "boolean" and isinstance(value, bool):
-        return value
-    return _MISSING
-
-
-def _prefix(text: str) -> str:
-    """Strings are indexed on their first 64 bytes."""
-    return text.encode()[:64].decode(errors="ignore")
-
-
-def _want(kind: str, value: Any) -> Any:
-    """A filter operand as the column of ``kind`` holds it, or _MISSING when the types differ."""
-    if kind == "string":
-        return _prefix(value) if isinstance(value, str) else _MISSING
-    if kind == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return float(value) if ok else _MISSING
-    return value if isinstance(value, bool) else _MISSING
-
-
-@dataclass
-class _Column:
-    """One filterable property over every row: its values and where it is present."""
-
-    kind: str
-    values: NDArray[Any]
-    present: NDArray[np.bool_]
-
-    def mask(self, op: str, operand: Any) -> NDArray[np.bool_]:
-        if op in ("$ne", "$nin"):
-            return ~self.mask("$eq" if op == "$ne" else "$in", operand)
-        if op in ("$in", "$eq"):
-            candidates = operand if op == "$in" else [operand]
-            wants = [w for w in (_want(self.kind, c) for c in candidates) if w is not _MISSING]
-            if not wants:
-                return np.zeros(len(self.present), dtype=bool)
-            return self.present & np.isin(self.values, np.asarray(wants, dtype=self.values.dtype))
-        want = _want(self.kind, operand)
-        if want is _MISSING or self.kind == "boolean":
-            return np.zeros(len(self.present), dtype=bool)
-        compare = {"$lt": np.less, "$lte": np.less_equal, "$gt": np.greater, "$gte": np.greater_equal}[op]
-        result: NDArray[np.bool_] = self.present & compare(self.values, want).astype(bool)
-        return result
-
-
-@dataclass
-class _Live:
-    """An index's rows held in memory for search: a growing matrix plus per-row bookkeeping."""
-
-    dimensions: int
-    ids: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
-    metadata: list[dict[str, Any] | None] = field(default_factory=list)
-    indexed: list[dict[str, Any]] = field(default_factory=list)
-    namespaces: list[str | None] = field(default_factory=list)
-    size: int = 0
-
-    def __post_init__(self) -> None:
-        self.matrix = np.zeros((16, self.dimensions), dtype=np.float32)
-        self.norms = np.zeros(16, dtype=np.float32)
-        self.ns_codes = np.full(16, -1, dtype=np.int32)
-        self.ns_ids: dict[str, int] = {}
-        self._columns: dict[str, _Column] = {}
-
-    def _grow(self, needed: int) -> None:
-        capacity = len(self.matrix)
-        if needed <= capacity:
-            return
-        while capacity < needed:
-            capacity *= 2
-        for name in ("matrix", "norms", "ns_codes"):
-            # Rows past `size` are never read (searches slice [:size]), so they need no filling.
-            old = getattr(self, name)
-            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
-            new[: self.size] = old[: self.size]
-            setattr(self, name, new)
-
-    def put_many(
-        self,
-        ids: list[str],
-        values: NDArray[np.float32],
-        namespaces: list[str | None],
-        metadata: list[dict[str, Any] | None],
-        indexed: list[dict[str, Any]],
-    ) -> None:
-        self._grow(self.size + len(ids))
-        targets = np.empty(len(ids), dtype=np.int64)
-        for k, vid in enumerate(ids):
-            row = self.rows.get(vid)
-            ns = namespaces[k]
-            if row is None:
-                row = self.size
-                self.size += 1
-                self.rows[vid] = row
-                self.ids.append(vid)
-                self.metadata.append(metadata[k])
-                self.indexed.append(indexed[k])
-                self.namespaces.append(ns)
-            else:
-                self.metadata[row], self.indexed[row], self.namespaces[row] = metadata[k], indexed[k], ns
-            self.ns_codes[row] = -1 if ns is None else self.ns_ids.setdefault(ns, len(self.ns_ids))
-            targets[k] = row
-        self.matrix[targets] = values
-        self.norms[targets] = np.linalg.norm(values, axis=1)
-        self._columns.clear()
-
-    def remove(self, vid: str) -> None:
-        row = self.rows.pop(vid, None)
-        if row is None:
-            return
-        last = self.size - 1
-        if row != last:
-            moved = self.ids[last]
-            self.rows[moved] = row
-            for name in ("ids", "metadata", "indexed", "namespaces"):
-                getattr(self, name)[row] = getattr(self, name)[last]
-            for array in (self.matrix, self.norms, self.ns_codes):
-                array[row] = array[last]
-        for name in ("ids", "metadata", "indexed", "namespaces"):
-            getattr(self, name).pop()
-        self.size -= 1
-        self._columns.clear()
-
-    def column(self, prop: str, kind: str) -> _Column:
-        col = self._columns.get(prop)
-        if col is None or col.kind != kind:
-            raw = [ix.get(prop, _MISSING) for ix in self.indexed]
-            present = np.fromiter((v is not _MISSING for v in raw), dtype=bool, count=self.size)
-            if kind == "number":
-                values: NDArray[Any] = np.array([0.0 if v is _MISSING else v for v in raw], dtype=np.float64)
-            elif kind == "boolean":
-                values = np.array([False if v is _MISSING else v for v in raw], dtype=bool)
-            else:
-                values = np.array(["" if v is _MISSING else v for v in raw], dtype=object)
-            col = self._columns[prop] = _Column(kind, values, present)
-        return col
-
-    def filter_mask(self, flt: Mapping[str, Any], kinds: Mapping[str, str]) -> NDArray[np.bool_]:
-        mask = np.ones(self.size, dtype=bool)
-        for key, cond in flt.items():
-            ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
-            kind = kinds.get(key)
-            for op, operand in ops.items():
-                if kind is None:  # no metadata index: nothing is filterable on it
-                    if op not in ("$ne", "$nin"):
-                        mask[:] = False
-                    continue
-                mask &= self.column(key, kind).mask(op, operand)
-        return mask
-
-
 class VectorizeStore:
     """All indexes of all accounts, in one SQLite file (or in memory without a data directory)."""
 
@@ -241,7 +77,7 @@ class VectorizeStore:
         self.delay = mutation_delay_ms / 1000.0
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._live: dict[tuple[str, str], _Live] = {}
+        self._live: dict[tuple[str, str], LiveIndex] = {}
         self._stopped = False
         self._worker = threading.Thread(target=self._run, name="vectorize-mutations", daemon=True)
         self._worker.start()
@@ -427,7 +263,7 @@ class VectorizeStore:
                     keep = first
                 props = self.metadata_indexes(account, name)
                 records = [payload[k] for k in keep]
-                indexed = [self._indexed(r.get("metadata"), props) for r in records]
+                indexed = [indexed_values(r.get("metadata"), props) for r in records]
                 db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
                     (
@@ -480,20 +316,11 @@ class VectorizeStore:
             self._live.pop((account, name), None)
             raise
 
-    @staticmethod
-    def _indexed(metadata: Any, props: Mapping[str, str]) -> dict[str, Any]:
-        out = {}
-        for prop, kind in props.items():
-            value = _indexed_value(path_value(metadata or {}, prop), kind)
-            if value is not _MISSING:
-                out[prop] = value
-        return out
-
-    def _load(self, account: str, name: str) -> _Live:
+    def _load(self, account: str, name: str) -> LiveIndex:
         live = self._live.get((account, name))
         if live is None:
             dims = self._index_row(account, name)[2]
-            live = _Live(dims)
+            live = LiveIndex(dims)
             rows = self._db.execute(
                 "SELECT id, namespace, vals, metadata, indexed FROM vectors WHERE account=? AND idx=?",
                 (account, name),
@@ -537,46 +364,9 @@ class VectorizeStore:
             if not 1 <= top_k <= ceiling:
                 raise VectorizeError(400, 40025, f"topK must be between 1 and {ceiling} for this query")
             live = self._load(account, name)
-            n = live.size
-            mask: NDArray[np.bool_] | None = None
-            if namespace is not None:
-                code = live.ns_ids.get(namespace, -2)
-                mask = live.ns_codes[:n] == code
-            if flt:
-                kinds = self.metadata_indexes(account, name)
-                fmask = live.filter_mask(flt, kinds)
-                mask = fmask if mask is None else mask & fmask
-            rows = np.arange(n) if mask is None else np.flatnonzero(mask)
-            sub = live.matrix[:n] if mask is None else live.matrix[rows]
-            q = np.asarray(vector, dtype=np.float32)
-            scores: NDArray[np.floating[Any]]
-            if metric == "euclidean":
-                scores = np.sqrt(np.maximum(0.0, (live.norms[rows] ** 2) - 2 * (sub @ q) + float(q @ q)))
-                key = scores
-            else:
-                scores = sub @ q
-                if metric == "cosine":
-                    norms = live.norms[rows] * (float(np.linalg.norm(q)) or 1.0)
-                    scores = scores / np.where(norms == 0, 1.0, norms)
-                key = -scores
-            k = min(top_k, len(rows))
-            best = np.argpartition(key, k - 1)[:k] if 0 < k < len(rows) else np.arange(len(rows))
-            order = best[np.lexsort((best, key[best]))]
-            matches_out = []
-            for j in order:
-                i = int(rows[j])
-                item: dict[str, Any] = {"id": live.ids[i], "score": float(scores[j])}
-                if return_values:
-                    item["values"] = live.matrix[i].tolist()
-                if return_metadata == "all" and live.metadata[i] is not None:
-                    item["metadata"] = live.metadata[i]
-                elif return_metadata == "indexed":
-                    item["metadata"] = {
-                        k: v for k, v in (live.metadata[i] or {}).items() if k in live.indexed[i]
-                    }
-                if live.namespaces[i] is not None:
-                    item["namespace"] = live.namespaces[i]
-                matches_out.append(item)
+            kinds = self.metadata_indexes(account, name) if flt else {}
+            found = live.search(vector, metric, top_k, flt, kinds, namespace)
+            matches_out = [live.match(i, score, return_values, return_metadata) for i, score in found]
             return {"count": len(matches_out), "matches": matches_out}
 
     def get_by_ids(self, account: str, name: str, ids: list[str]) -> list[dict[str, Any]]:
