@@ -16,7 +16,8 @@ from llamaindex_workersai import to_vectorize_filter
 from tests.figures import record
 from workersai import BadInput
 from workersai.filters import matches_filter
-from workersai.local.vectorize_store import VectorizeStore, parse_ndjson
+from workersai.local.rules.vectorize import ndjson as parse_ndjson
+from workersai.local.vectorize_store import VectorizeStore
 from workersai.vectorize import ndjson_batches
 from workersai.vectorize_limits import MAX_METADATA_BYTES, check_filter, check_metadata
 

@@ -14,91 +14,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import ModelInfo, get_model, models
-from ..validation import _MODEL_ID
-from .emulator import Emulator
+from ..catalog import ModelInfo, models
+from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
 from .generator import Generation
 from .responses import ApiError, FastJSONResponse, envelope
+from .rules import ai as rules
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
 from .wire.sse import paced
 
 
-def model_info(model: str) -> ModelInfo:
-    if not _MODEL_ID.match(model):
-        raise ApiError(404, 3042, f"Invalid model ID: {model}")
-    info = get_model(model)
-    if info is None:
-        raise ApiError(400, 5007, f"No such model {model} or task")
-    return info
-
-
 async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean") -> Array:
     """``(n, dimensions)`` float32 vectors (orjson writes them as JSON numbers)."""
-    texts = [text] if isinstance(text, str) else text
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        raise ApiError(400, 5006, "AiError: Bad input: Type mismatch of '/text', must be string or array")
-    if not texts:
-        raise ApiError(400, 5006, "AiError: Bad input: '/text' must NOT have fewer than 1 items")
-    if len(texts) > (info.max_batch or 100):
-        raise ApiError(
-            400, 5006, f"AiError: Bad input: '/text' must NOT have more than {info.max_batch} items"
-        )
-    if any(not t.strip() for t in texts):
-        raise ApiError(400, 5006, "AiError: Bad input: '/text' items must NOT have fewer than 1 characters")
-    if pooling not in ("mean", "cls"):
-        raise ApiError(400, 5006, "AiError: Bad input: '/pooling' must be equal to one of the allowed values")
+    texts = rules.embedding_texts(info, text, pooling)
     vectors: Array = await run_in_threadpool(emu.embedder.embed, texts, info.dimensions or 384, pooling)
     return vectors
 
 
 async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generation:
-    messages = body.get("messages")
-    if messages is None and isinstance(body.get("prompt"), str):
-        messages = [{"role": "user", "content": body["prompt"]}]
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, 5006, "AiError: Bad input: must have required property 'prompt' or 'messages'")
-    for m in messages:
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "tool"):
-            raise ApiError(400, 5006, "AiError: Bad input: each message needs a valid 'role'")
-        if m.get("content") is not None and not isinstance(m.get("content"), str):
-            raise ApiError(400, 5006, "AiError: Bad input: message 'content' must be a string")
-    max_tokens = body.get("max_tokens", 256)
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ApiError(400, 5006, "AiError: Bad input: '/max_tokens' must be >= 1")
-    temperature = body.get("temperature", 0.6)
-    if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 5:
-        raise ApiError(400, 5006, "AiError: Bad input: '/temperature' must be <= 5")
-    stop = body.get("stop") or []
-    if isinstance(stop, str):
-        stop = [stop]
-    tools = body.get("tools") or []
-    if not isinstance(tools, list):
-        raise ApiError(400, 5006, "AiError: Bad input: '/tools' must be array")
-    response_format = body.get("response_format")
-    if response_format is not None and (
-        not isinstance(response_format, dict)
-        or response_format.get("type") not in ("json_object", "json_schema")
-    ):
-        raise ApiError(
-            400, 5006, "AiError: Bad input: '/response_format/type' must be json_object or json_schema"
-        )
-    if response_format is not None and body.get("stream"):
-        raise ApiError(400, 5006, "AiError: Bad input: JSON mode does not support streaming")
-    return await run_in_threadpool(
-        lambda: emu.generator.generate(
-            messages,
-            max_tokens=max_tokens,
-            temperature=float(temperature),
-            seed=body.get("seed"),
-            stop=stop,
-            tools=tools,
-            tool_choice=body.get("tool_choice"),
-            response_format=response_format,
-        )
-    )
+    params = rules.generation(body)
+    messages = params.pop("messages")
+    return await run_in_threadpool(lambda: emu.generator.generate(messages, **params))
 
 
 def _catalog_entry(info: ModelInfo) -> dict[str, Any]:
@@ -124,7 +62,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     """The Workers AI routes under ``prefix`` (``/client/v4/accounts/{account_id}``) and the gateway's."""
 
     async def ai_run(request: Request, decision: Decision) -> Response:
-        info = model_info(request.path_params["model"])
+        info = rules.model_info(request.path_params["model"])
         body = await emu.json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
@@ -143,7 +81,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             header = request.headers.get("cf-aig-authorization", "")
             if not hmac.compare_digest(header.encode(), f"Bearer {emu.config.gateway_token}".encode()):
                 raise ApiError(401, 2009, "Unauthorized: AI Gateway authentication failed")
-        raw = await request.body()
+        raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
         ttl = int(request.headers.get("cf-aig-cache-ttl", "0") or 0)
         skip = request.headers.get("cf-aig-skip-cache", "").lower() == "true"
         key = (
@@ -164,7 +102,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         body = await emu.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
-        info = model_info(body["model"])
+        info = rules.model_info(body["model"])
         if embedding and not info.is_embedding:
             raise ApiError(400, 5006, f"AiError: Bad input: {info.name} is not an embedding model")
         if not embedding and not info.is_generation:

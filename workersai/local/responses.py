@@ -10,14 +10,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .faults import ERRORS, Decision
+from .rules import Rejected
 
-
-class ApiError(Exception):
-    """An error answered in the Cloudflare envelope."""
-
-    def __init__(self, status: int, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+ApiError = Rejected
+"""An error answered in the Cloudflare envelope (the rules' :class:`~workersai.local.rules.Rejected`)."""
 
 
 class FastJSONResponse(JSONResponse):

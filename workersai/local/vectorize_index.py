@@ -19,8 +19,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..filters import MISSING as _MISSING
-from ..filters import path_value
+_MISSING = object()
+
+
+def path_value(metadata: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted ``path`` in nested metadata (dots nest, as in the service's filters), or
+    ``_MISSING``."""
+    value: Any = metadata
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 def indexed_values(metadata: Any, props: Mapping[str, str]) -> dict[str, Any]:
@@ -97,7 +107,7 @@ class LiveIndex:
 
     def __post_init__(self) -> None:
         self.matrix = np.zeros((16, self.dimensions), dtype=np.float32)
-        self.norms = np.zeros(16, dtype=np.float32)
+        self.norms = np.zeros(16, dtype=np.float64)  # float64: float32-range values overflow a float32 norm
         self.ns_codes = np.full(16, -1, dtype=np.int32)
         self.ns_ids: dict[str, int] = {}
         self._columns: dict[str, Column] = {}
@@ -141,7 +151,7 @@ class LiveIndex:
             self.ns_codes[row] = -1 if ns is None else self.ns_ids.setdefault(ns, len(self.ns_ids))
             targets[k] = row
         self.matrix[targets] = values
-        self.norms[targets] = np.linalg.norm(values, axis=1)
+        self.norms[targets] = np.linalg.norm(values.astype(np.float64), axis=1)
         self._columns.clear()
 
     def remove(self, vid: str) -> None:
@@ -208,17 +218,24 @@ class LiveIndex:
             mask = fmask if mask is None else mask & fmask
         rows = np.arange(n) if mask is None else np.flatnonzero(mask)
         sub = self.matrix[:n] if mask is None else self.matrix[rows]
+        # Values near float32's limit can overflow a product: such scores become inf, never a warning
+        # that kills the caller, and never NaN on the wire.
         q = np.asarray(vector, dtype=np.float32)
         scores: NDArray[np.floating[Any]]
-        if metric == "euclidean":
-            scores = np.sqrt(np.maximum(0.0, (self.norms[rows] ** 2) - 2 * (sub @ q) + float(q @ q)))
-            key = scores
-        else:
-            scores = sub @ q
-            if metric == "cosine":
-                norms = self.norms[rows] * (float(np.linalg.norm(q)) or 1.0)
-                scores = scores / np.where(norms == 0, 1.0, norms)
-            key = -scores
+        with np.errstate(over="ignore", invalid="ignore"):
+            if metric == "euclidean":
+                scores = np.sqrt(
+                    np.maximum(0.0, (self.norms[rows] ** 2) - 2 * (sub @ q) + float(q.astype(np.float64) @ q))
+                )
+                key = scores
+            else:
+                scores = sub @ q
+                if metric == "cosine":
+                    norms = self.norms[rows] * (float(np.linalg.norm(q.astype(np.float64))) or 1.0)
+                    scores = scores / np.where(norms == 0, 1.0, norms)
+                key = -scores
+            scores = np.nan_to_num(scores, nan=0.0)
+            key = np.nan_to_num(key, nan=np.inf)
         k = min(top_k, len(rows))
         best = np.argpartition(key, k - 1)[:k] if 0 < k < len(rows) else np.arange(len(rows))
         order = best[np.lexsort((best, key[best]))]

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..vectorize_limits import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
+from .rules import Rejected
+from .rules.vectorize import (
+    DUPLICATE_INDEX,
+    INDEX_NOT_FOUND,
+    INSERT_DIMENSIONS,
+    MAX_METADATA_INDEXES,
+    QUERY_DIMENSIONS,
+)
 from .vectorize_index import LiveIndex, indexed_values
 
 _SCHEMA = """
@@ -42,12 +49,8 @@ CREATE INDEX IF NOT EXISTS pending ON mutations (applied, seq);
 """
 
 
-class VectorizeError(Exception):
-    """An error with the service's status and code."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+VectorizeError = Rejected
+"""An error with the service's status and code."""
 
 
 def _dumps(value: Any) -> str:
@@ -96,7 +99,7 @@ class VectorizeStore:
             (account, name),
         ).fetchone()
         if row is None:
-            raise VectorizeError(404, 3000, f"vectorize.index.not_found: index {name!r} not found")
+            raise VectorizeError(404, INDEX_NOT_FOUND, f"vectorize.index.not_found: index {name!r} not found")
         return tuple(row)
 
     @staticmethod
@@ -119,7 +122,7 @@ class VectorizeStore:
             ).fetchone()
             if exists:
                 raise VectorizeError(
-                    409, 3002, f"vectorize.index.duplicate_name: index {name!r} already exists"
+                    409, DUPLICATE_INDEX, f"vectorize.index.duplicate_name: index {name!r} already exists"
                 )
             now = _now()
             self._db.execute(
@@ -179,7 +182,7 @@ class VectorizeStore:
         existing = self.metadata_indexes(account, name)
         if prop in existing:
             raise VectorizeError(409, 40020, f"metadata index for {prop!r} already exists")
-        if len(existing) >= 10:
+        if len(existing) >= MAX_METADATA_INDEXES:
             raise VectorizeError(400, 40021, "an index has at most 10 metadata indexes")
         return self._enqueue(account, name, "metadata_create", {"propertyName": prop, "indexType": kind})
 
@@ -197,7 +200,7 @@ class VectorizeStore:
             if len(v["values"]) != dims:
                 raise VectorizeError(
                     400,
-                    40012,
+                    INSERT_DIMENSIONS,
                     f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {v['id']!r} has {len(v['values'])} "
                     f"dimensions, the index expects {dims}",
                 )
@@ -357,12 +360,9 @@ class VectorizeStore:
             if len(vector) != dims:
                 raise VectorizeError(
                     400,
-                    40006,
+                    QUERY_DIMENSIONS,
                     f"VECTOR_QUERY_DIMENSION_MISMATCH: query has {len(vector)} dimensions, the index {dims}",
                 )
-            ceiling = MAX_TOP_K_WITH_DATA if (return_values or return_metadata == "all") else MAX_TOP_K
-            if not 1 <= top_k <= ceiling:
-                raise VectorizeError(400, 40025, f"topK must be between 1 and {ceiling} for this query")
             live = self._load(account, name)
             kinds = self.metadata_indexes(account, name) if flt else {}
             found = live.search(vector, metric, top_k, flt, kinds, namespace)
@@ -412,23 +412,3 @@ class VectorizeStore:
                 "cursorExpirationTimestamp": None,
                 "vectors": [{"id": r} for r in rows],
             }
-
-
-def parse_ndjson(body: bytes) -> list[dict[str, Any]]:
-    """Vectors from an NDJSON body, each line checked; raises VectorizeError 40026 on anything malformed."""
-    vectors = []
-    for number, line in enumerate(body.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: not JSON") from exc
-        if not isinstance(item, dict):
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: not an object")
-        try:
-            check_vector(item.get("id"), item.get("values"), item.get("metadata"), item.get("namespace"))
-        except ValueError as exc:
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: {exc}") from exc
-        vectors.append(item)
-    return vectors
