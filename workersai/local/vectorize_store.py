@@ -5,16 +5,24 @@ to SQLite (WAL, ``synchronous=FULL``). A background worker applies pending mutat
 after ``mutation_delay_ms``, and records ``processedUpToMutation``. A crash after the acknowledgement
 loses nothing: on restart the worker applies what is still pending.
 
+Failures: a mutation that cannot be applied (a blob of the wrong size, a COMMIT that fails) changes
+nothing, in SQLite or in memory (memory follows only what has committed); it is dropped from the queue,
+counted in ``info`` (``failedMutations``, ``lastFailure``) and logged, and the worker goes on.
+
 Search, filtering and scoring happen in memory, in :mod:`workersai.local.vectorize_index`.
+
+(About 500 lines: the schema, the index operations and the mutation worker share one connection, one
+lock and one transaction discipline; split, each half would have to know the other's.)
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,10 +40,13 @@ from .rules.vectorize import (
 )
 from .vectorize_index import LiveIndex, indexed_values
 
+log = logging.getLogger("workersai.local.vectorize")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (
     account TEXT, name TEXT, description TEXT, dimensions INTEGER, metric TEXT,
     created_on TEXT, modified_on TEXT, processed_mutation TEXT, processed_at TEXT,
+    failed_mutations INTEGER DEFAULT 0, last_failure TEXT,
     PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS vectors (
     account TEXT, idx TEXT, id TEXT, namespace TEXT, vals BLOB, metadata TEXT, indexed TEXT,
@@ -51,6 +62,15 @@ CREATE INDEX IF NOT EXISTS pending ON mutations (applied, seq);
 
 VectorizeError = Rejected
 """An error with the service's status and code."""
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any (a failed COMMIT may or may not have closed it)."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("vectorize: rollback failed")
 
 
 def _dumps(value: Any) -> str:
@@ -77,6 +97,10 @@ class VectorizeStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(indexes)")}
+        for column, kind in (("failed_mutations", "INTEGER DEFAULT 0"), ("last_failure", "TEXT")):
+            if column not in columns:  # a data directory written before failures were recorded
+                self._db.execute(f"ALTER TABLE indexes ADD COLUMN {column} {kind}")
         self.delay = mutation_delay_ms / 1000.0
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -95,7 +119,7 @@ class VectorizeStore:
     def _index_row(self, account: str, name: str) -> tuple[Any, ...]:
         row = self._db.execute(
             "SELECT name, description, dimensions, metric, created_on, modified_on, processed_mutation, "
-            "processed_at FROM indexes WHERE account=? AND name=?",
+            "processed_at, failed_mutations, last_failure FROM indexes WHERE account=? AND name=?",
             (account, name),
         ).fetchone()
         if row is None:
@@ -126,8 +150,8 @@ class VectorizeStore:
                 )
             now = _now()
             self._db.execute(
-                "INSERT INTO indexes VALUES (?,?,?,?,?,?,?,?,?)",
-                (account, name, description, dimensions, metric, now, now, None, None),
+                "INSERT INTO indexes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (account, name, description, dimensions, metric, now, now, None, None, 0, None),
             )
             return self._describe(self._index_row(account, name))
 
@@ -166,6 +190,9 @@ class VectorizeStore:
                 "vectorCount": count,
                 "processedUpToMutation": row[6],
                 "processedUpToDatetime": row[7],
+                # Not in the service's answer: mutations the emulator could not apply (see _fail).
+                "failedMutations": row[8] or 0,
+                "lastFailure": orjson.loads(row[9]) if row[9] else None,
             }
 
     # -- metadata indexes -----------------------------------------------------------------------
@@ -193,22 +220,28 @@ class VectorizeStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]]) -> str:
-        """Validate and durably enqueue an insert or upsert; returns its mutation id. The values are
-        kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
-        dims = self._index_row(account, name)[2]
-        for v in vectors:
-            if len(v["values"]) != dims:
-                raise VectorizeError(
-                    400,
-                    INSERT_DIMENSIONS,
-                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {v['id']!r} has {len(v['values'])} "
-                    f"dimensions, the index expects {dims}",
-                )
-        values = np.asarray([v["values"] for v in vectors], dtype=np.float32)
+        """Durably enqueue an insert or upsert of checked vectors; returns its mutation id. The values
+        are kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
+        dims = len(vectors[0]["values"]) if vectors else 0
+        values = np.asarray([v["values"] for v in vectors], dtype=np.float32) if vectors else None
+        bad = next((v for v in vectors if len(v["values"]) != dims), None)
         records = [
             {"id": v["id"], "metadata": v.get("metadata"), "namespace": v.get("namespace")} for v in vectors
         ]
-        return self._enqueue(account, name, kind, records, values.tobytes())
+        with self._lock:
+            # Checked under the lock that also guards delete + re-create: the index this mutation is
+            # queued for has the dimensions its blob was made for.
+            expected = self._index_row(account, name)[2]
+            odd = bad if bad is not None else (vectors[0] if dims != expected else None)
+            if odd is not None:
+                raise VectorizeError(
+                    400,
+                    INSERT_DIMENSIONS,
+                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {odd['id']!r} has {len(odd['values'])} "
+                    f"dimensions, the index expects {expected}",
+                )
+            blob = values.tobytes() if values is not None else b""
+            return self._enqueue(account, name, kind, records, blob)
 
     def delete_ids(self, account: str, name: str, ids: list[str]) -> str:
         return self._enqueue(account, name, "delete", ids)
@@ -226,31 +259,74 @@ class VectorizeStore:
         return mutation
 
     def _run(self) -> None:
+        """The mutation worker: applies pending mutations in the order they were accepted. It never
+        dies of a mutation: one that cannot be applied is recorded as failed (see :meth:`_fail`) and the
+        queue goes on; an unexpected error anywhere else is logged and the loop retried."""
         while True:
-            with self._wake:
-                if self._stopped:
+            try:
+                if self._step():
                     return
-                row = self._db.execute(
-                    "SELECT seq, account, idx, mutation_id, kind, payload, vals, created FROM mutations "
-                    "WHERE applied=0 ORDER BY seq LIMIT 1"
-                ).fetchone()
-                if row is None:
-                    self._wake.wait(0.5)
-                    continue
-                seq, account, name, mutation, kind, payload, blob, created = row
-                # `created` is this process's monotonic clock; after a restart it means nothing, so
-                # mutations left over from a previous run are due at once.
-                due = (created if created <= time.monotonic() else 0) + self.delay - time.monotonic()
-                if due > 0:
-                    self._wake.wait(min(due, 0.5))
-                    continue
+            except Exception:
+                log.exception("vectorize mutation worker: unexpected error; retrying in 0.5 s")
+                time.sleep(0.5)
+
+    def _step(self) -> bool:
+        """Apply the next due mutation, or wait for one; True when the store is closing."""
+        with self._wake:
+            if self._stopped:
+                return True
+            row = self._db.execute(
+                "SELECT seq, account, idx, mutation_id, kind, payload, vals, created FROM mutations "
+                "WHERE applied=0 ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                self._wake.wait(0.5)
+                return False
+            seq, account, name, mutation, kind, payload, blob, created = row
+            # `created` is this process's monotonic clock; after a restart it means nothing, so
+            # mutations left over from a previous run are due at once.
+            due = (created if created <= time.monotonic() else 0) + self.delay - time.monotonic()
+            if due > 0:
+                self._wake.wait(min(due, 0.5))
+                return False
+            try:
                 self._apply(seq, account, name, mutation, kind, orjson.loads(payload), blob)
+            except Exception as exc:
+                self._fail(seq, account, name, mutation, kind, exc)
+            return False
+
+    def _fail(self, seq: int, account: str, name: str, mutation: str, kind: str, exc: Exception) -> None:
+        """Record a mutation that could not be applied: it leaves the queue (never replayed), the
+        index's ``processedUpToMutation`` moves past it (waiters are not left hanging) and
+        ``failedMutations`` / ``lastFailure`` in ``info`` say what happened. If even that cannot be
+        committed (a full disk), the mutation stays queued and is tried again after a pause."""
+        log.error("vectorize: mutation %s (%s on %s) failed and is dropped: %r", mutation, kind, name, exc)
+        db = self._db
+        failure = _dumps({"mutationId": mutation, "kind": kind, "error": repr(exc)[:500], "at": _now()})
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "UPDATE indexes SET processed_mutation=?, processed_at=?, "
+                "failed_mutations=COALESCE(failed_mutations, 0) + 1, last_failure=? "
+                "WHERE account=? AND name=?",
+                (mutation, _now(), failure, account, name),
+            )
+            db.execute("DELETE FROM mutations WHERE seq=?", (seq,))
+            db.execute("COMMIT")
+        except Exception:
+            _rollback(db)
+            log.exception("vectorize: could not record the failure of mutation %s; retrying later", mutation)
+            self._wake.wait(1.0)
 
     def _apply(
         self, seq: int, account: str, name: str, mutation: str, kind: str, payload: Any, blob: bytes | None
     ) -> None:
+        """Apply one mutation: to SQLite first, in one transaction with the bookkeeping, and to the
+        in-memory index only once that transaction has committed, so memory never runs ahead of what is
+        stored. Raises (with nothing changed) when the mutation cannot be applied."""
         live = self._load(account, name)
         db = self._db
+        to_memory: Callable[[], None] | None = None
         db.execute("BEGIN IMMEDIATE")
         try:
             if kind in ("insert", "upsert"):
@@ -282,20 +358,26 @@ class VectorizeStore:
                         for k, r, ix in zip(keep, records, indexed, strict=True)
                     ),
                 )
-                live.put_many(
-                    [r["id"] for r in records],
-                    values[keep],
-                    [r.get("namespace") for r in records],
-                    [r.get("metadata") for r in records],
-                    indexed,
-                )
+
+                def to_memory() -> None:
+                    live.put_many(
+                        [r["id"] for r in records],
+                        values[keep],
+                        [r.get("namespace") for r in records],
+                        [r.get("metadata") for r in records],
+                        indexed,
+                    )
+
             elif kind == "delete":
                 db.executemany(
                     "DELETE FROM vectors WHERE account=? AND idx=? AND id=?",
                     ((account, name, v) for v in payload),
                 )
-                for vid in payload:
-                    live.remove(vid)
+
+                def to_memory() -> None:
+                    for vid in payload:
+                        live.remove(vid)
+
             elif kind == "metadata_create":
                 db.execute(
                     "INSERT OR REPLACE INTO metadata_indexes VALUES (?,?,?,?)",
@@ -306,6 +388,8 @@ class VectorizeStore:
                     "DELETE FROM metadata_indexes WHERE account=? AND idx=? AND property=?",
                     (account, name, payload["propertyName"]),
                 )
+            else:
+                raise ValueError(f"unknown mutation kind {kind!r}")
             now = _now()
             db.execute(
                 "UPDATE indexes SET processed_mutation=?, processed_at=?, modified_on=? "
@@ -314,10 +398,17 @@ class VectorizeStore:
             )
             db.execute("DELETE FROM mutations WHERE seq=?", (seq,))  # applied: nothing left to keep
             db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            self._live.pop((account, name), None)
+        except BaseException:
+            _rollback(db)
             raise
+        if to_memory is not None:
+            try:
+                to_memory()
+            except Exception:
+                # Committed, but the in-memory copy could not follow: drop it, the next read reloads
+                # the index from SQLite.
+                log.exception("vectorize: reloading index %s after a failed in-memory update", name)
+                self._live.pop((account, name), None)
 
     def _load(self, account: str, name: str) -> LiveIndex:
         live = self._live.get((account, name))
