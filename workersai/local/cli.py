@@ -26,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--mutation-delay-ms", type=float, default=50.0, help="delay before a Vectorize write is applied"
     )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request body may stall (no bytes arriving) before it is answered 408",
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
     p.add_argument("--fault", choices=sorted(ERRORS), default="3040", help="which error to inject")
     p.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests that fail")
@@ -69,7 +75,11 @@ def main(argv: list[str] | None = None) -> None:
         token_interval_ms=args.token_interval_ms,
     )
     config = EmulatorConfig(
-        token=token, faults=plan, data_dir=args.data_dir, mutation_delay_ms=args.mutation_delay_ms
+        token=token,
+        faults=plan,
+        data_dir=args.data_dir,
+        mutation_delay_ms=args.mutation_delay_ms,
+        body_timeout_s=args.body_timeout,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)
