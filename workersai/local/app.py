@@ -43,7 +43,13 @@ def control_routes(emu: Emulator) -> list[Route]:
             return error_response(exc.status, exc.code, exc.message)
         except (ValueError, TypeError) as exc:
             return error_response(400, 5006, f"bad fault plan: {exc}")
-        return envelope({**emu.faults.plan.to_json(), "injected": emu.faults.injected})
+        return envelope(
+            {
+                **emu.faults.plan.to_json(),
+                "injected": emu.faults.injected,
+                "lost_answers": emu.faults.lost_answers,
+            }
+        )
 
     async def health(request: Request) -> Response:
         return envelope({"status": "ok"})

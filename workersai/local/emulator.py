@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .embedder import Embedder
-from .faults import Decision, FaultInjector, FaultPlan
+from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .generator import LocalGenerator
 from .responses import error_response, fault_response
 from .rules import Rejected
@@ -89,6 +89,13 @@ class Emulator:
                     raise Rejected(400, 5006, f"bad fault header: {exc}") from exc
                 if decision.latency_ms:
                     await asyncio.sleep(decision.latency_ms / 1000)
+                if decision.error in AFTER_HANDLER:
+                    # Applied, but the answer is lost: serve the request, then answer with the fault.
+                    response = await handler(request, decision)
+                    if not 200 <= response.status_code < 300:
+                        return response
+                    self.faults.answer_lost()
+                    return fault_response(replace(decision, error=AFTER_HANDLER[decision.error]))
                 if decision.error:
                     return fault_response(decision)
                 return await handler(request, decision)
