@@ -41,6 +41,7 @@ from .rules.vectorize import (
 from .vectorize_index import LiveIndex, indexed_values
 
 log = logging.getLogger("workersai.local.vectorize")
+DATABASE_FILE = "vectorize.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (
@@ -88,7 +89,7 @@ class VectorizeStore:
     def __init__(self, data_dir: Path | None, mutation_delay_ms: float = 50.0) -> None:
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
-            target = str(data_dir / "vectorize.sqlite3")
+            target = str(data_dir / DATABASE_FILE)
         else:
             target = f"file:vectorize-{uuid.uuid4().hex}?mode=memory&cache=shared"
         self._db = sqlite3.connect(
