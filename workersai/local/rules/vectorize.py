@@ -13,9 +13,9 @@ Sources (read 2026-11-28):
   ``$eq $ne $in $nin $lt $lte $gt $gte``; the filter is a non-empty object whose compact JSON is under
   2048 bytes; keys are not empty, do not start with ``$`` or contain ``"``, dots nest; operands are
   strings, numbers, booleans or null; ``$in``/``$nin`` take lists).
-- Index names: https://developers.cloudflare.com/vectorize/get-started/intro/ and the REST API
-  reference (``createIndex``): lowercase letters, digits and dashes, starting with a letter; the API
-  also accepts ``_``.
+- Index names: ``^[a-z][a-z0-9_-]*[a-z0-9]$``, at most 64 bytes (the limits page gives the length;
+  the pattern is the one collected in design.md from the API's validation errors, not re-verified
+  here). Matched with ``fullmatch``: ``$`` would let a trailing newline through.
 - Error codes observed from the service (design.md): 3000 index not found, 3002 duplicate name,
   40006 query dimension mismatch, 40012 insert dimension mismatch, 40025 topK over the ceiling,
   40026 invalid body, 40023 NDJSON that does not parse.
