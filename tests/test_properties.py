@@ -15,7 +15,8 @@ from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter,
 from llamaindex_workersai import to_vectorize_filter
 from tests.figures import record
 from workersai import BadInput
-from workersai.local.vectorize_store import VectorizeStore, parse_ndjson
+from workersai.local.rules.vectorize import ndjson as parse_ndjson
+from workersai.local.vectorize_store import VectorizeStore
 from workersai.vectorize import ndjson_batches
 from workersai.vectorize.checks import MAX_METADATA_BYTES, check_metadata
 from workersai.vectorize.filters import check_filter, matches_filter

@@ -199,7 +199,7 @@ def test_multipart_body_is_accepted(client: WorkersAI, vz: Vectorize, index: str
     assert {v.id for v in vz.get_by_ids(index, ["m1", "m2"])} == {"m1", "m2"}
 
 
-def test_malformed_ndjson_is_40026(client: WorkersAI, index: str) -> None:
+def test_malformed_ndjson_is_40023(client: WorkersAI, index: str) -> None:
     with pytest.raises(BadInput) as info:
         client.transport.request(
             "POST",
@@ -207,7 +207,7 @@ def test_malformed_ndjson_is_40026(client: WorkersAI, index: str) -> None:
             content=b'{"id": "x", "values": [1,2,3,4]}\nnot json\n',
             headers={"Content-Type": "application/x-ndjson"},
         )
-    assert (info.value.status, info.value.code) == (400, 40026)
+    assert (info.value.status, info.value.code) == (400, 40023)
 
 
 def test_dimension_mismatch_from_the_service(emulator: LocalEmulator, index: str) -> None:

@@ -139,7 +139,9 @@ class _FirstWriteSlowAnd429:
         self.marked = False
 
     def _mark(self, request: httpx.Request) -> None:
-        if not self.marked and request.url.path.endswith("/upsert"):
+        if self.marked:  # a retry may send the same request object again: only its first send fails
+            request.headers.pop("x-workersai-local-faults", None)
+        elif request.url.path.endswith("/upsert"):
             self.marked = True
             plan = {"latency_ms": 300, "error": "3040", "error_rate": 1.0}
             request.headers["x-workersai-local-faults"] = json.dumps(plan)

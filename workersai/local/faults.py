@@ -16,11 +16,17 @@ name       status  code   body
 3008       408     3008   request aborted
 5016       403     5016   model terms not agreed
 reset      -       -      the connection drops mid-response
+reset-after  -     -      the request is served (a write applied or queued), then the connection drops
+502-after  502     -      the request is served (a write applied or queued), then a 502 page comes back
 not-json   200     -      a plain-text body
 html-200   200     -      an HTML page
 no-result  200     -      ``{"success": true}`` with no ``result``
 wrong-shape 200    -      ``{"success": true, "result": [1, 2, 3]}``
 =========  ======  =====  ==================================================
+
+The ``-after`` kinds are "applied, but the answer was lost": the handler runs to completion first, so
+a client that retries repeats a request the service has already carried out. They replace only
+successful answers; :attr:`FaultInjector.lost_answers` counts them.
 """
 
 from __future__ import annotations
@@ -47,12 +53,18 @@ ERRORS: dict[str, tuple[int, int | None, str]] = {
     "3008": (408, 3008, "Request aborted"),
     "5016": (403, 5016, "You must agree to the model's license terms before using it."),
     "reset": (0, None, "connection reset"),
+    "reset-after": (0, None, "connection reset after the request was served"),
+    "502-after": (502, None, "Bad gateway"),
     # Malformed answers with status 200, as a broken proxy or upstream might send them:
     "not-json": (200, None, "upstream said hello"),
     "html-200": (200, None, "Please enable cookies."),
     "no-result": (200, None, "an envelope without result"),
     "wrong-shape": (200, None, "a result of the wrong shape"),
 }
+
+
+AFTER_HANDLER = {"reset-after": "reset", "502-after": "502"}
+"""Faults applied after the handler ran, and the answer each sends instead of the real one."""
 
 
 @dataclass
@@ -108,6 +120,7 @@ class FaultInjector:
     def __init__(self, plan: FaultPlan | None = None) -> None:
         self._lock = threading.Lock()
         self.injected = 0
+        self.lost_answers = 0
         self.set(plan or FaultPlan())
 
     def set(self, plan: FaultPlan) -> None:
@@ -115,6 +128,11 @@ class FaultInjector:
             self.plan = plan
             self._remaining = plan.fail_next
             self._rng = random.Random(plan.seed)
+
+    def answer_lost(self) -> None:
+        """Count one answer replaced after its request was served."""
+        with self._lock:
+            self.lost_answers += 1
 
     def decide(self, area: str, header: str | None) -> Decision:
         plan = self.plan

@@ -43,6 +43,7 @@ class LocalEmulator:
         mutation_delay_ms: float = 50.0,
         gateway_token: str | None = None,
         embedder: Embedder | None = None,
+        body_timeout_s: float = 30.0,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -54,6 +55,7 @@ class LocalEmulator:
             faults=faults or FaultPlan(),
             data_dir=Path(data_dir) if data_dir is not None else None,
             mutation_delay_ms=mutation_delay_ms,
+            body_timeout_s=body_timeout_s,
         )
         self._embedder = embedder
         self._server: uvicorn.Server | None = None

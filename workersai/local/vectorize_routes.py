@@ -1,9 +1,13 @@
-"""Vectorize v2 routes of the emulator (``/client/v4/accounts/{a}/vectorize/v2/indexes/...``)."""
+"""Vectorize v2 routes of the emulator (``/client/v4/accounts/{a}/vectorize/v2/indexes/...``).
+
+Requests are checked by :mod:`workersai.local.rules.vectorize` (the service's rules, stated by the
+emulator), then served by :class:`~workersai.local.vectorize_store.VectorizeStore` in a worker thread.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,118 +15,65 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import get_model
-from ..vectorize.checks import (
-    MAX_BYTES_PER_WRITE,
-    MAX_DIMENSIONS,
-    MAX_VECTORS_PER_WRITE,
-    METADATA_INDEX_TYPES,
-    METRICS,
-    check_index_name,
-    check_namespace,
-)
-from ..vectorize.filters import check_filter
+from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
-from .vectorize_store import VectorizeError, VectorizeStore, parse_ndjson
+from .responses import envelope
+from .rules import vectorize as rules
 
-if TYPE_CHECKING:
-    from .app import Emulator
+VectorizeHandler = Callable[[Request, Decision], Awaitable[Response]]
 
 
 def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
-    from .app import ApiError, envelope
-
-    def store() -> VectorizeStore:
-        if emu.vectorize is None:
-            emu.vectorize = VectorizeStore(emu.config.data_dir, emu.config.mutation_delay_ms)
-        vs: VectorizeStore = emu.vectorize
-        return vs
-
-    def fail(exc: VectorizeError) -> ApiError:
-        return ApiError(exc.status, exc.code, exc.message)
+    """The Vectorize v2 routes under ``prefix`` (``/client/v4/accounts/{account_id}``)."""
 
     async def body_object(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(400, 40026, "vectorize.invalid_body: the body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise ApiError(400, 40026, "vectorize.invalid_body: the body must be an object")
-        return body
+        return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
 
-    async def call(fn: Any, *args: Any) -> Any:
-        try:
-            return await run_in_threadpool(fn, *args)
-        except VectorizeError as exc:
-            raise fail(exc) from exc
+    async def call(fn: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(fn, *args)
 
-    def account(request: Request) -> str:
-        return str(request.path_params["account_id"])
-
-    def index_name(request: Request) -> str:
-        return str(request.path_params["name"])
+    def where(request: Request) -> tuple[str, str]:
+        return str(request.path_params["account_id"]), str(request.path_params["name"])
 
     async def indexes(request: Request, decision: Decision) -> Response:
+        account = str(request.path_params["account_id"])
         if request.method == "GET":
-            return envelope(await call(store().list_indexes, account(request)))
+            return envelope(await call(emu.vectorize_store().list_indexes, account))
         body = await body_object(request)
-        try:
-            name = check_index_name(body.get("name"))
-        except ValueError as exc:
-            raise ApiError(400, 40026, f"vectorize.invalid_name: {exc}") from exc
+        name = rules.index_name(body.get("name"))
         config = body.get("config")
-        if not isinstance(config, dict):
-            raise ApiError(400, 40026, "vectorize.invalid_config: 'config' is required")
-        if "preset" in config:
+        preset = None
+        if isinstance(config, dict) and "preset" in config:
             info = get_model(str(config["preset"]))
-            if info is None or not info.is_embedding or info.dimensions is None:
-                raise ApiError(400, 40026, f"vectorize.invalid_config: unknown preset {config['preset']!r}")
-            dims: Any = info.dimensions
-            metric: Any = "cosine"
-        else:
-            dims, metric = config.get("dimensions"), config.get("metric")
-            if isinstance(dims, bool) or not isinstance(dims, int) or not 1 <= dims <= MAX_DIMENSIONS:
-                raise ApiError(
-                    400, 40026, f"vectorize.invalid_config: dimensions must be 1..{MAX_DIMENSIONS}"
-                )
-            if metric not in METRICS:
-                raise ApiError(400, 40026, f"vectorize.invalid_config: metric must be one of {METRICS}")
-        result = await call(
-            store().create_index, account(request), name, dims, metric, body.get("description")
-        )
+            preset = info.dimensions if info is not None and info.is_embedding else None
+        dims, metric = rules.index_config(config, preset)
+        description = body.get("description")
+        result = await call(emu.vectorize_store().create_index, account, name, dims, metric, description)
         return envelope(result)
 
     async def one_index(request: Request, decision: Decision) -> Response:
         if request.method == "DELETE":
-            await call(store().delete_index, account(request), index_name(request))
+            await call(emu.vectorize_store().delete_index, *where(request))
             return envelope(None)
-        return envelope(await call(store().get_index, account(request), index_name(request)))
+        return envelope(await call(emu.vectorize_store().get_index, *where(request)))
 
     async def info(request: Request, decision: Decision) -> Response:
-        return envelope(await call(store().info, account(request), index_name(request)))
+        return envelope(await call(emu.vectorize_store().info, *where(request)))
 
     async def write(request: Request, kind: str) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_part_size=MAX_BYTES_PER_WRITE)
+        # Read (capped, with the stall timeout) before any parsing; the multipart parser then reads the
+        # body starlette keeps.
+        raw = await emu.read_body(request, rules.MAX_BYTES_PER_WRITE)
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_part_size=rules.MAX_BYTES_PER_WRITE)
             part = form.get("vectors")
             if part is None:
-                raise ApiError(400, 40026, "vectorize.invalid_body: multipart body needs a 'vectors' part")
+                raise rules.invalid("multipart body needs a 'vectors' part")
             raw = await part.read() if hasattr(part, "read") else str(part).encode()
-        else:
-            raw = await request.body()
-        if len(raw) > MAX_BYTES_PER_WRITE:
-            raise ApiError(413, 3006, "Request is too large")
         # Parsed in a worker thread, like the store's own work: a body is megabytes of numbers, and the
         # event loop keeps answering other requests meanwhile.
-        vectors = await call(parse_ndjson, raw)
-        if not vectors:
-            raise ApiError(400, 40026, "vectorize.invalid_body: no vectors in the body")
-        if len(vectors) > MAX_VECTORS_PER_WRITE:
-            raise ApiError(
-                400, 40026, f"vectorize.too_many_vectors: at most {MAX_VECTORS_PER_WRITE} a request"
-            )
-        mutation = await call(store().write, account(request), index_name(request), kind, vectors)
+        vectors = await call(rules.ndjson, raw)
+        mutation = await call(emu.vectorize_store().write, *where(request), kind, vectors)
         return envelope({"mutationId": mutation})
 
     async def insert(request: Request, decision: Decision) -> Response:
@@ -132,93 +83,51 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
         return await write(request, "upsert")
 
     async def query(request: Request, decision: Decision) -> Response:
-        body = await body_object(request)
-        vector = body.get("vector")
-        if not isinstance(vector, list) or not all(isinstance(x, (int, float)) for x in vector):
-            raise ApiError(400, 40026, "vectorize.invalid_body: 'vector' must be a list of numbers")
-        top_k = body.get("topK", 5)
-        if isinstance(top_k, bool) or not isinstance(top_k, int):
-            raise ApiError(400, 40026, "vectorize.invalid_body: 'topK' must be an integer")
-        return_metadata = body.get("returnMetadata", "none")
-        if return_metadata is True:
-            return_metadata = "all"
-        elif return_metadata is False:
-            return_metadata = "none"
-        if return_metadata not in ("none", "indexed", "all"):
-            raise ApiError(
-                400, 40026, "vectorize.invalid_body: 'returnMetadata' must be none, indexed or all"
-            )
-        try:
-            flt = check_filter(body.get("filter"))
-            check_namespace(body.get("namespace"))
-        except ValueError as exc:
-            raise ApiError(400, 40026, f"vectorize.invalid_body: {exc}") from exc
+        q = rules.query(await body_object(request))
         result = await call(
-            store().query,
-            account(request),
-            index_name(request),
-            vector,
-            top_k,
-            bool(body.get("returnValues", False)),
-            return_metadata,
-            flt,
-            body.get("namespace"),
+            emu.vectorize_store().query,
+            *where(request),
+            q["vector"],
+            q["top_k"],
+            q["return_values"],
+            q["return_metadata"],
+            q["filter"],
+            q["namespace"],
         )
         return envelope(result)
 
-    def ids_of(body: dict[str, Any]) -> list[str]:
-        ids = body.get("ids")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ApiError(400, 40026, "vectorize.invalid_body: 'ids' must be a list of strings")
-        return ids
-
     async def get_by_ids(request: Request, decision: Decision) -> Response:
-        ids = ids_of(await body_object(request))
-        return envelope(await call(store().get_by_ids, account(request), index_name(request), ids))
+        ids = rules.ids(await body_object(request))
+        return envelope(await call(emu.vectorize_store().get_by_ids, *where(request), ids))
 
     async def delete_by_ids(request: Request, decision: Decision) -> Response:
-        ids = ids_of(await body_object(request))
-        mutation = await call(store().delete_ids, account(request), index_name(request), ids)
+        ids = rules.ids(await body_object(request))
+        mutation = await call(emu.vectorize_store().delete_ids, *where(request), ids)
         return envelope({"mutationId": mutation})
 
     async def list_vectors(request: Request, decision: Decision) -> Response:
-        try:
-            count = int(request.query_params.get("count", "100"))
-        except ValueError as exc:
-            raise ApiError(400, 40026, "count must be an integer") from exc
-        if not 1 <= count <= 1000:
-            raise ApiError(400, 40026, "count must be between 1 and 1000")
+        count = rules.list_count(request.query_params.get("count"))
         cursor = request.query_params.get("cursor")
-        return envelope(await call(store().list_ids, account(request), index_name(request), count, cursor))
+        return envelope(await call(emu.vectorize_store().list_ids, *where(request), count, cursor))
 
     async def metadata_create(request: Request, decision: Decision) -> Response:
-        body = await body_object(request)
-        prop, kind = body.get("propertyName"), body.get("indexType")
-        if not isinstance(prop, str) or not prop or kind not in METADATA_INDEX_TYPES:
-            raise ApiError(
-                400, 40026, "vectorize.invalid_body: propertyName and indexType (string|number|boolean)"
-            )
-        mutation = await call(
-            store().create_metadata_index, account(request), index_name(request), prop, kind
-        )
+        prop, kind = rules.metadata_index(await body_object(request), with_type=True)
+        mutation = await call(emu.vectorize_store().create_metadata_index, *where(request), prop, kind)
         return envelope({"mutationId": mutation})
 
     async def metadata_list(request: Request, decision: Decision) -> Response:
-        found = await call(store().metadata_indexes, account(request), index_name(request))
+        found = await call(emu.vectorize_store().metadata_indexes, *where(request))
         return envelope({"metadataIndexes": [{"propertyName": p, "indexType": t} for p, t in found.items()]})
 
     async def metadata_delete(request: Request, decision: Decision) -> Response:
-        body = await body_object(request)
-        prop = body.get("propertyName")
-        if not isinstance(prop, str) or not prop:
-            raise ApiError(400, 40026, "vectorize.invalid_body: propertyName is required")
-        mutation = await call(store().delete_metadata_index, account(request), index_name(request), prop)
+        prop, _ = rules.metadata_index(await body_object(request), with_type=False)
+        mutation = await call(emu.vectorize_store().delete_metadata_index, *where(request), prop)
         return envelope({"mutationId": mutation})
 
     base = prefix + "/vectorize/v2/indexes"
     one = base + "/{name}"
 
-    def r(path: str, handler: Any, *methods: str) -> Route:
+    def r(path: str, handler: VectorizeHandler, *methods: str) -> Route:
         return Route(path, emu.guarded("vectorize", handler), methods=list(methods))
 
     return [

@@ -5,38 +5,49 @@ to SQLite (WAL, ``synchronous=FULL``). A background worker applies pending mutat
 after ``mutation_delay_ms``, and records ``processedUpToMutation``. A crash after the acknowledgement
 loses nothing: on restart the worker applies what is still pending.
 
-Filtering follows the service: only properties with a metadata index can be filtered, and a vector is
-filterable on a property only if the index existed when the vector was written (its indexed values are
-captured at that time; strings on their first 64 bytes, and only values of the index's type). ``$ne``
-and ``$nin`` also match vectors that lack the property.
+Failures: a mutation that cannot be applied (a blob of the wrong size, a COMMIT that fails) changes
+nothing, in SQLite or in memory (memory follows only what has committed); it is dropped from the queue,
+counted in ``info`` (``failedMutations``, ``lastFailure``) and logged, and the worker goes on.
 
-Scores: cosine similarity and dot product (higher is closer), euclidean distance (lower is closer).
+Search, filtering and scoring happen in memory, in :mod:`workersai.local.vectorize_index`.
+
+(About 500 lines: the schema, the index operations and the mutation worker share one connection, one
+lock and one transaction discipline; split, each half would have to know the other's.)
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from numpy.typing import NDArray
 
-from ..vectorize.checks import MAX_TOP_K, MAX_TOP_K_WITH_DATA, check_vector
-from ..vectorize.filters import MISSING as _MISSING
-from ..vectorize.filters import path_value
+from .rules import Rejected
+from .rules.vectorize import (
+    DUPLICATE_INDEX,
+    INDEX_NOT_FOUND,
+    INSERT_DIMENSIONS,
+    MAX_METADATA_INDEXES,
+    QUERY_DIMENSIONS,
+)
+from .vectorize_index import LiveIndex, indexed_values
+
+log = logging.getLogger("workersai.local.vectorize")
+DATABASE_FILE = "vectorize.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (
     account TEXT, name TEXT, description TEXT, dimensions INTEGER, metric TEXT,
     created_on TEXT, modified_on TEXT, processed_mutation TEXT, processed_at TEXT,
+    failed_mutations INTEGER DEFAULT 0, last_failure TEXT,
     PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS vectors (
     account TEXT, idx TEXT, id TEXT, namespace TEXT, vals BLOB, metadata TEXT, indexed TEXT,
@@ -50,12 +61,17 @@ CREATE INDEX IF NOT EXISTS pending ON mutations (applied, seq);
 """
 
 
-class VectorizeError(Exception):
-    """An error with the service's status and code."""
+VectorizeError = Rejected
+"""An error with the service's status and code."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any (a failed COMMIT may or may not have closed it)."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("vectorize: rollback failed")
 
 
 def _dumps(value: Any) -> str:
@@ -67,169 +83,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _indexed_value(value: Any, kind: str) -> Any:
-    if kind == "string" and isinstance(value, str):
-        return _prefix(value)
-    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if kind == "boolean" and isinstance(value, bool):
-        return value
-    return _MISSING
-
-
-def _prefix(text: str) -> str:
-    """Strings are indexed on their first 64 bytes."""
-    return text.encode()[:64].decode(errors="ignore")
-
-
-def _want(kind: str, value: Any) -> Any:
-    """A filter operand as the column of ``kind`` holds it, or _MISSING when the types differ."""
-    if kind == "string":
-        return _prefix(value) if isinstance(value, str) else _MISSING
-    if kind == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return float(value) if ok else _MISSING
-    return value if isinstance(value, bool) else _MISSING
-
-
-@dataclass
-class _Column:
-    """One filterable property over every row: its values and where it is present."""
-
-    kind: str
-    values: NDArray[Any]
-    present: NDArray[np.bool_]
-
-    def mask(self, op: str, operand: Any) -> NDArray[np.bool_]:
-        if op in ("$ne", "$nin"):
-            return ~self.mask("$eq" if op == "$ne" else "$in", operand)
-        if op in ("$in", "$eq"):
-            candidates = operand if op == "$in" else [operand]
-            wants = [w for w in (_want(self.kind, c) for c in candidates) if w is not _MISSING]
-            if not wants:
-                return np.zeros(len(self.present), dtype=bool)
-            return self.present & np.isin(self.values, np.asarray(wants, dtype=self.values.dtype))
-        want = _want(self.kind, operand)
-        if want is _MISSING or self.kind == "boolean":
-            return np.zeros(len(self.present), dtype=bool)
-        compare = {"$lt": np.less, "$lte": np.less_equal, "$gt": np.greater, "$gte": np.greater_equal}[op]
-        result: NDArray[np.bool_] = self.present & compare(self.values, want).astype(bool)
-        return result
-
-
-@dataclass
-class _Live:
-    """An index's rows held in memory for search: a growing matrix plus per-row bookkeeping."""
-
-    dimensions: int
-    ids: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
-    metadata: list[dict[str, Any] | None] = field(default_factory=list)
-    indexed: list[dict[str, Any]] = field(default_factory=list)
-    namespaces: list[str | None] = field(default_factory=list)
-    size: int = 0
-
-    def __post_init__(self) -> None:
-        self.matrix = np.zeros((16, self.dimensions), dtype=np.float32)
-        self.norms = np.zeros(16, dtype=np.float32)
-        self.ns_codes = np.full(16, -1, dtype=np.int32)
-        self.ns_ids: dict[str, int] = {}
-        self._columns: dict[str, _Column] = {}
-
-    def _grow(self, needed: int) -> None:
-        capacity = len(self.matrix)
-        if needed <= capacity:
-            return
-        while capacity < needed:
-            capacity *= 2
-        for name in ("matrix", "norms", "ns_codes"):
-            # Rows past `size` are never read (searches slice [:size]), so they need no filling.
-            old = getattr(self, name)
-            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
-            new[: self.size] = old[: self.size]
-            setattr(self, name, new)
-
-    def put_many(
-        self,
-        ids: list[str],
-        values: NDArray[np.float32],
-        namespaces: list[str | None],
-        metadata: list[dict[str, Any] | None],
-        indexed: list[dict[str, Any]],
-    ) -> None:
-        self._grow(self.size + len(ids))
-        targets = np.empty(len(ids), dtype=np.int64)
-        for k, vid in enumerate(ids):
-            row = self.rows.get(vid)
-            ns = namespaces[k]
-            if row is None:
-                row = self.size
-                self.size += 1
-                self.rows[vid] = row
-                self.ids.append(vid)
-                self.metadata.append(metadata[k])
-                self.indexed.append(indexed[k])
-                self.namespaces.append(ns)
-            else:
-                self.metadata[row], self.indexed[row], self.namespaces[row] = metadata[k], indexed[k], ns
-            self.ns_codes[row] = -1 if ns is None else self.ns_ids.setdefault(ns, len(self.ns_ids))
-            targets[k] = row
-        self.matrix[targets] = values
-        self.norms[targets] = np.linalg.norm(values, axis=1)
-        self._columns.clear()
-
-    def remove(self, vid: str) -> None:
-        row = self.rows.pop(vid, None)
-        if row is None:
-            return
-        last = self.size - 1
-        if row != last:
-            moved = self.ids[last]
-            self.rows[moved] = row
-            for name in ("ids", "metadata", "indexed", "namespaces"):
-                getattr(self, name)[row] = getattr(self, name)[last]
-            for array in (self.matrix, self.norms, self.ns_codes):
-                array[row] = array[last]
-        for name in ("ids", "metadata", "indexed", "namespaces"):
-            getattr(self, name).pop()
-        self.size -= 1
-        self._columns.clear()
-
-    def column(self, prop: str, kind: str) -> _Column:
-        col = self._columns.get(prop)
-        if col is None or col.kind != kind:
-            raw = [ix.get(prop, _MISSING) for ix in self.indexed]
-            present = np.fromiter((v is not _MISSING for v in raw), dtype=bool, count=self.size)
-            if kind == "number":
-                values: NDArray[Any] = np.array([0.0 if v is _MISSING else v for v in raw], dtype=np.float64)
-            elif kind == "boolean":
-                values = np.array([False if v is _MISSING else v for v in raw], dtype=bool)
-            else:
-                values = np.array(["" if v is _MISSING else v for v in raw], dtype=object)
-            col = self._columns[prop] = _Column(kind, values, present)
-        return col
-
-    def filter_mask(self, flt: Mapping[str, Any], kinds: Mapping[str, str]) -> NDArray[np.bool_]:
-        mask = np.ones(self.size, dtype=bool)
-        for key, cond in flt.items():
-            ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
-            kind = kinds.get(key)
-            for op, operand in ops.items():
-                if kind is None:  # no metadata index: nothing is filterable on it
-                    if op not in ("$ne", "$nin"):
-                        mask[:] = False
-                    continue
-                mask &= self.column(key, kind).mask(op, operand)
-        return mask
-
-
 class VectorizeStore:
     """All indexes of all accounts, in one SQLite file (or in memory without a data directory)."""
 
     def __init__(self, data_dir: Path | None, mutation_delay_ms: float = 50.0) -> None:
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
-            target = str(data_dir / "vectorize.sqlite3")
+            target = str(data_dir / DATABASE_FILE)
         else:
             target = f"file:vectorize-{uuid.uuid4().hex}?mode=memory&cache=shared"
         self._db = sqlite3.connect(
@@ -238,10 +98,14 @@ class VectorizeStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(indexes)")}
+        for column, kind in (("failed_mutations", "INTEGER DEFAULT 0"), ("last_failure", "TEXT")):
+            if column not in columns:  # a data directory written before failures were recorded
+                self._db.execute(f"ALTER TABLE indexes ADD COLUMN {column} {kind}")
         self.delay = mutation_delay_ms / 1000.0
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._live: dict[tuple[str, str], _Live] = {}
+        self._live: dict[tuple[str, str], LiveIndex] = {}
         self._stopped = False
         self._worker = threading.Thread(target=self._run, name="vectorize-mutations", daemon=True)
         self._worker.start()
@@ -256,11 +120,11 @@ class VectorizeStore:
     def _index_row(self, account: str, name: str) -> tuple[Any, ...]:
         row = self._db.execute(
             "SELECT name, description, dimensions, metric, created_on, modified_on, processed_mutation, "
-            "processed_at FROM indexes WHERE account=? AND name=?",
+            "processed_at, failed_mutations, last_failure FROM indexes WHERE account=? AND name=?",
             (account, name),
         ).fetchone()
         if row is None:
-            raise VectorizeError(404, 3000, f"vectorize.index.not_found: index {name!r} not found")
+            raise VectorizeError(404, INDEX_NOT_FOUND, f"vectorize.index.not_found: index {name!r} not found")
         return tuple(row)
 
     @staticmethod
@@ -283,12 +147,12 @@ class VectorizeStore:
             ).fetchone()
             if exists:
                 raise VectorizeError(
-                    409, 3002, f"vectorize.index.duplicate_name: index {name!r} already exists"
+                    409, DUPLICATE_INDEX, f"vectorize.index.duplicate_name: index {name!r} already exists"
                 )
             now = _now()
             self._db.execute(
-                "INSERT INTO indexes VALUES (?,?,?,?,?,?,?,?,?)",
-                (account, name, description, dimensions, metric, now, now, None, None),
+                "INSERT INTO indexes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (account, name, description, dimensions, metric, now, now, None, None, 0, None),
             )
             return self._describe(self._index_row(account, name))
 
@@ -327,6 +191,9 @@ class VectorizeStore:
                 "vectorCount": count,
                 "processedUpToMutation": row[6],
                 "processedUpToDatetime": row[7],
+                # Not in the service's answer: mutations the emulator could not apply (see _fail).
+                "failedMutations": row[8] or 0,
+                "lastFailure": orjson.loads(row[9]) if row[9] else None,
             }
 
     # -- metadata indexes -----------------------------------------------------------------------
@@ -343,7 +210,7 @@ class VectorizeStore:
         existing = self.metadata_indexes(account, name)
         if prop in existing:
             raise VectorizeError(409, 40020, f"metadata index for {prop!r} already exists")
-        if len(existing) >= 10:
+        if len(existing) >= MAX_METADATA_INDEXES:
             raise VectorizeError(400, 40021, "an index has at most 10 metadata indexes")
         return self._enqueue(account, name, "metadata_create", {"propertyName": prop, "indexType": kind})
 
@@ -354,22 +221,28 @@ class VectorizeStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]]) -> str:
-        """Validate and durably enqueue an insert or upsert; returns its mutation id. The values are
-        kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
-        dims = self._index_row(account, name)[2]
-        for v in vectors:
-            if len(v["values"]) != dims:
-                raise VectorizeError(
-                    400,
-                    40012,
-                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {v['id']!r} has {len(v['values'])} "
-                    f"dimensions, the index expects {dims}",
-                )
-        values = np.asarray([v["values"] for v in vectors], dtype=np.float32)
+        """Durably enqueue an insert or upsert of checked vectors; returns its mutation id. The values
+        are kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
+        dims = len(vectors[0]["values"]) if vectors else 0
+        values = np.asarray([v["values"] for v in vectors], dtype=np.float32) if vectors else None
+        bad = next((v for v in vectors if len(v["values"]) != dims), None)
         records = [
             {"id": v["id"], "metadata": v.get("metadata"), "namespace": v.get("namespace")} for v in vectors
         ]
-        return self._enqueue(account, name, kind, records, values.tobytes())
+        with self._lock:
+            # Checked under the lock that also guards delete + re-create: the index this mutation is
+            # queued for has the dimensions its blob was made for.
+            expected = self._index_row(account, name)[2]
+            odd = bad if bad is not None else (vectors[0] if dims != expected else None)
+            if odd is not None:
+                raise VectorizeError(
+                    400,
+                    INSERT_DIMENSIONS,
+                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {odd['id']!r} has {len(odd['values'])} "
+                    f"dimensions, the index expects {expected}",
+                )
+            blob = values.tobytes() if values is not None else b""
+            return self._enqueue(account, name, kind, records, blob)
 
     def delete_ids(self, account: str, name: str, ids: list[str]) -> str:
         return self._enqueue(account, name, "delete", ids)
@@ -387,31 +260,74 @@ class VectorizeStore:
         return mutation
 
     def _run(self) -> None:
+        """The mutation worker: applies pending mutations in the order they were accepted. It never
+        dies of a mutation: one that cannot be applied is recorded as failed (see :meth:`_fail`) and the
+        queue goes on; an unexpected error anywhere else is logged and the loop retried."""
         while True:
-            with self._wake:
-                if self._stopped:
+            try:
+                if self._step():
                     return
-                row = self._db.execute(
-                    "SELECT seq, account, idx, mutation_id, kind, payload, vals, created FROM mutations "
-                    "WHERE applied=0 ORDER BY seq LIMIT 1"
-                ).fetchone()
-                if row is None:
-                    self._wake.wait(0.5)
-                    continue
-                seq, account, name, mutation, kind, payload, blob, created = row
-                # `created` is this process's monotonic clock; after a restart it means nothing, so
-                # mutations left over from a previous run are due at once.
-                due = (created if created <= time.monotonic() else 0) + self.delay - time.monotonic()
-                if due > 0:
-                    self._wake.wait(min(due, 0.5))
-                    continue
+            except Exception:
+                log.exception("vectorize mutation worker: unexpected error; retrying in 0.5 s")
+                time.sleep(0.5)
+
+    def _step(self) -> bool:
+        """Apply the next due mutation, or wait for one; True when the store is closing."""
+        with self._wake:
+            if self._stopped:
+                return True
+            row = self._db.execute(
+                "SELECT seq, account, idx, mutation_id, kind, payload, vals, created FROM mutations "
+                "WHERE applied=0 ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                self._wake.wait(0.5)
+                return False
+            seq, account, name, mutation, kind, payload, blob, created = row
+            # `created` is this process's monotonic clock; after a restart it means nothing, so
+            # mutations left over from a previous run are due at once.
+            due = (created if created <= time.monotonic() else 0) + self.delay - time.monotonic()
+            if due > 0:
+                self._wake.wait(min(due, 0.5))
+                return False
+            try:
                 self._apply(seq, account, name, mutation, kind, orjson.loads(payload), blob)
+            except Exception as exc:
+                self._fail(seq, account, name, mutation, kind, exc)
+            return False
+
+    def _fail(self, seq: int, account: str, name: str, mutation: str, kind: str, exc: Exception) -> None:
+        """Record a mutation that could not be applied: it leaves the queue (never replayed), the
+        index's ``processedUpToMutation`` moves past it (waiters are not left hanging) and
+        ``failedMutations`` / ``lastFailure`` in ``info`` say what happened. If even that cannot be
+        committed (a full disk), the mutation stays queued and is tried again after a pause."""
+        log.error("vectorize: mutation %s (%s on %s) failed and is dropped: %r", mutation, kind, name, exc)
+        db = self._db
+        failure = _dumps({"mutationId": mutation, "kind": kind, "error": repr(exc)[:500], "at": _now()})
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "UPDATE indexes SET processed_mutation=?, processed_at=?, "
+                "failed_mutations=COALESCE(failed_mutations, 0) + 1, last_failure=? "
+                "WHERE account=? AND name=?",
+                (mutation, _now(), failure, account, name),
+            )
+            db.execute("DELETE FROM mutations WHERE seq=?", (seq,))
+            db.execute("COMMIT")
+        except Exception:
+            _rollback(db)
+            log.exception("vectorize: could not record the failure of mutation %s; retrying later", mutation)
+            self._wake.wait(1.0)
 
     def _apply(
         self, seq: int, account: str, name: str, mutation: str, kind: str, payload: Any, blob: bytes | None
     ) -> None:
+        """Apply one mutation: to SQLite first, in one transaction with the bookkeeping, and to the
+        in-memory index only once that transaction has committed, so memory never runs ahead of what is
+        stored. Raises (with nothing changed) when the mutation cannot be applied."""
         live = self._load(account, name)
         db = self._db
+        to_memory: Callable[[], None] | None = None
         db.execute("BEGIN IMMEDIATE")
         try:
             if kind in ("insert", "upsert"):
@@ -427,7 +343,7 @@ class VectorizeStore:
                     keep = first
                 props = self.metadata_indexes(account, name)
                 records = [payload[k] for k in keep]
-                indexed = [self._indexed(r.get("metadata"), props) for r in records]
+                indexed = [indexed_values(r.get("metadata"), props) for r in records]
                 db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
                     (
@@ -443,20 +359,26 @@ class VectorizeStore:
                         for k, r, ix in zip(keep, records, indexed, strict=True)
                     ),
                 )
-                live.put_many(
-                    [r["id"] for r in records],
-                    values[keep],
-                    [r.get("namespace") for r in records],
-                    [r.get("metadata") for r in records],
-                    indexed,
-                )
+
+                def to_memory() -> None:
+                    live.put_many(
+                        [r["id"] for r in records],
+                        values[keep],
+                        [r.get("namespace") for r in records],
+                        [r.get("metadata") for r in records],
+                        indexed,
+                    )
+
             elif kind == "delete":
                 db.executemany(
                     "DELETE FROM vectors WHERE account=? AND idx=? AND id=?",
                     ((account, name, v) for v in payload),
                 )
-                for vid in payload:
-                    live.remove(vid)
+
+                def to_memory() -> None:
+                    for vid in payload:
+                        live.remove(vid)
+
             elif kind == "metadata_create":
                 db.execute(
                     "INSERT OR REPLACE INTO metadata_indexes VALUES (?,?,?,?)",
@@ -467,6 +389,8 @@ class VectorizeStore:
                     "DELETE FROM metadata_indexes WHERE account=? AND idx=? AND property=?",
                     (account, name, payload["propertyName"]),
                 )
+            else:
+                raise ValueError(f"unknown mutation kind {kind!r}")
             now = _now()
             db.execute(
                 "UPDATE indexes SET processed_mutation=?, processed_at=?, modified_on=? "
@@ -475,25 +399,23 @@ class VectorizeStore:
             )
             db.execute("DELETE FROM mutations WHERE seq=?", (seq,))  # applied: nothing left to keep
             db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            self._live.pop((account, name), None)
+        except BaseException:
+            _rollback(db)
             raise
+        if to_memory is not None:
+            try:
+                to_memory()
+            except Exception:
+                # Committed, but the in-memory copy could not follow: drop it, the next read reloads
+                # the index from SQLite.
+                log.exception("vectorize: reloading index %s after a failed in-memory update", name)
+                self._live.pop((account, name), None)
 
-    @staticmethod
-    def _indexed(metadata: Any, props: Mapping[str, str]) -> dict[str, Any]:
-        out = {}
-        for prop, kind in props.items():
-            value = _indexed_value(path_value(metadata or {}, prop), kind)
-            if value is not _MISSING:
-                out[prop] = value
-        return out
-
-    def _load(self, account: str, name: str) -> _Live:
+    def _load(self, account: str, name: str) -> LiveIndex:
         live = self._live.get((account, name))
         if live is None:
             dims = self._index_row(account, name)[2]
-            live = _Live(dims)
+            live = LiveIndex(dims)
             rows = self._db.execute(
                 "SELECT id, namespace, vals, metadata, indexed FROM vectors WHERE account=? AND idx=?",
                 (account, name),
@@ -530,53 +452,13 @@ class VectorizeStore:
             if len(vector) != dims:
                 raise VectorizeError(
                     400,
-                    40006,
+                    QUERY_DIMENSIONS,
                     f"VECTOR_QUERY_DIMENSION_MISMATCH: query has {len(vector)} dimensions, the index {dims}",
                 )
-            ceiling = MAX_TOP_K_WITH_DATA if (return_values or return_metadata == "all") else MAX_TOP_K
-            if not 1 <= top_k <= ceiling:
-                raise VectorizeError(400, 40025, f"topK must be between 1 and {ceiling} for this query")
             live = self._load(account, name)
-            n = live.size
-            mask: NDArray[np.bool_] | None = None
-            if namespace is not None:
-                code = live.ns_ids.get(namespace, -2)
-                mask = live.ns_codes[:n] == code
-            if flt:
-                kinds = self.metadata_indexes(account, name)
-                fmask = live.filter_mask(flt, kinds)
-                mask = fmask if mask is None else mask & fmask
-            rows = np.arange(n) if mask is None else np.flatnonzero(mask)
-            sub = live.matrix[:n] if mask is None else live.matrix[rows]
-            q = np.asarray(vector, dtype=np.float32)
-            scores: NDArray[np.floating[Any]]
-            if metric == "euclidean":
-                scores = np.sqrt(np.maximum(0.0, (live.norms[rows] ** 2) - 2 * (sub @ q) + float(q @ q)))
-                key = scores
-            else:
-                scores = sub @ q
-                if metric == "cosine":
-                    norms = live.norms[rows] * (float(np.linalg.norm(q)) or 1.0)
-                    scores = scores / np.where(norms == 0, 1.0, norms)
-                key = -scores
-            k = min(top_k, len(rows))
-            best = np.argpartition(key, k - 1)[:k] if 0 < k < len(rows) else np.arange(len(rows))
-            order = best[np.lexsort((best, key[best]))]
-            matches_out = []
-            for j in order:
-                i = int(rows[j])
-                item: dict[str, Any] = {"id": live.ids[i], "score": float(scores[j])}
-                if return_values:
-                    item["values"] = live.matrix[i].tolist()
-                if return_metadata == "all" and live.metadata[i] is not None:
-                    item["metadata"] = live.metadata[i]
-                elif return_metadata == "indexed":
-                    item["metadata"] = {
-                        k: v for k, v in (live.metadata[i] or {}).items() if k in live.indexed[i]
-                    }
-                if live.namespaces[i] is not None:
-                    item["namespace"] = live.namespaces[i]
-                matches_out.append(item)
+            kinds = self.metadata_indexes(account, name) if flt else {}
+            found = live.search(vector, metric, top_k, flt, kinds, namespace)
+            matches_out = [live.match(i, score, return_values, return_metadata) for i, score in found]
             return {"count": len(matches_out), "matches": matches_out}
 
     def get_by_ids(self, account: str, name: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -622,23 +504,3 @@ class VectorizeStore:
                 "cursorExpirationTimestamp": None,
                 "vectors": [{"id": r} for r in rows],
             }
-
-
-def parse_ndjson(body: bytes) -> list[dict[str, Any]]:
-    """Vectors from an NDJSON body, each line checked; raises VectorizeError 40026 on anything malformed."""
-    vectors = []
-    for number, line in enumerate(body.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: not JSON") from exc
-        if not isinstance(item, dict):
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: not an object")
-        try:
-            check_vector(item.get("id"), item.get("values"), item.get("metadata"), item.get("namespace"))
-        except ValueError as exc:
-            raise VectorizeError(400, 40026, f"invalid vector on line {number}: {exc}") from exc
-        vectors.append(item)
-    return vectors

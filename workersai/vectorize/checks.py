@@ -16,6 +16,7 @@ Text that cannot be UTF-8 (a lone surrogate) and metadata nested too deep to ser
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,9 @@ MAX_VECTORS_PER_WRITE = 5000
 MAX_BYTES_PER_WRITE = 100 * 1000 * 1000
 MAX_DIMENSIONS = 1536
 MAX_FLOAT32 = 3.4028234663852886e38
+FLOAT32_OVERFLOW = 3.4028235677973366e38
+"""Halfway from the largest float32 to 2**128: a value this large or larger rounds to infinity."""
+_NUMBER_TYPES = {float, int}
 METRICS = ("cosine", "euclidean", "dot-product")
 METADATA_INDEX_TYPES = ("string", "number", "boolean")
 RETURN_METADATA = ("none", "indexed", "all")
@@ -117,14 +121,18 @@ def check_metadata(metadata: Any, vector_id: str = "") -> None:
         )
 
 
-_NUMBER_TYPES = {float, int}
+def _real(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_"
 
 
 def plain_values(values: Any) -> Any:
-    """``values`` as a list or tuple of Python numbers where it is an array (numpy: ``tolist``) or
-    another iterable; anything else is returned as it is, for :func:`check_values` to refuse."""
+    """``values`` as a list or tuple of Python numbers where it is an array (numpy: ``tolist``), a
+    list of numpy scalars, or another iterable; anything else is returned as it is, for
+    :func:`check_values` to refuse."""
     if isinstance(values, (list, tuple)):
-        return values
+        if set(map(type, values)) <= _NUMBER_TYPES or not all(map(_real, values)):
+            return values
+        return [float(x) for x in values]
     if hasattr(values, "tolist"):
         return values.tolist()
     if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
@@ -150,7 +158,7 @@ def check_values(values: Any, dimensions: int | None = None, vector_id: str = ""
     for x in values:
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise BadInput(f"values of {vector_id!r} must be finite numbers; found {x!r}")
-        if abs(x) > MAX_FLOAT32:
+        if abs(x) >= FLOAT32_OVERFLOW:
             raise BadInput(f"values of {vector_id!r} must fit in float32 (|v| <= 3.4e38); found {x!r}")
 
 

@@ -1,0 +1,142 @@
+"""What every route shares: the start-up settings, auth, fault injection, request counters, JSON bodies,
+and the Vectorize store."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .embedder import Embedder
+from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
+from .generator import LocalGenerator
+from .responses import error_response, fault_response
+from .rules import Rejected
+from .rules import ai as ai_rules
+from .vectorize_store import VectorizeStore
+
+Handler = Callable[[Request], Awaitable[Response]]
+FAULT_HEADER = "x-workersai-local-faults"
+MAX_JSON_BODY_BYTES = 10 * 1000 * 1000
+"""The cap on JSON bodies (everything but Vectorize writes, which take 100 MB). Cloudflare documents
+no cap for these endpoints; 10 MB is the Batch API's documented payload limit
+(developers.cloudflare.com/workers-ai/features/batch-api/), the only one found for a JSON body, and far
+above any valid request (a 1536-d query with a 2 KB filter is about 40 KB)."""
+
+
+@dataclass
+class EmulatorConfig:
+    """Start-up settings of the emulator."""
+
+    token: str
+    gateway_token: str | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    data_dir: Path | None = None
+    mutation_delay_ms: float = 50.0
+    body_timeout_s: float = 30.0
+    """How long a request body may stall (no bytes arriving) before it is answered 408."""
+
+
+class Emulator:
+    """State shared by the routes: auth, faults, models, and (lazily) Vectorize."""
+
+    def __init__(self, config: EmulatorConfig, embedder: Embedder | None = None) -> None:
+        self.config = config
+        self.faults = FaultInjector(config.faults)
+        self.embedder = embedder or Embedder()
+        self.generator = LocalGenerator(self.embedder)
+        self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
+        self.vectorize: VectorizeStore | None = None
+        self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0}
+
+    def vectorize_store(self) -> VectorizeStore:
+        """The Vectorize store, opened on first use."""
+        if self.vectorize is None:
+            self.vectorize = VectorizeStore(self.config.data_dir, self.config.mutation_delay_ms)
+        return self.vectorize
+
+    def check_auth(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self.config.token.encode()):
+            raise Rejected(401, 10000, "Authentication error")
+
+    def guarded(self, area: str, handler: Callable[[Request, Decision], Awaitable[Response]]) -> Handler:
+        """Wrap a route with auth, fault injection and envelope errors."""
+
+        async def route(request: Request) -> Response:
+            stats = self.stats
+            stats["requests"] += 1
+            stats["in_flight"] += 1
+            stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
+            try:
+                return await guarded_route(request)
+            finally:
+                stats["in_flight"] -= 1
+
+        async def guarded_route(request: Request) -> Response:
+            try:
+                self.check_auth(request)
+                try:
+                    decision = self.faults.decide(area, request.headers.get(FAULT_HEADER))
+                except ValueError as exc:
+                    raise Rejected(400, 5006, f"bad fault header: {exc}") from exc
+                if decision.latency_ms:
+                    await asyncio.sleep(decision.latency_ms / 1000)
+                if decision.error in AFTER_HANDLER:
+                    # Applied, but the answer is lost: serve the request, then answer with the fault.
+                    response = await handler(request, decision)
+                    if not 200 <= response.status_code < 300:
+                        return response
+                    self.faults.answer_lost()
+                    return fault_response(replace(decision, error=AFTER_HANDLER[decision.error]))
+                if decision.error:
+                    return fault_response(decision)
+                return await handler(request, decision)
+            except Rejected as exc:
+                return error_response(exc.status, exc.code, exc.message)
+
+        return route
+
+    @staticmethod
+    def check_length(request: Request, cap: int) -> None:
+        """Refuse a declared ``Content-Length`` over ``cap`` before reading anything (413/3006)."""
+        declared = request.headers.get("content-length")
+        if declared is None:
+            return
+        if not declared.strip().isdigit():
+            raise Rejected(400, 3003, "Invalid Content-Length")
+        if int(declared) > cap:
+            raise Rejected(413, 3006, "Request is too large")
+
+    async def read_body(self, request: Request, cap: int) -> bytes:
+        """The body, at most ``cap`` bytes (413/3006 beyond, checked from ``Content-Length`` first and
+        again while reading, for chunked bodies), each chunk within ``body_timeout_s`` (408/3007)."""
+        self.check_length(request, cap)
+        chunks: list[bytes] = []
+        size = 0
+        stream = request.stream().__aiter__()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), self.config.body_timeout_s)
+            except StopAsyncIteration:
+                break
+            except asyncio.TimeoutError as exc:
+                raise Rejected(408, 3007, "Request timeout: the request body stalled") from exc
+            size += len(chunk)
+            if size > cap:
+                raise Rejected(413, 3006, "Request is too large")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        request._body = body  # what starlette's own body() keeps: form() and body() reuse it
+        return body
+
+    async def json_body(self, request: Request) -> Any:
+        """A Workers AI JSON body (capped, strictly parsed)."""
+        return ai_rules.json_body(await self.read_body(request, MAX_JSON_BODY_BYTES))

@@ -1,0 +1,57 @@
+"""What every streamed family shares: SSE framing, pacing and cuts, padding, tool-call deltas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import string
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..faults import Decision
+from ..generator import Generation
+
+DONE = b"data: [DONE]\n\n"
+
+
+def padding() -> str:
+    return "".join(random.choices(string.ascii_letters + string.digits, k=random.randint(1, 24)))
+
+
+def sse(data: Any) -> bytes:
+    return f"data: {json.dumps(data)}\n\n".encode()
+
+
+def _argument_pieces(arguments: dict[str, Any]) -> list[str]:
+    text = json.dumps(arguments)
+    step = max(1, len(text) // 3)
+    return [text[i : i + step] for i in range(0, len(text), step)] or [""]
+
+
+async def paced(frames: list[bytes], decision: Decision) -> AsyncIterator[bytes]:
+    """Send the frames, paced ``token_interval_ms`` apart (the service's generation speed), cut after
+    ``cut_stream_after`` frames when that fault is set."""
+    pause = decision.token_interval_ms / 1000
+    for i, frame in enumerate(frames):
+        if decision.cut_stream_after is not None and i >= decision.cut_stream_after:
+            raise ConnectionResetError("injected stream cut")
+        if i and pause:
+            await asyncio.sleep(pause)
+        yield frame
+        await asyncio.sleep(0)
+
+
+def tool_call_deltas(gen: Generation) -> list[dict[str, Any]]:
+    """Each tool call as streamed pieces: id, type and name first, the arguments in parts, by index."""
+    deltas = []
+    for index, call in enumerate(gen.tool_calls):
+        call_id = f"call_{uuid.uuid4().hex[:24]}"
+        for n, part in enumerate(_argument_pieces(call["arguments"])):
+            delta: dict[str, Any] = {"index": index, "function": {"arguments": part}}
+            if n == 0:
+                delta.update(id=call_id, type="function")
+                delta["function"]["name"] = call["name"]
+            deltas.append(delta)
+    return deltas
