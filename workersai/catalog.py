@@ -1,12 +1,19 @@
-"""The model catalog, kept as data in ``data/models.json``: ids, task, dimensions, limits and prices.
+"""The model catalog, kept as data in ``data/models.json``: a dated snapshot of Cloudflare's catalog.
 
-The client uses it to check model ids and sizes before any request, the usage tracker to estimate
-neurons, and the emulator to decide what it serves. Prices are Cloudflare's published neurons per
-million tokens; Cloudflare bills $0.011 per 1,000 neurons.
+Every entry was read from Cloudflare's pages (the model's page on developers.cloudflare.com, the pricing
+page for neuron prices, the limits page for requests per minute); its ``source`` names the page. Fields a
+page does not state are ``None`` (prices included: ``None`` means *unknown*, never free). The file's
+``refreshed`` date says when the snapshot was taken; the service is the authority, the snapshot only
+describes what it was known to serve.
+
+The client uses it to check model sizes before any request, the usage tracker to estimate neurons, and
+the emulator to decide what it serves. Prices are Cloudflare's published neurons per million tokens;
+Cloudflare bills $0.011 per 1,000 neurons.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -14,11 +21,29 @@ from importlib import resources
 
 EMBEDDING_TASK = "Text Embeddings"
 GENERATION_TASK = "Text Generation"
+CLASSIFICATION_TASK = "Text Classification"
+"""Cloudflare files rerankers (``@cf/baai/bge-reranker-base``) under Text Classification."""
+
+TASKS = frozenset({EMBEDDING_TASK, GENERATION_TASK, CLASSIFICATION_TASK})
+
+LEGACY = "legacy"
+"""``{response, tool_calls, usage}`` (and SSE frames ``{"response": ...}``)."""
+OPENAI = "openai"
+"""OpenAI ``chat.completion``: ``choices[0].message`` (stream: ``choices[0].delta``)."""
+RESPONSES = "responses"
+"""OpenAI Responses API: ``input`` / ``instructions`` / ``reasoning`` in, output items out (gpt-oss)."""
+EMBEDDING = "embedding"
+"""``{shape, data}`` (bge models also ``pooling``)."""
+RERANK = "rerank"
+"""``{response: [{id, score}]}``."""
+
+FAMILIES = frozenset({LEGACY, OPENAI, RESPONSES, EMBEDDING, RERANK})
+"""The response shapes a model answers in on ``/ai/run``, read from each model page's output schema."""
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One catalog entry."""
+    """One catalog entry. ``None`` means the pages read do not state the value."""
 
     name: str
     task: str
@@ -28,8 +53,21 @@ class ModelInfo:
     context_window: int | None = None
     rate_per_minute: int | None = None
     function_calling: bool = False
-    neurons_per_m_input: float = 0.0
-    neurons_per_m_output: float = 0.0
+    input_neurons_per_m: float | None = None
+    """Neurons per million input tokens; ``None`` when no page states a price."""
+    output_neurons_per_m: float | None = None
+    """Neurons per million output tokens; ``None`` when no page states a price (or there is no output)."""
+    cached_input_neurons_per_m: float | None = None
+    family: str | None = None
+    """One of :data:`FAMILIES`, or ``None`` when the page shows no output schema."""
+    reasoning: bool = False
+    vision: bool = False
+    max_output_tokens: int | None = None
+    requires_paid_plan: bool = False
+    deprecated: str | None = None
+    """ISO date from which Cloudflare deprecates the model, when announced."""
+    source: str | None = None
+    note: str | None = None
 
     @property
     def is_embedding(self) -> bool:
@@ -38,6 +76,34 @@ class ModelInfo:
     @property
     def is_generation(self) -> bool:
         return self.task == GENERATION_TASK
+
+    @property
+    def is_reranker(self) -> bool:
+        return self.family == RERANK
+
+    @property
+    def has_price(self) -> bool:
+        """Whether the input price is known (output prices may be absent for embedding models)."""
+        return self.input_neurons_per_m is not None
+
+    @property
+    def neurons_per_m_input(self) -> float:
+        """The input price, 0.0 when unknown (kept for older callers; prefer ``input_neurons_per_m``)."""
+        return self.input_neurons_per_m if self.input_neurons_per_m is not None else 0.0
+
+    @property
+    def neurons_per_m_output(self) -> float:
+        """The output price, 0.0 when unknown (kept for older callers; prefer ``output_neurons_per_m``)."""
+        return self.output_neurons_per_m if self.output_neurons_per_m is not None else 0.0
+
+    @property
+    def deprecated_on(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.deprecated) if self.deprecated else None
+
+    def is_deprecated(self, on: dt.date | None = None) -> bool:
+        """Whether the model's announced deprecation date is on or before ``on`` (default: today)."""
+        when = self.deprecated_on
+        return when is not None and when <= (on or dt.date.today())
 
 
 @cache
@@ -65,3 +131,17 @@ def neuron_price_usd() -> float:
     price = _data()["neuron_price_usd_per_1000"]
     assert isinstance(price, (int, float))
     return float(price) / 1000.0
+
+
+def catalog_refreshed() -> dt.date:
+    """The day the bundled snapshot was taken from Cloudflare's pages."""
+    value = _data()["refreshed"]
+    assert isinstance(value, str)
+    return dt.date.fromisoformat(value)
+
+
+def catalog_sources() -> dict[str, str]:
+    """The pages the snapshot's shared facts come from (pricing, limits, deprecations, ...)."""
+    value = _data().get("sources", {})
+    assert isinstance(value, dict)
+    return {str(k): str(v) for k, v in value.items()}
