@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from workersai import RetryPolicy, WorkersAI
+from workersai import IndexNotFound, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
 _shared: LocalEmulator | None = None
@@ -37,6 +38,23 @@ def _no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "emulator" in request.fixturenames:
         request.getfixturevalue("emulator").clear_faults()
+
+
+@pytest.fixture(autouse=True)
+def _no_indexes_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every Vectorize index a test creates on the session's emulator is deleted after it, whether the
+    test passed, failed or forgot (only if the emulator is in use)."""
+    if "emulator" not in request.fixturenames:
+        yield
+        return
+    emulator: LocalEmulator = request.getfixturevalue("emulator")
+    with emulator.client() as admin:
+        before = {i.name for i in admin.vectorize.list_indexes()}
+        yield
+        for index in admin.vectorize.list_indexes():
+            if index.name not in before:
+                with contextlib.suppress(IndexNotFound):
+                    admin.vectorize.delete_index(index.name)
 
 
 @dataclass

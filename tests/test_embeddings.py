@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import math
 
-import httpx
 import pytest
 
 from workersai import BadInput, ModelNotFound, WorkersAI
 
 from .conftest import RequestLog
-
-
-@pytest.fixture
-def logged_client(logged_client: WorkersAI) -> WorkersAI:
-    """The shared fixture's client, with a patient timeout on its own httpx clients (httpx's default
-    is 5 s): 100 texts embedded by the emulator on a loaded 2-core machine can take longer, and a
-    request retried after a client timeout would be counted twice by the batching tests below."""
-    patient = httpx.Timeout(60.0, connect=10.0)
-    logged_client.transport.sync_client.timeout = patient
-    if logged_client.transport._given_async is not None:
-        logged_client.transport._given_async.timeout = patient
-    return logged_client
 
 
 def cosine(a: list[float], b: list[float]) -> float:
