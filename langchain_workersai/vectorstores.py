@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from workersai import BadInput, IndexNotFound, WorkersAI
+from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Metric, Vectorize, Wait, check_wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
@@ -90,28 +90,21 @@ class VectorizeVectorStore(VectorStore):
     def create_index(
         self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
     ) -> None:
-        """Create the index (dimensions from the embedding model when not given)."""
-        if exist_ok:
-            try:
-                self._metric = self._vz.get_index(self.index_name).metric
-                return
-            except IndexNotFound:
-                pass
+        """Create the index (dimensions from the embedding model when not given); with ``exist_ok``
+        an index of that name is used as it is."""
         dims = dimensions or len(self.embedding.embed_query("dimension probe"))
-        self._metric = self._vz.create_index(self.index_name, dimensions=dims, metric=metric).metric
+        desc = self._vz.create_index(self.index_name, dimensions=dims, metric=metric, exist_ok=exist_ok)
+        self._metric = desc.metric
 
     async def acreate_index(
         self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
     ) -> None:
         """Async twin of :meth:`create_index`."""
-        if exist_ok:
-            try:
-                self._metric = (await self._vz.aget_index(self.index_name)).metric
-                return
-            except IndexNotFound:
-                pass
         dims = dimensions or len(await self.embedding.aembed_query("dimension probe"))
-        self._metric = (await self._vz.acreate_index(self.index_name, dimensions=dims, metric=metric)).metric
+        desc = await self._vz.acreate_index(
+            self.index_name, dimensions=dims, metric=metric, exist_ok=exist_ok
+        )
+        self._metric = desc.metric
 
     def create_metadata_index(self, property_name: str, index_type: str) -> None:
         """Make a metadata property filterable (for documents added from now on: documents written

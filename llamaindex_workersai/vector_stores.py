@@ -19,7 +19,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from pydantic import PrivateAttr
 
-from workersai import BadInput, IndexNotFound, WorkersAI
+from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Metric, Vectorize, Wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
@@ -131,15 +131,13 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     ) -> None:
         """Create the index with a ``ref_doc_id`` metadata index (before any node is written).
         ``dimensions`` default to those of ``embed_model`` (or ``Settings.embed_model``)."""
-        try:
-            self._vz.get_index(self.index_name)
-            if exist_ok:
-                return
-        except IndexNotFound:
-            pass
-        dims = self._dimensions(dimensions, embed_model)
-        self._vz.create_index(self.index_name, dimensions=dims, metric=metric)
-        self._vz.create_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
+        self._vz.create_index(
+            self.index_name,
+            dimensions=self._dimensions(dimensions, embed_model),
+            metric=metric,
+            exist_ok=exist_ok,
+            metadata_indexes={REF_DOC_KEY: "string"},
+        )
 
     async def acreate_index(
         self,
@@ -150,15 +148,13 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         embed_model: BaseEmbedding | None = None,
     ) -> None:
         """Async twin of :meth:`create_index`."""
-        try:
-            await self._vz.aget_index(self.index_name)
-            if exist_ok:
-                return
-        except IndexNotFound:
-            pass
-        dims = self._dimensions(dimensions, embed_model)
-        await self._vz.acreate_index(self.index_name, dimensions=dims, metric=metric)
-        await self._vz.acreate_metadata_index(self.index_name, REF_DOC_KEY, "string", wait=True)
+        await self._vz.acreate_index(
+            self.index_name,
+            dimensions=self._dimensions(dimensions, embed_model),
+            metric=metric,
+            exist_ok=exist_ok,
+            metadata_indexes={REF_DOC_KEY: "string"},
+        )
 
     def create_metadata_index(self, property_name: str, index_type: str) -> None:
         """Make a metadata property filterable with ``MetadataFilters`` (for nodes added from now on:

@@ -33,17 +33,9 @@ def emulator() -> LocalEmulator:
 
 
 @pytest.fixture(autouse=True)
-def _no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts and ends with no fault plan active (only if the emulator is in use)."""
-    yield
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").clear_faults()
-
-
-@pytest.fixture(autouse=True)
-def _no_indexes_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every Vectorize index a test creates on the session's emulator is deleted after it, whether the
-    test passed, failed or forgot (only if the emulator is in use)."""
+def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test ends with no fault plan active and without the Vectorize indexes it created on the
+    session's emulator, whether it passed, failed or forgot (only if the emulator is in use)."""
     if "emulator" not in request.fixturenames:
         yield
         return
@@ -51,6 +43,7 @@ def _no_indexes_left(request: pytest.FixtureRequest) -> Iterator[None]:
     with emulator.client() as admin:
         before = {i.name for i in admin.vectorize.list_indexes()}
         yield
+        emulator.clear_faults()
         for index in admin.vectorize.list_indexes():
             if index.name not in before:
                 with contextlib.suppress(IndexNotFound):

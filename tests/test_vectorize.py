@@ -652,3 +652,23 @@ async def test_async_writes_take_an_async_iterable(client: WorkersAI) -> None:
     got = await client.vectorize.aget_by_ids(name, [f"g{i}" for i in range(12)])
     assert sorted((v.metadata or {})["i"] for v in got) == list(range(12))
     await client.vectorize.adelete_index(name)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_create_index_exist_ok_and_metadata_indexes(vz: Vectorize, use_async: bool) -> None:
+    name = f"ok-{uuid.uuid4().hex[:8]}"
+    create = vz.acreate_index if use_async else vz.create_index
+
+    async def call(**kw: Any) -> Any:
+        out = create(name, dimensions=4, **kw)
+        return await out if use_async else out
+
+    await call(metadata_indexes={"lang": "string", "year": "number"})
+    assert vz.list_metadata_indexes(name) == {"lang": "string", "year": "number"}
+    with pytest.raises(IndexAlreadyExists):
+        await call()
+    again = await call(exist_ok=True, metadata_indexes={"other": "string"})
+    assert again.dimensions == 4
+    assert "other" not in vz.list_metadata_indexes(name)  # an existing index is used as it is
+    with pytest.raises(BadInput, match="metadata index"):
+        vz.create_index(f"no-{uuid.uuid4().hex[:8]}", dimensions=4, metadata_indexes={"x": "date"})

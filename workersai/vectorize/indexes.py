@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadInput
+from ..errors import BadInput, IndexAlreadyExists
 from . import models
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
@@ -24,8 +24,15 @@ class IndexOperations(VectorizeBase):
         return desc
 
     def _create(
-        self, name: str, dimensions: int | None, metric: Metric, preset: str | None, description: str | None
-    ) -> Call[IndexDescription]:
+        self,
+        name: str,
+        dimensions: int | None,
+        metric: Metric,
+        preset: str | None,
+        description: str | None,
+        exist_ok: bool,
+        metadata_indexes: Mapping[str, str] | None,
+    ) -> Flow[IndexDescription]:
         check_index_name(name)
         if preset is not None:
             config: dict[str, Any] = {"preset": preset}
@@ -37,7 +44,21 @@ class IndexOperations(VectorizeBase):
         body: dict[str, Any] = {"name": name, "config": config}
         if description:
             body["description"] = description
-        return Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
+        wanted = dict(metadata_indexes or {})
+        for prop, kind in wanted.items():
+            self._md_check(prop, kind)
+        try:
+            created: IndexDescription = yield Request(
+                Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
+            )
+        except IndexAlreadyExists:
+            if not exist_ok:
+                raise
+            found: IndexDescription = yield Request(self._get(name))
+            return found
+        for prop, kind in wanted.items():
+            yield from self._md_create(name, prop, kind, True)
+        return created
 
     def create_index(
         self,
@@ -47,9 +68,16 @@ class IndexOperations(VectorizeBase):
         metric: Metric = "cosine",
         preset: str | None = None,
         description: str | None = None,
+        exist_ok: bool = False,
+        metadata_indexes: Mapping[str, str] | None = None,
     ) -> IndexDescription:
-        """Create an index from ``dimensions`` and ``metric``, or from an embedding model ``preset``."""
-        return self._do(self._create(name, dimensions, metric, preset, description))
+        """Create an index from ``dimensions`` and ``metric``, or from an embedding model ``preset``.
+        ``exist_ok=True`` returns the existing index of that name instead of raising
+        :class:`~workersai.errors.IndexAlreadyExists` (its configuration is not compared).
+        ``metadata_indexes`` (``{property: "string" | "number" | "boolean"}``) are created with a new
+        index, before any vector is written, and waited for."""
+        flow = self._create(name, dimensions, metric, preset, description, exist_ok, metadata_indexes)
+        return self._run(flow)
 
     async def acreate_index(
         self,
@@ -59,8 +87,11 @@ class IndexOperations(VectorizeBase):
         metric: Metric = "cosine",
         preset: str | None = None,
         description: str | None = None,
+        exist_ok: bool = False,
+        metadata_indexes: Mapping[str, str] | None = None,
     ) -> IndexDescription:
-        return await self._ado(self._create(name, dimensions, metric, preset, description))
+        flow = self._create(name, dimensions, metric, preset, description, exist_ok, metadata_indexes)
+        return await self._arun(flow)
 
     def _get(self, name: str) -> Call[IndexDescription]:
         check_index_name(name)
@@ -154,10 +185,14 @@ class IndexOperations(VectorizeBase):
             raise
 
     # -- metadata indexes -----------------------------------------------------------------------
-    def _md_create(self, name: str, prop: str, kind: str, wait: bool) -> Flow[str]:
-        check_index_name(name)
+    @staticmethod
+    def _md_check(prop: Any, kind: Any) -> None:
         if not isinstance(prop, str) or not prop or kind not in METADATA_INDEX_TYPES:
             raise BadInput(f"metadata index needs a property name and a type in {METADATA_INDEX_TYPES}")
+
+    def _md_create(self, name: str, prop: str, kind: str, wait: bool) -> Flow[str]:
+        check_index_name(name)
+        self._md_check(prop, kind)
         body = {"propertyName": prop, "indexType": kind}
         self._indexed.pop(name, None)
         call = Call("POST", f"/{name}/metadata_index/create", models.mutation_id, json=body)
