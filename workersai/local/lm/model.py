@@ -35,6 +35,14 @@ class KVCache:
     def capacity(self) -> int:
         return int(self.k.shape[2])
 
+    def copy(self, capacity: int) -> KVCache:
+        """A cache of its own holding the same tokens, with room for ``capacity`` in all."""
+        other = KVCache(self.config, max(capacity, self.length))
+        other.k[:, :, : self.length] = self.k[:, :, : self.length]
+        other.v[:, :, : self.length] = self.v[:, :, : self.length]
+        other.length = self.length
+        return other
+
     def reserve(self, total: int) -> None:
         if total > self.config.context_length:
             raise ValueError(f"{total} tokens exceed the model's context of {self.config.context_length}")
