@@ -27,7 +27,7 @@ def test_second_load_reads_the_cache_not_the_gguf(
 
     monkeypatch.setattr(weights_mod, "read_gguf", no_gguf)
     weights, tokenizer_json = weights_mod.load(cache_dir=lm_cache)
-    assert isinstance(weights.wqkv, np.memmap)
+    assert isinstance(weights.wqkv.base, np.memmap)  # memory-mapped, not read
     assert weights.config == engine.config
     assert tokenizer_json == engine.tokenizer.json
 
@@ -49,6 +49,20 @@ def test_perplexity_of_plain_english_is_low(engine: Engine) -> None:
     logprobs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     perplexity = float(np.exp(-logprobs[np.arange(len(ids) - 1), ids[1:]].mean()))
     assert perplexity < 35, perplexity
+
+
+def test_branches_score_like_separate_runs(engine: Engine) -> None:
+    prefix = engine.prefill(engine.tokenizer.encode("The cat sat on the"))
+    branches = [engine.tokenizer.encode(" mat and slept"), engine.tokenizer.encode(" roof")]
+    scored = engine.score(prefix, branches)
+    for tokens, logits in zip(branches, scored.logits, strict=True):
+        alone = engine.prefill(prefix.tokens + tokens)
+        np.testing.assert_allclose(logits[-1], alone.logits, rtol=1e-3, atol=1e-3)
+    taken = scored.take(1)
+    assert taken.tokens == prefix.tokens + branches[1]
+    after = engine.model.forward(engine.tokenizer.encode("."), taken.cache)
+    alone = engine.prefill(prefix.tokens + branches[1] + engine.tokenizer.encode("."))
+    np.testing.assert_allclose(after, alone.logits, rtol=1e-3, atol=1e-3)
 
 
 def test_decoding_token_by_token_matches_batched_prefill(engine: Engine) -> None:

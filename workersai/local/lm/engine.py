@@ -41,6 +41,25 @@ class Prefix:
 CLOSE_WITHIN = 24
 
 
+@dataclass
+class Branches:
+    """Continuations of a prefix, scored; :meth:`take` extends the prefix with one of them."""
+
+    prefix: Prefix
+    continuations: list[list[int]]
+    logits: list[Array]
+    scores: list[float]
+
+    def take(self, index: int) -> Prefix:
+        """The prefix followed by continuation ``index`` (reusing its cache: take only one)."""
+        offset = sum(len(c) for c in self.continuations[:index])
+        chosen = self.continuations[index]
+        cache = self.prefix.cache
+        cache.length = len(self.prefix.tokens)
+        cache.keep_branch(offset, len(chosen))
+        return Prefix(self.prefix.tokens + chosen, cache, self.logits[index][-1])
+
+
 class Completion:
     """One completion's text pieces (iterate) and counts; ``close()`` stops it."""
 
@@ -130,22 +149,17 @@ class Engine:
         cache = self.model.new_cache(len(prompt) + 64)
         return Prefix(list(prompt), cache, self._forward(prompt, cache))
 
-    def score(self, prefix: Prefix, continuations: Sequence[Sequence[int]]) -> list[float]:
-        """The log-probability of each continuation after ``prefix`` (whose cache is left as it was)."""
-        base = len(prefix.tokens)
+    def score(self, prefix: Prefix, continuations: Sequence[Sequence[int]]) -> Branches:
+        """The log-probability of each continuation after ``prefix``, all in one pass."""
+        with self._lock:
+            logits = self.model.forward_branches(continuations, prefix.cache)
         scores = []
-        for tokens in continuations:
-            prefix.cache.length = base
-            logits = np.concatenate(
-                [prefix.logits[None], self._forward_all(tokens[:-1], prefix.cache)]
-                if len(tokens) > 1
-                else [prefix.logits[None]]
-            )
-            shifted = logits - logits.max(axis=-1, keepdims=True)
+        for tokens, after in zip(continuations, logits, strict=True):
+            before = np.concatenate([prefix.logits[None], after[:-1]])
+            shifted = before - before.max(axis=-1, keepdims=True)
             logprobs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
             scores.append(float(logprobs[np.arange(len(tokens)), list(tokens)].sum()))
-        prefix.cache.length = base
-        return scores
+        return Branches(prefix, [list(c) for c in continuations], logits, scores)
 
     def _forward(self, tokens: Sequence[int], cache: KVCache) -> Array:
         with self._lock:

@@ -178,7 +178,8 @@ class SmolLM2Generator:
         openings = [self.tokenizer.encode(call_opening(s["name"])) for s in specs]
         shared, baseline = self._tools_setup(system, openings)
         prefix = self.engine.prefill(prompt, base=shared)
-        choice = self._choose(prefix, openings, baseline, allow_none=not forced)
+        branches = self.engine.score(prefix, [self._no_call, *openings])
+        choice = self._choose(branches.scores, baseline, allow_none=not forced)
         if choice is None:
             plain = chat_ids(self.tokenizer, messages)
             yield from self._text(gen, self.engine.complete(plain, params, max_tokens=max_tokens, stop=stop))
@@ -189,7 +190,7 @@ class SmolLM2Generator:
             params,
             max_tokens=max_tokens,
             schema=strict_schema(spec["parameters"]),
-            prefix=prefix,
+            prefix=branches.take(choice + 1),
         )
         text = "".join(completion)
         gen.completion_tokens = len(openings[choice]) + completion.completion_tokens
@@ -202,16 +203,9 @@ class SmolLM2Generator:
         else:
             gen.text = TOOL_CALL_OPEN + "[" + call_opening(spec["name"]) + text
 
-    def _choose(
-        self,
-        prefix: Prefix,
-        openings: Sequence[Sequence[int]],
-        baseline: NDArray[np.float64],
-        *,
-        allow_none: bool,
-    ) -> int | None:
+    def _choose(self, raw: Sequence[float], baseline: NDArray[np.float64], *, allow_none: bool) -> int | None:
         """The index of the tool to call, or None for no call (see the module docstring)."""
-        scores = np.asarray(self.engine.score(prefix, [self._no_call, *openings])) - baseline
+        scores = np.asarray(raw) - baseline
         scores[0] -= _NO_CALL_MARGIN
         if not allow_none:
             scores[0] = -np.inf
@@ -234,7 +228,7 @@ class SmolLM2Generator:
                 answer_prefix=CALLS_OPEN,
             )
             prefix = self.engine.prefill(null, base=shared)
-            baseline = np.asarray(self.engine.score(prefix, [self._no_call, *openings]))
+            baseline = np.asarray(self.engine.score(prefix, [self._no_call, *openings]).scores)
             cached = (shared, baseline)
             with self._lock:
                 self._tool_setups[system] = cached

@@ -11,6 +11,7 @@ make each matmul convert the weights, so scalars here are Python floats and resu
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,6 +43,14 @@ class KVCache:
         other.v[:, :, : self.length] = self.v[:, :, : self.length]
         other.length = self.length
         return other
+
+    def keep_branch(self, offset: int, length: int) -> None:
+        """Append the ``length`` tokens laid at ``offset`` past the end (by ``forward_branches``)."""
+        src = slice(self.length + offset, self.length + offset + length)
+        if offset:
+            self.k[:, :, self.length : self.length + length] = self.k[:, :, src].copy()
+            self.v[:, :, self.length : self.length + length] = self.v[:, :, src].copy()
+        self.length += length
 
     def reserve(self, total: int) -> None:
         if total > self.config.context_length:
@@ -81,12 +90,11 @@ class Model:
         out: Array = x * (1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self._eps)) * weight
         return out
 
-    def _rope(self, x: Array, start: int) -> Array:
-        """Rotate ``x`` (n, heads, head_dim) for positions start..start+n-1."""
-        n = x.shape[0]
+    def _rope(self, x: Array, positions: NDArray[np.intp]) -> Array:
+        """Rotate ``x`` (n, heads, head_dim) for its tokens' positions."""
         half = x.shape[-1] // 2
-        cos = self._cos[start : start + n, None, :]
-        sin = self._sin[start : start + n, None, :]
+        cos = self._cos[positions, None, :]
+        sin = self._sin[positions, None, :]
         a, b = x[..., :half], x[..., half:]
         return np.concatenate([a * cos - b * sin, a * sin + b * cos], axis=-1)
 
@@ -106,25 +114,61 @@ class Model:
                 outs.append(self._logits(h[-1:])[0])
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
+    def forward_branches(self, branches: Sequence[Sequence[int]], cache: KVCache) -> list[Array]:
+        """Logits after each token of each branch, every branch continuing the cache's tokens.
+
+        The branches run in one pass: they are laid end to end in the cache, each at the positions it
+        would have alone, each token attending to the cached tokens and to its own branch's earlier
+        tokens. The cache's length is left unchanged (:meth:`KVCache.keep_branch` keeps one).
+        """
+        start = cache.length
+        ids = [t for b in branches for t in b]
+        if not ids or any(not b for b in branches):
+            raise ValueError("every branch needs at least one token")
+        cache.reserve(start + len(ids))
+        positions = np.concatenate([start + np.arange(len(b)) for b in branches])
+        owner = np.repeat(np.arange(len(branches)), [len(b) for b in branches])
+        allowed = (owner[:, None] == owner[None, :]) & (positions[:, None] >= positions[None, :])
+        mask = np.concatenate(
+            [
+                np.zeros((len(ids), start), dtype=np.float32),
+                np.where(allowed, 0.0, -np.inf).astype(np.float32),
+            ],
+            axis=1,
+        )
+        h = self._layers(np.asarray(ids, dtype=np.intp), cache, positions=positions, mask=mask)
+        cache.length = start
+        logits = self._logits(h)
+        bounds = np.cumsum([0, *[len(b) for b in branches]])
+        return [logits[a:b] for a, b in itertools.pairwise(bounds)]
+
     def _logits(self, h: Array) -> Array:
         logits: Array = self._rms(h, self.w.out_norm) @ self.w.embed.T
         assert logits.dtype == np.float32
         return logits
 
-    def _layers(self, ids: NDArray[np.intp], cache: KVCache) -> Array:
+    def _layers(
+        self,
+        ids: NDArray[np.intp],
+        cache: KVCache,
+        *,
+        positions: NDArray[np.intp] | None = None,
+        mask: Array | None = None,
+    ) -> Array:
         c, w = self.config, self.w
         n, start = len(ids), cache.length
         end = start + n
         hd, nh, nkv = c.head_dim, c.n_heads, c.n_kv_heads
         group = nh // nkv
         x: Array = np.array(w.embed[ids], dtype=np.float32)
-        mask: Array | None = None
-        if n > 1:  # causal: query start+i sees keys 0..start+i
+        if positions is None:
+            positions = np.arange(start, end)
+        if mask is None and n > 1:  # causal: query start+i sees keys 0..start+i
             mask = np.triu(np.full((n, end), -np.inf, dtype=np.float32), k=start + 1)
         for layer in range(c.n_layers):
             qkv = self._rms(x, w.attn_norm[layer]) @ w.wqkv[layer]
-            q = self._rope(qkv[:, : c.dim].reshape(n, nh, hd), start)
-            k = self._rope(qkv[:, c.dim : c.dim + c.kv_dim].reshape(n, nkv, hd), start)
+            q = self._rope(qkv[:, : c.dim].reshape(n, nh, hd), positions)
+            k = self._rope(qkv[:, c.dim : c.dim + c.kv_dim].reshape(n, nkv, hd), positions)
             cache.k[layer, :, start:end] = k.transpose(1, 0, 2)
             cache.v[layer, :, start:end] = qkv[:, c.dim + c.kv_dim :].reshape(n, nkv, hd).transpose(1, 0, 2)
             keys = cache.k[layer, :, :end]  # (kv, end, hd)

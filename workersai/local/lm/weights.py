@@ -115,7 +115,8 @@ def load(gguf: Path | None = None, cache_dir: Path | None = None) -> tuple[Weigh
     if not (entry / "config.json").is_file():
         _write_cache(gguf, entry)
     config = Config(**json.loads((entry / "config.json").read_text()))
-    arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    # Plain ndarray views of the maps: indexing an np.memmap costs a subclass wrapper each time.
+    arrays = {name: np.asarray(np.load(entry / f"{name}.npy", mmap_mode="r")) for name in _ARRAYS}
     for name, arr in arrays.items():
         assert arr.dtype == np.float32, (name, arr.dtype)
     tokenizer_json = (entry / "tokenizer.json").read_text(encoding="utf-8")
