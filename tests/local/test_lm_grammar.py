@@ -117,7 +117,7 @@ def test_json_object_mode_gives_an_object(generator: SmolLM2Generator) -> None:
     gen = generator.generate(
         [{"role": "user", "content": "Give the colour and size of a ripe banana as JSON."}],
         temperature=0,
-        max_tokens=100,
+        max_tokens=60,
         response_format={"type": "json_object"},
     )
     assert isinstance(gen.json_value, dict)
