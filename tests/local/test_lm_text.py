@@ -41,6 +41,24 @@ def test_chat_prompt_matches_the_chatml_template(engine: Engine) -> None:
     assert prompt[0] == tok.im_start and prompt.count(tok.im_end) == 2
 
 
+def test_tool_calls_and_results_in_smollm2s_format(engine: Engine) -> None:
+    tok = engine.tokenizer
+    messages = [
+        {"role": "user", "content": "What is 2 times 3?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"type": "function", "function": {"name": "multiply", "arguments": '{"a": 2, "b": 3}'}}
+            ],
+        },
+        {"role": "tool", "name": "multiply", "content": "6"},
+    ]
+    text = tok.decode(chat_ids(tok, messages))
+    assert 'assistant\n<tool_call>[{"name": "multiply", "arguments": {"a": 2, "b": 3}}]</tool_call>\n' in text
+    assert text.endswith("user\n<tool_response>\n6\n</tool_response>\nassistant\n")
+
+
 def test_stream_never_splits_a_utf8_character(engine: Engine) -> None:
     tok = engine.tokenizer
     text = "Grüße aus 東京 😀 — naïve café"

@@ -3,7 +3,8 @@
 Special tokens are inserted by id and every text (role, content) is encoded with special-token
 parsing off, so no user text can open or close a turn. With tools, the system prompt is the
 function-calling prompt SmolLM2-Instruct was trained on (Argilla's APIGen format): the tools as JSON
-inside ``<tools>...</tools>``, the answer as ``<tool_call>[...]</tool_call>``, ``[]`` for no call.
+inside ``<tools>...</tools>``, the answer as ``<tool_call>[...]</tool_call>``, ``[]`` for no call, and
+a tool's result as a user turn ``<tool_response>...</tool_response>``.
 """
 
 from __future__ import annotations
@@ -107,7 +108,11 @@ def chat_ids(
     if only_system:
         return ids
     for m in rest:
-        turn(str(m.get("role") or "user"), _content(m))
+        role = str(m.get("role") or "user")
+        if role == "tool":  # SmolLM2's function-calling format: a tool's result is a user turn
+            turn("user", f"<tool_response>\n{_content(m)}\n</tool_response>")
+        else:
+            turn(role, _content(m))
     ids.append(tok.im_start)
     ids.extend(tok.encode("assistant\n"))
     ids.extend(tok.encode(answer_prefix))
