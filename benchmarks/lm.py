@@ -86,7 +86,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     from workersai.local.lm import Engine, SmolLM2Generator
 
-    engine = Engine(cache_dir=Path(args.cache_dir))
+    engine = Engine(cache_dir=Path(args.cache_dir), threads=args.threads)
     result: dict[str, Any] = {"load_s": time.perf_counter() - start}
     if args.child == "load":
         return result

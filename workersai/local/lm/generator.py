@@ -42,7 +42,7 @@ from .prompt import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, call_opening, chat_ids, too
 from .sampling import SamplingParams
 
 _NULL_QUESTION = "N/A"
-_SETUPS_KEPT = 8  # tool listings whose system turn stays cached (a few MB each)
+_SETUPS_KEPT = 4  # tool listings whose system turn stays cached (about 15 MB each)
 # How much more likely (in log-probability, after calibration) no call must be than the best tool: a
 # user who lists tools mostly asks for them. Set from a handful of questions; see benchmarks/lm.py.
 _NO_CALL_MARGIN = 1.0
@@ -69,7 +69,7 @@ class SmolLM2Generator:
     """Answers chat requests with SmolLM2-135M-Instruct; see the module docstring."""
 
     def __init__(
-        self, engine: Engine | None = None, *, cache_dir: Path | None = None, threads: int | None = None
+        self, engine: Engine | None = None, *, cache_dir: Path | None = None, threads: int | None = 1
     ):
         self.engine = engine if engine is not None else Engine(cache_dir=cache_dir, threads=threads)
         self.tokenizer = self.engine.tokenizer
