@@ -32,13 +32,18 @@ def main() -> None:
         for score, doc in sorted(zip(scores, DOCS, strict=True), reverse=True):
             print(f"  {score:.3f}  {doc}")
 
-        best = DOCS[scores.index(max(scores))]
+        ranked = [doc for _, doc in sorted(zip(scores, DOCS, strict=True), reverse=True)]
+        best = ranked[0]
         print(f"\nQ: {QUESTION}\nA: ", end="", flush=True)
+        context = " ".join(ranked[:2])  # retrieval-augmented: the two closest texts as context
         messages = [
-            {"role": "system", "content": "Answer from this context only: " + " ".join(DOCS)},
-            {"role": "user", "content": QUESTION},
+            {
+                "role": "user",
+                "content": f"Context: {context}\n\nQuestion: {QUESTION}\nAnswer in one sentence.",
+            }
         ]
-        for chunk in client.stream_chat(messages, max_tokens=40):
+        # temperature=0: the same answer on every run.
+        for chunk in client.stream_chat(messages, max_tokens=40, temperature=0):
             print(chunk.text, end="", flush=True)
             if chunk.usage:
                 used = chunk.usage

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,11 @@ import pytest
 
 from workersai import IndexNotFound, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
+
+# Emulators started by the tests generate text with the fast, deterministic extractive generator unless
+# a test asks for the language model (LocalEmulator(generator="smollm2")); `make demo` and users get it
+# by default.
+os.environ.setdefault("WORKERSAI_LOCAL_GENERATOR", "extractive")
 
 _shared: LocalEmulator | None = None
 

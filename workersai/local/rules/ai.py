@@ -114,3 +114,28 @@ def generation(body: dict[str, Any]) -> dict[str, Any]:
         "tool_choice": body.get("tool_choice"),
         "response_format": response_format,
     }
+
+
+_SAMPLING = {
+    # name: (lowest, highest) as the text-generation models' input schemas state them
+    # (developers.cloudflare.com/workers-ai/models/llama-3.1-8b-instruct/, "Parameters").
+    "top_p": (0.001, 1.0),
+    "top_k": (1, 50),
+    "repetition_penalty": (0.0, 2.0),
+    "frequency_penalty": (-2.0, 2.0),
+    "presence_penalty": (-2.0, 2.0),
+}
+
+
+def sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """The sampling options of a text-generation request that are present, checked against their
+    documented ranges."""
+    out: dict[str, Any] = {}
+    for name, (low, high) in _SAMPLING.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise bad_input(f"'/{name}' must be a number from {low} to {high}")
+        out[name] = int(value) if name == "top_k" else float(value)
+    return out
