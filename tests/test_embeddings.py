@@ -102,11 +102,9 @@ def test_bad_texts_fail_before_any_request(
     assert request_log.requests == []
 
 
-def test_unknown_or_wrong_model_fails_before_any_request(
+def test_malformed_or_wrong_model_fails_before_any_request(
     logged_client: WorkersAI, request_log: RequestLog
 ) -> None:
-    with pytest.raises(ModelNotFound, match="unknown model"):
-        logged_client.embed(["x"], model="@cf/baai/bge-huge-en-v9")
     with pytest.raises(ModelNotFound, match="not a Workers AI model id"):
         logged_client.embed(["x"], model="../../etc/passwd")
     with pytest.raises(BadInput, match="Text Generation model"):
@@ -116,12 +114,15 @@ def test_unknown_or_wrong_model_fails_before_any_request(
     assert request_log.requests == []
 
 
-def test_unknown_model_can_be_sent_when_validation_is_off(emulator: object, client: WorkersAI) -> None:
-    from workersai.local import LocalEmulator
-
-    assert isinstance(emulator, LocalEmulator)
-    with emulator.client(validate_models=False) as loose, pytest.raises(ModelNotFound) as info:
-        loose.embed(["x"], model="@cf/baai/bge-huge-en-v9")
+def test_a_model_the_catalog_lacks_goes_to_the_service(
+    logged_client: WorkersAI, request_log: RequestLog
+) -> None:
+    # Well-formed but unknown to the bundled catalog: sent, and the service decides (5007 here).
+    with pytest.raises(ModelNotFound) as info:
+        logged_client.embed(["x"], model="@cf/baai/bge-huge-en-v9")
+    assert (info.value.code, len(request_log.requests)) == (5007, 1)
+    with pytest.raises(ModelNotFound) as info:
+        logged_client.chat("hi", model="@cf/newlab/model-from-next-year")
     assert info.value.code == 5007
 
 

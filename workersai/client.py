@@ -107,6 +107,10 @@ class WorkersAI:
 
     One client holds one pooled ``httpx.Client`` and async clients per event loop; reuse it, and
     :meth:`close` it (or use it as a context manager) when done.
+
+    Model ids are checked for their form before any request. ``validate_models`` (on by default) also
+    refuses, before any request, a model the bundled catalog knows for another task (an embedding
+    model asked to chat); a well-formed id the catalog lacks is sent, and the service decides.
     """
 
     def __init__(
