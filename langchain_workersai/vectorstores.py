@@ -178,32 +178,20 @@ class VectorizeVectorStore(VectorStore):
         texts, metadatas = [d.page_content for d in documents], [d.metadata for d in documents]
         return await self._aadd(texts, metadatas, ids, kwargs.get("show_progress"))
 
-    def _all_ids(self) -> list[str]:
-        """Every id of the store: the whole index, or with a namespace the ids stored in it."""
-        ids = list(self._vz.list_ids(self.index_name))
-        if self.namespace is None:
-            return ids
-        return [v.id for v in self._vz.get_by_ids(self.index_name, ids) if v.namespace == self.namespace]
-
-    async def _aall_ids(self) -> list[str]:
-        ids = [i async for i in self._vz.alist_ids(self.index_name)]
-        if self.namespace is None:
-            return ids
-        found = await self._vz.aget_by_ids(self.index_name, ids)
-        return [v.id for v in found if v.namespace == self.namespace]
-
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; ``ids=None`` deletes every document of the store (LangChain's
         contract): the whole index, or only its namespace when the store has one."""
         self._writes_landed()
-        ids = self._all_ids() if ids is None else ids
+        if ids is None:
+            ids = list(self._vz.list_ids(self.index_name, namespace=self.namespace))
         if ids:
             self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         await self._awrites_landed()
-        ids = await self._aall_ids() if ids is None else ids
+        if ids is None:
+            ids = [i async for i in self._vz.alist_ids(self.index_name, namespace=self.namespace)]
         if ids:
             await self._vz.adelete_by_ids(
                 self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout

@@ -266,8 +266,9 @@ class Vectorize(IndexOperations):
     async def aget_by_ids(self, name: str, ids: Sequence[str]) -> list[Vector]:
         return await self._arun(self._get_flow(name, ids))
 
-    def _list_flow(self, name: str, page_size: int) -> Flow[None]:
+    def _list_flow(self, name: str, page_size: int, namespace: str | None) -> Flow[None]:
         check_index_name(name)
+        check_namespace(namespace)
 
         def page_call(cursor: str | None) -> Call[models.IdPage]:
             params: dict[str, Any] = {"count": page_size}
@@ -275,12 +276,19 @@ class Vectorize(IndexOperations):
                 params["cursor"] = cursor
             return Call("GET", f"/{name}/list", models.id_page, params=params)
 
-        return reads.list_ids(page_call)
+        def in_namespace(ids: list[str]) -> Flow[list[str]]:
+            found = yield from self._get_flow(name, ids)
+            return [v.id for v in found if v.namespace == namespace]
 
-    def list_ids(self, name: str, *, page_size: int = 1000) -> Iterator[str]:
-        """Every vector id in the index, following the cursor page by page."""
-        yield from iterate(self._list_flow(name, page_size), self._send)
+        return reads.list_ids(page_call, None if namespace is None else in_namespace)
 
-    async def alist_ids(self, name: str, *, page_size: int = 1000) -> AsyncIterator[str]:
-        async for vector_id in aiterate(self._list_flow(name, page_size), self._asend):
+    def list_ids(self, name: str, *, page_size: int = 1000, namespace: str | None = None) -> Iterator[str]:
+        """Every vector id in the index, following the cursor page by page; with ``namespace``, only
+        the ids stored in it (``list`` has no namespace filter: each page is read back by id)."""
+        yield from iterate(self._list_flow(name, page_size, namespace), self._send)
+
+    async def alist_ids(
+        self, name: str, *, page_size: int = 1000, namespace: str | None = None
+    ) -> AsyncIterator[str]:
+        async for vector_id in aiterate(self._list_flow(name, page_size, namespace), self._asend):
             yield vector_id

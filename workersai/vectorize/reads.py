@@ -37,12 +37,17 @@ def get_by_ids(
     return [v for part in found for v in part]
 
 
-def list_ids(page_call: Callable[[str | None], Call[IdPage]]) -> Flow[None]:
-    """Emit every id of an index, following the cursor page by page."""
+def list_ids(
+    page_call: Callable[[str | None], Call[IdPage]],
+    in_namespace: Callable[[list[str]], Flow[list[str]]] | None = None,
+) -> Flow[None]:
+    """Emit every id of an index, following the cursor page by page; with ``in_namespace``, only the
+    ids of each page that flow keeps."""
     cursor: str | None = None
     while True:
         page: IdPage = yield Request(page_call(cursor))
-        for vector_id in page.ids:
+        ids = page.ids if in_namespace is None else (yield from in_namespace(page.ids))
+        for vector_id in ids:
             yield Emit(vector_id)
         if page.next_cursor is None:
             return
