@@ -46,14 +46,21 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     emulator: LocalEmulator = request.getfixturevalue("emulator")
+    admin: WorkersAI = request.getfixturevalue("_admin")
+    before = {i.name for i in admin.vectorize.list_indexes()}
+    yield
+    emulator.clear_faults()
+    for index in admin.vectorize.list_indexes():
+        if index.name not in before:
+            with contextlib.suppress(IndexNotFound):
+                admin.vectorize.delete_index(index.name)
+
+
+@pytest.fixture(scope="session")
+def _admin(emulator: LocalEmulator) -> Iterator[WorkersAI]:
+    """One client for the housekeeping of every test (a client per test would build its pools anew)."""
     with emulator.client() as admin:
-        before = {i.name for i in admin.vectorize.list_indexes()}
-        yield
-        emulator.clear_faults()
-        for index in admin.vectorize.list_indexes():
-            if index.name not in before:
-                with contextlib.suppress(IndexNotFound):
-                    admin.vectorize.delete_index(index.name)
+        yield admin
 
 
 @dataclass
