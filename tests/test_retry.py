@@ -117,3 +117,18 @@ async def test_async_stream_is_retried_before_its_first_chunk(
     chunks = [c async for c in client.astream_chat("hello", max_tokens=5)]
     assert "".join(c.text for c in chunks)
     assert len(sleeps.waits) == 1
+
+
+def test_each_retry_is_logged_at_warning_with_code_and_wait(
+    emulator: LocalEmulator, client: WorkersAI, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.set_faults(error="3040", fail_next=2, retry_after=1.5)
+    with caplog.at_level("WARNING", logger="workersai"):
+        client.embed(["hello"], model=EMBED)
+    retries = [r for r in caplog.records if r.levelname == "WARNING" and "retrying" in r.getMessage()]
+    assert [r.getMessage() for r in retries] == [
+        f"Workers AI call failed with CapacityExceeded (status=429, code=3040) on attempt {n}; "
+        "retrying in 1.50 s"
+        for n in (1, 2)
+    ]
+    assert emulator.token not in caplog.text

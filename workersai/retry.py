@@ -5,10 +5,14 @@ Only errors whose class says ``retryable`` are retried (capacity 3040, rate limi
 The wait is exponential with jitter, but never shorter than the server's ``Retry-After`` (capped by
 ``max_retry_after``). Attempts and total time are both bounded; the error finally raised carries
 ``attempts``.
+
+Each retry is logged at WARNING on the ``workersai`` logger: the error's class, status, Cloudflare code,
+which attempt failed and how long the wait is (never the request, so never the token).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,6 +31,25 @@ from tenacity import (
 from .errors import WorkersAIError
 
 T = TypeVar("T")
+
+logger = logging.getLogger("workersai")
+
+
+def log_retry(state: RetryCallState) -> None:
+    """Log one coming retry at WARNING: what failed, with which code, and the wait before the next try."""
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    what = type(exc).__name__ if exc is not None else "error"
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", None)
+    logger.warning(
+        "Workers AI call failed with %s (status=%s, code=%s) on attempt %d; retrying in %.2f s",
+        what,
+        status,
+        code,
+        state.attempt_number,
+        wait,
+    )
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -69,6 +92,7 @@ class RetryPolicy:
             "wait": self._wait,
             "retry": retry_if_exception(is_retryable),
             "reraise": True,
+            "before_sleep": log_retry,
         }
 
     def call(self, fn: Callable[[], T]) -> T:
