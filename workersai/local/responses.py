@@ -9,7 +9,7 @@ import orjson
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from .faults import ERRORS, Decision
+from .faults import ERRORS, INJECTED, Decision
 from .rules import Rejected
 
 ApiError = Rejected
@@ -44,7 +44,7 @@ class ResetResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
         await send({"type": "http.response.body", "body": b'{"result": ', "more_body": True})
-        raise ConnectionResetError("injected connection reset")
+        raise ConnectionResetError(f"{INJECTED} connection reset")
 
 
 def fault_response(decision: Decision) -> Response:

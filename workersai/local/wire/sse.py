@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..faults import Decision
+from ..faults import INJECTED, Decision
 from ..generator import Generation
 
 DONE = b"data: [DONE]\n\n"
@@ -36,7 +36,7 @@ async def paced(frames: list[bytes], decision: Decision) -> AsyncIterator[bytes]
     pause = decision.token_interval_ms / 1000
     for i, frame in enumerate(frames):
         if decision.cut_stream_after is not None and i >= decision.cut_stream_after:
-            raise ConnectionResetError("injected stream cut")
+            raise ConnectionResetError(f"{INJECTED} stream cut")
         if i and pause:
             await asyncio.sleep(pause)
         yield frame

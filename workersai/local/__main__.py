@@ -1,0 +1,5 @@
+"""``python -m workersai.local``: the same as ``workersai-local``."""
+
+from .cli import main
+
+main()
