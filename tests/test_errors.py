@@ -130,3 +130,15 @@ def test_non_envelope_success_is_response_format_error(client: WorkersAI, emulat
         unwrap_envelope(httpx.Response(200, text="<html>hi</html>"))
     with pytest.raises(ResponseFormatError):
         unwrap_envelope(httpx.Response(200, json=[1, 2]))
+
+
+def test_a_base_url_without_client_v4_says_what_the_base_url_must_be(emulator: LocalEmulator) -> None:
+    from workersai import ConfigurationError
+
+    root = emulator.base_url.removesuffix("/client/v4")
+    client = WorkersAI(account_id=emulator.account_id, api_token=emulator.token, base_url=root)
+    with pytest.raises(ConfigurationError) as info:
+        client.embed(["hello"], model=EMBED)
+    assert info.value.code == 7003 and info.value.status == 400
+    assert "the base URL must end with /client/v4" in str(info.value)
+    assert info.value.attempts == 1  # a wrong URL is not retried

@@ -209,6 +209,27 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_NO_ROUTE = {7000, 7003}
+"""The API's "No route for that URI" / "Could not route to ..." codes: the URL itself is wrong."""
+
+
+def _no_route_hint(response: httpx.Response) -> str:
+    """What is wrong with a URL the API could not route: the base URL, else the account id."""
+    try:
+        path = response.request.url.path
+    except RuntimeError:  # a response built without its request
+        path = ""
+    if "/client/v4/" not in path:
+        return (
+            "the base URL must end with /client/v4: https://api.cloudflare.com/client/v4, or the URL "
+            "workersai-local prints (CLOUDFLARE_API_BASE_URL)"
+        )
+    return (
+        "check CLOUDFLARE_ACCOUNT_ID (the 32-character hex id on the dashboard, not an e-mail or a name) and "
+        "the model or index name in the URL"
+    )
+
+
 def error_from_response(response: httpx.Response) -> WorkersAIError:
     """Build the typed error for a failed response (status >= 400 or ``success: false``)."""
     status = response.status_code
@@ -234,6 +255,8 @@ def error_from_response(response: httpx.Response) -> WorkersAIError:
     cls: type[WorkersAIError] = (
         _BY_CODE.get(code, _by_status(status)) if code is not None else _by_status(status)
     )
+    if code in _NO_ROUTE:
+        cls, message = ConfigurationError, f"{message}; {_no_route_hint(response)}"
     if status < 400 and cls is BadInput:
         cls = ResponseFormatError if not errors else BadInput
     return cls(

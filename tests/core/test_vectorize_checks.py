@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from workersai import BadInput, ResponseFormatError, WorkersAI
+from workersai.vectorize.checks import check_index_name
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -119,3 +120,19 @@ def test_malformed_answers_are_response_format_errors(
     with pytest.raises(ResponseFormatError):
         out = call() if method == "list_indexes" else call("docs")
         list(out) if method == "list_ids" else out
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("a", "it is 1 character long"),
+        ("Docs", "it starts with 'D'"),
+        ("docs-", "it ends with '-'"),
+        ("my docs", "it contains ' '"),
+        ("x" * 65, "it is 65 characters long"),
+    ],
+)
+def test_an_invalid_index_name_says_which_rule_it_breaks(name: str, why: str) -> None:
+    with pytest.raises(BadInput) as info:
+        check_index_name(name)
+    assert f"({why})" in str(info.value)

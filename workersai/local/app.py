@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
@@ -78,10 +78,23 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     routes = ai_routes(emu, prefix) + control_routes(emu) + vectorize_routes(emu, prefix)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return error_response(
-            404,
-            7003,
-            "Could not route to " + request.url.path + ", perhaps your object identifier is invalid?",
+        # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in
+        # captures, e.g. cloudflare/cloudflare-go#118 and cloudflare/workers-sdk#2100).
+        path = request.url.path
+        return JSONResponse(
+            {
+                "result": None,
+                "success": False,
+                "errors": [
+                    {
+                        "code": 7003,
+                        "message": f"Could not route to {path}, perhaps your object identifier is invalid?",
+                    },
+                    {"code": 7000, "message": "No route for that URI"},
+                ],
+                "messages": [],
+            },
+            400,
         )
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:

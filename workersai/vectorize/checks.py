@@ -65,15 +65,30 @@ def utf8_size(text: str, what: str) -> int:
         raise BadInput(f"{what} is not valid Unicode text (it holds a lone surrogate)") from None
 
 
+def _index_name_fault(name: str) -> str:
+    """Which of the name rules ``name`` breaks, in words."""
+    if len(name) < 2:
+        return f"it is {len(name)} character{'s' if len(name) != 1 else ''} long"
+    if len(name) > MAX_INDEX_NAME_BYTES:
+        return f"it is {len(name)} characters long"
+    if not name[0].isascii() or not name[0].islower():
+        return f"it starts with {name[0]!r}"
+    bad = sorted({c for c in name if not (c.isascii() and (c.islower() or c.isdigit() or c in "-_"))})
+    if bad:
+        return f"it contains {', '.join(map(repr, bad))}"
+    return f"it ends with {name[-1]!r}"
+
+
 def check_index_name(name: Any) -> str:
     if (
         not isinstance(name, str)
         or not _INDEX_NAME.fullmatch(name)
         or utf8_size(name, "index name") > MAX_INDEX_NAME_BYTES
     ):
+        why = _index_name_fault(name) if isinstance(name, str) else f"it is a {type(name).__name__}"
         raise BadInput(
-            f"invalid index name {name!r}: 2 to 64 characters of lowercase letters, digits, '-' and '_', "
-            "starting with a letter and ending with a letter or digit"
+            f"invalid index name {name!r} ({why}): an index name is 2 to 64 characters of lowercase "
+            "letters, digits, '-' and '_', starting with a letter and ending with a letter or digit"
         )
     return name
 
