@@ -1,6 +1,8 @@
 """Where the examples run: against Cloudflare when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are
 set, otherwise against a local emulator started for the duration of the example (its address and
-token are put in the same environment variables, so every class picks them up unchanged)."""
+token are put in the same environment variables, so every class picks them up unchanged). When those
+variables point at a ``workersai-local`` started elsewhere, that emulator is used, and the examples
+that show retries and fallbacks inject their faults into it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workersai import WorkersAI
+from workersai.local.control import EmulatorControl
 
 CORPUS = Path(__file__).parent / "data" / "corpus.txt"
 
@@ -19,11 +22,18 @@ def is_local() -> bool:
 
 
 @contextmanager
-def cloudflare_env() -> Iterator[object | None]:
-    """Yields the emulator when running locally (for fault injection), else None."""
+def cloudflare_env() -> Iterator[EmulatorControl | None]:
+    """Yields the emulator when running against one (for fault injection), else None."""
     if not is_local():
-        print("using Cloudflare")
-        yield None
+        running = EmulatorControl.find(
+            os.environ.get("CLOUDFLARE_API_BASE_URL"), os.environ.get("CLOUDFLARE_API_TOKEN")
+        )
+        print(f"using the emulator at {running.url}" if running else "using Cloudflare")
+        try:
+            yield running
+        finally:
+            if running is not None:
+                running.clear_faults()
         return
     from workersai.local import LocalEmulator
 

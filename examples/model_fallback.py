@@ -16,7 +16,7 @@ from langchain_workersai import ChatWorkersAI, with_model_fallbacks
 def main() -> None:
     with cloudflare_env() as emulator:
         if emulator is not None:
-            emulator.set_faults(error="3040", fail_next=1)  # type: ignore[attr-defined]
+            emulator.set_faults(error="3040", fail_next=1)
         big = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", max_retries=0, max_tokens=30)
         small = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct", max_tokens=30)
         chain = with_model_fallbacks(big, small)

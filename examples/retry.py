@@ -17,7 +17,7 @@ from workersai import RetryPolicy
 def main() -> None:
     with cloudflare_env() as emulator:
         if emulator is not None:
-            emulator.set_faults(error="3040", fail_next=3, retry_after=0.2)  # type: ignore[attr-defined]
+            emulator.set_faults(error="3040", fail_next=3, retry_after=0.2)
         waits: list[float] = []
 
         def sleep(seconds: float) -> None:

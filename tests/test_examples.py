@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from workersai.local import LocalEmulator
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
@@ -29,3 +31,21 @@ def test_example_runs(script: str) -> None:
         answer = done.stdout.split("\nA: ", 1)[1].split("\n\n[", 1)[0]
         assert answer.strip(), answer  # a real answer, by the language model
         assert "Context:" not in answer and "Answer in one sentence" not in answer, answer  # no echo
+
+
+@pytest.mark.parametrize(
+    ("script", "shown"),
+    [("retry.py", "answer after 3 retries"), ("model_fallback.py", "answered by @cf/meta/llama-3.1-8b")],
+)
+def test_retry_examples_show_retries_against_an_emulator_named_in_the_environment(
+    emulator: LocalEmulator, script: str, shown: str
+) -> None:
+    """Pointed at a running emulator through CLOUDFLARE_* (as a user of `workersai-local` does), the
+    examples still inject their faults and show the retries and the fallback."""
+    env = {**os.environ, **emulator.env()}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"using the emulator at {emulator.url}" in done.stdout
+    assert shown in done.stdout

@@ -18,19 +18,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
 from ..client import WorkersAI
 from .app import EmulatorConfig, create_app
+from .control import EmulatorControl
 from .embedder import Embedder
 from .faults import FaultPlan
 
 LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 
-class LocalEmulator:
-    """A running ``workersai-local`` on 127.0.0.1, started and stopped by this object."""
+class LocalEmulator(EmulatorControl):
+    """A running ``workersai-local`` on 127.0.0.1, started and stopped by this object; its faults and
+    counters are controlled over HTTP like any other emulator's (:class:`EmulatorControl`)."""
 
     def __init__(
         self,
@@ -64,9 +65,6 @@ class LocalEmulator:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
-
-    def __repr__(self) -> str:
-        return f"LocalEmulator(url={self.url!r})"
 
     @property
     def url(self) -> str:
@@ -131,32 +129,6 @@ class LocalEmulator:
         kwargs.setdefault("base_url", self.base_url)
         kwargs.setdefault("gateway_url", self.url)
         return WorkersAI(**kwargs)
-
-    # -- fault control, over HTTP like any other client -----------------------------------------
-    def set_faults(self, **plan: Any) -> dict[str, Any]:
-        """Replace the fault plan (fields of :class:`~workersai.local.faults.FaultPlan`)."""
-        response = httpx.post(f"{self.url}/__local__/faults", json=plan, headers=self._auth())
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()["result"]
-        return result
-
-    def clear_faults(self) -> dict[str, Any]:
-        response = httpx.delete(f"{self.url}/__local__/faults", headers=self._auth())
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()["result"]
-        return result
-
-    def stats(self, *, reset: bool = False) -> dict[str, int]:
-        """Request counters (``max_in_flight`` is the most requests served at once)."""
-        response = httpx.request(
-            "DELETE" if reset else "GET", f"{self.url}/__local__/stats", headers=self._auth()
-        )
-        response.raise_for_status()
-        result: dict[str, int] = response.json()["result"]
-        return result
-
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 def emulator_env_or_none() -> dict[str, str] | None:

@@ -1,0 +1,64 @@
+"""Control of a running emulator over HTTP (``/__local__/*``): its fault plan and request counters.
+
+:class:`EmulatorControl` reaches an emulator started anywhere (``workersai-local`` in another terminal,
+or :class:`~workersai.local.LocalEmulator` in this process, which is one). It needs only httpx, not the
+``local`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class EmulatorControl:
+    """The control endpoints of the emulator at ``url`` (``http://host:port``), with its ``token``."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self._url = url.rstrip("/")
+        self.token = token
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r})"
+
+    @classmethod
+    def find(cls, base_url: str | None, token: str | None, timeout: float = 2.0) -> EmulatorControl | None:
+        """The emulator behind ``base_url`` (``.../client/v4``) when it is one, else None (Cloudflare,
+        another server, nothing listening)."""
+        if not base_url or not token:
+            return None
+        root = base_url.rstrip("/").removesuffix("/client/v4")
+        try:
+            response = httpx.get(f"{root}/__local__/health", timeout=timeout)
+            is_emulator = response.status_code == 200 and response.json().get("result") == {"status": "ok"}
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return cls(root, token) if is_emulator else None
+
+    def set_faults(self, **plan: Any) -> dict[str, Any]:
+        """Replace the fault plan (fields of :class:`~workersai.local.faults.FaultPlan`)."""
+        return self._call("POST", "faults", json=plan)
+
+    def clear_faults(self) -> dict[str, Any]:
+        """Back to no faults; the counters of injected faults and lost answers are returned."""
+        return self._call("DELETE", "faults")
+
+    def stats(self, *, reset: bool = False) -> dict[str, int]:
+        """Request counters (``max_in_flight`` is the most requests served at once)."""
+        return {k: int(v) for k, v in self._call("DELETE" if reset else "GET", "stats").items()}
+
+    def _call(self, method: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        response = httpx.request(
+            method,
+            f"{self.url}/__local__/{what}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            **kwargs,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()["result"]
+        return result
