@@ -88,3 +88,131 @@ def test_seeds_and_sampling_options_reach_the_model(lm: WorkersAI) -> None:
 def test_sampling_options_out_of_range_are_bad_input(lm: WorkersAI) -> None:
     with pytest.raises(BadInput):
         lm.chat("hi", max_tokens=5, top_p=3.0)
+
+
+# -- through the frameworks: RAG and agents (issue #19, "Must show") -------------------------------
+
+DISTRACTORS = [
+    "Vectorize stores embeddings and answers nearest-neighbour queries.",
+    "The Kelmora Lines head office moved to a new building in 2019.",
+    "Green paint needs two coats on old wood.",
+]
+
+
+@pytest.fixture(scope="module")
+def lm_emulator() -> Iterator[LocalEmulator]:
+    with LocalEmulator(generator="smollm2") as emu:
+        yield emu
+
+
+def test_rag_through_langchain_lcel_answers_a_made_up_fact(lm_emulator: LocalEmulator) -> None:
+    from langchain_core.documents import Document
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnablePassthrough
+
+    from langchain_workersai import ChatWorkersAI, VectorizeVectorStore, WorkersAIEmbeddings
+
+    settings = {"account_id": lm_emulator.account_id, "api_token": lm_emulator.token}
+    settings["base_url"] = lm_emulator.base_url
+    store = VectorizeVectorStore.from_texts(
+        [context for context, _, _ in FACTS] + DISTRACTORS,
+        WorkersAIEmbeddings(**settings),
+        index_name="lm-rag-lcel",
+        client=lm_emulator.client(),
+    )
+
+    def joined(docs: list[Document]) -> str:
+        return "\n".join(d.page_content for d in docs)
+
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "Use this context to answer: {context}"), ("human", "{question}")]
+    )
+    chain = (
+        {"context": store.as_retriever(search_kwargs={"k": 1}) | joined, "question": RunnablePassthrough()}
+        | prompt
+        | ChatWorkersAI(max_tokens=40, temperature=0, **settings)
+        | StrOutputParser()
+    )
+    for _, question, fact in FACTS:
+        answer = chain.invoke(question)
+        assert fact in answer, (question, answer)
+        assert "Use this context" not in answer, answer
+
+
+def test_rag_through_a_llamaindex_query_engine_answers_a_made_up_fact(lm_emulator: LocalEmulator) -> None:
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.prompts import PromptTemplate
+
+    from llamaindex_workersai import VectorizeVectorStore, WorkersAI, WorkersAIEmbedding
+
+    settings = {"account_id": lm_emulator.account_id, "api_token": lm_emulator.token}
+    settings["base_url"] = lm_emulator.base_url
+    embed = WorkersAIEmbedding(**settings)
+    store = VectorizeVectorStore("lm-rag-llamaindex", workers_ai=lm_emulator.client())
+    store.create_index(embed_model=embed)
+    index = VectorStoreIndex.from_documents(
+        [Document(text=t) for t in [c for c, _, _ in FACTS] + DISTRACTORS],
+        storage_context=StorageContext.from_defaults(vector_store=store),
+        embed_model=embed,
+    )
+    engine = index.as_query_engine(
+        llm=WorkersAI(max_tokens=40, temperature=0, **settings),
+        similarity_top_k=1,
+        text_qa_template=PromptTemplate("Use this context to answer: {context_str}\n{query_str}"),
+    )
+    for _, question, fact in FACTS:
+        answer = str(engine.query(question))
+        assert fact in answer, (question, answer)
+        assert "Use this context" not in answer, answer
+
+
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")  # the issue names this loop
+def test_a_langgraph_react_agent_answers_with_the_tools_result(lm_emulator: LocalEmulator) -> None:
+    pytest.importorskip("langgraph")
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langchain_core.tools import tool
+    from langgraph.prebuilt import create_react_agent
+
+    from langchain_workersai import ChatWorkersAI
+
+    model = ChatWorkersAI(
+        max_tokens=60,
+        temperature=0,
+        account_id=lm_emulator.account_id,
+        api_token=lm_emulator.token,
+        base_url=lm_emulator.base_url,
+    )
+    agent = create_react_agent(model, [tool(multiply)])
+    messages = agent.invoke({"messages": [("user", "What is 12 times 3?")]})["messages"]
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    assert [r.content for r in results] == ["36"], messages  # the model routed to the tool, once
+    final = messages[-1]
+    assert isinstance(final, AIMessage) and not final.tool_calls
+    assert "36" in str(final.content), final.content  # the answer uses the tool's result
+
+
+async def test_a_llamaindex_function_agent_answers_with_the_tools_result(lm_emulator: LocalEmulator) -> None:
+    from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+    from llama_index.core.tools import FunctionTool
+
+    from llamaindex_workersai import WorkersAI
+
+    llm = WorkersAI(
+        max_tokens=60,
+        temperature=0,
+        account_id=lm_emulator.account_id,
+        api_token=lm_emulator.token,
+        base_url=lm_emulator.base_url,
+    )
+    agent = FunctionAgent(tools=[FunctionTool.from_defaults(multiply)], llm=llm)
+    handler = agent.run("What is 12 times 3?")
+    results = [e async for e in handler.stream_events() if isinstance(e, ToolCallResult)]
+    answer = str(await handler)
+    assert [(r.tool_name, r.tool_output.content) for r in results] == [("multiply", "36")]
+    assert "36" in answer, answer
