@@ -27,7 +27,8 @@ def calls(client: WorkersAI, index: str) -> dict[str, Callable[[], Any]]:
         "chat": lambda: client.chat("hi"),
         "chat-tools": lambda: client.chat("hi", tools=TOOLS),
         "stream": lambda: list(client.stream_chat("hi")),
-        "search_models": lambda: client.search_models(),
+        "models": lambda: client.models(refresh=True),
+        "model_schema": lambda: client.model_schema("@cf/baai/bge-m3", refresh=True),
         "create_index": lambda: vz.create_index(f"m-{uuid.uuid4().hex[:8]}", dimensions=4),
         "get_index": lambda: vz.get_index(index),
         "list_indexes": lambda: vz.list_indexes(),
@@ -54,5 +55,5 @@ def test_every_call_raises_a_typed_error(emulator: LocalEmulator, fault: str) ->
             tried.append(name)
         emulator.clear_faults()
         client.vectorize.delete_index(index)
-    assert len(tried) == 16
+    assert len(tried) == 17
     record("malformed answers turned into typed errors", len(tried))

@@ -25,15 +25,40 @@ def test_usage_is_summed_per_model_with_neurons(client: WorkersAI) -> None:
     )
     info = get_model("@cf/meta/llama-3.1-8b-instruct")
     assert info is not None
+    assert info.input_neurons_per_m is not None and info.output_neurons_per_m is not None
     expected = (
-        first.usage.prompt_tokens * info.neurons_per_m_input
-        + first.usage.completion_tokens * info.neurons_per_m_output
+        first.usage.prompt_tokens * info.input_neurons_per_m
+        + first.usage.completion_tokens * info.output_neurons_per_m
     ) / 1e6
     assert llama.neurons == pytest.approx(expected)
     embed = usage.by_model["@cf/baai/bge-base-en-v1.5"]
     assert embed.estimated_tokens and embed.prompt_tokens > 0
-    assert usage.total_neurons == pytest.approx(sum(u.neurons for u in usage.by_model.values()))
+    assert usage.total_neurons == pytest.approx(sum(u.neurons or 0.0 for u in usage.by_model.values()))
+    assert usage.total_neurons is not None and usage.unpriced_models == []
     assert usage.estimated_cost_usd == pytest.approx(usage.total_neurons * 0.011 / 1000)
+
+
+def test_a_model_without_a_known_price_reports_tokens_and_no_neurons(client: WorkersAI) -> None:
+    unpriced = "@cf/meta/llama-3.1-8b-instruct-fast"  # served, but not on the pricing page
+    info = get_model(unpriced)
+    assert info is not None and not info.has_price
+    with track_usage() as usage:
+        client.chat("hello", max_tokens=5)
+        answer = client.chat("hello", max_tokens=5, model=unpriced)
+    assert answer.usage and answer.usage.completion_tokens > 0
+    entry = usage.by_model[unpriced]
+    assert (entry.prompt_tokens, entry.completion_tokens) == (
+        answer.usage.prompt_tokens,
+        answer.usage.completion_tokens,
+    )
+    assert entry.neurons is None  # unknown, not 0
+    assert usage.by_model["@cf/meta/llama-3.1-8b-instruct"].neurons  # the priced one keeps its figure
+    assert usage.unpriced_models == [unpriced]
+    assert usage.total_neurons is None and usage.estimated_cost_usd is None
+    assert (
+        usage.total_tokens
+        == entry.total_tokens + usage.by_model["@cf/meta/llama-3.1-8b-instruct"].total_tokens
+    )
 
 
 async def test_usage_nests_and_covers_streams_and_async(client: WorkersAI) -> None:
@@ -47,8 +72,12 @@ async def test_usage_nests_and_covers_streams_and_async(client: WorkersAI) -> No
     assert outer.by_model["@cf/meta/llama-3.1-8b-instruct"].completion_tokens == 8
 
 
-def test_unknown_models_cost_nothing_known() -> None:
-    assert estimate_neurons("@cf/someone/unknown", 1000, 1000) == 0.0
+def test_unknown_prices_are_none_never_zero() -> None:
+    assert estimate_neurons("@cf/someone/unknown", 1000, 1000) is None  # not in the catalog
+    assert estimate_neurons("@cf/google/embeddinggemma-300m", 1000) is None  # no published price
+    # An embedding model has an input price only: its input tokens are priced, output tokens are not.
+    assert estimate_neurons("@cf/baai/bge-m3", 1_000_000) == pytest.approx(1075)
+    assert estimate_neurons("@cf/baai/bge-m3", 1000, 10) is None
 
 
 def test_gateway_routes_and_caches(emulator: LocalEmulator) -> None:
@@ -86,9 +115,8 @@ def test_gateway_metadata_limit() -> None:
 
 
 def test_models_search(client: WorkersAI) -> None:
-    embeddings = client.search_models(task="Text Embeddings")
-    names = {m["name"] for m in embeddings}
+    embeddings = client.models(task="Text Embeddings")
+    names = {m.name for m in embeddings}
     assert {"@cf/baai/bge-small-en-v1.5", "@cf/baai/bge-base-en-v1.5", "@cf/baai/bge-large-en-v1.5"} <= names
-    assert all(m["task"]["name"] == "Text Embeddings" for m in embeddings)
-    assert client.search_models(search="llama-3.3")[0]["name"] == "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-    assert len(client.search_models(per_page=2, page=1)) == 2
+    assert all(m.task == "Text Embeddings" for m in embeddings)
+    assert client.models(search="llama-3.3")[0].name == "@cf/meta/llama-3.3-70b-instruct-fp8-fast"

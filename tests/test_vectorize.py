@@ -672,3 +672,16 @@ async def test_create_index_exist_ok_and_metadata_indexes(vz: Vectorize, use_asy
     assert "other" not in vz.list_metadata_indexes(name)  # an existing index is used as it is
     with pytest.raises(BadInput, match="metadata index"):
         vz.create_index(f"no-{uuid.uuid4().hex[:8]}", dimensions=4, metadata_indexes={"x": "date"})
+
+
+@pytest.mark.parametrize("dimensions", [0, 1537])
+def test_dimensions_over_the_cap_are_refused_before_any_request(
+    logged_client: WorkersAI, request_log: RequestLog, dimensions: int
+) -> None:
+    # Vectorize takes 1..1536 dimensions (/vectorize/platform/limits/); the emulator refuses more itself
+    # (tests/local/test_catalog_and_writes.py), the client does not send it.
+    with pytest.raises(BadInput, match="1536"):
+        logged_client.vectorize.create_index(f"cap-{uuid.uuid4().hex[:8]}", dimensions=dimensions)
+    assert request_log.requests == []
+    name = f"cap-{uuid.uuid4().hex[:8]}"
+    assert logged_client.vectorize.create_index(name, dimensions=1536).dimensions == 1536

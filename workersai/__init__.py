@@ -33,7 +33,7 @@ from .errors import (
     WorkersAIError,
 )
 from .retry import RetryPolicy, is_retryable
-from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
+from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
 from .usage import UsageTracker, track_usage
 
 __all__ = [
@@ -55,6 +55,8 @@ __all__ = [
     "IndexAlreadyExists",
     "IndexNotFound",
     "ModelNotFound",
+    "ModelSchema",
+    "ModelSummary",
     "MutationTimeout",
     "NotFound",
     "RateLimited",

@@ -87,16 +87,6 @@ class ModelInfo:
         return self.input_neurons_per_m is not None
 
     @property
-    def neurons_per_m_input(self) -> float:
-        """The input price, 0.0 when unknown (kept for older callers; prefer ``input_neurons_per_m``)."""
-        return self.input_neurons_per_m if self.input_neurons_per_m is not None else 0.0
-
-    @property
-    def neurons_per_m_output(self) -> float:
-        """The output price, 0.0 when unknown (kept for older callers; prefer ``output_neurons_per_m``)."""
-        return self.output_neurons_per_m if self.output_neurons_per_m is not None else 0.0
-
-    @property
     def deprecated_on(self) -> dt.date | None:
         return dt.date.fromisoformat(self.deprecated) if self.deprecated else None
 

@@ -24,10 +24,25 @@ from .chat import (
     parse_stream_event,
 )
 from .errors import ConfigurationError, ResponseFormatError
+from .models_api import (
+    DEFAULT_PER_PAGE,
+    SCHEMA_PATH,
+    SEARCH_PATH,
+    CatalogCache,
+    Page,
+    PageFlow,
+    arun_pages,
+    check_per_page,
+    read_page,
+    read_schema,
+    run_pages,
+    search_filters,
+    search_pages,
+)
 from .retry import RetryPolicy
 from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
-from .types import ChatChunk, ChatResult, ToolCall
+from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
@@ -142,6 +157,7 @@ class WorkersAI:
         self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
+        self._catalog = CatalogCache()
         headers = {"User-Agent": "workersai-python/0.1"}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
@@ -388,21 +404,77 @@ class WorkersAI:
             yield chunk
 
     # -- catalog --------------------------------------------------------------------------------
-    def search_models(
-        self, *, task: str | None = None, search: str | None = None, page: int = 1, per_page: int = 50
-    ) -> list[dict[str, Any]]:
-        """The service's model catalog (``/ai/models/search``)."""
-        params: dict[str, Any] = {"page": page, "per_page": per_page}
-        if task:
-            params["task"] = task
-        if search:
-            params["search"] = search
-        result = unwrap_envelope(
-            self.transport.request("GET", self.account_url("ai/models/search"), params=params)
+    # The live catalog (GET /ai/models/search, /ai/models/schema), read through models_api's paging flow;
+    # the sync and async twins differ only in the send.
+    def _models_query(
+        self, task: str | None, search: str | None, author: str | None, per_page: int
+    ) -> tuple[dict[str, str], PageFlow]:
+        filters = search_filters(task, search, author)
+        return filters, search_pages(filters, check_per_page(per_page))
+
+    def models(
+        self,
+        task: str | None = None,
+        search: str | None = None,
+        author: str | None = None,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        refresh: bool = False,
+    ) -> list[ModelSummary]:
+        """Every model the service's catalog lists (``GET /ai/models/search``), all pages followed.
+
+        ``task`` is a task name (``"Text Generation"``, ``"Text Embeddings"``, ...), ``search`` matches
+        names and descriptions, ``author`` the author (``"meta"``). The answer is kept per client: the
+        same filters are read once; ``refresh=True`` reads the service again.
+        """
+        filters, flow = self._models_query(task, search, author, per_page)
+        cached = None if refresh else self._catalog.listing(filters)
+        if cached is not None:
+            return cached
+        url = self.account_url(SEARCH_PATH)
+        found = run_pages(flow, lambda query: read_page(self.transport.request("GET", url, params=query)))
+        return self._catalog.keep_listing(filters, found)
+
+    async def amodels(
+        self,
+        task: str | None = None,
+        search: str | None = None,
+        author: str | None = None,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        refresh: bool = False,
+    ) -> list[ModelSummary]:
+        """Async twin of :meth:`models` (sharing its cache)."""
+        filters, flow = self._models_query(task, search, author, per_page)
+        cached = None if refresh else self._catalog.listing(filters)
+        if cached is not None:
+            return cached
+        url = self.account_url(SEARCH_PATH)
+
+        async def fetch(query: dict[str, Any]) -> Page:
+            return read_page(await self.transport.arequest("GET", url, params=query))
+
+        return self._catalog.keep_listing(filters, await arun_pages(flow, fetch))
+
+    def model_schema(self, model: str, *, refresh: bool = False) -> ModelSchema:
+        """The input and output JSON schemas of ``model`` (``GET /ai/models/schema``), kept per client."""
+        check_model(model, use_catalog=False)
+        cached = None if refresh else self._catalog.schema(model)
+        if cached is not None:
+            return cached
+        response = self.transport.request("GET", self.account_url(SCHEMA_PATH), params={"model": model})
+        return self._catalog.keep_schema(read_schema(model, response))
+
+    async def amodel_schema(self, model: str, *, refresh: bool = False) -> ModelSchema:
+        """Async twin of :meth:`model_schema`."""
+        check_model(model, use_catalog=False)
+        cached = None if refresh else self._catalog.schema(model)
+        if cached is not None:
+            return cached
+        response = await self.transport.arequest(
+            "GET", self.account_url(SCHEMA_PATH), params={"model": model}
         )
-        if not isinstance(result, list) or not all(isinstance(m, dict) for m in result):
-            raise ResponseFormatError("models search result is not a list of models")
-        return result
+        return self._catalog.keep_schema(read_schema(model, response))
 
 
 class _StreamState:

@@ -52,3 +52,52 @@ class ChatChunk(BaseModel):
     tool_calls: list[ToolCallDelta] = Field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
+
+
+class ModelSummary(BaseModel):
+    """One model of the service's live catalog, as ``GET /accounts/{id}/ai/models/search`` lists it
+    (see :meth:`workersai.WorkersAI.models`).
+
+    Fields follow the service's entries (``id``, ``source``, ``name``, ``description``, ``task``,
+    ``tags``, ``properties``); ``task`` is the task's name and ``properties`` maps each ``property_id``
+    to its value as sent (mostly strings such as ``"131072"`` or ``"true"``; ``price`` is a list of
+    ``{unit, price, currency}``).
+    """
+
+    name: str
+    id: str = ""
+    description: str = ""
+    task: str | None = None
+    """The task's name: ``"Text Generation"``, ``"Text Embeddings"``, ..."""
+    source: int | None = None
+    tags: list[str] = Field(default_factory=list)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def author(self) -> str | None:
+        """The author segment of the name (``meta`` in ``@cf/meta/llama-3.1-8b-instruct``)."""
+        parts = self.name.split("/")
+        return parts[1] if len(parts) >= 3 else None
+
+    @property
+    def context_window(self) -> int | None:
+        """The ``context_window`` property as a number, when the service states one."""
+        value = self.properties.get("context_window")
+        try:
+            return int(value) if value is not None and not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def function_calling(self) -> bool:
+        """Whether the service lists the model as taking tools (``function_calling`` = true)."""
+        return str(self.properties.get("function_calling", "")).lower() == "true"
+
+
+class ModelSchema(BaseModel):
+    """The input and output JSON schemas of one model (``GET /accounts/{id}/ai/models/schema``)."""
+
+    model: str
+    input: dict[str, Any]
+    output: dict[str, Any]

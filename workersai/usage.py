@@ -9,7 +9,9 @@ Wrap any code in :func:`track_usage` to add up what the calls inside it used::
 
 Chat answers report their token counts; embedding responses do not, so their input tokens are
 estimated (about four characters a token) and marked as estimates. Neurons come from the per-model
-prices in the catalog (``data/models.json``).
+prices in the catalog (``data/models.json``). A model without a known price (``None`` in the catalog,
+or not in it) reports its tokens and ``neurons=None``, never a guess; totals that include it are
+``None`` too, and :attr:`UsageTracker.unpriced_models` names it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class ModelUsage:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    neurons: float = 0.0
+    neurons: float | None = 0.0
+    """Neurons at the catalog's prices; ``None`` once a call of a model without a known price is in."""
     estimated_tokens: bool = False
 
     @property
@@ -38,12 +41,17 @@ class ModelUsage:
         return self.prompt_tokens + self.completion_tokens
 
 
-def estimate_neurons(model: str, prompt_tokens: int, completion_tokens: int = 0) -> float:
-    """Neurons for that many tokens on ``model`` (0 for models without a known price)."""
+def estimate_neurons(model: str, prompt_tokens: int, completion_tokens: int = 0) -> float | None:
+    """Neurons for that many tokens on ``model``; ``None`` when the catalog does not know the price
+    (the model is not in it, its input price is unknown, or output tokens were used and their price
+    is unknown)."""
     info = get_model(model)
-    if info is None:
-        return 0.0
-    return (prompt_tokens * info.neurons_per_m_input + completion_tokens * info.neurons_per_m_output) / 1e6
+    if info is None or info.input_neurons_per_m is None:
+        return None
+    output_price = info.output_neurons_per_m
+    if completion_tokens and output_price is None:
+        return None
+    return (prompt_tokens * info.input_neurons_per_m + completion_tokens * (output_price or 0.0)) / 1e6
 
 
 def estimate_tokens(text: str) -> int:
@@ -66,7 +74,8 @@ class UsageTracker:
             entry.requests += 1
             entry.prompt_tokens += prompt_tokens
             entry.completion_tokens += completion_tokens
-            entry.neurons += estimate_neurons(model, prompt_tokens, completion_tokens)
+            neurons = estimate_neurons(model, prompt_tokens, completion_tokens)
+            entry.neurons = None if neurons is None or entry.neurons is None else entry.neurons + neurons
             entry.estimated_tokens = entry.estimated_tokens or estimated
 
     @property
@@ -74,13 +83,26 @@ class UsageTracker:
         return sum(u.total_tokens for u in self.by_model.values())
 
     @property
-    def total_neurons(self) -> float:
-        return sum(u.neurons for u in self.by_model.values())
+    def unpriced_models(self) -> list[str]:
+        """The models used whose price the catalog does not know (their ``neurons`` is ``None``)."""
+        return [name for name, u in self.by_model.items() if u.neurons is None]
 
     @property
-    def estimated_cost_usd(self) -> float:
-        """Cost at the paid rate, before the free daily allocation."""
-        return self.total_neurons * neuron_price_usd()
+    def total_neurons(self) -> float | None:
+        """Neurons of every call; ``None`` when a model without a known price was used."""
+        total = 0.0
+        for u in self.by_model.values():
+            if u.neurons is None:
+                return None
+            total += u.neurons
+        return total
+
+    @property
+    def estimated_cost_usd(self) -> float | None:
+        """Cost at the paid rate, before the free daily allocation; ``None`` when
+        :attr:`total_neurons` is."""
+        total = self.total_neurons
+        return None if total is None else total * neuron_price_usd()
 
 
 _active: ContextVar[tuple[UsageTracker, ...]] = ContextVar("workersai_usage", default=())

@@ -85,15 +85,15 @@ def test_refresh_date_and_sources() -> None:
     assert all(_on_cloudflare_docs(url) for url in sources.values())
 
 
-def test_prices_are_none_when_unknown_and_old_accessors_read_zero() -> None:
+def test_prices_are_none_when_unknown_never_zero() -> None:
     unknown = [i for i in ENTRIES if not i.has_price]
     assert unknown, "the snapshot has models without a published price"
     for info in unknown:
         assert info.input_neurons_per_m is None
-        assert info.neurons_per_m_input == 0.0 and info.neurons_per_m_output == 0.0
+        assert not hasattr(info, "neurons_per_m_input")  # the accessors that read unknown as 0 are gone
     llama = get_model("@cf/meta/llama-3.1-8b-instruct")
     assert llama is not None
-    assert (llama.neurons_per_m_input, llama.neurons_per_m_output) == (25608, 75147)
+    assert (llama.input_neurons_per_m, llama.output_neurons_per_m) == (25608, 75147)
     assert neuron_price_usd() == pytest.approx(0.011 / 1000)
 
 

@@ -1,12 +1,11 @@
 """Workers AI routes of the emulator: ``/ai/run/{model}`` (embeddings, text generation as JSON or SSE),
-the OpenAI-compatible ``/ai/v1/chat/completions`` and ``/ai/v1/embeddings``, the catalog search, and the
-same runs through an AI Gateway (with its cache)."""
+the OpenAI-compatible ``/ai/v1/chat/completions`` and ``/ai/v1/embeddings``, and the same runs through an
+AI Gateway (with its cache). The catalog routes are in :mod:`workersai.local.catalog_routes`."""
 
 from __future__ import annotations
 
 import hmac
 import time
-import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import ModelInfo, models
+from ..catalog import ModelInfo
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
@@ -48,25 +47,6 @@ async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Gene
         return gen
 
     return await run_in_threadpool(run)
-
-
-def _catalog_entry(info: ModelInfo) -> dict[str, Any]:
-    props = []
-    for key in ("dimensions", "max_input_tokens", "max_batch", "context_window"):
-        value = getattr(info, key)
-        if value is not None:
-            props.append({"property_id": key, "value": str(value)})
-    if info.function_calling:
-        props.append({"property_id": "function_calling", "value": "true"})
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, info.name)),
-        "source": 1,
-        "name": info.name,
-        "description": f"{info.name} ({info.task}), served locally by workersai-local",
-        "task": {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, info.task)), "name": info.task},
-        "tags": [],
-        "properties": props,
-    }
 
 
 def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
@@ -145,40 +125,10 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             }
         )
 
-    async def models_search(request: Request, decision: Decision) -> Response:
-        q = request.query_params
-        try:
-            page = max(1, int(q.get("page", "1")))
-            per_page = min(1000, max(1, int(q.get("per_page", "50"))))
-        except ValueError as exc:
-            raise ApiError(400, 5006, "page and per_page must be integers") from exc
-        task, search = (q.get("task") or "").lower(), (q.get("search") or "").lower()
-        found = [
-            _catalog_entry(i)
-            for i in models().values()
-            if (not task or i.task.lower() == task) and (not search or search in i.name.lower())
-        ]
-        start = (page - 1) * per_page
-        return JSONResponse(
-            {
-                "result": found[start : start + per_page],
-                "success": True,
-                "errors": [],
-                "messages": [],
-                "result_info": {
-                    "page": page,
-                    "per_page": per_page,
-                    "count": len(found[start : start + per_page]),
-                    "total_count": len(found),
-                },
-            }
-        )
-
     return [
         Route(prefix + "/ai/run/{model:path}", emu.guarded("ai", ai_run), methods=["POST"]),
         Route(prefix + "/ai/v1/chat/completions", emu.guarded("ai", openai_chat), methods=["POST"]),
         Route(prefix + "/ai/v1/embeddings", emu.guarded("ai", openai_embeddings), methods=["POST"]),
-        Route(prefix + "/ai/models/search", emu.guarded("ai", models_search), methods=["GET"]),
         Route(
             "/v1/{account_id}/{gateway}/workers-ai/{model:path}",
             emu.guarded("ai", gateway_run),

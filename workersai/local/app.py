@@ -5,9 +5,10 @@ Routes (``{a}`` is the account id; any id is accepted):
 
 - ``POST /client/v4/accounts/{a}/ai/run/{model}``: embeddings and text generation (JSON or SSE)
 - ``POST /client/v4/accounts/{a}/ai/v1/chat/completions`` and ``/ai/v1/embeddings``: OpenAI-compatible
-- ``GET  /client/v4/accounts/{a}/ai/models/search``: the catalog
 - ``POST /v1/{a}/{gateway}/workers-ai/{model}``: the same through an AI Gateway, with its cache
-  (all four in :mod:`workersai.local.ai_routes`)
+  (all in :mod:`workersai.local.ai_routes`)
+- ``GET  /client/v4/accounts/{a}/ai/models/search`` and ``/ai/models/schema``: the catalog
+  (:mod:`workersai.local.catalog_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 """
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
+from .catalog_routes import catalog_routes
 from .embedder import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
@@ -75,7 +77,12 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     """The emulator app for ``config``."""
     emu = Emulator(config, embedder)
     prefix = "/client/v4/accounts/{account_id}"
-    routes = ai_routes(emu, prefix) + control_routes(emu) + vectorize_routes(emu, prefix)
+    routes = (
+        ai_routes(emu, prefix)
+        + catalog_routes(emu, prefix)
+        + control_routes(emu)
+        + vectorize_routes(emu, prefix)
+    )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in

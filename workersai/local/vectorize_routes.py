@@ -63,6 +63,7 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def write(request: Request, kind: str) -> Response:
         # Read (capped, with the stall timeout) before any parsing; the multipart parser then reads the
         # body starlette keeps.
+        discard = rules.unparsable_behavior(request.query_params.get("unparsable-behavior"))
         raw = await emu.read_body(request, rules.MAX_BYTES_PER_WRITE)
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             form = await request.form(max_part_size=rules.MAX_BYTES_PER_WRITE)
@@ -72,7 +73,7 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
             raw = await part.read() if hasattr(part, "read") else str(part).encode()
         # Parsed in a worker thread, like the store's own work: a body is megabytes of numbers, and the
         # event loop keeps answering other requests meanwhile.
-        vectors = await call(rules.ndjson, raw)
+        vectors = await call(rules.ndjson, raw, discard)
         mutation = await call(emu.vectorize_store().write, *where(request), kind, vectors)
         return envelope({"mutationId": mutation})
 

@@ -16,6 +16,13 @@ Sources (read 2026-11-28):
 - Index names: ``^[a-z][a-z0-9_-]*[a-z0-9]$``, at most 64 bytes (the limits page gives the length;
   the pattern is the one collected in design.md from the API's validation errors, not re-verified
   here). Matched with ``fullmatch``: ``$`` would let a trailing newline through.
+- Dimensions: 1..1536 (the limits page, and the API's OpenAPI schema ``vectorize_index-dimensions``:
+  integer, minimum 1, maximum 1536); a create over the cap is refused as an invalid config (40026: the
+  service's own code for it is not documented).
+- ``unparsable-behavior`` (API reference "Vectorize > Indexes > Insert Vectors" / "Upsert Vectors"):
+  a query parameter, ``"error"`` (the default) or ``"discard"``, "Behavior for ndjson parse failures".
+  With ``discard`` a line that does not parse as JSON is skipped; a line that parses but breaks a rule
+  is still refused (40026). The answer is only ``{mutationId}`` (v2 has no count to reflect skips).
 - Error codes observed from the service (design.md): 3000 index not found, 3002 duplicate name,
   40006 query dimension mismatch, 40012 insert dimension mismatch, 40025 topK over the ceiling,
   40026 invalid body, 40023 NDJSON that does not parse.
@@ -211,14 +218,29 @@ def _lines(body: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def ndjson(body: bytes) -> list[dict[str, Any]]:
+UNPARSABLE_BEHAVIORS = ("error", "discard")
+
+
+def unparsable_behavior(value: str | None) -> bool:
+    """Whether ``?unparsable-behavior=`` asks to discard lines that do not parse (default ``error``)."""
+    if value is None:
+        return False
+    if value not in UNPARSABLE_BEHAVIORS:
+        raise invalid(f"unparsable-behavior must be one of {UNPARSABLE_BEHAVIORS}, got {value!r}")
+    return value == "discard"
+
+
+def ndjson(body: bytes, discard_unparsable: bool = False) -> list[dict[str, Any]]:
     """The vectors of an NDJSON write body, each line checked. A line that does not parse is 40023
-    (the service's "failed to parse ... ndjson"); a parsed line that breaks a rule is 40026."""
+    (the service's "failed to parse ... ndjson"), or skipped with ``discard_unparsable``; a parsed line
+    that breaks a rule is 40026."""
     vectors = []
     for number, line in _lines(body):
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
+            if discard_unparsable:
+                continue
             raise Rejected(
                 400,
                 BAD_NDJSON,
