@@ -23,6 +23,7 @@ from .chat import (
     parse_chat_result,
     parse_stream_event,
 )
+from .d1 import D1
 from .errors import ConfigurationError, ResponseFormatError
 from .retry import RetryPolicy
 from .streaming import aiter_sse_json, iter_sse_json
@@ -159,6 +160,8 @@ class WorkersAI:
 
         self.vectorize: Vectorize = Vectorize(self)
         """The Vectorize client sharing this client's connection pool and settings."""
+        self.d1: D1 = D1(self)
+        """The D1 client (SQLite databases) sharing this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"

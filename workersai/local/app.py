@@ -9,6 +9,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``POST /v1/{a}/{gateway}/workers-ai/{model}``: the same through an AI Gateway, with its cache
   (all four in :mod:`workersai.local.ai_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
+- ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 """
 
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
+from .d1_routes import d1_routes
 from .embedder import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
@@ -76,6 +78,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     emu = Emulator(config, embedder)
     prefix = "/client/v4/accounts/{account_id}"
     routes = ai_routes(emu, prefix) + control_routes(emu) + vectorize_routes(emu, prefix)
+    routes += d1_routes(emu, prefix)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(
