@@ -9,7 +9,6 @@ import pytest
 
 from workersai import BadInput, NotFound, WorkersAI
 from workersai.d1 import MAX_BOUND_PARAMETERS, Statement
-from workersai.local import LocalEmulator
 from workersai.vectorize import TextStore
 
 from .conftest import RequestLog
@@ -102,7 +101,7 @@ def test_text_store_keeps_many_and_long_texts_within_d1s_limits(
         logged_client.d1.delete_database(created.uuid)
 
 
-async def test_text_store_async(client: WorkersAI, emulator: LocalEmulator) -> None:
+async def test_text_store_async(client: WorkersAI) -> None:
     created = await client.d1.acreate_database(f"atexts-{uuid.uuid4().hex[:8]}")
     try:
         texts = TextStore(client.d1, created.uuid, "other-index")

@@ -144,3 +144,30 @@ def test_the_limits_of_d1(http: httpx.Client, database: str) -> None:
 def test_auth_is_required(emulator: LocalEmulator) -> None:
     url = f"{emulator.base_url}/accounts/{emulator.account_id}/d1/database"
     refused(httpx.get(url, headers={"Authorization": "Bearer wrong"}), 401, 10000)
+
+
+def test_the_official_sdk_reads_the_emulators_answers(emulator: LocalEmulator) -> None:
+    # Cloudflare's own generated client (cloudflare-python), independent of ours, parses every answer.
+    cloudflare = pytest.importorskip("cloudflare")
+    cf = cloudflare.Cloudflare(api_token=emulator.token, base_url=emulator.base_url, max_retries=0)
+    account = emulator.account_id
+    name = f"sdk-{uuid.uuid4().hex[:8]}"
+    created = cf.d1.database.create(account_id=account, name=name)
+    try:
+        sql = "CREATE TABLE t (v TEXT); INSERT INTO t VALUES (?); SELECT v FROM t"
+        with pytest.raises(cloudflare.BadRequestError):  # params with several statements
+            cf.d1.database.query(created.uuid, account_id=account, sql=sql, params=["a"])
+        cf.d1.database.query(created.uuid, account_id=account, sql="CREATE TABLE t (v TEXT)")
+        cf.d1.database.query(created.uuid, account_id=account, sql="INSERT INTO t VALUES (?)", params=["a"])
+        rows = list(cf.d1.database.query(created.uuid, account_id=account, sql="SELECT v FROM t"))
+        assert rows[0].results == [{"v": "a"}] and rows[0].meta.rows_read == 1
+        raw = list(cf.d1.database.raw(created.uuid, account_id=account, sql="SELECT v FROM t"))
+        assert raw[0].results.columns == ["v"] and raw[0].results.rows == [["a"]]
+        assert created.uuid in [d.uuid for d in cf.d1.database.list(account_id=account, name=name)]
+        assert cf.d1.database.get(created.uuid, account_id=account).num_tables == 1
+        with pytest.raises(cloudflare.BadRequestError, match="7500"):
+            cf.d1.database.query(created.uuid, account_id=account, sql="SELEC 1")
+    finally:
+        cf.d1.database.delete(created.uuid, account_id=account)
+    with pytest.raises(cloudflare.NotFoundError):
+        cf.d1.database.get(created.uuid, account_id=account)

@@ -105,6 +105,8 @@ def statements(body: dict[str, Any]) -> list[tuple[str, list[Param]]]:
     sql = body.get("sql")
     if not isinstance(sql, str) or not sql.strip():
         raise invalid("sql is required")
+    if len(sql.encode("utf-8", "surrogatepass")) > MAX_SQL_BYTES:
+        raise invalid("statement too long: SQLITE_TOOBIG")  # the sql as sent, before any splitting
     params = _params(body.get("params"))
     parts = split_sql(sql)
     if not parts:
