@@ -28,7 +28,11 @@ Not documented by the service, chosen here (and why):
   SQLite's types (clients send them), objects and arrays are refused (400, 7500): there is no SQLite
   type for them;
 - ``params`` with several statements in one ``sql`` are refused (400, 7500): the reference does not
-  say which statement they bind to.
+  say which statement they bind to;
+- a body that is not a JSON object, a missing database name or a bad ``page`` / ``per_page`` is 400
+  with code 7400 (not documented; chosen next to 7500 so the client reads it as bad input);
+- ``rows_read`` is the number of rows a statement returned and ``rows_written`` the rows it changed:
+  SQLite does not count scanned rows the way D1's billing does.
 """
 
 from __future__ import annotations
