@@ -1,7 +1,8 @@
 """Documents on their way into Vectorize: checked whole first, then embedded a chunk ahead of the upload.
 
 The text of a document is kept in its vector's metadata under :data:`TEXT_KEY` and taken out again
-on the way back (:func:`document`).
+on the way back (:func:`document`), or, when the store has a D1 database, in a D1 table
+(:class:`workersai.vectorize.TextStore`) and only the document's own metadata in Vectorize.
 """
 
 from __future__ import annotations
@@ -18,37 +19,45 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from workersai import BadInput, ResponseFormatError
+from workersai.vectorize import TextTooLong
 from workersai.vectorize.checks import check_id, check_metadata, check_namespace
+from workersai.vectorize.texts import check_text_fits, check_text_for_d1
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
 
 
-def document(vector_id: str, metadata: dict[str, Any] | None) -> Document:
-    """The LangChain document a stored vector holds."""
+def document(vector_id: str, metadata: dict[str, Any] | None, text: str | None = None) -> Document:
+    """The LangChain document a stored vector holds: its text from the metadata, else ``text`` (read
+    from D1)."""
     meta = dict(metadata or {})
-    text = meta.pop(TEXT_KEY, "")
-    return Document(id=vector_id, page_content=str(text), metadata=meta)
+    kept = meta.pop(TEXT_KEY, None)
+    content = kept if kept is not None else text
+    return Document(id=vector_id, page_content=str(content or ""), metadata=meta)
 
 
-def stored_metadata(text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """The metadata stored for a document: its own, plus its text."""
+def stored_metadata(text: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The metadata stored for a document: its own, plus its text unless ``text`` is None (kept in D1)."""
     meta = dict(metadata) if metadata else {}
     if TEXT_KEY in meta:
         raise BadInput(f"metadata key {TEXT_KEY!r} is reserved for the document text")
-    meta[TEXT_KEY] = text
+    if text is not None:
+        meta[TEXT_KEY] = text
     return meta
 
 
 @dataclass
 class Documents:
     """Documents to add, every one checked before any request (a bad one stops the call before
-    anything is embedded or written), with the ids they will have."""
+    anything is embedded or written), with the ids they will have. ``texts_in_metadata`` is False
+    when the texts go to D1: then only their size is checked against D1's row limit, and a text too
+    long for metadata is otherwise a :class:`~workersai.vectorize.TextTooLong`."""
 
     texts: list[str]
     metadatas: Sequence[dict[str, Any]] | None
     ids: list[str]
     namespace: str | None
+    texts_in_metadata: bool = True
 
     @classmethod
     def checked(
@@ -57,6 +66,8 @@ class Documents:
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
         namespace: str | None,
+        *,
+        texts_in_metadata: bool = True,
     ) -> Documents:
         texts = list(texts)
         if metadatas is not None and len(metadatas) != len(texts):
@@ -67,13 +78,20 @@ class Documents:
         out_ids = []
         for i, text in enumerate(texts):
             vid = (ids[i] if ids else None) or str(uuid.uuid4())
-            meta = stored_metadata(text, metadatas[i] if metadatas else None)
+            meta = stored_metadata(text if texts_in_metadata else None, metadatas[i] if metadatas else None)
             try:
-                check_metadata(meta, check_id(vid))
+                check_id(vid)
+                if texts_in_metadata:
+                    check_text_fits(meta, vid, i, text)
+                else:
+                    check_metadata(meta, vid)
+                    check_text_for_d1(text, vid)
+            except TextTooLong:
+                raise
             except BadInput as exc:
                 raise BadInput(f"document {vid!r} cannot be stored: {exc.message}") from exc
             out_ids.append(vid)
-        return cls(texts, metadatas, out_ids, namespace)
+        return cls(texts, metadatas, out_ids, namespace, texts_in_metadata)
 
     def records(self, start: int, vectors: list[list[float]], chunk_size: int) -> Iterator[dict[str, Any]]:
         """The wire records of the chunk at ``start``, given its vectors."""
@@ -83,7 +101,10 @@ class Documents:
             yield {
                 "id": self.ids[i],
                 "values": values,
-                "metadata": stored_metadata(self.texts[i], self.metadatas[i] if self.metadatas else None),
+                "metadata": stored_metadata(
+                    self.texts[i] if self.texts_in_metadata else None,
+                    self.metadatas[i] if self.metadatas else None,
+                ),
                 "namespace": self.namespace,
             }
 

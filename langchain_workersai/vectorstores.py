@@ -12,10 +12,13 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Metric, Vectorize, Wait, check_wait
+from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait, check_wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
-from .ingestion import Documents, aembedded, document, embedded, progress_bar
+from .ingestion import TEXT_KEY, Documents, aembedded, document, embedded, progress_bar
+
+Found = Sequence[tuple[str, "dict[str, Any] | None"]]
+"""Stored vectors as (id, metadata), in the order their documents are returned."""
 
 
 class VectorizeVectorStore(VectorStore):
@@ -36,6 +39,13 @@ class VectorizeVectorStore(VectorStore):
     ``show_progress=True`` (on the store, or per ``add_texts`` / ``add_documents`` call) shows a tqdm
     bar over the documents.
 
+    Texts live in the vector's metadata, which Vectorize caps at 10 KiB: a longer document is refused
+    before anything is embedded (:class:`~workersai.vectorize.TextTooLong`, naming the document). Split
+    documents with a text splitter, or pass ``d1_database_id=`` (a D1 database, e.g. from
+    ``client.d1.create_database("texts")``): the texts then go to a D1 table the store creates
+    (``vectorize_texts_<index>``), written before the vectors, deleted with them and read back on every
+    search and get, so documents of any length (up to D1's 1 MB row) are kept whole.
+
     .. code-block:: python
 
         from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
@@ -55,6 +65,7 @@ class VectorizeVectorStore(VectorStore):
         chunk_size: int = 1600,
         batch_size: int = 1000,
         show_progress: bool = False,
+        d1_database_id: str | None = None,
         client: WorkersAI | None = None,
         **settings: Any,
     ) -> None:
@@ -76,6 +87,9 @@ class VectorizeVectorStore(VectorStore):
                 else ClientSettings(**settings).workers_ai
             )
         self.client = client
+        self.d1_database_id = d1_database_id
+        self._texts = TextStore(client.d1, d1_database_id, index_name) if d1_database_id else None
+        """Where the texts are kept when not in metadata (a D1 table), or None."""
         self._metric: str | None = None  # the index's, read once when relevance scores need it
 
     @property
@@ -126,8 +140,10 @@ class VectorizeVectorStore(VectorStore):
         ids: Sequence[str | None] | None,
         show: bool | None = None,
     ) -> list[str]:
-        docs = Documents.checked(texts, metadatas, ids, self.namespace)
+        docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
+            if self._texts is not None:  # before the vectors: a vector never exists without its text
+                self._texts.put(docs.ids, docs.texts)
             with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
                 records = embedded(docs, self.embedding, self.chunk_size, progress)
                 self._vz.upsert(self.index_name, records, **self._write_options())
@@ -140,8 +156,10 @@ class VectorizeVectorStore(VectorStore):
         ids: Sequence[str | None] | None,
         show: bool | None = None,
     ) -> list[str]:
-        docs = Documents.checked(texts, metadatas, ids, self.namespace)
+        docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
+            if self._texts is not None:
+                await self._texts.aput(docs.ids, docs.texts)
             with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
                 records = aembedded(docs, self.embedding, self.chunk_size, progress)
                 await self._vz.aupsert(self.index_name, records, **self._write_options())
@@ -180,12 +198,15 @@ class VectorizeVectorStore(VectorStore):
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; ``ids=None`` deletes every document of the store (LangChain's
-        contract): the whole index, or only its namespace when the store has one."""
+        contract): the whole index, or only its namespace when the store has one. Texts kept in D1 are
+        deleted after their vectors."""
         self._writes_landed()
         if ids is None:
             ids = list(self._vz.list_ids(self.index_name, namespace=self.namespace))
         if ids:
             self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
+            if self._texts is not None:
+                self._texts.delete(ids)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
@@ -196,6 +217,8 @@ class VectorizeVectorStore(VectorStore):
             await self._vz.adelete_by_ids(
                 self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
             )
+            if self._texts is not None:
+                await self._texts.adelete(ids)
         return True
 
     # -- reads ----------------------------------------------------------------------------------
@@ -206,15 +229,30 @@ class VectorizeVectorStore(VectorStore):
     async def _awrites_landed(self) -> None:
         await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
 
+    # Texts kept in D1 are read for a whole result page in one request (only for vectors whose
+    # metadata does not hold their text, e.g. written before the store had a D1 database).
+    def _in_d1(self, found: Found) -> list[str]:
+        return [vid for vid, meta in found if TEXT_KEY not in (meta or {})] if self._texts else []
+
+    def _documents(self, found: Found) -> list[Document]:
+        wanted = self._in_d1(found)
+        texts = self._texts.get(wanted) if self._texts is not None and wanted else {}
+        return [document(vid, meta, texts.get(vid)) for vid, meta in found]
+
+    async def _adocuments(self, found: Found) -> list[Document]:
+        wanted = self._in_d1(found)
+        texts = await self._texts.aget(wanted) if self._texts is not None and wanted else {}
+        return [document(vid, meta, texts.get(vid)) for vid, meta in found]
+
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         self._writes_landed()
         found = {v.id: v for v in self._vz.get_by_ids(self.index_name, list(ids))}
-        return [document(i, found[i].metadata) for i in ids if i in found]
+        return self._documents([(i, found[i].metadata) for i in ids if i in found])
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         await self._awrites_landed()
         found = {v.id: v for v in await self._vz.aget_by_ids(self.index_name, list(ids))}
-        return [document(i, found[i].metadata) for i in ids if i in found]
+        return await self._adocuments([(i, found[i].metadata) for i in ids if i in found])
 
     def _query_args(self, k: int, filter: dict[str, Any] | None, values: bool = False) -> dict[str, Any]:
         if k > MAX_TOP_K_WITH_DATA:
@@ -229,9 +267,13 @@ class VectorizeVectorStore(VectorStore):
             "namespace": self.namespace,
         }
 
-    @staticmethod
-    def _scored(matches: list[Match]) -> list[tuple[Document, float]]:
-        return [(document(m.id, m.metadata), m.score) for m in matches]
+    def _scored(self, matches: list[Match]) -> list[tuple[Document, float]]:
+        docs = self._documents([(m.id, m.metadata) for m in matches])
+        return list(zip(docs, [m.score for m in matches], strict=True))
+
+    async def _ascored(self, matches: list[Match]) -> list[tuple[Document, float]]:
+        docs = await self._adocuments([(m.id, m.metadata) for m in matches])
+        return list(zip(docs, [m.score for m in matches], strict=True))
 
     def similarity_search_by_vector_with_score(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
@@ -262,7 +304,7 @@ class VectorizeVectorStore(VectorStore):
         vector = await self.embedding.aembed_query(query)
         await self._awrites_landed()
         result = await self._vz.aquery(self.index_name, vector, **self._query_args(k, filter))
-        return self._scored(result.matches)
+        return await self._ascored(result.matches)
 
     async def asimilarity_search(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
@@ -294,7 +336,8 @@ class VectorizeVectorStore(VectorStore):
         result = self._vz.query(
             self.index_name, embedding, **self._query_args(max(k, fetch_k), filter, values=True)
         )
-        return self._mmr(embedding, result.matches, k, lambda_mult)
+        chosen = self._mmr(embedding, result.matches, k, lambda_mult)
+        return self._documents([(m.id, m.metadata) for m in chosen])
 
     def max_marginal_relevance_search(
         self,
@@ -323,10 +366,11 @@ class VectorizeVectorStore(VectorStore):
         result = await self._vz.aquery(
             self.index_name, vector, **self._query_args(max(k, fetch_k), filter, values=True)
         )
-        return self._mmr(vector, result.matches, k, lambda_mult)
+        chosen = self._mmr(vector, result.matches, k, lambda_mult)
+        return await self._adocuments([(m.id, m.metadata) for m in chosen])
 
     @staticmethod
-    def _mmr(query: list[float], matches: list[Match], k: int, lambda_mult: float) -> list[Document]:
+    def _mmr(query: list[float], matches: list[Match], k: int, lambda_mult: float) -> list[Match]:
         if not matches:
             return []
         import numpy as np
@@ -337,7 +381,7 @@ class VectorizeVectorStore(VectorStore):
         chosen = maximal_marginal_relevance(
             np.array(query), [m.values or [] for m in matches], k=k, lambda_mult=lambda_mult
         )
-        return [document(matches[i].id, matches[i].metadata) for i in chosen]
+        return [matches[i] for i in chosen]
 
     # -- constructors ---------------------------------------------------------------------------
     @classmethod

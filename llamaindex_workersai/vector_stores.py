@@ -7,7 +7,7 @@ from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import BaseNode
+from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -21,9 +21,10 @@ from pydantic import PrivateAttr
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Metric, Vectorize, Wait
-from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
+from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_metadata
 from workersai.vectorize.filters import check_filter, matches_filter
+from workersai.vectorize.texts import check_text_fits, check_text_for_d1
 
 REF_DOC_KEY = "ref_doc_id"
 
@@ -83,6 +84,14 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     pending writes before its next read or delete: ``VectorStoreIndex`` adds nodes in many calls, and
     then pays one wait instead of one per call. Another client reading the index should first call
     ``store.client.vectorize.confirm_writes(index_name)``. ``wait=False`` never waits.
+
+    A node's text is kept in its metadata, which Vectorize caps at 10 KiB: a longer node is refused
+    before anything is written (:class:`~workersai.vectorize.TextTooLong`, naming the node). Use a
+    smaller ``chunk_size`` (``Settings.chunk_size``, ``SentenceSplitter(chunk_size=...)``), or pass
+    ``d1_database_id=``: texts then go to a D1 table the store creates (``vectorize_texts_<index>``),
+    written before the vectors, deleted with them and read back on every query and get.
+    ``VectorStoreIndex`` embeds nodes before it hands them to a store, so to refuse a long node before
+    its embedding is paid for, call :meth:`check_nodes` on the parsed nodes first.
     """
 
     stores_text: bool = True
@@ -92,8 +101,10 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     namespace: str | None = None
     wait: Wait = True
     wait_timeout: float = 60.0
+    d1_database_id: str | None = None
 
     _workers_ai: WorkersAI = PrivateAttr()
+    _texts: TextStore | None = PrivateAttr(default=None)
 
     def __init__(self, index_name: str, *, workers_ai: WorkersAI | None = None, **kwargs: Any) -> None:
         settings = {
@@ -101,6 +112,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         }
         super().__init__(index_name=index_name, **kwargs)  # type: ignore[call-arg]  # pydantic fields
         self._workers_ai = workers_ai or ClientSettings(**settings).workers_ai
+        if self.d1_database_id:
+            self._texts = TextStore(self._workers_ai.d1, self.d1_database_id, self.index_name)
 
     @classmethod
     def class_name(cls) -> str:
@@ -165,23 +178,49 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         await self._vz.acreate_metadata_index(self.index_name, property_name, index_type, wait=True)
 
     # -- writes ---------------------------------------------------------------------------------
+    def _metadata(self, node: BaseNode) -> dict[str, Any]:
+        """What Vectorize keeps of ``node``: everything, or, with D1, everything but its text."""
+        in_d1 = self._texts is not None and isinstance(node, TextNode)
+        return node_to_metadata_dict(node, remove_text=in_d1, flat_metadata=self.flat_metadata)
+
+    def check_nodes(self, nodes: Sequence[BaseNode]) -> None:
+        """Refuse, before any request, a node this store cannot keep: without D1, a text too long for
+        Vectorize metadata (:class:`~workersai.vectorize.TextTooLong`); with D1, one over D1's row size.
+        ``add`` calls it; call it yourself before embedding to fail before paying for embeddings."""
+        for position, node in enumerate(nodes):
+            metadata = self._metadata(node)
+            text = node.get_content() if isinstance(node, TextNode) else ""
+            if self._texts is not None and isinstance(node, TextNode):
+                check_metadata(metadata, node.node_id)
+                check_text_for_d1(text, node.node_id)
+            else:
+                check_text_fits(metadata, node.node_id, position, text)
+
     def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
-        """The wire records of ``nodes``. The core checks the whole list before its first request, so
-        a bad node (its id, embedding or metadata) stops the call before anything is written."""
+        """The wire records of ``nodes``, every node checked first (:meth:`check_nodes`; the core then
+        checks ids and embeddings), so a bad node stops the call before anything is written."""
+        self.check_nodes(nodes)
         return [
             {
                 "id": node.node_id,
                 "values": node.get_embedding(),
-                "metadata": node_to_metadata_dict(node, remove_text=False, flat_metadata=self.flat_metadata),
+                "metadata": self._metadata(node),
                 "namespace": self.namespace,
             }
             for node in nodes
         ]
 
+    @staticmethod
+    def _texts_of(nodes: Sequence[BaseNode]) -> tuple[list[str], list[str]]:
+        chosen = [n for n in nodes if isinstance(n, TextNode)]
+        return [n.node_id for n in chosen], [n.get_content() for n in chosen]
+
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         if not nodes:
             return []
         records = self._records(nodes)
+        if self._texts is not None:  # before the vectors: a vector never exists without its text
+            self._texts.put(*self._texts_of(nodes))
         self._vz.upsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
         return [r["id"] for r in records]
 
@@ -189,6 +228,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         if not nodes:
             return []
         records = self._records(nodes)
+        if self._texts is not None:
+            await self._texts.aput(*self._texts_of(nodes))
         await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
         return [r["id"] for r in records]
 
@@ -200,9 +241,12 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
 
     def _delete_ids(self, ids: list[str]) -> None:
+        """Delete vectors, then their texts in D1 (so a vector is never left without its text)."""
         self._writes_landed()
         if ids:
             self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
+            if self._texts is not None:
+                self._texts.delete(ids)
 
     async def _adelete_ids(self, ids: list[str]) -> None:
         await self._awrites_landed()
@@ -210,6 +254,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
             await self._vz.adelete_by_ids(
                 self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
             )
+            if self._texts is not None:
+                await self._texts.adelete(ids)
 
     def _ref_doc_indexed(self) -> bool:
         return REF_DOC_KEY in self._vz.list_metadata_indexes(self.index_name)
@@ -252,6 +298,30 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         node.embedding = embedding
         return node
 
+    # Texts kept in D1 are read for a whole result page in one request, for the text nodes that came
+    # back without theirs.
+    def _text_ids(self, nodes: Sequence[BaseNode]) -> list[str]:
+        if self._texts is None:
+            return []
+        return [n.node_id for n in nodes if isinstance(n, TextNode) and not n.text]
+
+    @staticmethod
+    def _with_texts(nodes: Sequence[BaseNode], texts: dict[str, str]) -> None:
+        for node in nodes:
+            if node.node_id in texts:
+                node.set_content(texts[node.node_id])
+
+    def _fill(self, nodes: Sequence[BaseNode]) -> None:
+        """Give the text nodes read back without their text the text kept in D1."""
+        wanted = self._text_ids(nodes)
+        if self._texts is not None and wanted:
+            self._with_texts(nodes, self._texts.get(wanted))
+
+    async def _afill(self, nodes: Sequence[BaseNode]) -> None:
+        wanted = self._text_ids(nodes)
+        if self._texts is not None and wanted:
+            self._with_texts(nodes, await self._texts.aget(wanted))
+
     def _scan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
         self._writes_landed()
         ids = node_ids if node_ids is not None else list(self._vz.list_ids(self.index_name))
@@ -276,12 +346,16 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
         """Nodes by id and/or filter (a filter alone reads the whole index)."""
-        return self._scan(to_vectorize_filter(filters), node_ids)
+        nodes = self._scan(to_vectorize_filter(filters), node_ids)
+        self._fill(nodes)
+        return nodes
 
     async def aget_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
-        return await self._ascan(to_vectorize_filter(filters), node_ids)
+        nodes = await self._ascan(to_vectorize_filter(filters), node_ids)
+        await self._afill(nodes)
+        return nodes
 
     def delete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
@@ -289,7 +363,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         if node_ids is not None and filters is None:
             self._delete_ids(list(node_ids))
             return
-        self._delete_ids([n.node_id for n in self.get_nodes(node_ids, filters)])
+        self._delete_ids([n.node_id for n in self._scan(to_vectorize_filter(filters), node_ids)])
 
     async def adelete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
@@ -297,7 +371,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         if node_ids is not None and filters is None:
             await self._adelete_ids(list(node_ids))
             return
-        await self._adelete_ids([n.node_id for n in await self.aget_nodes(node_ids, filters)])
+        found = await self._ascan(to_vectorize_filter(filters), node_ids)
+        await self._adelete_ids([n.node_id for n in found])
 
     def clear(self) -> None:
         """Delete every vector in the index (the index itself stays)."""
@@ -340,9 +415,13 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
         self._writes_landed()
-        return self._result(query, self._vz.query(self.index_name, vector, **args).matches)
+        result = self._result(query, self._vz.query(self.index_name, vector, **args).matches)
+        self._fill(result.nodes or [])
+        return result
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
         await self._awrites_landed()
-        return self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
+        result = self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
+        await self._afill(result.nodes or [])
+        return result

@@ -23,6 +23,7 @@ from .chat import (
     parse_chat_result,
     parse_stream_event,
 )
+from .d1 import D1
 from .errors import ConfigurationError, ResponseFormatError
 from .models_api import (
     DEFAULT_PER_PAGE,
@@ -175,6 +176,8 @@ class WorkersAI:
 
         self.vectorize: Vectorize = Vectorize(self)
         """The Vectorize client sharing this client's connection pool and settings."""
+        self.d1: D1 = D1(self)
+        """The D1 client (SQLite databases) sharing this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"

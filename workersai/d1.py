@@ -1,0 +1,285 @@
+"""D1 (Cloudflare's SQLite databases) over its REST API: ``WorkersAI().d1``.
+
+Wire facts (Cloudflare API reference, "D1 > Database",
+developers.cloudflare.com/api/resources/d1/subresources/database/methods/...):
+
+- ``POST /accounts/{a}/d1/database`` with ``{"name": ...}`` creates a database and answers it
+  (``uuid``, ``name``, ``created_at``, ``version``, ``num_tables``, ``file_size``);
+- ``GET /accounts/{a}/d1/database`` lists them, paged (``page``, ``per_page``) and filtered by
+  ``name``; ``GET`` / ``DELETE /accounts/{a}/d1/database/{uuid}`` read or delete one;
+- ``POST /accounts/{a}/d1/database/{uuid}/query`` takes ``{"sql", "params"}`` or
+  ``{"batch": [{"sql", "params"}, ...]}`` and answers one result per statement,
+  ``{"results": [rows as objects], "success", "meta": {"changes", "rows_read", "rows_written",
+  "last_row_id", "duration", ...}}``; ``/raw`` answers rows as arrays (``{"columns", "rows"}``).
+
+Limits (developers.cloudflare.com/d1/platform/limits/): at most :data:`MAX_BOUND_PARAMETERS` (100)
+bound parameters per statement, SQL statements of at most 100,000 bytes; both are checked here before
+any request. An invalid statement is answered 400 with code 7500 and SQLite's message
+(:class:`~workersai.errors.BadInput`); an unknown database is a 404
+(:class:`~workersai.errors.NotFound`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import BadInput, ResponseFormatError
+from .transport import unwrap_envelope
+
+if TYPE_CHECKING:
+    from .client import WorkersAI
+
+MAX_BOUND_PARAMETERS = 100
+"""Bound parameters per statement (D1's "Maximum bound parameters per query")."""
+MAX_SQL_BYTES = 100_000
+"""D1's "Maximum SQL statement length" (100 KB)."""
+
+Param = str | int | float | bool | None
+"""A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
+as JSON values and bound as SQLite's own types."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement and its bound parameters (``?`` placeholders)."""
+
+    sql: str
+    params: Sequence[Param] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        check_statement(self.sql, self.params)
+        body: dict[str, Any] = {"sql": self.sql}
+        if self.params:
+            body["params"] = list(self.params)
+        return body
+
+
+StatementLike = Statement | str | tuple[str, Sequence[Param]]
+
+
+def check_statement(sql: str, params: Sequence[Param]) -> None:
+    """D1's per-statement limits, before any request."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise BadInput("a D1 statement needs non-empty SQL")
+    size = len(sql.encode("utf-8", "surrogatepass"))
+    if size > MAX_SQL_BYTES:
+        raise BadInput(f"the SQL statement is {size} bytes; D1 takes at most {MAX_SQL_BYTES}")
+    if len(params) > MAX_BOUND_PARAMETERS:
+        raise BadInput(
+            f"{len(params)} bound parameters in one statement; D1 takes at most {MAX_BOUND_PARAMETERS}"
+        )
+    for value in params:
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise BadInput(f"D1 binds strings, numbers, booleans and null, not {type(value).__name__}")
+
+
+def _statement(item: StatementLike) -> Statement:
+    if isinstance(item, Statement):
+        return item
+    if isinstance(item, str):
+        return Statement(item)
+    sql, params = item
+    return Statement(sql, tuple(params))
+
+
+@dataclass(frozen=True)
+class Database:
+    """A D1 database as the API describes it."""
+
+    uuid: str
+    name: str
+    created_at: str | None = None
+    version: str | None = None
+    num_tables: int | None = None
+    file_size: int | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Database:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("uuid"), str):
+            raise ResponseFormatError(f"a D1 database without a uuid: {str(raw)[:120]}")
+
+        def number(key: str) -> int | None:
+            value = raw.get(key)
+            return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+        return cls(
+            uuid=raw["uuid"],
+            name=str(raw.get("name", "")),
+            created_at=raw.get("created_at") if isinstance(raw.get("created_at"), str) else None,
+            version=raw.get("version") if isinstance(raw.get("version"), str) else None,
+            num_tables=number("num_tables"),
+            file_size=number("file_size"),
+        )
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one statement returned: its rows (objects by column name, or, from :meth:`D1.raw`,
+    arrays in ``columns`` order), and the ``meta`` D1 reports (``changes``, ``rows_read``,
+    ``rows_written``, ``last_row_id``, ``duration``, ...)."""
+
+    results: list[Any]
+    success: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+    columns: list[str] | None = None
+
+    @property
+    def changes(self) -> int:
+        return int(self.meta.get("changes") or 0)
+
+    @classmethod
+    def parse_all(cls, raw: Any, *, as_arrays: bool = False) -> list[QueryResult]:
+        if not isinstance(raw, list):
+            raise ResponseFormatError("a D1 query result is not a list of statement results")
+        out = []
+        for item in raw:
+            if not isinstance(item, Mapping):
+                raise ResponseFormatError("a D1 statement result is not an object")
+            raw_meta = item.get("meta")
+            meta = dict(raw_meta) if isinstance(raw_meta, Mapping) else {}
+            results = item.get("results")
+            columns = None
+            if as_arrays and isinstance(results, Mapping):  # /raw: {"columns": [...], "rows": [[...]]}
+                columns = [str(c) for c in results.get("columns") or []]
+                results = results.get("rows")
+            if results is None:
+                results = []
+            if not isinstance(results, list):
+                raise ResponseFormatError("a D1 statement's results are not a list of rows")
+            out.append(cls(results, bool(item.get("success", True)), meta, columns))
+        return out
+
+
+class D1:
+    """D1's REST API on the parent client's account, connection pool and retries.
+
+    Every method has an async twin (``a`` + name). Statements in a :meth:`batch` run in order in one
+    request; D1 runs a batch as one transaction (a failing statement rolls the batch back).
+    Retries follow the client's policy: keep retried writes idempotent (``INSERT OR REPLACE``,
+    ``CREATE TABLE IF NOT EXISTS``, ``DELETE``), as the text store does.
+    """
+
+    def __init__(self, client: WorkersAI) -> None:
+        self.client = client
+
+    def _url(self, path: str = "") -> str:
+        return self.client.account_url("d1/database" + path)
+
+    @staticmethod
+    def _check_id(database_id: str) -> str:
+        if not isinstance(database_id, str) or not database_id.strip() or "/" in database_id:
+            raise BadInput(f"not a D1 database id: {database_id!r}")
+        return database_id.strip()
+
+    # -- requests (built once, sent by the sync or async twin) ------------------------------------
+    def _query_request(
+        self, database_id: str, statements: Sequence[StatementLike], raw: bool
+    ) -> tuple[str, dict[str, Any]]:
+        items = [_statement(s).to_json() for s in statements]
+        if not items:
+            raise BadInput("a D1 batch needs at least one statement")
+        body = items[0] if len(items) == 1 else {"batch": items}
+        path = f"/{self._check_id(database_id)}/{'raw' if raw else 'query'}"
+        return self._url(path), body
+
+    @staticmethod
+    def _list_params(name: str | None, page: int, per_page: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if name is not None:
+            params["name"] = name
+        return params
+
+    @staticmethod
+    def _databases(result: Any) -> list[Database]:
+        if not isinstance(result, list):
+            raise ResponseFormatError("the D1 database list is not a list")
+        return [Database.parse(d) for d in result]
+
+    # -- databases --------------------------------------------------------------------------------
+    def create_database(self, name: str) -> Database:
+        """Create a database named ``name``."""
+        response = self.client.transport.request("POST", self._url(), json={"name": _name(name)})
+        return Database.parse(unwrap_envelope(response))
+
+    async def acreate_database(self, name: str) -> Database:
+        response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
+        return Database.parse(unwrap_envelope(response))
+
+    def list_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
+        """Every database of the account (all pages), or those named ``name``."""
+        out: list[Database] = []
+        page = 1
+        while True:
+            response = self.client.transport.request(
+                "GET", self._url(), params=self._list_params(name, page, per_page)
+            )
+            found = self._databases(unwrap_envelope(response))
+            out.extend(found)
+            if len(found) < per_page:
+                return out
+            page += 1
+
+    async def alist_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
+        out: list[Database] = []
+        page = 1
+        while True:
+            response = await self.client.transport.arequest(
+                "GET", self._url(), params=self._list_params(name, page, per_page)
+            )
+            found = self._databases(unwrap_envelope(response))
+            out.extend(found)
+            if len(found) < per_page:
+                return out
+            page += 1
+
+    def get_database(self, database_id: str) -> Database:
+        response = self.client.transport.request("GET", self._url(f"/{self._check_id(database_id)}"))
+        return Database.parse(unwrap_envelope(response))
+
+    async def aget_database(self, database_id: str) -> Database:
+        url = self._url(f"/{self._check_id(database_id)}")
+        return Database.parse(unwrap_envelope(await self.client.transport.arequest("GET", url)))
+
+    def delete_database(self, database_id: str) -> None:
+        unwrap_envelope(self.client.transport.request("DELETE", self._url(f"/{self._check_id(database_id)}")))
+
+    async def adelete_database(self, database_id: str) -> None:
+        url = self._url(f"/{self._check_id(database_id)}")
+        unwrap_envelope(await self.client.transport.arequest("DELETE", url))
+
+    # -- queries ----------------------------------------------------------------------------------
+    def query(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
+        """Run ``sql`` with ``params`` bound to its ``?`` placeholders: one result per statement."""
+        return self.batch(database_id, [Statement(sql, tuple(params))])
+
+    async def aquery(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
+        return await self.abatch(database_id, [Statement(sql, tuple(params))])
+
+    def batch(self, database_id: str, statements: Sequence[StatementLike]) -> list[QueryResult]:
+        """Run statements in order in one request (one transaction); one result per statement."""
+        url, body = self._query_request(database_id, statements, raw=False)
+        return QueryResult.parse_all(unwrap_envelope(self.client.transport.request("POST", url, json=body)))
+
+    async def abatch(self, database_id: str, statements: Sequence[StatementLike]) -> list[QueryResult]:
+        url, body = self._query_request(database_id, statements, raw=False)
+        response = await self.client.transport.arequest("POST", url, json=body)
+        return QueryResult.parse_all(unwrap_envelope(response))
+
+    def raw(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
+        """:meth:`query` through ``/raw``: rows as arrays, their names in ``QueryResult.columns``."""
+        url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
+        response = self.client.transport.request("POST", url, json=body)
+        return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
+
+    async def araw(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
+        url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
+        response = await self.client.transport.arequest("POST", url, json=body)
+        return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
+
+
+def _name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise BadInput("a D1 database needs a name")
+    return name
