@@ -134,8 +134,9 @@ def _image_field(value: Any) -> bytes:
 def chat_messages(body: dict[str, Any], info: ModelInfo | None = None) -> list[dict[str, Any]]:
     """The checked messages of a text-generation request, each ``content`` a string for the generator.
 
-    Images are accepted by the models the catalog marks ``vision`` only: as ``image_url`` parts, and for
-    Llama 3.2 11B Vision also as its top-level ``image`` field (the only model whose page documents it).
+    Images are accepted by the models the catalog marks ``vision`` only, in user messages: as
+    ``image_url`` parts, except for Llama 3.2 11B Vision, whose page documents string content and the
+    image's bytes in the top-level ``image`` field (the only model that takes that field).
     An image for a text-only model is 5006 (no documented code for it was found). Each image reaches the
     generator as a sentence of what its bytes state (:mod:`workersai.local.images`), followed by the
     message's text as a ``Question:`` line."""
@@ -150,6 +151,10 @@ def chat_messages(body: dict[str, Any], info: ModelInfo | None = None) -> list[d
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
             raise bad_input("each message needs a valid 'role'")
         text, found = _content(m.get("content"), f"/messages/{i}")
+        if found and m["role"] != "user":  # OpenAI's chat format: image parts in user messages only
+            raise bad_input(f"'/messages/{i}/content' of a {m['role']} message must be text")
+        if found and info is not None and info.name in IMAGE_FIELD_MODELS:
+            raise bad_input(f"{info.name} takes its image in the 'image' field; message content is a string")
         checked.append({**m, "content": text})
         per_message.append(found)
     if "image" in body:
