@@ -18,6 +18,7 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
     ToolMessage,
+    convert_to_openai_image_block,
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticToolsParser
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai.chat import ChatOptions, take_chat_options
+from workersai.errors import BadInput
 from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, Usage
 from workersai.types import ChatResult as CoreResult
@@ -38,34 +40,58 @@ from workersai.types import ChatResult as CoreResult
 PROVIDER = "workersai"
 
 
-def _text(content: str | list[Any]) -> str:
+_SKIPPED_BLOCKS = frozenset({"tool_use", "tool_call", "reasoning", "thinking"})
+"""Blocks that are not message content: tool calls travel in ``tool_calls``, and a model's reasoning is
+never sent back to it as text."""
+
+
+def _part(block: Any) -> dict[str, Any] | None:
+    """One LangChain content block as a core content part (None for a block that is not content)."""
+    if isinstance(block, str):
+        return {"type": "text", "text": block}
+    kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+    if kind == "text":
+        return {"type": "text", "text": str(block.get("text", ""))}
+    if kind in _SKIPPED_BLOCKS:
+        return None
+    if kind == "image_url":  # OpenAI chat completions' block; the url may be given bare
+        image_url = block.get("image_url")
+        url = image_url.get("url") if isinstance(image_url, dict) else image_url
+        return {"type": "image_url", "image_url": {"url": url}}
+    if kind == "image":  # LangChain's standard block: base64 + mime_type, or url (v1 and v0.3 forms)
+        try:
+            return convert_to_openai_image_block(block)
+        except ValueError as exc:
+            raise BadInput(f"Workers AI takes images as base64 data or a URL: {exc}") from None
+    raise BadInput(f"Workers AI chat takes text and image content blocks; got a {kind!r} block")
+
+
+def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    """A message's content for the core: a string, or OpenAI-style parts when it holds images."""
     if isinstance(content, str):
         return content
-    parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
-        elif isinstance(block, dict) and block.get("type") in ("tool_use", "tool_call"):
-            continue
-        else:
-            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
-            raise ValueError(f"Workers AI text models take text only; got a {kind!r} content block")
-    return "".join(parts)
+    parts = [p for p in (_part(block) for block in content) if p is not None]
+    if any(p["type"] != "text" for p in parts):
+        return parts
+    return "".join(p["text"] for p in parts)
 
 
 def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages as Workers AI chat messages."""
+    """LangChain messages as Workers AI chat messages.
+
+    Content blocks become the core's content parts: text blocks, LangChain's standard image blocks
+    (``{"type": "image", "base64": ..., "mime_type": ...}`` or ``{"type": "image", "url": ...}``, and
+    the older ``source_type`` form) and OpenAI ``image_url`` blocks. Whether the model takes images is
+    the core's check (:class:`~workersai.errors.BadInput` before any request for a text-only model)."""
     names: dict[str, str] = {}
     out: list[dict[str, Any]] = []
     for m in messages:
         if isinstance(m, SystemMessage):
-            out.append({"role": "system", "content": _text(m.content)})
+            out.append({"role": "system", "content": _content(m.content)})
         elif isinstance(m, HumanMessage):
-            out.append({"role": "user", "content": _text(m.content)})
+            out.append({"role": "user", "content": _content(m.content)})
         elif isinstance(m, AIMessage):
-            item: dict[str, Any] = {"role": "assistant", "content": _text(m.content)}
+            item: dict[str, Any] = {"role": "assistant", "content": _content(m.content)}
             if m.tool_calls:
                 item["tool_calls"] = [
                     {"id": tc.get("id"), "name": tc["name"], "arguments": tc.get("args") or {}}
@@ -84,7 +110,7 @@ def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 }
             )
         elif isinstance(m, ChatMessage):
-            out.append({"role": m.role, "content": _text(m.content)})
+            out.append({"role": m.role, "content": _content(m.content)})
         else:
             raise ValueError(f"unsupported message type {type(m).__name__}")
     return out

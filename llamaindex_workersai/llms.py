@@ -20,8 +20,12 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
+    ImageBlock,
     LLMMetadata,
     MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -31,6 +35,7 @@ from pydantic import Field
 from workersai import DEFAULT_CHAT_MODEL
 from workersai.catalog import get_model
 from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
+from workersai.errors import BadInput
 from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
 from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, ChatResult
@@ -50,12 +55,45 @@ _ROLES = {
 }
 
 
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    """An ``ImageBlock`` as an ``image_url`` part: its bytes (given, or read from ``path``) as a base64
+    data URL, else its ``url`` as given (never downloaded here)."""
+    if block.image is None and block.path is None:
+        if block.url is None:
+            raise BadInput("an ImageBlock needs image bytes, a path or a url")
+        return {"type": "image_url", "image_url": {"url": str(block.url)}}
+    data = block.resolve_image(as_base64=True).read()
+    mime = block.image_mimetype
+    if mime is None:
+        raise BadInput("the ImageBlock's image type is unknown; set image_mimetype (e.g. 'image/png')")
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data.decode('ascii')}"}}
+
+
+def _content(m: ChatMessage) -> str | list[dict[str, Any]]:
+    """A message's content for the core: its text, or OpenAI-style parts when it holds images."""
+    parts: list[dict[str, Any]] = []
+    for block in m.blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append(_image_part(block))
+        elif not isinstance(block, (ThinkingBlock, ToolCallBlock)):  # reasoning and calls are not content
+            raise BadInput(f"Workers AI chat takes text and image blocks; got a {type(block).__name__}")
+    if any(p["type"] == "image_url" for p in parts):
+        return parts
+    return m.content or ""
+
+
 def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """LlamaIndex messages as Workers AI chat messages."""
+    """LlamaIndex messages as Workers AI chat messages.
+
+    ``TextBlock`` and ``ImageBlock`` (image bytes, a file path or a url) become the core's content parts;
+    whether the model takes images is the core's check (:class:`~workersai.errors.BadInput` before any
+    request for a text-only model)."""
     out = []
     for m in messages:
         role = _ROLES[MessageRole(m.role)]
-        item: dict[str, Any] = {"role": role, "content": m.content or ""}
+        item: dict[str, Any] = {"role": role, "content": _content(m)}
         calls = m.additional_kwargs.get("tool_calls")
         if role == "assistant" and calls:
             item["tool_calls"] = [

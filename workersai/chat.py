@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 
 from typing_extensions import TypedDict, Unpack
 
+from .content import images, joined_text, parse_content, place_images, wire_parts
 from .errors import BadInput, ResponseFormatError
 from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 
@@ -135,15 +136,22 @@ def wire_tool_choice(tool_choice: ToolChoice, selected: Sequence[Mapping[str, An
 
 
 def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
-    """Check one message and bring it to the wire shape."""
+    """Check one message and bring it to the wire shape.
+
+    ``content`` may be a string or a list of OpenAI-style parts (``{"type": "text", "text"}``,
+    ``{"type": "image_url", "image_url": {"url"}}`` with an ``https://`` or ``data:image/...;base64,``
+    URL; see :mod:`workersai.content`). Text-only parts become one string; a message with images keeps
+    its checked parts, which :func:`build_chat_payload` places in the model's own form. Images are
+    taken in user messages only, as OpenAI's chat format has them."""
     role = message.get("role")
     if role not in _ROLES:
         raise BadInput(f"message role must be one of {sorted(_ROLES)}, got {role!r}")
-    content = message.get("content", "")
-    if content is None:
-        content = ""
-    if not isinstance(content, str):
-        raise BadInput(f"message content must be a string, got {type(content).__name__}")
+    parts = parse_content(message.get("content"))
+    content: str | list[dict[str, Any]] = joined_text(parts)
+    if images(parts):
+        if role != "user":
+            raise BadInput(f"images are taken in user messages only, not in a {role} message")
+        content = wire_parts(parts)
     out: dict[str, Any] = {"role": role, "content": content}
     if role == "assistant" and message.get("tool_calls"):
         out["tool_calls"] = [
@@ -163,16 +171,23 @@ def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_chat_payload(
-    messages: Sequence[Mapping[str, Any]], *, stream: bool = False, **options: Unpack[ChatOptions]
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    model: str | None = None,
+    stream: bool = False,
+    **options: Unpack[ChatOptions],
 ) -> dict[str, Any]:
-    """The JSON body for ``/ai/run/{model}``; raises :class:`BadInput` on anything invalid."""
+    """The JSON body for ``/ai/run/{model}``; raises :class:`BadInput` on anything invalid.
+
+    ``model`` decides how images are sent (:func:`workersai.content.place_images`); an image for a model
+    the catalog marks text-only is refused here, before any request."""
     _check_names(options)
     if not messages:
         raise BadInput("messages must not be empty")
     wire = [normalize_message(m) for m in messages]
     if not any(m["content"] or m.get("tool_calls") for m in wire):
         raise BadInput("every message is empty")
-    payload: dict[str, Any] = {"messages": wire}
+    payload: dict[str, Any] = {"messages": wire, **place_images(wire, model)}
     max_tokens = options.get("max_tokens")
     if max_tokens is not None and max_tokens < 1:
         raise BadInput(f"max_tokens must be at least 1, got {max_tokens}")

@@ -331,7 +331,7 @@ class WorkersAI:
         stream: bool,
     ) -> tuple[str, dict[str, Any], dict[str, str]]:
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
-        payload = build_chat_payload(_as_messages(messages), stream=stream, **options)
+        payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
         headers = {"Accept": "text/event-stream"} if stream else {}
         return self.run_url(model), payload, {**headers, **(gateway.headers() if gateway else {})}
 

@@ -33,7 +33,7 @@ async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean"
 
 
 async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generation:
-    params = rules.generation(body)
+    params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
     if emu.generator_name == "smollm2":  # the extractive generator has no sampling to steer
@@ -102,13 +102,14 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
 
     async def openai_chat(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
+        rules.openai_chat(body)
         gen = await generate(emu, info, body)
         if body.get("stream"):
             return StreamingResponse(
                 paced(openai_stream(info.name, gen), decision),
                 media_type="text/event-stream",
             )
-        return JSONResponse(openai_completion(info.name, gen, int(body.get("max_tokens", 256))))
+        return JSONResponse(openai_completion(info.name, gen, rules.token_cap(body)))
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=True)

@@ -10,10 +10,13 @@ https://developers.cloudflare.com/workers-ai/models/ (embeddings: ``text`` a str
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
 from ...catalog import ModelInfo, get_model
+from ..images import describe
 from . import Rejected, parse_json
 
 BAD_INPUT = 5006
@@ -25,6 +28,8 @@ TOO_LARGE = 3006
 # ``@cf/<author>/<name>`` or ``@hf/<author>/<name>``: a Workers AI model name in the path.
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
 _ROLES = ("system", "user", "assistant", "tool")
+IMAGE_FIELD_MODELS = frozenset({"@cf/meta/llama-3.2-11b-vision-instruct"})
+"""Models whose page documents a top-level ``image`` input (the image's bytes)."""
 
 
 def bad_input(message: str) -> Rejected:
@@ -67,22 +72,136 @@ def embedding_texts(info: ModelInfo, text: Any, pooling: Any) -> list[str]:
     return texts
 
 
-def generation(body: dict[str, Any]) -> dict[str, Any]:
-    """The checked inputs of a text-generation request: messages, max_tokens, temperature, seed, stop,
-    tools, tool_choice, response_format."""
+_DATA_URL = re.compile(r"data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*),(?P<data>.*)", re.DOTALL)
+
+
+def _image_url(url: Any, where: str) -> tuple[bytes | None, str | None, str]:
+    """An ``image_url`` part's image: (bytes, declared media type, url); bytes None for an https URL."""
+    if not isinstance(url, str) or not url:
+        raise bad_input(f"'{where}/image_url/url' must be a non-empty string")
+    if url.startswith("https://"):
+        return None, None, url
+    match = _DATA_URL.fullmatch(url)
+    if match is None or ";base64" not in match["params"].lower():
+        raise bad_input(f"'{where}/image_url/url' must be an https URL or a base64 data URL")
+    media_type = match["type"].strip().lower()
+    if not media_type.startswith("image/"):
+        raise bad_input(f"'{where}/image_url/url' is a data URL of {media_type or 'no type'}, not an image")
+    try:
+        data = base64.b64decode(match["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_input(f"'{where}/image_url/url' is not valid base64") from None
+    return data, media_type, url
+
+
+def _content(content: Any, where: str) -> tuple[str, list[tuple[bytes | None, str | None, str]]]:
+    """A message's text and images. ``content`` is a string, one part or a list of ``{type: "text",
+    text}`` / ``{type: "image_url", image_url: {url}}`` parts (@cloudflare/workers-types, e.g.
+    ``Ai_Cf_Meta_Llama_4_Messages``; the OpenAI-schema model pages)."""
+    if content is None or isinstance(content, str):
+        return content or "", []
+    parts = [content] if isinstance(content, dict) else content
+    if not isinstance(parts, list):
+        raise bad_input(f"'{where}/content' must be a string or an array of content parts")
+    texts: list[str] = []
+    found: list[tuple[bytes | None, str | None, str]] = []
+    for i, part in enumerate(parts):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
+            found.append(_image_url(part["image_url"].get("url"), f"{where}/content/{i}"))
+        else:
+            raise bad_input(f"'{where}/content/{i}' must be a text part or an image_url part")
+    return "\n".join(texts), found
+
+
+def _image_field(value: Any) -> bytes:
+    """The top-level ``image`` of Llama 3.2 11B Vision: "an array of integers that represent the image
+    data constrained to 8-bit unsigned integer values", or a binary string (its model page)."""
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if not all(0 <= v <= 255 for v in value):
+            raise bad_input("'/image' items must be between 0 and 255")
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return value.encode("latin-1", errors="replace")
+    raise bad_input("'/image' must be an array of 8-bit unsigned integers or a binary string")
+
+
+def chat_messages(body: dict[str, Any], info: ModelInfo | None = None) -> list[dict[str, Any]]:
+    """The checked messages of a text-generation request, each ``content`` a string for the generator.
+
+    Images are accepted by the models the catalog marks ``vision`` only, in user messages: as
+    ``image_url`` parts, except for Llama 3.2 11B Vision, whose page documents string content and the
+    image's bytes in the top-level ``image`` field (the only model that takes that field).
+    An image for a text-only model is 5006 (no documented code for it was found). Each image reaches the
+    generator as a sentence of what its bytes state (:mod:`workersai.local.images`), followed by the
+    message's text as a ``Question:`` line."""
     messages = body.get("messages")
     if messages is None and isinstance(body.get("prompt"), str):
         messages = [{"role": "user", "content": body["prompt"]}]
     if not isinstance(messages, list) or not messages:
         raise bad_input("must have required property 'prompt' or 'messages'")
-    for m in messages:
+    checked: list[dict[str, Any]] = []
+    per_message: list[list[tuple[bytes | None, str | None, str]]] = []
+    for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
             raise bad_input("each message needs a valid 'role'")
-        if m.get("content") is not None and not isinstance(m.get("content"), str):
-            raise bad_input("message 'content' must be a string")
-    max_tokens = body.get("max_tokens", 256)
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise bad_input("'/max_tokens' must be >= 1")
+        text, found = _content(m.get("content"), f"/messages/{i}")
+        if found and m["role"] != "user":  # OpenAI's chat format: image parts in user messages only
+            raise bad_input(f"'/messages/{i}/content' of a {m['role']} message must be text")
+        if found and info is not None and info.name in IMAGE_FIELD_MODELS:
+            raise bad_input(f"{info.name} takes its image in the 'image' field; message content is a string")
+        checked.append({**m, "content": text})
+        per_message.append(found)
+    if "image" in body:
+        if info is None or info.name not in IMAGE_FIELD_MODELS:
+            raise bad_input("'/image' is not an input of this model; send images as image_url content parts")
+        last_user = max((i for i, m in enumerate(checked) if m["role"] == "user"), default=len(checked) - 1)
+        per_message[last_user].append((_image_field(body["image"]), None, ""))
+    if any(per_message) and info is not None and not info.vision:
+        raise bad_input(f"{info.name} does not accept image input")
+    number = 0
+    for m, found in zip(checked, per_message, strict=True):
+        if found:
+            lines = []
+            for data, declared, url in found:
+                number += 1
+                lines.append(describe(number, data, url, declared))
+            m["content"] = "\n".join(lines) + (f"\nQuestion: {m['content']}" if m["content"] else "")
+    return checked
+
+
+def token_cap(body: dict[str, Any]) -> int:
+    """The most tokens to generate: ``max_completion_tokens`` when given (the OpenAI-schema models' pages
+    list it, ``max_tokens`` being "deprecated in favor of max_completion_tokens"), else ``max_tokens``,
+    else 256 (the text-generation models' documented default)."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad_input(f"'/{name}' must be an integer >= 1")
+        return value
+    return 256
+
+
+def openai_chat(body: dict[str, Any]) -> None:
+    """What ``/ai/v1/chat/completions`` refuses beyond ``/ai/run``: both token caps at once, as OpenAI's
+    chat completions API does ("Setting 'max_tokens' and 'max_completion_tokens' at the same time is
+    not supported."); Cloudflare's pages say nothing of the pair, so OpenAI's rule stands."""
+    if body.get("max_tokens") is not None and body.get("max_completion_tokens") is not None:
+        raise bad_input("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.")
+
+
+def generation(body: dict[str, Any], info: ModelInfo | None = None) -> dict[str, Any]:
+    """The checked inputs of a text-generation request: messages, max_tokens, temperature, seed, stop,
+    tools, tool_choice, response_format."""
+    messages = chat_messages(body, info)
+    max_tokens = token_cap(body)
     temperature = body.get("temperature", 0.6)
     if (
         isinstance(temperature, bool)
