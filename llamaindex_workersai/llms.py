@@ -91,6 +91,7 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     whether the model takes images is the core's check (:class:`~workersai.errors.BadInput` before any
     request for a text-only model)."""
     out = []
+    names: dict[str, str] = {}  # tool call id -> tool name: FunctionAgent's tool messages carry only the id
     for m in messages:
         role = _ROLES[MessageRole(m.role)]
         item: dict[str, Any] = {"role": role, "content": _content(m)}
@@ -99,9 +100,15 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
             item["tool_calls"] = [
                 {"id": c["id"], "name": c["name"], "arguments": c["arguments"]} for c in calls
             ]
+            names.update((c["id"], c["name"]) for c in calls)
         if role == "tool":
-            item["tool_call_id"] = m.additional_kwargs.get("tool_call_id", "")
-            item["name"] = m.additional_kwargs.get("name") or m.additional_kwargs.get("tool_name", "")
+            call_id = m.additional_kwargs.get("tool_call_id", "")
+            item["tool_call_id"] = call_id
+            item["name"] = (
+                m.additional_kwargs.get("name")
+                or m.additional_kwargs.get("tool_name")
+                or names.get(call_id, "")
+            )
         out.append(item)
     return out
 

@@ -279,3 +279,20 @@ def test_from_documents_shows_the_embedding_progress(
         assert "Embedding with Workers AI" in err and "130/130" in err
     finally:
         store.client.vectorize.delete_index(store.index_name)
+
+
+def test_a_function_agent_tool_message_keeps_the_tool_name() -> None:
+    """FunctionAgent's tool results carry only the call id: the name comes from the assistant's call."""
+    from llama_index.core.base.llms.types import ChatMessage
+
+    from llamaindex_workersai.llms import convert_messages
+
+    call = {"id": "call_1", "name": "multiply", "arguments": {"a": 6, "b": 7}}
+    wire = convert_messages(
+        [
+            ChatMessage(role="user", content="6 times 7?"),
+            ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": [call]}),
+            ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "call_1"}),
+        ]
+    )
+    assert wire[-1] == {"role": "tool", "content": "42", "tool_call_id": "call_1", "name": "multiply"}
