@@ -47,8 +47,8 @@ def _text(content: str | list[Any]) -> str:
             parts.append(block)
         elif isinstance(block, dict) and block.get("type") == "text":
             parts.append(str(block.get("text", "")))
-        elif isinstance(block, dict) and block.get("type") in ("tool_use", "tool_call"):
-            continue
+        elif isinstance(block, dict) and block.get("type") in ("tool_use", "tool_call", "reasoning"):
+            continue  # tool calls travel as tool_calls; a model's reasoning is not sent back
         else:
             kind = block.get("type") if isinstance(block, dict) else type(block).__name__
             raise ValueError(f"Workers AI text models take text only; got a {kind!r} content block")
