@@ -335,7 +335,7 @@ def _message_of(result: Mapping[str, Any]) -> dict[str, Any]:
     if "response" in result or "tool_calls" in result:
         return {
             "content": result.get("response"),
-            "reasoning": result.get("reasoning_content"),
+            "reasoning": None,
             "tool_calls": result.get("tool_calls") or [],
             "usage": result.get("usage"),
             "finish_reason": None,
@@ -447,7 +447,7 @@ def _delta_of(data: Mapping[str, Any]) -> dict[str, Any]:
         }
     return {
         "content": data.get("response"),
-        "reasoning": data.get("reasoning_content"),
+        "reasoning": None,
         "tool_calls": data.get("tool_calls"),
         "usage": data.get("usage"),
         "finish_reason": None,
