@@ -193,8 +193,12 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:
+        """The answer as ``content``; the model's reasoning, when it gave any, in
+        ``additional_kwargs["reasoning_content"]``, which langchain-core shows as a standard
+        ``reasoning`` block in ``content_blocks``."""
         return AIMessage(
             content=result.text,
+            additional_kwargs={"reasoning_content": result.reasoning} if result.reasoning else {},
             tool_calls=[
                 {"name": c.name, "args": c.arguments, "id": c.id, "type": "tool_call"}
                 for c in result.tool_calls
@@ -231,8 +235,11 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
 
     @staticmethod
     def _chunk(chunk: ChatChunk, model: str) -> ChatGenerationChunk:
+        """One core chunk; a piece of reasoning goes to ``additional_kwargs["reasoning_content"]``
+        (joined when chunks are added), never to ``content``."""
         message = AIMessageChunk(
             content=chunk.text,
+            additional_kwargs={"reasoning_content": chunk.reasoning} if chunk.reasoning else {},
             tool_call_chunks=[
                 {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index, "type": "tool_call_chunk"}
                 for d in chunk.tool_calls
@@ -289,6 +296,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content=message.content,
+                additional_kwargs=message.additional_kwargs,
                 tool_call_chunks=[
                     {
                         "name": c["name"],

@@ -113,14 +113,18 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return out
 
 
+def _assistant(text: str, reasoning: str | None, extra: dict[str, Any]) -> ChatMessage:
+    """An assistant message whose ``content`` is the answer; the model's reasoning, when it gave any,
+    is a :class:`ThinkingBlock` before it."""
+    blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
+    blocks.append(TextBlock(text=text))
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+
+
 def _response(result: ChatResult) -> ChatResponse:
     calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls]
     usage = result.usage.model_dump() if result.usage else None
-    message = ChatMessage(
-        role=MessageRole.ASSISTANT,
-        content=result.text,
-        additional_kwargs={"tool_calls": calls} if calls else {},
-    )
+    message = _assistant(result.text, result.reasoning, {"tool_calls": calls} if calls else {})
     return ChatResponse(
         message=message,
         raw={
@@ -290,15 +294,19 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
 
 class _StreamAssembler:
     """Turns core stream chunks into LlamaIndex responses: the text so far, the delta, and on the last
-    chunk the merged tool calls and the model that answered."""
+    chunk the merged tool calls and the model that answered. The reasoning so far is a
+    :class:`ThinkingBlock` of the message, and each piece of it ``additional_kwargs["thinking_delta"]``
+    (as llama-index-llms-ollama streams thinking); ``delta`` and ``content`` hold only the answer."""
 
     def __init__(self, model: str) -> None:
         self.model = model
         self.text = ""
+        self.reasoning = ""
         self.tools = ToolCallAccumulator()
 
     def feed(self, chunk: ChatChunk) -> ChatResponse:
         self.text += chunk.text
+        self.reasoning += chunk.reasoning
         self.tools.add(chunk.tool_calls)
         extra: dict[str, Any] = {}
         if chunk.finish_reason is not None:
@@ -306,11 +314,14 @@ class _StreamAssembler:
             if calls:
                 extra["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
             extra["model"] = self.model
+        details: dict[str, Any] = {"usage": chunk.usage.model_dump()} if chunk.usage else {}
+        if chunk.reasoning:
+            details["thinking_delta"] = chunk.reasoning
         return ChatResponse(
-            message=ChatMessage(role=MessageRole.ASSISTANT, content=self.text, additional_kwargs=extra),
+            message=_assistant(self.text, self.reasoning or None, extra),
             delta=chunk.text,
             raw=chunk.model_dump(),
-            additional_kwargs={"usage": chunk.usage.model_dump()} if chunk.usage else {},
+            additional_kwargs=details,
         )
 
 

@@ -1,9 +1,16 @@
-"""Chat request building and response parsing, free of I/O.
+"""Chat request building and response parsing, free of I/O: every response family, parsed here once.
 
-Both answer shapes of Workers AI are understood: the legacy one (``response``, ``tool_calls`` as
-``{name, arguments}``, ``usage``) and the OpenAI ``chat.completion`` one (``choices[0].message``, tool
-calls as ``{id, type, function: {name, arguments}}``). Stop sequences are applied on the client too,
-so they hold whatever the model does with them.
+- legacy: ``{response, tool_calls: [{name, arguments}], usage}``, streamed as ``{"response": ...}``
+  frames (``response`` may be a number: it is read as text);
+- OpenAI ``chat.completion``: ``choices[0].message`` (tool calls ``{id, type, function: {name,
+  arguments}}`` with the arguments as a JSON string), streamed as ``choices[0].delta`` with tool-call
+  pieces merged by ``index`` and ``content`` that may arrive as a number;
+- the Responses API (gpt-oss, catalog family ``responses``): built and read by
+  :mod:`workersai.responses_api`;
+- reasoning: ``reasoning_content`` (or ``reasoning``) in the message or delta, Responses reasoning
+  items, and ``<think>`` text (:mod:`workersai.reasoning`) all go to ``reasoning``, never to ``text``.
+
+Stop sequences are applied on the client too, so they hold whatever the model does with them.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ from typing import Any, Literal, cast
 
 from typing_extensions import TypedDict, Unpack
 
+from . import responses_api
+from .catalog import LEGACY, RESPONSES, get_model
 from .content import images, joined_text, parse_content, place_images, wire_parts
 from .errors import BadInput, ResponseFormatError
+from .reasoning import split_think
 from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -58,12 +68,17 @@ class ChatOptions(TypedDict, total=False):
     """``"auto"``, ``"none"``, ``"any"``/``"required"``, a tool name or ``{"function": {"name"}}``."""
     response_format: Mapping[str, Any] | None
     """JSON mode: ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}``."""
+    reasoning_effort: Literal["low", "medium", "high"] | None
+    """How much a reasoning model reasons: ``"low"``, ``"medium"`` or ``"high"``. Sent as
+    ``reasoning_effort`` (Workers AI's input for reasoning models, cloudflare/ai workers-ai-provider
+    e9b2a9a) and as ``reasoning: {effort}`` to Responses-API models (gpt-oss model pages: low,
+    medium (default), high)."""
 
 
 CHAT_OPTIONS: tuple[str, ...] = tuple(ChatOptions.__annotations__)
 """The names of every chat option, in the order they are defined."""
 
-_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format"})
+_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format", "reasoning_effort"})
 """Options :func:`build_chat_payload` shapes itself; the others go on the wire as given."""
 
 
@@ -170,6 +185,22 @@ def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_EFFORTS = ("low", "medium", "high")
+
+
+def family_of(model: str | None) -> str | None:
+    """The response family the catalog gives ``model`` (None for a model it does not know)."""
+    info = get_model(model) if model else None
+    return info.family if info else None
+
+
+def thinks_in_text(model: str | None) -> bool:
+    """Whether ``model`` writes its reasoning into the text with ``</think>`` (its opening tag often
+    left out): a catalog reasoning model of the legacy family (DeepSeek-R1-distill, QwQ)."""
+    info = get_model(model) if model else None
+    return bool(info and info.reasoning and info.family == LEGACY)
+
+
 def build_chat_payload(
     messages: Sequence[Mapping[str, Any]],
     *,
@@ -179,8 +210,10 @@ def build_chat_payload(
 ) -> dict[str, Any]:
     """The JSON body for ``/ai/run/{model}``; raises :class:`BadInput` on anything invalid.
 
-    ``model`` decides how images are sent (:func:`workersai.content.place_images`); an image for a model
-    the catalog marks text-only is refused here, before any request."""
+    ``model`` picks the request shape from the catalog (messages for most models, the Responses input
+    ``input``, ``instructions``, ``reasoning`` for the ``responses`` family, gpt-oss) and how images are
+    sent (:func:`workersai.content.place_images`); an image for a model the catalog marks text-only is
+    refused here, before any request."""
     _check_names(options)
     if not messages:
         raise BadInput("messages must not be empty")
@@ -194,20 +227,38 @@ def build_chat_payload(
     temperature = options.get("temperature")
     if temperature is not None and not 0 <= temperature <= 5:
         raise BadInput(f"temperature must be between 0 and 5, got {temperature}")
-    for name, value in options.items():
-        if value is not None and name not in _STRUCTURED:
-            payload[name] = value
-    stop = options.get("stop")
-    if stop:
-        payload["stop"] = list(stop)
+    effort = options.get("reasoning_effort")
+    if effort is not None and effort not in _EFFORTS:
+        raise BadInput(f"reasoning_effort must be one of {list(_EFFORTS)}, got {effort!r}")
     tool_choice = options.get("tool_choice")
     response_format = options.get("response_format")
     selected = select_tools(options.get("tools"), tool_choice)
+    forced = wire_tool_choice(tool_choice, selected) if selected else None
+    _check_response_format(response_format, stream)
+    if family_of(model) == RESPONSES:
+        return responses_api.build_responses_payload(
+            wire, options, tools=selected, tool_choice=forced, stream=stream
+        )
+    for name, value in options.items():
+        if value is not None and name not in _STRUCTURED:
+            payload[name] = value
+    if effort is not None:
+        payload["reasoning_effort"] = effort
+    stop = options.get("stop")
+    if stop:
+        payload["stop"] = list(stop)
     if selected:
         payload["tools"] = selected
-        forced = wire_tool_choice(tool_choice, selected)
         if forced is not None:
             payload["tool_choice"] = forced
+    if response_format is not None:
+        payload["response_format"] = dict(response_format)
+    if stream:
+        payload["stream"] = True
+    return payload
+
+
+def _check_response_format(response_format: Mapping[str, Any] | None, stream: bool) -> None:
     if response_format is not None:
         kind = response_format.get("type")
         if kind not in ("json_object", "json_schema"):
@@ -216,10 +267,6 @@ def build_chat_payload(
             raise BadInput("response_format json_schema needs a json_schema object")
         if stream:
             raise BadInput("JSON mode does not support streaming")
-        payload["response_format"] = dict(response_format)
-    if stream:
-        payload["stream"] = True
-    return payload
 
 
 def new_tool_call_id() -> str:
@@ -265,12 +312,20 @@ def parse_usage(raw: Any) -> Usage | None:
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
-def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None) -> ChatResult:
-    """A :class:`ChatResult` from the ``result`` of a text-generation call, in either shape."""
-    if not isinstance(result, Mapping):
-        raise ResponseFormatError(f"chat result is not an object: {type(result).__name__}")
-    finish: str | None = None
-    parsed: Any = None
+def _as_text(value: Any, what: str) -> str:
+    """Content read as text: a number (Workers AI sometimes answers ``{"response": 42}``) becomes its
+    digits; None is empty; anything else but a string is the wrong shape."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return json.dumps(value)
+    raise ResponseFormatError(f"{what} is not text: {type(value).__name__}")
+
+
+def _message_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Any family's whole answer as ``{content, reasoning, tool_calls, usage, finish_reason}``."""
     if isinstance(result.get("choices"), list):
         if not result["choices"] or not isinstance(result["choices"][0], Mapping):
             raise ResponseFormatError("chat.completion without choices")
@@ -278,35 +333,71 @@ def parse_chat_result(model: str, result: Any, stop: Sequence[str] | None = None
         message = choice.get("message")
         if not isinstance(message, Mapping):
             raise ResponseFormatError("chat.completion choice without a message")
-        content = message.get("content")
-        raw_calls = message.get("tool_calls") or []
-        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
-    elif "response" in result or "tool_calls" in result:
-        content = result.get("response")
-        raw_calls = result.get("tool_calls") or []
-    else:
-        raise ResponseFormatError(f"chat result has neither 'response' nor 'choices': keys {sorted(result)}")
+        return {
+            "content": message.get("content"),
+            "reasoning": message.get("reasoning_content") or message.get("reasoning"),
+            "tool_calls": message.get("tool_calls") or [],
+            "usage": result.get("usage"),
+            "finish_reason": _text_or_none(choice.get("finish_reason"), "finish_reason"),
+        }
+    if responses_api.is_responses_object(result):
+        return responses_api.as_message(result)
+    if "response" in result or "tool_calls" in result:
+        return {
+            "content": result.get("response"),
+            "reasoning": None,
+            "tool_calls": result.get("tool_calls") or [],
+            "usage": result.get("usage"),
+            "finish_reason": None,
+        }
+    raise ResponseFormatError(
+        f"chat result has neither 'response', 'choices' nor 'output': keys {sorted(result)}"
+    )
+
+
+def parse_chat_result(
+    model: str, result: Any, stop: Sequence[str] | None = None, *, json_mode: bool = False
+) -> ChatResult:
+    """A :class:`ChatResult` from the ``result`` of a text-generation call, in any family's shape.
+
+    The reasoning (``reasoning_content``, Responses reasoning items, ``<think>`` text) goes to
+    ``reasoning`` and never stays in ``text``. In ``json_mode`` a JSON text is also parsed into
+    ``parsed``."""
+    if not isinstance(result, Mapping):
+        raise ResponseFormatError(f"chat result is not an object: {type(result).__name__}")
+    message = _message_of(result)
+    content = message["content"]
+    parsed: Any = None
     if isinstance(content, (dict, list)):
         parsed = content
         text = json.dumps(content)
-    elif content is None:
-        text = ""
-    elif isinstance(content, str):
-        text = content
     else:
-        raise ResponseFormatError(f"response is not text: {type(content).__name__}")
+        text = _as_text(content, "response")
+    reasoning = message["reasoning"]
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise ResponseFormatError(f"reasoning is not text: {type(reasoning).__name__}")
+    if parsed is None:
+        thought, text = split_think(text, implicit_open=thinks_in_text(model))
+        if thought is not None:
+            reasoning = "\n\n".join(r for r in (reasoning, thought) if r)
+        if json_mode:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+    raw_calls = message["tool_calls"]
     if not isinstance(raw_calls, list):
         raise ResponseFormatError("tool_calls is not a list")
     calls = [_tool_call(c) for c in raw_calls]
     text, _ = apply_stop(text, stop)
-    if finish is None:
-        finish = "tool_calls" if calls else "stop"
+    finish = message["finish_reason"] or ("tool_calls" if calls else "stop")
     return ChatResult(
         model=model,
         text=text,
         tool_calls=calls,
-        usage=parse_usage(result.get("usage")),
+        usage=parse_usage(message["usage"]),
         finish_reason=finish,
+        reasoning=reasoning or None,
         parsed=parsed,
         raw=dict(result),
     )
@@ -344,14 +435,11 @@ def _tool_call_delta(raw: Any, position: int) -> ToolCallDelta:
     )
 
 
-def parse_stream_event(data: Any) -> ChatChunk:
-    """One SSE ``data:`` object of a chat stream, in either shape; unknown keys (``p``) are ignored.
-
-    A frame of the wrong shape raises :class:`ResponseFormatError`, never ``KeyError`` or
-    ``TypeError``."""
-    if not isinstance(data, Mapping):
-        raise ResponseFormatError(f"stream event is not an object: {data!r}")
-    finish: str | None = None
+def _delta_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Any family's stream event as ``{content, reasoning, tool_calls, usage, finish_reason}``."""
+    if isinstance(data.get("type"), str) and data["type"].startswith(("response.", "error")):
+        delta = responses_api.as_delta(data)
+        return {"tool_calls": None, "finish_reason": None, **delta}
     choices = data.get("choices")
     if isinstance(choices, list) and choices:
         choice = choices[0]
@@ -360,16 +448,45 @@ def parse_stream_event(data: Any) -> ChatChunk:
         delta = choice.get("delta") or {}
         if not isinstance(delta, Mapping):
             raise ResponseFormatError(f"stream event choice has no delta object: {choice!r}")
-        text = _text_or_none(delta.get("content"), "streamed content") or ""
-        raw_calls = delta.get("tool_calls")
-        finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
-    else:
-        text = _text_or_none(data.get("response"), "streamed response") or ""
-        raw_calls = data.get("tool_calls")
+        return {
+            "content": delta.get("content"),
+            "reasoning": delta.get("reasoning_content") or delta.get("reasoning"),
+            "tool_calls": delta.get("tool_calls"),
+            "usage": data.get("usage"),
+            "finish_reason": _text_or_none(choice.get("finish_reason"), "finish_reason"),
+        }
+    return {
+        "content": data.get("response"),
+        "reasoning": None,
+        "tool_calls": data.get("tool_calls"),
+        "usage": data.get("usage"),
+        "finish_reason": None,
+    }
+
+
+def parse_stream_event(data: Any) -> ChatChunk:
+    """One SSE ``data:`` object of a chat stream, in any family's shape; unknown keys (``p``) are
+    ignored, numeric content is read as text.
+
+    ``<think>`` text is not split here (a tag may be cut across events): :class:`workersai.reasoning.
+    ThinkSplitter` does that over the whole stream. A frame of the wrong shape raises
+    :class:`ResponseFormatError`, never ``KeyError`` or ``TypeError``."""
+    if not isinstance(data, Mapping):
+        raise ResponseFormatError(f"stream event is not an object: {data!r}")
+    delta = _delta_of(data)
+    text = _as_text(delta.get("content"), "streamed content")
+    reasoning = _as_text(delta.get("reasoning"), "streamed reasoning")
+    raw_calls = delta.get("tool_calls")
     if raw_calls is not None and not isinstance(raw_calls, list):
         raise ResponseFormatError(f"streamed tool_calls is not a list: {raw_calls!r}")
     deltas = [_tool_call_delta(raw, position) for position, raw in enumerate(raw_calls or [])]
-    return ChatChunk(text=text, tool_calls=deltas, usage=parse_usage(data.get("usage")), finish_reason=finish)
+    return ChatChunk(
+        text=text,
+        reasoning=reasoning,
+        tool_calls=deltas,
+        usage=parse_usage(delta.get("usage")),
+        finish_reason=delta.get("finish_reason"),
+    )
 
 
 class ToolCallAccumulator:

@@ -22,6 +22,7 @@ from .chat import (
     build_chat_payload,
     parse_chat_result,
     parse_stream_event,
+    thinks_in_text,
 )
 from .d1 import D1
 from .errors import ConfigurationError, ResponseFormatError
@@ -40,6 +41,7 @@ from .models_api import (
     search_filters,
     search_pages,
 )
+from .reasoning import ThinkSplitter
 from .retry import RetryPolicy
 from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
@@ -337,7 +339,8 @@ class WorkersAI:
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
-        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"))
+        json_mode = options.get("response_format") is not None
+        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"), json_mode=json_mode)
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -481,11 +484,13 @@ class WorkersAI:
 
 
 class _StreamState:
-    """Applies stop sequences to a stream and gathers its usage and tool calls."""
+    """Separates reasoning from the answer, applies stop sequences to the answer, and gathers the
+    stream's usage and tool calls."""
 
     def __init__(self, model: str, stop: Sequence[str] | None) -> None:
         self.model = model
         self.stop = StopFilter(stop)
+        self.think = ThinkSplitter(implicit_open=thinks_in_text(model))
         self.tools = ToolCallAccumulator()
         self.usage: Any = None
         self.finish_reason: str | None = None
@@ -498,18 +503,21 @@ class _StreamState:
         if chunk.finish_reason:
             self.finish_reason = chunk.finish_reason
         self.tools.add(chunk.tool_calls)
-        text = self.stop.feed(chunk.text)
-        if not text and not chunk.tool_calls:
+        thought, answer = self.think.feed(chunk.text)
+        reasoning = chunk.reasoning + thought
+        text = self.stop.feed(answer)
+        if not text and not reasoning and not chunk.tool_calls:
             return []
-        return [ChatChunk(text=text, tool_calls=chunk.tool_calls)]
+        return [ChatChunk(text=text, reasoning=reasoning, tool_calls=chunk.tool_calls)]
 
     def tool_calls(self) -> list[ToolCall]:
         return self.tools.tool_calls()
 
     def finish(self) -> Iterator[ChatChunk]:
-        rest = self.stop.flush()
-        if rest:
-            yield ChatChunk(text=rest)
+        thought, answer = self.think.flush()
+        rest = self.stop.feed(answer) + self.stop.flush()
+        if rest or thought:
+            yield ChatChunk(text=rest, reasoning=thought)
         if self.usage is not None:
             record_usage(self.model, self.usage.prompt_tokens, self.usage.completion_tokens)
         finish = self.finish_reason or ("stop" if self.stop.stopped else None)

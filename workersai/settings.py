@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
@@ -82,6 +82,7 @@ class ChatOptionFields(BaseModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
 
     def chat_options(self, overrides: Mapping[str, Any] | None = None) -> ChatOptions:
         """This model's defaults with a call's ``overrides`` merged over them (not-None wins)."""

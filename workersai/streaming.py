@@ -1,4 +1,5 @@
-"""Server-sent event streams: ``data:`` frames parsed with httpx-sse, ended by ``data: [DONE]``.
+"""Server-sent event streams: ``data:`` frames parsed with httpx-sse, ended by ``data: [DONE]`` (or, in
+the Responses-API family, by its final event: ``response.completed`` and the like).
 
 A stream that breaks off (connection reset, incomplete body) or ends without ``[DONE]`` raises
 :class:`~workersai.errors.StreamInterrupted`: an answer is never silently cut short.
@@ -15,6 +16,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from .errors import ResponseFormatError, StreamInterrupted
+from .responses_api import FINAL_EVENTS
 
 _DONE = "[DONE]"
 
@@ -37,6 +39,10 @@ def _reading() -> Iterator[None]:
         raise StreamInterrupted(f"stream broke off: {type(exc).__name__}: {exc}") from None
 
 
+def _final(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("type") in FINAL_EVENTS
+
+
 def _incomplete() -> StreamInterrupted:
     return StreamInterrupted("stream ended without [DONE]; the answer is incomplete")
 
@@ -49,7 +55,10 @@ def iter_sse_json(response: httpx.Response) -> Iterator[Any]:
             if data == _DONE:
                 return
             if data:
-                yield _decode(data)
+                event = _decode(data)
+                yield event
+                if _final(event):
+                    return
     raise _incomplete()
 
 
@@ -61,5 +70,8 @@ async def aiter_sse_json(response: httpx.Response) -> AsyncIterator[Any]:
             if data == _DONE:
                 return
             if data:
-                yield _decode(data)
+                event = _decode(data)
+                yield event
+                if _final(event):
+                    return
     raise _incomplete()

@@ -28,9 +28,13 @@ class ChatResult(BaseModel):
 
     model: str
     text: str = ""
+    """The answer, never mixed with the model's reasoning."""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
+    reasoning: str | None = None
+    """The model's reasoning (``<think>`` text, ``reasoning_content``, Responses reasoning items), or
+    None when the model gave none."""
     parsed: Any = None
     """In JSON mode, the object the model answered with."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
@@ -49,6 +53,9 @@ class ChatChunk(BaseModel):
     """One parsed server-sent event of a chat stream."""
 
     text: str = ""
+    """A piece of the answer, never of the reasoning."""
+    reasoning: str = ""
+    """A piece of the model's reasoning."""
     tool_calls: list[ToolCallDelta] = Field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None

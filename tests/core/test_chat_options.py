@@ -46,6 +46,7 @@ OVERRIDES: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "lookup"}}},
     ),
     ({"response_format": {"type": "json_object"}}, {"response_format": {"type": "json_object"}}),
+    ({"reasoning_effort": "low"}, {"reasoning_effort": "low"}),
 ]
 # Model-level defaults that every override above must beat.
 DEFAULTS: dict[str, Any] = {
@@ -58,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "frequency_penalty": 0.1,
     "presence_penalty": 0.1,
     "stop": ["STOP"],
+    "reasoning_effort": "high",
 }
 
 

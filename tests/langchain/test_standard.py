@@ -77,9 +77,59 @@ class TestChatWorkersAIUnit(_ChatCapabilities, ChatModelUnitTests):
 
 
 class TestChatWorkersAIIntegration(_ChatCapabilities, ChatModelIntegrationTests):
+    """The integration suite on the default model (legacy family); the subclasses below run it again on
+    one catalog model of each other response family."""
+
+    family_model: str | None = None
+
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return connection()
+        return {**connection(), **({"model": self.family_model} if self.family_model else {})}
+
+
+# With output_version="v1", langchain-core numbers streamed blocks that have no index itself (0 for the
+# first, a reasoning block) and merges blocks by index whatever their type (utils/_merge.py merge_lists,
+# its "TODO: Remove this once merge_dict is updated with special handling for 'type'"); a tool call
+# streamed at wire index 0 after reasoning merges into the reasoning block. The Responses family numbers
+# its tool calls by output item (after the reasoning item) and passes.
+V1_MERGE = (
+    "langchain-core 1.8 merges a streamed v1 reasoning block and a tool_call_chunk that share index 0 "
+    "(merge_lists ignores the block type); the v0 stream and invoke pass"
+)
+
+
+class TestChatWorkersAIIntegrationOpenAIShape(TestChatWorkersAIIntegration):
+    family_model = "@cf/qwen/qwen3-30b-a3b-fp8"  # chat.completion, reasoning_content
+
+    # The suite accepts an override only with an xfail mark on the method: the v0 case then reports
+    # XPASS (it is also covered by tests/test_families.py), the v1 case is the strict expected failure.
+    @pytest.mark.xfail(reason=V1_MERGE, strict=False)
+    @pytest.mark.parametrize(
+        "model",
+        [{}, pytest.param({"output_version": "v1"}, marks=pytest.mark.xfail(reason=V1_MERGE, strict=True))],
+        indirect=True,
+    )
+    def test_tool_calling(self, model: Any) -> None:
+        super().test_tool_calling(model)
+
+
+class TestChatWorkersAIIntegrationResponsesShape(TestChatWorkersAIIntegration):
+    family_model = "@cf/openai/gpt-oss-20b"  # Responses API input and output items
+
+
+class TestChatWorkersAIIntegrationThinkInText(TestChatWorkersAIIntegration):
+    family_model = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # <think> in the text
+
+    # The suite accepts an override only with an xfail mark on the method: the v0 case then reports
+    # XPASS (it is also covered by tests/test_families.py), the v1 case is the strict expected failure.
+    @pytest.mark.xfail(reason=V1_MERGE, strict=False)
+    @pytest.mark.parametrize(
+        "model",
+        [{}, pytest.param({"output_version": "v1"}, marks=pytest.mark.xfail(reason=V1_MERGE, strict=True))],
+        indirect=True,
+    )
+    def test_tool_calling(self, model: Any) -> None:
+        super().test_tool_calling(model)
 
 
 class TestChatWorkersAIVisionIntegration(_ChatCapabilities, ChatModelIntegrationTests):

@@ -1,6 +1,13 @@
 """Workers AI routes of the emulator: ``/ai/run/{model}`` (embeddings, text generation as JSON or SSE),
-the OpenAI-compatible ``/ai/v1/chat/completions`` and ``/ai/v1/embeddings``, and the same runs through an
-AI Gateway (with its cache). The catalog routes are in :mod:`workersai.local.catalog_routes`."""
+the OpenAI-compatible ``/ai/v1/chat/completions``, ``/ai/v1/responses`` and ``/ai/v1/embeddings``, and
+the same runs through an AI Gateway (with its cache). The catalog routes are in
+:mod:`workersai.local.catalog_routes`.
+
+Text generation answers on ``/ai/run`` in the shape of the model's catalog ``family``: ``legacy``
+``{response, tool_calls, usage}``, ``openai`` ``chat.completion``, ``responses`` a Responses object (and
+each family's stream). Catalog reasoning models show reasoning (:mod:`.wire.reasoning`): in the text as
+``<think>...</think>`` for the legacy family, ``reasoning_content`` for the OpenAI shape, a reasoning
+item for the Responses shape. One generator is underneath every shape."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import ModelInfo
+from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
@@ -22,6 +29,8 @@ from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
+from .wire.reasoning import reasoning_text
+from .wire.responses import responses_object, responses_stream
 from .wire.sse import paced
 
 
@@ -32,7 +41,18 @@ async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean"
     return vectors
 
 
-async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generation:
+class Generated:
+    """One generation with what its renderers need: the checked messages, the reasoning to show (for
+    a catalog reasoning model) and the ``max_tokens`` it was cut at."""
+
+    def __init__(self, gen: Generation, messages: list[Any], info: ModelInfo, max_tokens: int) -> None:
+        self.gen, self.max_tokens = gen, max_tokens
+        self.reasoning = reasoning_text(messages, gen) if info.reasoning else None
+        self.think_tags = info.reasoning and info.family == LEGACY
+
+
+async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generated:
+    rules.reasoning_effort(body)
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
@@ -46,7 +66,26 @@ async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Gene
             raise rules.bad_input(str(exc)) from None
         return gen
 
-    return await run_in_threadpool(run)
+    return Generated(await run_in_threadpool(run), messages, info, params["max_tokens"])
+
+
+def _sse(frames: list[bytes], decision: Decision) -> StreamingResponse:
+    return StreamingResponse(paced(frames, decision), media_type="text/event-stream")
+
+
+def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
+    """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not)."""
+    gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
+    if info.family == RESPONSES:
+        whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
+        return _sse(responses_stream(whole, gen), decision) if stream else envelope(whole)
+    if info.family == OPENAI:
+        if stream:
+            return _sse(openai_stream(info.name, gen, reasoning), decision)
+        return envelope(openai_completion(info.name, gen, out.max_tokens, reasoning))
+    if stream:
+        return _sse(legacy_stream(gen, reasoning), decision)
+    return envelope(legacy_result(gen, reasoning))
 
 
 def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
@@ -62,10 +101,8 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             return envelope(
                 {"shape": [len(data), info.dimensions], "data": data, "pooling": body.get("pooling", "mean")}
             )
-        gen = await generate(emu, info, body)
-        if body.get("stream"):
-            return StreamingResponse(paced(legacy_stream(gen), decision), media_type="text/event-stream")
-        return envelope(legacy_result(gen))
+        chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
+        return render_run(info, await generate(emu, info, chat), body, decision)
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
         if emu.config.gateway_token is not None:
@@ -103,13 +140,20 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def openai_chat(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
         rules.openai_chat(body)
-        gen = await generate(emu, info, body)
+        out = await generate(emu, info, body)
         if body.get("stream"):
-            return StreamingResponse(
-                paced(openai_stream(info.name, gen), decision),
-                media_type="text/event-stream",
-            )
-        return JSONResponse(openai_completion(info.name, gen, rules.token_cap(body)))
+            return _sse(openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision)
+        return JSONResponse(
+            openai_completion(info.name, out.gen, out.max_tokens, out.reasoning, think_tags=out.think_tags)
+        )
+
+    async def openai_responses(request: Request, decision: Decision) -> Response:
+        body, info = await openai_body(request, embedding=False)
+        out = await generate(emu, info, rules.responses_input(body))
+        whole = responses_object(info.name, out.gen, out.reasoning, body, out.max_tokens)
+        if body.get("stream"):
+            return _sse(responses_stream(whole, out.gen), decision)
+        return JSONResponse(whole)
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=True)
@@ -129,6 +173,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     return [
         Route(prefix + "/ai/run/{model:path}", emu.guarded("ai", ai_run), methods=["POST"]),
         Route(prefix + "/ai/v1/chat/completions", emu.guarded("ai", openai_chat), methods=["POST"]),
+        Route(prefix + "/ai/v1/responses", emu.guarded("ai", openai_responses), methods=["POST"]),
         Route(prefix + "/ai/v1/embeddings", emu.guarded("ai", openai_embeddings), methods=["POST"]),
         Route(
             "/v1/{account_id}/{gateway}/workers-ai/{model:path}",

@@ -258,3 +258,115 @@ def sampling(body: dict[str, Any]) -> dict[str, Any]:
             raise bad_input(f"'/{name}' must be a number from {low} to {high}")
         out[name] = int(value) if name == "top_k" else float(value)
     return out
+
+
+_EFFORTS = ("low", "medium", "high")
+
+
+def _responses_content(content: Any) -> Any:
+    """Responses content parts (``input_text`` / ``output_text`` / ``input_image``) as chat content."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise bad_input("'/input/content' must be string or array")
+    texts: list[str] = []
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("input_text", "output_text", "text"):
+            texts.append(str(part.get("text", "")))
+            parts.append({"type": "text", "text": str(part.get("text", ""))})
+        elif kind == "input_image":
+            parts.append({"type": "image_url", "image_url": {"url": part.get("image_url")}})
+        else:
+            raise bad_input(f"'/input/content' part type {kind!r} is not supported")
+    return "".join(texts) if len(texts) == len(parts) else parts
+
+
+def responses_input(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses-API request (gpt-oss: ``input``, ``instructions``, ``reasoning``, ``tools``,
+    ``text.format``, ``max_output_tokens``) as the text-generation body :func:`generation` checks.
+
+    Sources: developers.cloudflare.com/workers-ai/models/gpt-oss-120b/ ("input" a string or an array of
+    messages with role user, assistant, system or developer; "reasoning.effort" low, medium or high)
+    and OpenAI's Responses API reference for the item and tool shapes it refers to."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    if not isinstance(raw, list) or not raw:
+        raise bad_input("'/input' must be a string or a non-empty array")
+    messages: list[dict[str, Any]] = []
+    instructions = body.get("instructions")
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise bad_input("'/instructions' must be string")
+        messages.append({"role": "system", "content": instructions})
+    names: dict[str, str] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise bad_input("'/input' items must be objects")
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role")
+            if role not in ("user", "assistant", "system", "developer"):
+                raise bad_input("'/input/role' must be one of user, assistant, system, developer")
+            content = _responses_content(item.get("content", ""))
+            messages.append({"role": "system" if role == "developer" else role, "content": content})
+        elif kind == "function_call":
+            call_id, name = str(item.get("call_id", "")), str(item.get("name", ""))
+            names[call_id] = name
+            call = {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": item.get("arguments")},
+            }
+            messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        elif kind == "function_call_output":
+            call_id = str(item.get("call_id", ""))
+            output = item.get("output")
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "name": names.get(call_id, ""),
+                    "content": str(output),
+                }
+            )
+        elif kind != "reasoning":  # earlier reasoning items are context the model may ignore
+            raise bad_input(f"'/input' item type {kind!r} is not supported")
+    reasoning = body.get("reasoning")
+    if reasoning is not None and (
+        not isinstance(reasoning, dict) or reasoning.get("effort", "medium") not in _EFFORTS
+    ):
+        raise bad_input("'/reasoning/effort' must be one of low, medium, high")
+    chat: dict[str, Any] = {"messages": messages}
+    for name in ("temperature", "top_p", "stream"):
+        if name in body:
+            chat[name] = body[name]
+    if "max_output_tokens" in body:
+        chat["max_tokens"] = body["max_output_tokens"]
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("name") for t in tools):
+            raise bad_input("'/tools' must be an array of {type: function, name, parameters}")
+        chat["tools"] = [{k: v for k, v in t.items() if k != "type"} for t in tools]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("name"):
+        chat["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
+    elif choice in ("required", "none"):
+        chat["tool_choice"] = choice
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        chat["response_format"] = {"type": "json_schema", "json_schema": fmt.get("schema") or {}}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        chat["response_format"] = {"type": "json_object"}
+    return chat
+
+
+def reasoning_effort(body: dict[str, Any]) -> None:
+    """``reasoning_effort`` on a chat request, when given, is low, medium or high (the values Workers AI's
+    reasoning models take, per cloudflare/ai workers-ai-provider e9b2a9a)."""
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in _EFFORTS:
+        raise bad_input("'/reasoning_effort' must be one of low, medium, high")

@@ -1,26 +1,36 @@
 """Workers AI's own text-generation answer, ``{response, tool_calls, usage}``, and its SSE stream
-(``{"response", "p"}`` per token, tool-call deltas, a usage frame, ``[DONE]``)."""
+(``{"response", "p"}`` per token, tool-call deltas, a usage frame, ``[DONE]``).
+
+A model that reasons in its text (DeepSeek-R1-distill, QwQ) writes ``<think>reasoning</think>`` before
+the answer, in ``response`` and in the stream's frames."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..generator import Generation
+from .reasoning import pieces, usage_with_reasoning
 from .sse import DONE, padding, sse, tool_call_deltas
 
 
-def legacy_result(gen: Generation) -> dict[str, Any]:
-    result: dict[str, Any] = {"response": gen.json_value if gen.json_value is not None else gen.text}
+def legacy_result(gen: Generation, reasoning: str | None = None) -> dict[str, Any]:
+    response: Any = gen.json_value if gen.json_value is not None else gen.text
+    if reasoning and gen.json_value is None:
+        response = f"<think>\n{reasoning}\n</think>\n\n{gen.text}"
+    result: dict[str, Any] = {"response": response}
     if gen.tool_calls:
         result["tool_calls"] = [{"name": c["name"], "arguments": c["arguments"]} for c in gen.tool_calls]
-    result["usage"] = gen.usage
+    result["usage"] = usage_with_reasoning(gen, reasoning if gen.json_value is None else None)
     return result
 
 
-def legacy_stream(gen: Generation) -> list[bytes]:
+def legacy_stream(gen: Generation, reasoning: str | None = None) -> list[bytes]:
     """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE]."""
-    frames = [sse({"response": piece, "p": padding()}) for piece in gen.pieces]
+    text = list(gen.pieces)
+    if reasoning:
+        text = ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n", *text]
+    frames = [sse({"response": piece, "p": padding()}) for piece in text]
     frames += [sse({"response": "", "tool_calls": [d], "p": padding()}) for d in tool_call_deltas(gen)]
-    frames.append(sse({"response": "", "usage": gen.usage}))
+    frames.append(sse({"response": "", "usage": usage_with_reasoning(gen, reasoning)}))
     frames.append(DONE)
     return frames

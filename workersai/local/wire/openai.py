@@ -1,5 +1,9 @@
 """OpenAI's ``chat.completion`` answer and its ``chat.completion.chunk`` stream (``choices[0].delta``,
-tool calls merged by index, usage on the last chunk)."""
+tool calls merged by index, usage on the last chunk).
+
+Reasoning goes in ``reasoning_content`` (message and delta), as Workers AI's OpenAI-shape reasoning
+models send it (cloudflare/ai workers-ai-provider reads ``reasoning_content ?? reasoning``), or, for a
+model that reasons in its text (``think_tags``), as ``<think>...</think>`` before the content."""
 
 from __future__ import annotations
 
@@ -9,12 +13,19 @@ import uuid
 from typing import Any
 
 from ..generator import Generation
+from .reasoning import pieces, usage_with_reasoning
 from .sse import DONE, sse, tool_call_deltas
 
 
-def openai_completion(model: str, gen: Generation, max_tokens: int) -> dict[str, Any]:
+def openai_completion(
+    model: str, gen: Generation, max_tokens: int, reasoning: str | None = None, *, think_tags: bool = False
+) -> dict[str, Any]:
     content = json.dumps(gen.json_value) if gen.json_value is not None else gen.text
+    if reasoning and think_tags:
+        content = f"<think>\n{reasoning}\n</think>\n\n{content}"
     message: dict[str, Any] = {"role": "assistant", "content": content if not gen.tool_calls else None}
+    if reasoning and not think_tags:
+        message["reasoning_content"] = reasoning
     finish = "stop"
     if gen.tool_calls:
         finish = "tool_calls"
@@ -34,11 +45,13 @@ def openai_completion(model: str, gen: Generation, max_tokens: int) -> dict[str,
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": gen.usage,
+        "usage": usage_with_reasoning(gen, reasoning),
     }
 
 
-def openai_stream(model: str, gen: Generation) -> list[bytes]:
+def openai_stream(
+    model: str, gen: Generation, reasoning: str | None = None, *, think_tags: bool = False
+) -> list[bytes]:
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -49,8 +62,15 @@ def openai_stream(model: str, gen: Generation) -> list[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         return sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
-    frames = [chunk({"role": "assistant", "content": piece}) for piece in gen.pieces]
+    frames = []
+    if reasoning and think_tags:
+        thought = ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]
+        frames += [chunk({"role": "assistant", "content": piece}) for piece in thought]
+    elif reasoning:
+        frames += [chunk({"role": "assistant", "reasoning_content": piece}) for piece in pieces(reasoning)]
+    frames += [chunk({"role": "assistant", "content": piece}) for piece in gen.pieces]
     frames += [chunk({"tool_calls": [d]}) for d in tool_call_deltas(gen)]
-    frames.append(chunk({}, "tool_calls" if gen.tool_calls else "stop", usage=gen.usage))
+    usage = usage_with_reasoning(gen, reasoning)
+    frames.append(chunk({}, "tool_calls" if gen.tool_calls else "stop", usage=usage))
     frames.append(DONE)
     return frames

@@ -55,3 +55,8 @@ def tool_call_deltas(gen: Generation) -> list[dict[str, Any]]:
                 delta["function"]["name"] = call["name"]
             deltas.append(delta)
     return deltas
+
+
+def sse_event(kind: str, data: Any) -> bytes:
+    """A named event (``event:`` and ``data:`` lines), as OpenAI's Responses stream sends them."""
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
