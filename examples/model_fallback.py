@@ -1,4 +1,4 @@
-"""Model fallback: try the 70B model, fall back to the 8B one on capacity or model errors (never on bad
+"""Model fallback: try the 70B model, fall back to Llama 3.2 3B on capacity or model errors (never on bad
 input). Locally, the emulator makes the first request fail with 3040."""
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ def main() -> None:
         if emulator is not None:
             emulator.set_faults(error="3040", fail_next=1)
         big = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", max_retries=0, max_tokens=30)
-        small = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct", max_tokens=30)
+        small = ChatWorkersAI(model="@cf/meta/llama-3.2-3b-instruct", max_tokens=30)
         chain = with_model_fallbacks(big, small)
         answer = chain.invoke("Name a fruit.")
         used = answer.response_metadata["model_name"]
         print(f"answered by {used}: {answer.content}")
         if emulator is not None:
-            assert used == "@cf/meta/llama-3.1-8b-instruct"
+            assert used == "@cf/meta/llama-3.2-3b-instruct"
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def _usage(usage: Usage | None) -> UsageMetadata | None:
 
 
 class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
-    """Cloudflare Workers AI chat models (``@cf/meta/llama-3.1-8b-instruct`` by default).
+    """Cloudflare Workers AI chat models (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
 
     Setup: set ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or pass ``account_id`` and
     ``api_key``); ``base_url`` points it at the local emulator.

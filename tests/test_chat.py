@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from workersai import BadInput, WorkersAI
+from workersai import DEFAULT_CHAT_MODEL, BadInput, WorkersAI
 from workersai.chat import parse_chat_result
 
 from .conftest import RequestLog
@@ -49,7 +49,7 @@ def test_answers_from_the_context(client: WorkersAI) -> None:
     assert result.usage.prompt_tokens > 10
     assert 0 < result.usage.completion_tokens <= 30
     assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
-    assert result.model == "@cf/meta/llama-3.1-8b-instruct"
+    assert result.model == DEFAULT_CHAT_MODEL
 
 
 def test_max_tokens_is_honoured(client: WorkersAI) -> None:

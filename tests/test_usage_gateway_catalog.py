@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from workersai import ConfigurationError, GatewayOptions, WorkersAI, track_usage
+from workersai import DEFAULT_CHAT_MODEL, ConfigurationError, GatewayOptions, WorkersAI, track_usage
 from workersai.catalog import get_model
 from workersai.local import LocalEmulator
 from workersai.usage import estimate_neurons
@@ -17,13 +17,13 @@ def test_usage_is_summed_per_model_with_neurons(client: WorkersAI) -> None:
         second = client.chat("hello again", max_tokens=5, model="@cf/meta/llama-3.2-1b-instruct")
         client.embed(["a text to embed"] * 3, model="@cf/baai/bge-base-en-v1.5")
     assert first.usage and second.usage
-    llama = usage.by_model["@cf/meta/llama-3.1-8b-instruct"]
+    llama = usage.by_model[DEFAULT_CHAT_MODEL]
     assert (llama.requests, llama.prompt_tokens, llama.completion_tokens) == (
         1,
         first.usage.prompt_tokens,
         first.usage.completion_tokens,
     )
-    info = get_model("@cf/meta/llama-3.1-8b-instruct")
+    info = get_model(DEFAULT_CHAT_MODEL)
     assert info is not None
     assert info.input_neurons_per_m is not None and info.output_neurons_per_m is not None
     expected = (
@@ -52,13 +52,10 @@ def test_a_model_without_a_known_price_reports_tokens_and_no_neurons(client: Wor
         answer.usage.completion_tokens,
     )
     assert entry.neurons is None  # unknown, not 0
-    assert usage.by_model["@cf/meta/llama-3.1-8b-instruct"].neurons  # the priced one keeps its figure
+    assert usage.by_model[DEFAULT_CHAT_MODEL].neurons  # the priced one keeps its figure
     assert usage.unpriced_models == [unpriced]
     assert usage.total_neurons is None and usage.estimated_cost_usd is None
-    assert (
-        usage.total_tokens
-        == entry.total_tokens + usage.by_model["@cf/meta/llama-3.1-8b-instruct"].total_tokens
-    )
+    assert usage.total_tokens == entry.total_tokens + usage.by_model[DEFAULT_CHAT_MODEL].total_tokens
 
 
 async def test_usage_nests_and_covers_streams_and_async(client: WorkersAI) -> None:
@@ -67,9 +64,9 @@ async def test_usage_nests_and_covers_streams_and_async(client: WorkersAI) -> No
             async for _ in client.astream_chat("hi", max_tokens=4):
                 pass
         await client.achat("hi", max_tokens=4)
-    assert inner.by_model["@cf/meta/llama-3.1-8b-instruct"].requests == 1
-    assert outer.by_model["@cf/meta/llama-3.1-8b-instruct"].requests == 2
-    assert outer.by_model["@cf/meta/llama-3.1-8b-instruct"].completion_tokens == 8
+    assert inner.by_model[DEFAULT_CHAT_MODEL].requests == 1
+    assert outer.by_model[DEFAULT_CHAT_MODEL].requests == 2
+    assert outer.by_model[DEFAULT_CHAT_MODEL].completion_tokens == 8
 
 
 def test_unknown_prices_are_none_never_zero() -> None:

@@ -54,7 +54,10 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com"
-DEFAULT_CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+DEFAULT_CHAT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+"""The chat model used when none is given: current (not deprecated), with function calling
+(developers.cloudflare.com/workers-ai/models/llama-3.3-70b-instruct-fp8-fast/). Llama 3.1 8B, the
+earlier default, is deprecated as of 2026-05-30."""
 DEFAULT_EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
 MAX_EMBEDDING_BATCH = 100
 

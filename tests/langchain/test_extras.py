@@ -19,7 +19,7 @@ from langchain_workersai import (
     with_model_fallbacks,
     with_workersai_retry,
 )
-from workersai import BadInput, CapacityExceeded, DailyQuotaExceeded, RetryPolicy
+from workersai import DEFAULT_CHAT_MODEL, BadInput, CapacityExceeded, DailyQuotaExceeded, RetryPolicy
 from workersai.local import LocalEmulator
 
 from ..conftest import Sleeps
@@ -83,7 +83,7 @@ def test_fallback_moves_on_for_an_unknown_model(conn: dict[str, Any]) -> None:
     missing = ChatWorkersAI(model="@cf/meta/llama-9-9000b", **conn)
     small = ChatWorkersAI(**conn)
     answer = with_model_fallbacks(missing, small).invoke("hi")
-    assert answer.response_metadata["model_name"] == "@cf/meta/llama-3.1-8b-instruct"
+    assert answer.response_metadata["model_name"] == DEFAULT_CHAT_MODEL
 
 
 def test_fallback_never_moves_on_for_bad_input(emulator: LocalEmulator, conn: dict[str, Any]) -> None:
@@ -110,9 +110,9 @@ def test_callback_sums_tokens_and_neurons(conn: dict[str, Any]) -> None:
         llm.invoke("one")
         llm.batch(["two", "three"])
         list(llm.stream("four"))
-    entry = usage.by_model["@cf/meta/llama-3.1-8b-instruct"]
+    entry = usage.by_model[DEFAULT_CHAT_MODEL]
     assert entry.requests == 4 and entry.completion_tokens == 20
-    assert usage.total_neurons > 0
+    assert usage.total_neurons is not None and usage.total_neurons > 0
 
 
 def test_stream_usage_is_on_one_chunk(conn: dict[str, Any]) -> None:

@@ -69,7 +69,7 @@ def magic(input: int) -> int:
 def test_llm_metadata(conn: dict[str, Any]) -> None:
     meta = WorkersAI(max_tokens=100, **conn).metadata
     assert (meta.is_chat_model, meta.is_function_calling_model, meta.num_output) == (True, True, 100)
-    assert meta.context_window == 7968 and meta.model_name == "@cf/meta/llama-3.1-8b-instruct"
+    assert meta.context_window == 24000 and meta.model_name == "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
     assert (
         WorkersAI(model="@cf/meta/llama-3.2-1b-instruct", **conn).metadata.is_function_calling_model is False
     )
