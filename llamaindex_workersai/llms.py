@@ -138,7 +138,8 @@ def _response(result: ChatResult) -> ChatResponse:
 
 
 class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
-    """Cloudflare Workers AI chat models for LlamaIndex (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
+    """Cloudflare Workers AI chat models for LlamaIndex
+    (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
 
     Setup: ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or ``account_id`` / ``api_key``);
     ``base_url`` points it at the local emulator. ``fallback_models`` are tried in order when the

@@ -35,7 +35,10 @@ def test_example_runs(script: str) -> None:
 
 @pytest.mark.parametrize(
     ("script", "shown"),
-    [("retry.py", "answer after 3 retries"), ("model_fallback.py", "answered by @cf/meta/llama-3.2-3b-instruct")],
+    [
+        ("retry.py", "answer after 3 retries"),
+        ("model_fallback.py", "answered by @cf/meta/llama-3.2-3b-instruct"),
+    ],
 )
 def test_retry_examples_show_retries_against_an_emulator_named_in_the_environment(
     emulator: LocalEmulator, script: str, shown: str

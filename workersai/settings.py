@@ -8,11 +8,12 @@ too). The chat option fields are the model-level defaults of :class:`workersai.c
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
 from .client import WorkersAI
@@ -49,6 +50,29 @@ class ClientSettings(BaseModel):
     """An existing core client to use instead of building one from the settings above."""
 
     _built: WorkersAI | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keywords(cls, data: Any) -> Any:
+        """A misspelt keyword (``modle="..."``) is a ``TypeError`` naming the likely one, as for a function,
+        not silently dropped (a TypeError, so pydantic does not wrap it with the input, token included)."""
+        if not isinstance(data, dict):
+            return data
+        known = {"class_name"}  # LlamaIndex's from_dict/from_json carry it
+        for name, field in cls.model_fields.items():
+            known.add(name)
+            if isinstance(field.alias, str):
+                known.add(field.alias)
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            hints = [
+                f"{k!r} (did you mean {close[0]!r}?)"
+                if (close := difflib.get_close_matches(k, known, 1))
+                else repr(k)
+                for k in unknown
+            ]
+            raise TypeError(f"{cls.__name__} got unknown keyword arguments: {', '.join(hints)}")
+        return data
 
     @property
     def workers_ai(self) -> WorkersAI:

@@ -119,3 +119,24 @@ def test_unsupported_scheme_is_a_configuration_error() -> None:
         client.run(EMBED, {"text": ["x"]})
     assert SECRET not in str(info.value)
     assert info.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    "where", ["langchain-chat", "langchain-embeddings", "llamaindex-llm", "llamaindex-embedding"]
+)
+def test_a_misspelt_keyword_is_a_type_error_naming_it_without_the_token(where: str) -> None:
+    from langchain_workersai import ChatWorkersAI, WorkersAIEmbeddings
+    from llamaindex_workersai import WorkersAI, WorkersAIEmbedding
+
+    cls = {
+        "langchain-chat": ChatWorkersAI,
+        "langchain-embeddings": WorkersAIEmbeddings,
+        "llamaindex-llm": WorkersAI,
+        "llamaindex-embedding": WorkersAIEmbedding,
+    }[where]
+    with pytest.raises(TypeError) as info:
+        cls(modle="@cf/meta/llama-3.2-3b-instruct", account_id="a" * 32, api_token="sekrit-token-value")
+    assert "unknown keyword arguments: 'modle'" in str(info.value)
+    assert "sekrit" not in str(info.value) and "sekrit" not in repr(info.value)
+    if where.startswith("langchain"):
+        assert "(did you mean 'model'?)" in str(info.value)
