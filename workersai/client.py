@@ -159,6 +159,10 @@ class WorkersAI:
 
         self.vectorize: Vectorize = Vectorize(self)
         """The Vectorize client sharing this client's connection pool and settings."""
+        from .ai_search import AISearch
+
+        self.ai_search: AISearch = AISearch(self)
+        """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"

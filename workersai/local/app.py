@@ -9,6 +9,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``POST /v1/{a}/{gateway}/workers-ai/{model}``: the same through an AI Gateway, with its cache
   (all four in :mod:`workersai.local.ai_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
+- ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 """
 
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
+from .ai_search_routes import ai_search_routes
 from .embedder import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
@@ -76,6 +78,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     emu = Emulator(config, embedder)
     prefix = "/client/v4/accounts/{account_id}"
     routes = ai_routes(emu, prefix) + control_routes(emu) + vectorize_routes(emu, prefix)
+    routes += ai_search_routes(emu, prefix)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in
