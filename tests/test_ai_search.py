@@ -138,6 +138,22 @@ def test_reranking_scores_and_orders(ais: tuple[AISearch, str]) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_rewrite_searches_a_follow_up_with_its_context(ais: tuple[AISearch, str]) -> None:
+    s, name = ais
+    chat = [
+        {"role": "user", "content": "Tell me about the moon Pell."},
+        {"role": "assistant", "content": "It is a moon."},
+        {"role": "user", "content": "What colour are its glaciers?"},
+    ]
+    plain = s.search(name, chat, score_threshold=0.3, retrieval_type="vector")
+    rewritten = s.search(name, chat, rewrite_query=True, score_threshold=0.3, retrieval_type="vector")
+    assert plain.search_query == "What colour are its glaciers?"
+    assert rewritten.search_query == "Tell me about the moon Pell. What colour are its glaciers?"
+    assert rewritten.chunks[0].filename == "space/pell.md"
+    plain_pell = [c.scoring_details["vector_score"] for c in plain.chunks if c.filename == "space/pell.md"]
+    assert rewritten.chunks[0].scoring_details["vector_score"] > max(plain_pell, default=0.0)
+
+
 def test_answer_cites_the_right_file(ais: tuple[AISearch, str]) -> None:
     s, name = ais
     answer = s.answer(name, "How many cardamom pods go into Grandma Ottoline's pie?")

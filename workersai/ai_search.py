@@ -174,12 +174,37 @@ def _check_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
         raise BadInput("filters: a mapping of metadata attribute -> value or {operator: value}")
     for key, cond in filters.items():
         if isinstance(cond, Mapping):
-            for op in cond:
+            for op, value in cond.items():
                 if op not in _OPERATORS:
                     raise BadInput(f"filters[{key!r}]: unknown operator {op!r} (use {sorted(_OPERATORS)})")
+                if op in ("$in", "$nin") and not isinstance(value, (list, tuple)):
+                    raise BadInput(f"filters[{key!r}][{op!r}] takes a list")
         elif not isinstance(cond, (str, int, float, bool)):
             raise BadInput(f"filters[{key!r}]: a value or a mapping of operators")
-    return dict(filters)
+    return {
+        k: (
+            {op: list(v) if isinstance(v, tuple) else v for op, v in c.items()}
+            if isinstance(c, Mapping)
+            else c
+        )
+        for k, c in filters.items()
+    }
+
+
+def _check_unit(name: str, value: object) -> None:
+    """A threshold: a number from 0 to 1 (or None: not sent)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise BadInput(f"{name} must be a number from 0 to 1, got {value!r}")
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    """An integer from ``low`` to ``high`` (or None: not sent)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadInput(f"{name} must be an integer from {low} to {high}, got {value!r}")
 
 
 def _messages(query: str | Sequence[Message]) -> list[dict[str, Any]]:
@@ -217,15 +242,11 @@ def search_options(
     """``ai_search_options`` for a search or chat request (options left None are not sent: the
     instance's settings apply). Raises :class:`BadInput` for a value the service refuses."""
     retrieval: dict[str, Any] = {}
+    _check_int("max_num_results", max_num_results, 1, MAX_NUM_RESULTS)
     if max_num_results is not None:
-        if isinstance(max_num_results, bool) or not isinstance(max_num_results, int):
-            raise BadInput("max_num_results must be an integer")
-        if not 1 <= max_num_results <= MAX_NUM_RESULTS:
-            raise BadInput(f"max_num_results must be 1 to {MAX_NUM_RESULTS}, got {max_num_results}")
         retrieval["max_num_results"] = max_num_results
     for name, value in (("score_threshold", score_threshold), ("reranking_threshold", reranking_threshold)):
-        if value is not None and (isinstance(value, bool) or not 0 <= value <= 1):
-            raise BadInput(f"{name} must be from 0 to 1, got {value}")
+        _check_unit(name, value)
     if score_threshold is not None:
         retrieval["match_threshold"] = float(score_threshold)
     if filters:
@@ -355,15 +376,9 @@ class AISearch:
     # -- instances --------------------------------------------------------------------------------
     def _create(self, instance: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         check_instance_id(instance)
-        overlap = settings.get("chunk_overlap")
-        if overlap is not None and not 0 <= overlap <= 30:
-            raise BadInput(f"chunk_overlap is a percentage from 0 to 30, got {overlap}")
-        results = settings.get("max_num_results")
-        if results is not None and not 1 <= results <= MAX_NUM_RESULTS:
-            raise BadInput(f"max_num_results must be 1 to {MAX_NUM_RESULTS}, got {results}")
-        threshold = settings.get("score_threshold")
-        if threshold is not None and not 0 <= threshold <= 1:
-            raise BadInput(f"score_threshold must be from 0 to 1, got {threshold}")
+        _check_int("chunk_overlap (a percentage)", settings.get("chunk_overlap"), 0, 30)
+        _check_int("max_num_results", settings.get("max_num_results"), 1, MAX_NUM_RESULTS)
+        _check_unit("score_threshold", settings.get("score_threshold"))
         return self._calls.base(), {"id": instance, **{k: v for k, v in settings.items() if v is not None}}
 
     def create_instance(self, instance: str, **settings: Any) -> AISearchInstance:

@@ -61,6 +61,13 @@ def context_messages(
     return [{"role": "system", "content": prompt}, *[m for m in messages if m["role"] != "system"]]
 
 
+def search_query(messages: list[dict[str, str]], rewrite: bool) -> str:
+    """What the emulator searches with: the last user message, or with ``rewrite`` the last three user
+    messages joined (a stand-in for the service's model rewrite, see :mod:`.ai_search_store`)."""
+    asked = [m["content"].strip() for m in messages if m["role"] == "user" and m["content"].strip()]
+    return " ".join(asked[-3:]) if rewrite else asked[-1]
+
+
 def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     """The routes under ``prefix`` (``/client/v4/accounts/{account_id}``), both path styles."""
 
@@ -136,8 +143,7 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
         messages = rules.messages(data)
         instance = await call(store().get, *where(request))
         opts = rules.search_options(data, instance)
-        # No rewrite is performed (see ai_search_store): the search query is the last user message.
-        query = next(m["content"] for m in reversed(messages) if m["role"] == "user" and m["content"].strip())
+        query = search_query(messages, opts["rewrite"])
         chunks = await call(store().search, *where(request), query, opts)
         return chunks, messages, query, instance
 

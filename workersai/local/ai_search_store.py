@@ -17,7 +17,9 @@ What is real and what stands in (said here once, so the routes can stay short):
 - Fusion: ``rrf`` scores 1/(60 + rank) summed over the two lists; ``max`` takes the larger of the vector
   score and the keyword score scaled to 0-1. As the service documents, ``match_threshold`` applies to the
   vector similarity, not to the fused score.
-- Query rewrite: accepted, and not performed: the search query is the last user message as it is.
+- Query rewrite: no model rewrites the query. Without it the search query is the last user message; with
+  it, the user messages of the conversation (the last three) joined, so a follow-up question ("and who
+  keeps it?") is searched with what it refers to. ``search_query`` in the answer says which was used.
 - Reranking: the local encoder's cosine between the query and each chunk, ``reranking_score`` in
   ``scoring_details``; results below ``reranking.match_threshold`` are dropped. It is not a cross-encoder.
 - Indexing happens before the upload is answered (status ``completed``); the service queues it.
