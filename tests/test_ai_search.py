@@ -19,7 +19,7 @@ from workersai import (
 from workersai.ai_search import AISearch
 from workersai.local import LocalEmulator
 
-from .conftest import RequestLog
+from .conftest import RequestLog, Sleeps
 
 # Made-up facts: no model has seen them, so finding them proves the retrieval.
 DOCS = {
@@ -210,6 +210,16 @@ def test_unknown_instance(client: WorkersAI) -> None:
     with pytest.raises(InstanceNotFound) as info:
         client.ai_search.search("no-such-instance", "anything")
     assert info.value.status == 404
+
+
+def test_retried_through_capacity_errors(
+    emulator: LocalEmulator, client: WorkersAI, sleeps: Sleeps, ais: tuple[AISearch, str]
+) -> None:
+    _, name = ais
+    emulator.set_faults(error="3040", fail_next=2, scope="ai-search")
+    found = client.ai_search.search(name, "What is the launch code of the Zorblat probe?")
+    assert found.chunks[0].filename == "space/zorblat.md"
+    assert len(sleeps.waits) == 2
 
 
 def test_async_twins(emulator: LocalEmulator) -> None:
