@@ -223,3 +223,17 @@ def test_cli_refuses_a_bad_spec(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "workersai-local: error: --ai-search" in result.stderr
+
+
+def test_instances_persist_under_the_data_dir(tmp_path: Path) -> None:
+    body = {"messages": [{"role": "user", "content": "What does the Ferris of Oldham eat?"}]}
+    for round_ in range(2):
+        with LocalEmulator(data_dir=tmp_path) as emu:
+            base = f"{emu.base_url}/accounts/{emu.account_id}/ai-search/instances"
+            headers = {"Authorization": f"Bearer {emu.token}"}
+            if round_ == 0:
+                httpx.post(base, json={"id": "kept"}, headers=headers)
+                text = b"The Ferris of Oldham eats only toasted barley."
+                httpx.post(f"{base}/kept/items", files={"file": ("f.md", text)}, headers=headers)
+            found = httpx.post(f"{base}/kept/search", json=body, headers=headers, timeout=60).json()
+            assert found["result"]["chunks"][0]["item"]["key"] == "f.md"

@@ -75,7 +75,7 @@ class AISearchStore:
         self.db.executescript(
             """
             CREATE TABLE IF NOT EXISTS instances (namespace TEXT, id TEXT, settings TEXT, created_at TEXT,
-                modified_at TEXT, last_activity TEXT, queries INTEGER DEFAULT 0, PRIMARY KEY (namespace, id));
+                modified_at TEXT, last_activity TEXT, PRIMARY KEY (namespace, id));
             CREATE TABLE IF NOT EXISTS items (namespace TEXT, instance TEXT, id TEXT, key TEXT,
                 checksum TEXT, file_size INTEGER, chunks_count INTEGER, metadata TEXT, created_at TEXT,
                 timestamp INTEGER, PRIMARY KEY (namespace, instance, id));
@@ -127,7 +127,7 @@ class AISearchStore:
                 raise rules.Rejected(409, None, f"AI Search instance '{instance}' already exists")
             now = _now()
             self.db.execute(
-                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, 0)",
+                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?)",
                 (namespace, instance, json.dumps(settings), now, now, now),
             )
             return self._describe(namespace, instance)
@@ -339,7 +339,7 @@ class AISearchStore:
     # -- search -----------------------------------------------------------------------------------
     def search(self, namespace: str, instance: str, query: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
         """The chunks for ``query`` under the effective options ``opts`` (:func:`rules.search_options`)."""
-        with self.lock:
+        with self.lock, self.db:  # last_activity is written: commit it
             settings = self._settings(namespace, instance)
             rows = self.db.execute(
                 "SELECT c.rowid, c.chunk_id, c.text, c.vector, i.key, i.metadata, i.timestamp FROM chunks c"
@@ -351,7 +351,7 @@ class AISearchStore:
             kinds = opts["retrieval_type"]
             keyword = self._keyword(settings, query, opts, {r[0] for r in rows}) if kinds != "vector" else {}
             self.db.execute(
-                "UPDATE instances SET queries=queries+1, last_activity=? WHERE namespace=? AND id=?",
+                "UPDATE instances SET last_activity=? WHERE namespace=? AND id=?",
                 (_now(), namespace, instance),
             )
         if not rows:
