@@ -1,5 +1,6 @@
 """LangChain integration for Cloudflare Workers AI and Vectorize."""
 
+from .ai_search import AISearchChain, AISearchRetriever
 from .chat_models import ChatWorkersAI
 from .embeddings import WorkersAIEmbeddings
 from .retrievers import VectorizeRetriever
@@ -7,6 +8,8 @@ from .runnables import get_workersai_callback, with_model_fallbacks, with_worker
 from .vectorstores import VectorizeVectorStore
 
 __all__ = [
+    "AISearchChain",
+    "AISearchRetriever",
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -1,11 +1,14 @@
 """LlamaIndex integration for Cloudflare Workers AI and Vectorize."""
 
+from .ai_search import AISearchQueryEngine, AISearchRetriever
 from .embeddings import WorkersAIEmbedding
 from .llms import WorkersAI
 from .retrievers import VectorizeRetriever
 from .vector_stores import VectorizeVectorStore, to_vectorize_filter
 
 __all__ = [
+    "AISearchQueryEngine",
+    "AISearchRetriever",
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAI",

@@ -1,6 +1,16 @@
 """Cloudflare Workers AI and Vectorize: a typed sync/async client, shared by the LangChain and
 LlamaIndex adapters, and a local emulator (``workersai.local``)."""
 
+from .ai_search import (
+    AISearch,
+    AISearchAnswer,
+    AISearchInstance,
+    AISearchItem,
+    AISearchStats,
+    InstanceNotFound,
+    SearchChunk,
+    SearchResult,
+)
 from .chat import ChatOptions
 from .client import (
     DEFAULT_CHAT_MODEL,
@@ -39,6 +49,11 @@ from .usage import UsageTracker, track_usage
 __all__ = [
     "DEFAULT_CHAT_MODEL",
     "DEFAULT_EMBEDDING_MODEL",
+    "AISearch",
+    "AISearchAnswer",
+    "AISearchInstance",
+    "AISearchItem",
+    "AISearchStats",
     "APIConnectionError",
     "APITimeoutError",
     "AuthenticationError",
@@ -54,6 +69,7 @@ __all__ = [
     "GatewayOptions",
     "IndexAlreadyExists",
     "IndexNotFound",
+    "InstanceNotFound",
     "ModelNotFound",
     "ModelSchema",
     "ModelSummary",
@@ -64,6 +80,8 @@ __all__ = [
     "RequestTooLarge",
     "ResponseFormatError",
     "RetryPolicy",
+    "SearchChunk",
+    "SearchResult",
     "ServerError",
     "StreamInterrupted",
     "TermsNotAgreed",

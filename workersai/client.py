@@ -183,6 +183,10 @@ class WorkersAI:
         """The Vectorize client sharing this client's connection pool and settings."""
         self.d1: D1 = D1(self)
         """The D1 client (SQLite databases) sharing this client's connection pool and settings."""
+        from .ai_search import AISearch
+
+        self.ai_search: AISearch = AISearch(self)
+        """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
 
     def __repr__(self) -> str:
         token = "SecretStr('**********')" if self._token is not None else "None"

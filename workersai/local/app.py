@@ -11,6 +11,7 @@ Routes (``{a}`` is the account id; any id is accepted):
   (:mod:`workersai.local.catalog_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
+- ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 """
 
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
+from .ai_search_routes import ai_search_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
 from .embedder import Embedder
@@ -85,6 +87,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         + control_routes(emu)
         + vectorize_routes(emu, prefix)
         + d1_routes(emu, prefix)
+        + ai_search_routes(emu, prefix)
     )
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -83,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="text generation: smollm2 (a real small language model), extractive (fast, deterministic, "
         "not a language model), or auto (smollm2 when its weights are installed)",
     )
+    p.add_argument(
+        "--ai-search",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="create the AI Search instance NAME and index the .md/.txt files under DIR (repeatable)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     return p.parse_args(argv)
 
@@ -173,6 +180,15 @@ def main(argv: list[str] | None = None) -> None:
         except (sqlite3.Error, OSError) as exc:
             print(f"workersai-local: error: cannot open the Vectorize database: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+    from .ai_search_routes import index_folder
+
+    for spec in args.ai_search:
+        try:
+            name, count = index_folder(app.state.emulator, spec)
+        except ValueError as exc:
+            print(f"workersai-local: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print(f"  AI Search instance {name}: {count} files indexed", file=sys.stderr)
     logging.getLogger("uvicorn.error").addFilter(InjectedFaultLog())
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 

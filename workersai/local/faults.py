@@ -73,7 +73,8 @@ AFTER_HANDLER = {"reset-after": "reset", "502-after": "502"}
 
 @dataclass
 class FaultPlan:
-    """What faults to inject. ``scope`` limits them to paths under ``ai``, ``vectorize`` or ``all``."""
+    """What faults to inject. ``scope`` limits them to paths under ``ai``, ``vectorize``, ``ai-search``
+    or ``all``."""
 
     latency_ms: float = 0.0
     error: str = "3040"
@@ -90,8 +91,8 @@ class FaultPlan:
             raise ValueError(f"unknown fault {self.error!r}; one of {sorted(ERRORS)}")
         if not 0.0 <= self.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
-        if self.scope not in ("all", "ai", "vectorize"):
-            raise ValueError("scope must be all, ai or vectorize")
+        if self.scope not in ("all", "ai", "vectorize", "ai-search"):
+            raise ValueError("scope must be all, ai, vectorize or ai-search")
 
     @classmethod
     def from_json(cls, data: Any) -> FaultPlan:

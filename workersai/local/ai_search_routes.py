@@ -1,0 +1,238 @@
+"""AI Search routes of the emulator, under both paths Cloudflare serves
+(developers.cloudflare.com/ai-search/api/search/rest-api/, "API paths"):
+
+- ``/accounts/{a}/ai-search/namespaces/{namespace}/instances/...`` (current);
+- ``/accounts/{a}/ai-search/instances/...`` (older, deprecated in the API reference): the ``default``
+  namespace, which every account has (developers.cloudflare.com/ai-search/concepts/namespaces/).
+
+Under each: instances (list, create, read, update, delete), ``/{id}/items`` (list, multipart upload),
+``/{id}/items/{item_id}`` (read, delete) and ``/{id}/items/{item_id}/chunks``, ``/{id}/search``,
+``/{id}/chat/completions`` (answered by the emulator's generator over the retrieved chunks) and
+``/{id}/stats``. Requests are checked by :mod:`workersai.local.rules.ai_search`; the work is done by
+:class:`~workersai.local.ai_search_store.AISearchStore` (see there for what stands in for what).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..catalog import get_model
+from .ai_routes import generate
+from .ai_search_store import AISearchStore
+from .emulator import MAX_JSON_BODY_BYTES, Emulator
+from .faults import Decision
+from .responses import envelope
+from .rules import ai_search as rules
+
+DEFAULT_NAMESPACE = "default"
+FALLBACK_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+"""Answers' model when the instance's ``ai_search_model`` is not in the catalog (e.g. a third-party one)."""
+
+SYSTEM_PROMPT = (
+    "You are a helpful assistant. Answer the question using only the numbered sources below, and cite "
+    "them by number."
+)
+
+
+def ai_search_store(emu: Emulator) -> AISearchStore:
+    """The emulator's AI Search store, opened on first use (kept on the emulator)."""
+    store: AISearchStore | None = getattr(emu, "ai_search", None)
+    if store is None:
+        store = AISearchStore(emu.embedder, emu.config.data_dir)
+        emu.ai_search = store  # type: ignore[attr-defined]
+    return store
+
+
+def context_messages(
+    chunks: list[dict[str, Any]], messages: list[dict[str, str]], system: str | None
+) -> list[dict[str, str]]:
+    """The generator's messages: the system prompt with the numbered sources, then the conversation."""
+    sources = "\n\n".join(f"[{i}] ({c['item']['key']}) {c['text']}" for i, c in enumerate(chunks, 1))
+    prompt = f"{system or SYSTEM_PROMPT}\n\nSources:\n{sources or '(none found)'}"
+    return [{"role": "system", "content": prompt}, *[m for m in messages if m["role"] != "system"]]
+
+
+def search_query(messages: list[dict[str, str]], rewrite: bool) -> str:
+    """What the emulator searches with: the last user message, or with ``rewrite`` the last three user
+    messages joined (a stand-in for the service's model rewrite, see :mod:`.ai_search_store`)."""
+    asked = [m["content"].strip() for m in messages if m["role"] == "user" and m["content"].strip()]
+    return " ".join(asked[-3:]) if rewrite else asked[-1]
+
+
+def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
+    """The routes under ``prefix`` (``/client/v4/accounts/{account_id}``), both path styles."""
+
+    def store() -> AISearchStore:
+        return ai_search_store(emu)
+
+    async def call(fn: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(fn, *args)
+
+    def where(request: Request) -> tuple[str, str]:
+        namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
+        return namespace, str(request.path_params["id"])
+
+    async def body(request: Request) -> dict[str, Any]:
+        return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
+
+    async def instances(request: Request, decision: Decision) -> Response:
+        namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
+        if request.method == "GET":
+            found = await call(store().list_instances, namespace)
+            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
+            return JSONResponse(
+                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
+            )
+        data = await body(request)
+        instance = rules.instance_id(data.get("id"))
+        return envelope(await call(store().create, namespace, instance, rules.settings(data)))
+
+    async def one(request: Request, decision: Decision) -> Response:
+        if request.method == "GET":
+            return envelope(await call(store().get, *where(request)))
+        if request.method == "DELETE":
+            return envelope(await call(store().delete, *where(request)))
+        return envelope(await call(store().update, *where(request), await body(request)))
+
+    async def items(request: Request, decision: Decision) -> Response:
+        if request.method == "GET":
+            found = await call(store().items, *where(request))
+            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
+            return JSONResponse(
+                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
+            )
+        await emu.read_body(request, rules.MAX_FILE_BYTES + 64 * 1024)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise rules.invalid("upload an item as multipart/form-data with a 'file' part")
+        form = await request.form(max_part_size=rules.MAX_FILE_BYTES + 1)
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise rules.invalid("multipart body needs a 'file' part with a filename")
+        data = await part.read()
+        key = str(part.filename or "")
+        text = rules.upload_file(key, data)
+        metadata = rules.upload_metadata(form.get("metadata"))
+        return envelope(await call(store().upload, *where(request), key, text, len(data), metadata))
+
+    async def one_item(request: Request, decision: Decision) -> Response:
+        item_id = str(request.path_params["item_id"])
+        if request.method == "DELETE":
+            return envelope(await call(store().delete_item, *where(request), item_id))
+        found = [i for i in await call(store().items, *where(request)) if i["id"] == item_id]
+        if not found:
+            raise rules.Rejected(404, None, f"item '{item_id}' not found")
+        return envelope(found[0])
+
+    async def item_chunks(request: Request, decision: Decision) -> Response:
+        item_id = str(request.path_params["item_id"])
+        return envelope(await call(store().chunks_of, *where(request), item_id))
+
+    async def retrieve(
+        request: Request,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]], str, dict[str, Any]]:
+        data = await body(request)
+        messages = rules.messages(data)
+        instance = await call(store().get, *where(request))
+        opts = rules.search_options(data, instance)
+        query = search_query(messages, opts["rewrite"])
+        chunks = await call(store().search, *where(request), query, opts)
+        return chunks, messages, query, instance
+
+    async def search(request: Request, decision: Decision) -> Response:
+        chunks, _, query, _ = await retrieve(request)
+        return envelope({"search_query": query, "chunks": chunks})
+
+    async def chat(request: Request, decision: Decision) -> Response:
+        chunks, messages, _, instance = await retrieve(request)
+        system = next((m["content"] for m in messages if m["role"] == "system"), None)
+        system = system or instance.get("system_prompt_aisearch")
+        name = str(instance.get("ai_search_model") or FALLBACK_MODEL)
+        info = get_model(name) or get_model(FALLBACK_MODEL)
+        assert info is not None
+        gen = await generate(emu, info, {"messages": context_messages(chunks, messages, system)})
+        # The answer in the OpenAI chat-completion shape plus the chunks it was given (API reference,
+        # instances/methods/chat_completions: {id, object, model, choices, chunks}).
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": gen.text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": gen.prompt_tokens,
+                    "completion_tokens": gen.completion_tokens,
+                    "total_tokens": gen.prompt_tokens + gen.completion_tokens,
+                },
+                "chunks": chunks,
+            }
+        )
+
+    async def stats(request: Request, decision: Decision) -> Response:
+        return envelope(await call(store().stats, *where(request)))
+
+    Handler = Callable[[Request, Decision], Awaitable[Response]]
+
+    def r(path: str, handler: Handler, *methods: str) -> Route:
+        return Route(path, emu.guarded("ai-search", handler), methods=list(methods))
+
+    routes: list[Route] = []
+    for base in (prefix + "/ai-search/namespaces/{namespace}/instances", prefix + "/ai-search/instances"):
+        inst = base + "/{id}"
+        routes += [
+            r(base, instances, "GET", "POST"),
+            r(inst, one, "GET", "PUT", "DELETE"),
+            r(inst + "/items", items, "GET", "POST"),
+            r(inst + "/items/{item_id}", one_item, "GET", "DELETE"),
+            r(inst + "/items/{item_id}/chunks", item_chunks, "GET"),
+            r(inst + "/search", search, "POST"),
+            r(inst + "/chat/completions", chat, "POST"),
+            r(inst + "/stats", stats, "GET"),
+        ]
+    return routes
+
+
+def index_folder(emu: Emulator, spec: str) -> tuple[str, int]:
+    """Create the instance ``NAME`` (default namespace) and index every .md / .txt file under ``DIR``
+    (``spec`` is ``NAME=DIR``; keys are the files' paths relative to ``DIR``). Returns (name, files)."""
+    from pathlib import Path
+
+    name, sep, folder = spec.partition("=")
+    if not sep or not folder:
+        raise ValueError(f"--ai-search takes NAME=DIR, got {spec!r}")
+    try:
+        name = rules.instance_id(name)
+    except rules.Rejected as exc:
+        raise ValueError(f"--ai-search {spec}: {exc.message}") from None
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"--ai-search {spec}: {root} is not a directory")
+    s = ai_search_store(emu)
+    try:
+        s.create(DEFAULT_NAMESPACE, name, rules.settings({}))
+    except rules.Rejected as exc:
+        if exc.status != 409:
+            raise
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".md", ".txt", ".markdown"}
+    )
+    for path in files:
+        data = path.read_bytes()
+        key = path.relative_to(root).as_posix()
+        s.upload(DEFAULT_NAMESPACE, name, key, rules.upload_file(key, data), len(data), {})
+    return name, len(files)
