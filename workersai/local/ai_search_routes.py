@@ -158,7 +158,7 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
         name = str(instance.get("ai_search_model") or FALLBACK_MODEL)
         info = get_model(name) or get_model(FALLBACK_MODEL)
         assert info is not None
-        gen = await generate(emu, info, {"messages": context_messages(chunks, messages, system)})
+        gen = (await generate(emu, info, {"messages": context_messages(chunks, messages, system)})).gen
         # The answer in the OpenAI chat-completion shape plus the chunks it was given (API reference,
         # instances/methods/chat_completions: {id, object, model, choices, chunks}).
         return JSONResponse(
