@@ -216,3 +216,42 @@ async def test_a_llamaindex_function_agent_answers_with_the_tools_result(lm_emul
     answer = str(await handler)
     assert [(r.tool_name, r.tool_output.content) for r in results] == [("multiply", "36")]
     assert "36" in answer, answer
+
+
+def test_a_stream_is_generated_as_it_is_sent_and_stops_when_the_client_goes_away(
+    lm_emulator: LocalEmulator,
+) -> None:
+    """Token-by-token streaming: each streamed text chunk is a piece the model generated for this
+    stream, and a client that closes the stream early stops the generation."""
+    import time
+
+    import httpx
+
+    ask = {
+        "messages": [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}],
+        "max_tokens": 60,
+        "temperature": 1.0,
+        "seed": 11,
+        "stream": True,
+    }
+    with lm_emulator.client() as client:
+        before = lm_emulator.stats()["streamed_pieces"]
+        chunks = [
+            c.text for c in client.stream_chat(ask["messages"], max_tokens=60, temperature=1.0, seed=11)
+        ]
+        whole = lm_emulator.stats()["streamed_pieces"] - before
+    assert whole == len([t for t in chunks if t]) and whole > 10  # one generated piece, one chunk
+
+    url = f"{lm_emulator.base_url}/accounts/{lm_emulator.account_id}/ai/run/@cf/meta/llama-3.2-3b-instruct"
+    before = lm_emulator.stats()["streamed_pieces"]
+    with httpx.stream("POST", url, json=ask, headers={"Authorization": f"Bearer {lm_emulator.token}"}) as r:
+        frames = 0
+        for line in r.iter_lines():
+            frames += line.startswith("data: ")
+            if frames == 3:
+                break  # the client goes away after three frames
+    settled = []
+    for _ in range(3):
+        time.sleep(0.5)
+        settled.append(lm_emulator.stats()["streamed_pieces"] - before)
+    assert settled[-1] == settled[-2] < whole, settled  # it stopped, short of the whole answer

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -51,16 +52,31 @@ class Generated:
         self.think_tags = info.reasoning and info.family == LEGACY
 
 
-async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Generated:
+async def generate(
+    emu: Emulator, info: ModelInfo, body: dict[str, Any], *, can_stream_live: bool = False
+) -> Generated:
+    """Run the generator on a checked request. With ``can_stream_live`` (a renderer that sends text
+    before it needs the whole generation: the legacy and chat-completion streams), a stream from the
+    language model for a model that shows no reasoning (shown first, it is made from the finished
+    generation) is started here and generated as it is sent: the first piece is made now, so a prompt
+    the model refuses is still a 400, and the rest as the response is read (:attr:`Generation.live`)."""
     rules.reasoning_effort(body)
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
+    live = (
+        can_stream_live
+        and emu.generator_name == "smollm2"
+        and bool(body.get("stream"))
+        and not info.reasoning
+    )
     if emu.generator_name == "smollm2":  # the extractive generator has no sampling to steer
         params.update(sampling)
 
     def run() -> Generation:
         try:
+            if live:
+                return _started(emu.generator.stream(messages, **params), emu.stats)
             gen: Generation = emu.generator.generate(messages, **params)
         except ValueError as exc:  # a prompt over the context window, a schema the grammar refuses
             raise rules.bad_input(str(exc)) from None
@@ -69,8 +85,36 @@ async def generate(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> Gene
     return Generated(await run_in_threadpool(run), messages, info, params["max_tokens"])
 
 
-def _sse(frames: list[bytes], decision: Decision) -> StreamingResponse:
-    return StreamingResponse(paced(frames, decision), media_type="text/event-stream")
+def _started(stream: Any, stats: dict[str, int]) -> Generation:
+    """The stream's generation with its first piece made and the rest to come (``live``), each piece
+    counted in ``stats["streamed_pieces"]``."""
+    pieces = iter(stream)
+    try:
+        first = next(pieces, None)
+    except BaseException:
+        stream.close()
+        raise
+
+    def rest() -> Iterator[str]:
+        try:
+            if first is not None:
+                stats["streamed_pieces"] += 1
+                yield first
+            for piece in pieces:
+                stats["streamed_pieces"] += 1
+                yield piece
+        finally:  # read to the end, or the client went away: stop the model either way
+            stream.close()
+
+    gen: Generation = stream.generation
+    gen.live = rest()
+    return gen
+
+
+def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:
+    return StreamingResponse(
+        paced(frames, decision, live=gen.live is not None), media_type="text/event-stream"
+    )
 
 
 def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
@@ -78,13 +122,13 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
     if info.family == RESPONSES:
         whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
-        return _sse(responses_stream(whole, gen), decision) if stream else envelope(whole)
+        return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)
     if info.family == OPENAI:
         if stream:
-            return _sse(openai_stream(info.name, gen, reasoning), decision)
+            return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
         return envelope(openai_completion(info.name, gen, out.max_tokens, reasoning))
     if stream:
-        return _sse(legacy_stream(gen, reasoning), decision)
+        return _sse(legacy_stream(gen, reasoning), decision, gen)
     return envelope(legacy_result(gen, reasoning))
 
 
@@ -102,7 +146,8 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
                 {"shape": [len(data), info.dimensions], "data": data, "pooling": body.get("pooling", "mean")}
             )
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
-        return render_run(info, await generate(emu, info, chat), body, decision)
+        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES)
+        return render_run(info, out, body, decision)
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
         if emu.config.gateway_token is not None:
@@ -140,9 +185,11 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def openai_chat(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
         rules.openai_chat(body)
-        out = await generate(emu, info, body)
+        out = await generate(emu, info, body, can_stream_live=True)
         if body.get("stream"):
-            return _sse(openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision)
+            return _sse(
+                openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision, out.gen
+            )
         return JSONResponse(
             openai_completion(info.name, out.gen, out.max_tokens, out.reasoning, think_tags=out.think_tags)
         )
@@ -152,7 +199,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         out = await generate(emu, info, rules.responses_input(body))
         whole = responses_object(info.name, out.gen, out.reasoning, body, out.max_tokens)
         if body.get("stream"):
-            return _sse(responses_stream(whole, out.gen), decision)
+            return _sse(responses_stream(whole, out.gen), decision, out.gen)
         return JSONResponse(whole)
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:

@@ -79,7 +79,9 @@ class Emulator:
         self._model_lock = threading.Lock()
         self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
         self.vectorize: VectorizeStore | None = None
-        self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0}
+        self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "streamed_pieces": 0}
+        """Request counters; ``streamed_pieces`` counts the text pieces the language model generated for
+        live streams (it stops growing when a client goes away mid-stream)."""
 
     @property
     def generator(self) -> Any:

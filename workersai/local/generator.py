@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,13 @@ class Generation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     pieces: list[str] = field(default_factory=list)
+    live: Iterator[str] | None = field(default=None, repr=False, compare=False)
+    """While the language model is still generating: its pieces as they come (reading it runs the
+    model); the other fields are complete once it is exhausted."""
+
+    def text_pieces(self) -> Iterator[str]:
+        """The text's pieces: as they are generated when :attr:`live`, else the finished ones."""
+        return self.live if self.live is not None else iter(self.pieces)
 
     @property
     def usage(self) -> dict[str, int]:

@@ -6,6 +6,7 @@ the answer, in ``response`` and in the stream's frames."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..generator import Generation
@@ -24,13 +25,15 @@ def legacy_result(gen: Generation, reasoning: str | None = None) -> dict[str, An
     return result
 
 
-def legacy_stream(gen: Generation, reasoning: str | None = None) -> list[bytes]:
-    """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE]."""
-    text = list(gen.pieces)
+def legacy_stream(gen: Generation, reasoning: str | None = None) -> Iterator[bytes]:
+    """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE];
+    made as they are read, so a live generation's tokens go out as they are generated."""
     if reasoning:
-        text = ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n", *text]
-    frames = [sse({"response": piece, "p": padding()}) for piece in text]
-    frames += [sse({"response": "", "tool_calls": [d], "p": padding()}) for d in tool_call_deltas(gen)]
-    frames.append(sse({"response": "", "usage": usage_with_reasoning(gen, reasoning)}))
-    frames.append(DONE)
-    return frames
+        for piece in ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]:
+            yield sse({"response": piece, "p": padding()})
+    for piece in gen.text_pieces():
+        yield sse({"response": piece, "p": padding()})
+    for d in tool_call_deltas(gen):  # the generation is complete from here on
+        yield sse({"response": "", "tool_calls": [d], "p": padding()})
+    yield sse({"response": "", "usage": usage_with_reasoning(gen, reasoning)})
+    yield DONE

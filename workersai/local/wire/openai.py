@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from ..generator import Generation
@@ -51,7 +52,8 @@ def openai_completion(
 
 def openai_stream(
     model: str, gen: Generation, reasoning: str | None = None, *, think_tags: bool = False
-) -> list[bytes]:
+) -> Iterator[bytes]:
+    """``chat.completion.chunk`` frames, made as they are read (a live generation streams as it goes)."""
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -62,15 +64,16 @@ def openai_stream(
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         return sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
-    frames = []
     if reasoning and think_tags:
-        thought = ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]
-        frames += [chunk({"role": "assistant", "content": piece}) for piece in thought]
+        for piece in ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]:
+            yield chunk({"role": "assistant", "content": piece})
     elif reasoning:
-        frames += [chunk({"role": "assistant", "reasoning_content": piece}) for piece in pieces(reasoning)]
-    frames += [chunk({"role": "assistant", "content": piece}) for piece in gen.pieces]
-    frames += [chunk({"tool_calls": [d]}) for d in tool_call_deltas(gen)]
+        for piece in pieces(reasoning):
+            yield chunk({"role": "assistant", "reasoning_content": piece})
+    for piece in gen.text_pieces():
+        yield chunk({"role": "assistant", "content": piece})
+    for d in tool_call_deltas(gen):  # the generation is complete from here on
+        yield chunk({"tool_calls": [d]})
     usage = usage_with_reasoning(gen, reasoning)
-    frames.append(chunk({}, "tool_calls" if gen.tool_calls else "stop", usage=usage))
-    frames.append(DONE)
-    return frames
+    yield chunk({}, "tool_calls" if gen.tool_calls else "stop", usage=usage)
+    yield DONE

@@ -7,8 +7,10 @@ import json
 import random
 import string
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
+
+from starlette.concurrency import iterate_in_threadpool
 
 from ..faults import INJECTED, Decision
 from ..generator import Generation
@@ -30,17 +32,27 @@ def _argument_pieces(arguments: dict[str, Any]) -> list[str]:
     return [text[i : i + step] for i in range(0, len(text), step)] or [""]
 
 
-async def paced(frames: list[bytes], decision: Decision) -> AsyncIterator[bytes]:
+async def paced(frames: Iterable[bytes], decision: Decision, *, live: bool = False) -> AsyncIterator[bytes]:
     """Send the frames, paced ``token_interval_ms`` apart (the service's generation speed), cut after
-    ``cut_stream_after`` frames when that fault is set."""
+    ``cut_stream_after`` frames when that fault is set. ``live`` frames come from a model generating
+    as they are read: each is read on a worker thread and sent as soon as it exists, and a client that
+    goes away stops the reading, so the model stops generating."""
     pause = decision.token_interval_ms / 1000
-    for i, frame in enumerate(frames):
+    source = iterate_in_threadpool(iter(frames)) if live else _ready(frames)
+    i = 0
+    async for frame in source:
         if decision.cut_stream_after is not None and i >= decision.cut_stream_after:
             raise ConnectionResetError(f"{INJECTED} stream cut")
         if i and pause:
             await asyncio.sleep(pause)
         yield frame
+        i += 1
         await asyncio.sleep(0)
+
+
+async def _ready(frames: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for frame in frames:
+        yield frame
 
 
 def tool_call_deltas(gen: Generation) -> list[dict[str, Any]]:
