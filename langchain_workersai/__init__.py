@@ -2,6 +2,7 @@
 
 from .chat_models import ChatWorkersAI
 from .embeddings import WorkersAIEmbeddings
+from .rerankers import WorkersAIReranker
 from .retrievers import VectorizeRetriever
 from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
 from .vectorstores import VectorizeVectorStore
@@ -11,6 +12,7 @@ __all__ = [
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAIEmbeddings",
+    "WorkersAIReranker",
     "get_workersai_callback",
     "with_model_fallbacks",
     "with_workersai_retry",

@@ -2,6 +2,7 @@
 
 from .embeddings import WorkersAIEmbedding
 from .llms import WorkersAI
+from .postprocessors import WorkersAIRerank
 from .retrievers import VectorizeRetriever
 from .vector_stores import VectorizeVectorStore, to_vectorize_filter
 
@@ -10,5 +11,6 @@ __all__ = [
     "VectorizeVectorStore",
     "WorkersAI",
     "WorkersAIEmbedding",
+    "WorkersAIRerank",
     "to_vectorize_filter",
 ]
