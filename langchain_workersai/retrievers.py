@@ -7,15 +7,20 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
+from .rerankers import WorkersAIReranker
 from .vectorstores import VectorizeVectorStore
 
 
 class VectorizeRetriever(BaseRetriever):
     """Top ``k`` documents for a query, optionally filtered (Vectorize filter syntax), restricted to a
     ``namespace`` and to scores at or above ``score_threshold``. ``k`` and ``filter`` can also be given
-    per call: ``retriever.invoke("question", k=2)``."""
+    per call: ``retriever.invoke("question", k=2)``.
+
+    With a ``reranker`` (:class:`~langchain_workersai.WorkersAIReranker`), ``fetch_k`` candidates (at
+    least ``k``) are read from the index and the reranker's best ``k`` are returned, each with its
+    ``relevance_score``."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -24,6 +29,9 @@ class VectorizeRetriever(BaseRetriever):
     filter: dict[str, Any] | None = None
     namespace: str | None = None
     score_threshold: float | None = None
+    reranker: WorkersAIReranker | None = None
+    fetch_k: int = Field(default=20, ge=1, le=50)
+    """Candidates read from the index when reranking (50 is Vectorize's topK ceiling with metadata)."""
 
     def _store(self) -> VectorizeVectorStore:
         if self.namespace is None or self.namespace == self.vectorstore.namespace:
@@ -32,21 +40,31 @@ class VectorizeRetriever(BaseRetriever):
         store.__dict__.update(self.vectorstore.__dict__, namespace=self.namespace)
         return store
 
+    def _candidates(self, k: int) -> int:
+        """How many results to read from the index: ``k``, or ``fetch_k`` (at least ``k``) to rerank."""
+        return k if self.reranker is None else max(k, self.fetch_k)
+
     def _keep(self, scored: list[tuple[Document, float]]) -> list[Document]:
         return [d for d, s in scored if self.score_threshold is None or s >= self.score_threshold]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        k = kwargs.get("k", self.k)
         scored = self._store().similarity_search_with_score(
-            query, k=kwargs.get("k", self.k), filter=kwargs.get("filter", self.filter)
+            query, k=self._candidates(k), filter=kwargs.get("filter", self.filter)
         )
-        return self._keep(scored)
+        if self.reranker is None:
+            return self._keep(scored)
+        return self.reranker.rerank(self._keep(scored), query, top_n=k)
 
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        k = kwargs.get("k", self.k)
         scored = await self._store().asimilarity_search_with_score(
-            query, k=kwargs.get("k", self.k), filter=kwargs.get("filter", self.filter)
+            query, k=self._candidates(k), filter=kwargs.get("filter", self.filter)
         )
-        return self._keep(scored)
+        if self.reranker is None:
+            return self._keep(scored)
+        return await self.reranker.arerank(self._keep(scored), query, top_n=k)

@@ -3,6 +3,7 @@
 from .ai_search import AISearchQueryEngine, AISearchRetriever
 from .embeddings import WorkersAIEmbedding
 from .llms import WorkersAI
+from .postprocessors import WorkersAIRerank
 from .retrievers import VectorizeRetriever
 from .vector_stores import VectorizeVectorStore, to_vectorize_filter
 
@@ -13,5 +14,6 @@ __all__ = [
     "VectorizeVectorStore",
     "WorkersAI",
     "WorkersAIEmbedding",
+    "WorkersAIRerank",
     "to_vectorize_filter",
 ]

@@ -42,6 +42,7 @@ from .errors import (
     TermsNotAgreed,
     WorkersAIError,
 )
+from .rerank import DEFAULT_RERANK_MODEL, RerankResult
 from .retry import RetryPolicy, is_retryable
 from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
 from .usage import UsageTracker, track_usage
@@ -49,6 +50,7 @@ from .usage import UsageTracker, track_usage
 __all__ = [
     "DEFAULT_CHAT_MODEL",
     "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_RERANK_MODEL",
     "AISearch",
     "AISearchAnswer",
     "AISearchInstance",
@@ -78,6 +80,7 @@ __all__ = [
     "RateLimited",
     "RequestTimeout",
     "RequestTooLarge",
+    "RerankResult",
     "ResponseFormatError",
     "RetryPolicy",
     "SearchChunk",

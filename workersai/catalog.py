@@ -62,6 +62,9 @@ class ModelInfo:
     """One of :data:`FAMILIES`, or ``None`` when the page shows no output schema."""
     reasoning: bool = False
     vision: bool = False
+    scores_contexts: bool = False
+    """Besides its own task, the model scores ``{query, contexts}`` as ``{response: [{id, score}]}``
+    (bge-m3, per its page)."""
     max_output_tokens: int | None = None
     requires_paid_plan: bool = False
     deprecated: str | None = None
@@ -80,6 +83,12 @@ class ModelInfo:
     @property
     def is_reranker(self) -> bool:
         return self.family == RERANK
+
+    @property
+    def can_score(self) -> bool:
+        """Whether the model answers ``{query, contexts}`` with scores: a reranker, or a model that
+        also scores (:attr:`scores_contexts`)."""
+        return self.is_reranker or self.scores_contexts
 
     @property
     def has_price(self) -> bool:

@@ -42,6 +42,7 @@ from .models_api import (
     search_pages,
 )
 from .reasoning import ThinkSplitter
+from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
 from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
@@ -326,6 +327,41 @@ class WorkersAI:
 
         results = await asyncio.gather(*(one(b) for b in batches))
         return [vector for part in results for vector in part]
+
+    # -- reranking ------------------------------------------------------------------------------
+    # The request is checked and built, and its answer read, in :mod:`.rerank`; only the send differs.
+    def rerank(
+        self,
+        query: str,
+        texts: Sequence[str],
+        *,
+        top_k: int | None = None,
+        model: str = DEFAULT_RERANK_MODEL,
+        gateway: GatewayOptions | None = None,
+    ) -> list[RerankResult]:
+        """Score ``texts`` against ``query`` with a reranker (``@cf/baai/bge-reranker-base``) or
+        bge-m3's scoring (``model="@cf/baai/bge-m3"``): results best first, each with the text's index
+        in ``texts``, its score and the text; at most ``top_k``. Bad input raises ``BadInput`` before
+        any request."""
+        request = RerankRequest.build(
+            query, texts, top_k=top_k, model=model, use_catalog=self.validate_models
+        )
+        return request.parse(self.run(model, request.payload, gateway=gateway))
+
+    async def arerank(
+        self,
+        query: str,
+        texts: Sequence[str],
+        *,
+        top_k: int | None = None,
+        model: str = DEFAULT_RERANK_MODEL,
+        gateway: GatewayOptions | None = None,
+    ) -> list[RerankResult]:
+        """Async twin of :meth:`rerank`."""
+        request = RerankRequest.build(
+            query, texts, top_k=top_k, model=model, use_catalog=self.validate_models
+        )
+        return request.parse(await self.arun(model, request.payload, gateway=gateway))
 
     # -- chat -----------------------------------------------------------------------------------
     # The sync and async twins below share everything but the send: the request (url, body, headers)

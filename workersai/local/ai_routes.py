@@ -28,6 +28,7 @@ from .faults import Decision
 from .generator import Generation
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
+from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
 from .wire.reasoning import reasoning_text
@@ -140,6 +141,8 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         body = await emu.json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
+        if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
+            return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
             data = await embed(emu, info, body.get("text"), body.get("pooling", "mean"))
             return envelope(
