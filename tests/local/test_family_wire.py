@@ -110,3 +110,22 @@ def test_a_bad_reasoning_effort_is_5006(http: httpx.Client) -> None:
         "/ai/run/@cf/qwen/qwen3-30b-a3b-fp8", json={"messages": MESSAGES, "reasoning_effort": "low"}
     )
     assert ok.status_code == 200
+
+
+def test_json_schema_mode_with_stream_is_5023(http: httpx.Client) -> None:
+    """As the service answers it (cloudflare/agents#1685: "5023: JSON Schema mode is not supported with
+    stream mode.")."""
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    answer = http.post(
+        "/ai/run/@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+        json={
+            "messages": MESSAGES,
+            "stream": True,
+            "response_format": {"type": "json_schema", "json_schema": schema},
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0] == {
+        "code": 5023,
+        "message": "AiError: 5023: JSON Schema mode is not supported with stream mode.",
+    }

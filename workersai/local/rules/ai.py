@@ -24,6 +24,7 @@ NO_SUCH_MODEL = 5007
 INVALID_MODEL_ID = 3042
 MISSING_BODY = 3003
 TOO_LARGE = 3006
+JSON_SCHEMA_STREAM = 5023
 
 # ``@cf/<author>/<name>`` or ``@hf/<author>/<name>``: a Workers AI model name in the path.
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
@@ -222,6 +223,11 @@ def generation(body: dict[str, Any], info: ModelInfo | None = None) -> dict[str,
     ):
         raise bad_input("'/response_format/type' must be json_object or json_schema")
     if response_format is not None and body.get("stream"):
+        if response_format.get("type") == "json_schema":  # as the service answers (cloudflare/agents#1685)
+            raise Rejected(
+                400, JSON_SCHEMA_STREAM, "AiError: 5023: JSON Schema mode is not supported with stream mode."
+            )
+        # json_object with stream: unverified (no page or capture shows it); refused as bad input here.
         raise bad_input("JSON mode does not support streaming")
     return {
         "messages": messages,
