@@ -375,13 +375,16 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         await self._adelete_ids([n.node_id for n in found])
 
     def clear(self) -> None:
-        """Delete every vector in the index (the index itself stays)."""
+        """Delete every vector of this store: the whole index's, or with ``namespace`` only that
+        namespace's (other namespaces of the index are left alone). The index itself stays."""
         self._writes_landed()
-        self._delete_ids(list(self._vz.list_ids(self.index_name)))
+        self._delete_ids(list(self._vz.list_ids(self.index_name, namespace=self.namespace)))
 
     async def aclear(self) -> None:
+        """Async twin of :meth:`clear`."""
         await self._awrites_landed()
-        await self._adelete_ids([i async for i in self._vz.alist_ids(self.index_name)])
+        ids = [i async for i in self._vz.alist_ids(self.index_name, namespace=self.namespace)]
+        await self._adelete_ids(ids)
 
     def _query_args(self, query: VectorStoreQuery) -> tuple[list[float], dict[str, Any]]:
         if query.query_embedding is None:

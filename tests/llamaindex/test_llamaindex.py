@@ -296,3 +296,19 @@ def test_a_function_agent_tool_message_keeps_the_tool_name() -> None:
         ]
     )
     assert wire[-1] == {"role": "tool", "content": "42", "tool_call_id": "call_1", "name": "multiply"}
+
+
+async def test_clear_deletes_only_the_stores_namespace(conn: dict[str, Any]) -> None:
+    name = f"li-ns-{uuid.uuid4().hex[:8]}"
+    first = VectorizeVectorStore(name, namespace="first", **conn)
+    first.create_index(4)
+    second = VectorizeVectorStore(name, namespace="second", **conn)
+    first.add(nodes(3, 4, doc="a"))
+    second.add(nodes(5, 4, doc="b")[3:])  # node-3 and node-4, in the other namespace
+    first.clear()
+    vz = first.client.vectorize
+    assert sorted(vz.list_ids(name)) == ["node-3", "node-4"]  # the other namespace is untouched
+    second.add(nodes(2, 4, doc="c"))  # node-0, node-1 again, now in "second"
+    await second.aclear()
+    assert list(vz.list_ids(name)) == []
+    vz.delete_index(name)
