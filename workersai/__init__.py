@@ -1,6 +1,7 @@
 """Cloudflare Workers AI and Vectorize: a typed sync/async client, shared by the LangChain and
 LlamaIndex adapters, and a local emulator (``workersai.local``)."""
 
+from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
 from .chat import ChatOptions
 from .client import (
     DEFAULT_CHAT_MODEL,
@@ -43,6 +44,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadInput",
+    "BatchItemFailed",
+    "BatchJob",
+    "BatchNotFound",
+    "BatchResponse",
+    "BatchStatus",
+    "BatchTimeout",
     "CapacityExceeded",
     "ChatChunk",
     "ChatOptions",

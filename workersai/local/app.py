@@ -12,6 +12,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
+- ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .ai_routes import ai_routes
+from .batch_queue import batch_control_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
 from .embedder import Embedder
@@ -83,6 +85,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         ai_routes(emu, prefix)
         + catalog_routes(emu, prefix)
         + control_routes(emu)
+        + batch_control_routes(emu)
         + vectorize_routes(emu, prefix)
         + d1_routes(emu, prefix)
     )
