@@ -64,6 +64,10 @@ class ModelInfo:
     vision: bool = False
     max_output_tokens: int | None = None
     requires_paid_plan: bool = False
+    batch: bool = False
+    """Whether the model page (or the Batch API pages) shows the model taking the asynchronous Batch API;
+    ``False`` also means "not stated". Informational: neither the client nor the emulator refuses a
+    batch for a model without it."""
     deprecated: str | None = None
     """ISO date from which Cloudflare deprecates the model, when announced."""
     source: str | None = None

@@ -356,10 +356,11 @@ class WorkersAI:
         return BatchJob(self, model, request_id)
 
     def _embed_batch_requests(
-        self, texts: Sequence[str], model: str, pooling: Pooling | None
+        self, texts: Sequence[str], model: str, pooling: Pooling | None, batch_size: int
     ) -> tuple[list[list[str]], list[list[dict[str, Any]]]]:
-        """The texts in requests of 100 (each referenced by its index), packed into batches under 10 MB."""
-        chunks = self._embedding_batches(texts, model, MAX_EMBEDDING_BATCH)
+        """The texts in requests of ``batch_size`` (each referenced by its index), packed into batches
+        under 10 MB."""
+        chunks = self._embedding_batches(texts, model, batch_size)
         requests = [
             {**self._embed_inputs(c, pooling), "external_reference": str(i)} for i, c in enumerate(chunks)
         ]
@@ -383,12 +384,13 @@ class WorkersAI:
         *,
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
         """Embed any number of texts through the Batch API: requests of 100 texts, as few batches as
         the 10 MB limit allows, polled until done; the vectors in input order."""
-        chunks, batches = self._embed_batch_requests(texts, model, pooling)
+        chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
         jobs = [self.queue(model, b) for b in batches]
         responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
         return self._batch_vectors(model, chunks, responses)
@@ -399,11 +401,12 @@ class WorkersAI:
         *,
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
         """Async twin of :meth:`embed_batch` (the batches polled together)."""
-        chunks, batches = self._embed_batch_requests(texts, model, pooling)
+        chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
         jobs = [await self.aqueue(model, b) for b in batches]
         waited = await asyncio.gather(*(job.await_(timeout, poll_interval) for job in jobs))
         return self._batch_vectors(model, chunks, [r for part in waited for r in part])
