@@ -65,7 +65,7 @@ def compare(
     """Both passes over ``n`` texts (the direct one first; an untimed warm-up before, if ``warm``)."""
     texts = corpus(n)
     if warm:
-        with make_client() as client:
+        with make_client(timeout=600) as client:
             client.embed(texts[: min(n, 10_000)], model=model)
     return [measure(make_client, texts, api, poll_interval, model) for api in (False, True)]
 
