@@ -5,9 +5,11 @@ against the emulator."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
-from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core import Settings, StorageContext, VectorStoreIndex
+from llama_index.core.schema import TextNode
 
 from llamaindex_workersai import VectorizeVectorStore, WorkersAIEmbedding
 from workersai import WorkersAI
@@ -44,6 +46,16 @@ async def test_batch_api_vectors_equal_the_direct_ones(
     assert query == direct.get_query_embedding("llamas") and _submissions(request_log) == 0
 
 
+@pytest.fixture
+def _keep_settings() -> Iterator[None]:
+    """Building an index sets LlamaIndex's global node parser (with the tokenizer of the moment), which
+    later tests would inherit: put it back."""
+    saved = Settings._node_parser, Settings._transformations
+    yield
+    Settings._node_parser, Settings._transformations = saved
+
+
+@pytest.mark.usefixtures("_keep_settings")
 def test_an_index_built_with_it_embeds_through_the_batch_api(
     logged_client: WorkersAI, request_log: RequestLog
 ) -> None:
@@ -51,8 +63,8 @@ def test_an_index_built_with_it_embeds_through_the_batch_api(
     store = VectorizeVectorStore(f"li-batch-{uuid.uuid4().hex[:8]}", workers_ai=logged_client)
     store.create_index(embed_model=embed_model)
     request_log.requests.clear()
-    index = VectorStoreIndex.from_documents(
-        [Document(text=t, id_=f"d{i}") for i, t in enumerate(TEXTS[:30])],
+    index = VectorStoreIndex(
+        [TextNode(text=t, id_=f"d{i}") for i, t in enumerate(TEXTS[:30])],
         storage_context=StorageContext.from_defaults(vector_store=store),
         embed_model=embed_model,
     )
