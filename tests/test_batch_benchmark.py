@@ -4,6 +4,8 @@ one submission and then polls, and the table prints one row per path."""
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.batch_api import compare, table
 from workersai.local import LocalEmulator
 
@@ -19,6 +21,6 @@ def test_the_batch_api_row_with_a_small_n(emulator: LocalEmulator) -> None:
     bodies = [r.content for r in batch.sent]
     assert sum(b'"requests"' in b for b in bodies) == 1
     assert all(b'"request_id"' in b for b in bodies[1:]) and batch.requests >= 2
-    assert direct.neurons == batch.neurons
+    assert direct.neurons == pytest.approx(batch.neurons)  # summed in another order
     printed = table(300, rows, MODEL)
     assert "| Batch API (embed_batch) |" in printed and "| direct (embed) |" in printed
