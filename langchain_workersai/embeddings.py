@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
@@ -17,6 +17,10 @@ class WorkersAIEmbeddings(ClientSettings, Embeddings):
     Texts are sent 100 a request (the service's limit; lower it with ``batch_size``), several
     requests at once, and come back in order as plain Python floats.
 
+    With ``batch_api=True`` documents are embedded through Workers AI's asynchronous Batch API
+    (queued, then polled every ``batch_poll_interval`` seconds for at most ``batch_timeout``): for
+    bulk loads that need no answer right away. Queries are always embedded directly.
+
     .. code-block:: python
 
         from langchain_workersai import WorkersAIEmbeddings
@@ -30,23 +34,32 @@ class WorkersAIEmbeddings(ClientSettings, Embeddings):
     model: str = Field(default=DEFAULT_EMBEDDING_MODEL, alias="model_name")
     batch_size: int = Field(default=100, ge=1, le=100)
     pooling: Literal["mean", "cls"] | None = None
+    batch_api: bool = False
+    batch_poll_interval: float = Field(default=1.0, ge=0)
+    batch_timeout: float = Field(default=3600.0, ge=0)
+
+    def _options(self) -> dict[str, Any]:
+        return {"model": self.model, "pooling": self.pooling, "batch_size": self.batch_size}
+
+    def _batch_options(self) -> dict[str, Any]:
+        return {**self._options(), "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self.workers_ai.embed(
-            texts, model=self.model, pooling=self.pooling, batch_size=self.batch_size
-        )
+        if self.batch_api:
+            return self.workers_ai.embed_batch(texts, **self._batch_options())
+        return self.workers_ai.embed(texts, **self._options())
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        return self.workers_ai.embed([text], **self._options())[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return await self.workers_ai.aembed(
-            texts, model=self.model, pooling=self.pooling, batch_size=self.batch_size
-        )
+        if self.batch_api:
+            return await self.workers_ai.aembed_batch(texts, **self._batch_options())
+        return await self.workers_ai.aembed(texts, **self._options())
 
     async def aembed_query(self, text: str) -> list[float]:
-        return (await self.aembed_documents([text]))[0]
+        return (await self.workers_ai.aembed([text], **self._options()))[0]

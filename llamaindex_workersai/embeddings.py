@@ -22,31 +22,44 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
 
     ``embed_batch_size`` (at most 100, the service's limit) is the number of texts a request; a batch
     of many texts is sent as several such requests at once.
+
+    With ``batch_api=True`` text (document) embeddings go through Workers AI's asynchronous Batch API
+    (queued, then polled every ``batch_poll_interval`` seconds for at most ``batch_timeout``): for
+    bulk ingestion that needs no answer right away. Queries are always embedded directly.
     """
 
     model_name: str = Field(default=DEFAULT_EMBEDDING_MODEL)
     embed_batch_size: int = Field(default=100, gt=0, le=100)
     pooling: Literal["mean", "cls"] | None = None
+    batch_api: bool = False
+    batch_poll_interval: float = Field(default=1.0, ge=0)
+    batch_timeout: float = Field(default=3600.0, ge=0)
 
     @classmethod
     def class_name(cls) -> str:
         return "WorkersAIEmbedding"
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
-        return self.workers_ai.embed(
-            texts, model=self.model_name, pooling=self.pooling, batch_size=self.embed_batch_size
-        )
+    def _options(self) -> dict[str, Any]:
+        return {"model": self.model_name, "pooling": self.pooling, "batch_size": self.embed_batch_size}
 
-    async def _aembed(self, texts: list[str]) -> list[list[float]]:
-        return await self.workers_ai.aembed(
-            texts, model=self.model_name, pooling=self.pooling, batch_size=self.embed_batch_size
-        )
+    def _batch_options(self) -> dict[str, Any]:
+        return {**self._options(), "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
+
+    def _embed(self, texts: list[str], *, query: bool = False) -> list[list[float]]:
+        if self.batch_api and not query:
+            return self.workers_ai.embed_batch(texts, **self._batch_options())
+        return self.workers_ai.embed(texts, **self._options())
+
+    async def _aembed(self, texts: list[str], *, query: bool = False) -> list[list[float]]:
+        if self.batch_api and not query:
+            return await self.workers_ai.aembed_batch(texts, **self._batch_options())
+        return await self.workers_ai.aembed(texts, **self._options())
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embed([query])[0]
+        return self._embed([query], query=True)[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return (await self._aembed([query]))[0]
+        return (await self._aembed([query], query=True))[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
         return self._embed([text])[0]

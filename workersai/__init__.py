@@ -11,6 +11,7 @@ from .ai_search import (
     SearchChunk,
     SearchResult,
 )
+from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
 from .chat import ChatOptions
 from .client import (
     DEFAULT_CHAT_MODEL,
@@ -60,6 +61,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadInput",
+    "BatchItemFailed",
+    "BatchJob",
+    "BatchNotFound",
+    "BatchResponse",
+    "BatchStatus",
+    "BatchTimeout",
     "CapacityExceeded",
     "ChatChunk",
     "ChatOptions",

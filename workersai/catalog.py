@@ -67,6 +67,11 @@ class ModelInfo:
     (bge-m3, per its page)."""
     max_output_tokens: int | None = None
     requires_paid_plan: bool = False
+    batch: bool = False
+    """Whether a page shows the model taking the asynchronous Batch API ("Batch: Yes" on the
+    bge-base-en-v1.5 and bge-large-en-v1.5 model pages; bge-m3 and llama-3.3-70b-instruct-fp8-fast are
+    the Batch API pages' examples); ``False`` also means "not stated". Informational: neither the
+    client nor the emulator refuses a batch for a model without it."""
     deprecated: str | None = None
     """ISO date from which Cloudflare deprecates the model, when announced."""
     source: str | None = None

@@ -14,6 +14,15 @@ import httpx
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
+from .batch import (
+    QUEUE_PARAMS,
+    BatchJob,
+    BatchResponse,
+    pack,
+    read_queued,
+    results,
+    submission_body,
+)
 from .catalog import EMBEDDING_TASK, GENERATION_TASK
 from .chat import (
     ChatOptions,
@@ -64,6 +73,7 @@ MAX_EMBEDDING_BATCH = 100
 
 Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -362,6 +372,87 @@ class WorkersAI:
             query, texts, top_k=top_k, model=model, use_catalog=self.validate_models
         )
         return request.parse(await self.arun(model, request.payload, gateway=gateway))
+
+    # -- Batch API (workersai/batch.py) ---------------------------------------------------------
+    def _queue_request(self, model: str, requests: Sequence[Mapping[str, Any]]) -> tuple[str, bytes]:
+        check_model(model, use_catalog=False)
+        return self.account_url(f"ai/run/{model}"), submission_body(requests)
+
+    def queue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
+        """Queue ``requests`` (each the model's input, optionally with an ``external_reference``) on the
+        Batch API; the :class:`~workersai.batch.BatchJob` to wait for. At most 10 MB as sent."""
+        url, body = self._queue_request(model, requests)
+        response = self.transport.request("POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON)
+        return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
+
+    async def aqueue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
+        """Async twin of :meth:`queue`."""
+        url, body = self._queue_request(model, requests)
+        response = await self.transport.arequest(
+            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON
+        )
+        return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
+
+    def batch_job(self, model: str, request_id: str) -> BatchJob:
+        """The job queued earlier as ``request_id`` (e.g. by another process); no request is made."""
+        check_model(model, use_catalog=False)
+        return BatchJob(self, model, request_id)
+
+    def _embed_batch_requests(
+        self, texts: Sequence[str], model: str, pooling: Pooling | None, batch_size: int
+    ) -> tuple[list[list[str]], list[list[dict[str, Any]]]]:
+        """The texts in requests of ``batch_size`` (each referenced by its index), packed into batches
+        under 10 MB."""
+        chunks = self._embedding_batches(texts, model, batch_size)
+        requests = [
+            {**self._embed_inputs(c, pooling), "external_reference": str(i)} for i, c in enumerate(chunks)
+        ]
+        return chunks, pack(requests)
+
+    def _batch_vectors(
+        self, model: str, chunks: list[list[str]], responses: list[BatchResponse]
+    ) -> list[list[float]]:
+        found = {r.external_reference: r for r in responses}
+        out: list[list[float]] = []
+        for i, chunk in enumerate(chunks):
+            response = found.get(str(i))
+            if response is None:
+                raise ResponseFormatError(f"the batch has no response for request {i}")
+            out.extend(self._vectors(model, chunk, results([response])[0]))
+        return out
+
+    def embed_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+    ) -> list[list[float]]:
+        """Embed any number of texts through the Batch API: requests of 100 texts, as few batches as
+        the 10 MB limit allows, polled until done; the vectors in input order."""
+        chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
+        jobs = [self.queue(model, b) for b in batches]
+        responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
+        return self._batch_vectors(model, chunks, responses)
+
+    async def aembed_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed_batch` (the batches polled together)."""
+        chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
+        jobs = [await self.aqueue(model, b) for b in batches]
+        waited = await asyncio.gather(*(job.await_(timeout, poll_interval) for job in jobs))
+        return self._batch_vectors(model, chunks, [r for part in waited for r in part])
 
     # -- chat -----------------------------------------------------------------------------------
     # The sync and async twins below share everything but the send: the request (url, body, headers)

@@ -135,12 +135,15 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
 
 def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     """The Workers AI routes under ``prefix`` (``/client/v4/accounts/{account_id}``) and the gateway's."""
+    from .batch_queue import batch_queue, queued  # it imports this module's embed and generate
 
     async def ai_run(request: Request, decision: Decision) -> Response:
         info = rules.model_info(request.path_params["model"])
         body = await emu.json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
+        if queued(request):  # the Batch API: a submission or a poll (batch_queue.py)
+            return await batch_queue(emu).answer(info, body)
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:

@@ -13,6 +13,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
+- ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from .ai_routes import ai_routes
 from .ai_search_routes import ai_search_routes
+from .batch_queue import batch_control_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
 from .embedder import Embedder
@@ -85,6 +87,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         ai_routes(emu, prefix)
         + catalog_routes(emu, prefix)
         + control_routes(emu)
+        + batch_control_routes(emu)
         + vectorize_routes(emu, prefix)
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)

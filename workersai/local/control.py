@@ -48,6 +48,11 @@ class EmulatorControl:
         """Back to no faults; the counters of injected faults and lost answers are returned."""
         return self._call("DELETE", "faults")
 
+    def hold_batches(self, stage: str | None) -> dict[str, Any]:
+        """Hold Batch API batches before they start (``"queued"``), before each of their requests
+        (``"running"``), or let them run (``None``); answers the hold and the batches per status."""
+        return self._call("POST", "batches", json={"hold": stage})
+
     def stats(self, *, reset: bool = False) -> dict[str, int]:
         """Request counters (``max_in_flight`` is the most requests served at once)."""
         return {k: int(v) for k, v in self._call("DELETE" if reset else "GET", "stats").items()}

@@ -1,0 +1,303 @@
+"""Workers AI's asynchronous Batch API: queue many inference requests in one call, poll for the results.
+
+Wire (https://developers.cloudflare.com/workers-ai/features/batch-api/rest-api/ and
+https://developers.cloudflare.com/workers-ai/features/batch-api/workers-binding/):
+
+- ``POST /accounts/{a}/ai/run/{model}?queueRequest=true`` with ``{"requests": [...]}`` (each request the
+  model's own input, optionally with an ``external_reference`` returned in its response) answers
+  ``{"status": "queued", "request_id", "model"}``;
+- the same URL with ``{"request_id": ...}`` answers ``{"status": "queued" | "running", ...}`` while the
+  batch is waiting or being processed, then ``{"responses": [{"id", "result", "success",
+  "external_reference"}], "usage": {...}}``; a response's ``id`` is the index of its request;
+- the payload must be under 10 MB (the workers-binding page's note).
+
+Polling is a flow (a generator yielding :class:`Poll` / :class:`Sleep` and receiving their results), driven
+by :func:`run_wait` and :func:`arun_wait`: the two twins differ only in the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError
+from .transport import unwrap_envelope
+
+if TYPE_CHECKING:
+    from .client import WorkersAI
+
+MAX_BATCH_PAYLOAD_BYTES = 10 * 1000 * 1000
+"""The Batch API's payload limit ("Ensure that the total payload is under 10 MB", workers-binding page),
+measured on the JSON bytes as sent."""
+
+QUEUE_PARAMS = {"queueRequest": "true"}
+PENDING = ("queued", "running")
+
+
+class BatchNotFound(BadInput):
+    """The service does not know this ``request_id`` for this model (never queued, or expired)."""
+
+
+class BatchTimeout(WorkersAIError, TimeoutError):
+    """A batch was still queued or running when the time allowed to wait for it ran out."""
+
+
+class BatchItemFailed(WorkersAIError):
+    """A request of a batch came back with ``success: false`` where every result was needed."""
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    """One request's answer: ``id`` is its index in the batch, ``result`` the model's output (as a
+    direct run's ``result``), ``external_reference`` what the request carried (None if nothing)."""
+
+    id: int
+    success: bool
+    result: Any
+    external_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """One poll's answer: ``status`` is ``queued``, ``running`` or ``done``; ``responses`` (in request
+    order) and ``usage`` come once it is done."""
+
+    status: str
+    responses: list[BatchResponse] | None = None
+    usage: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.responses is not None
+
+
+def submission_body(requests: Sequence[Mapping[str, Any]]) -> bytes:
+    """The JSON bytes of a submission, checked: at least one request, each an object whose
+    ``external_reference`` (if any) is a string, and the whole under 10 MB as sent."""
+    if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Sequence):
+        raise BadInput(f"requests must be a list of request objects, got {type(requests).__name__}")
+    if not requests:
+        raise BadInput("a batch needs at least one request")
+    for i, item in enumerate(requests):
+        if not isinstance(item, Mapping):
+            raise BadInput(f"request {i} must be an object (the model's input), got {type(item).__name__}")
+        ref = item.get("external_reference")
+        if ref is not None and not isinstance(ref, str):
+            raise BadInput(f"request {i}: external_reference must be a string, got {type(ref).__name__}")
+    body = json.dumps({"requests": [dict(r) for r in requests]}, separators=(",", ":")).encode()
+    if len(body) > MAX_BATCH_PAYLOAD_BYTES:
+        raise RequestTooLarge(
+            f"the batch is {len(body):,} bytes as sent; the Batch API takes at most "
+            f"{MAX_BATCH_PAYLOAD_BYTES:,} (split the requests over several batches)"
+        )
+    return body
+
+
+def pack(requests: Sequence[Mapping[str, Any]], limit: int = MAX_BATCH_PAYLOAD_BYTES) -> list[list[Any]]:
+    """``requests`` cut, in order, into as few batches as keep each payload under ``limit`` bytes."""
+    overhead = len(b'{"requests":[]}')
+    batches: list[list[Any]] = []
+    current: list[Any] = []
+    size = overhead
+    for request in requests:
+        one = len(json.dumps(dict(request), separators=(",", ":")).encode()) + 1  # and its comma
+        if current and size + one > limit:
+            batches.append(current)
+            current, size = [], overhead
+        current.append(request)
+        size += one
+    if current:
+        batches.append(current)
+    return batches
+
+
+def read_queued(result: Any) -> tuple[str, str | None]:
+    """``(request_id, model)`` from a submission's result."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("request_id"), str):
+        raise ResponseFormatError("a queued batch's answer has no request_id")
+    model = result.get("model")
+    return result["request_id"], model if isinstance(model, str) else None
+
+
+def read_status(result: Any) -> BatchStatus:
+    """One poll's result: pending (``status``) or done (``responses``, sorted by ``id``)."""
+    if not isinstance(result, Mapping):
+        raise ResponseFormatError(f"a batch poll answered {type(result).__name__}, not an object")
+    raw = result.get("responses")
+    if raw is None:
+        status = result.get("status")
+        if status not in PENDING:
+            raise ResponseFormatError(f"a batch poll answered neither responses nor a status ({status!r})")
+        return BatchStatus(str(status))
+    if not isinstance(raw, list):
+        raise ResponseFormatError("a batch's responses are not a list")
+    responses: list[BatchResponse] = []
+    for item in raw:
+        if (
+            not isinstance(item, Mapping)
+            or isinstance(item.get("id"), bool)
+            or not isinstance(item.get("id"), int)
+        ):
+            raise ResponseFormatError("a batch response has no integer id")
+        ref = item.get("external_reference")
+        responses.append(
+            BatchResponse(
+                item["id"],
+                item.get("success") is True,
+                item.get("result"),
+                ref if isinstance(ref, str) else None,
+            )
+        )
+    responses.sort(key=lambda r: r.id)
+    usage = result.get("usage")
+    return BatchStatus("done", responses, usage if isinstance(usage, Mapping) else {})
+
+
+@dataclass
+class Poll:
+    """Ask the service for the batch's status once; receive a :class:`BatchStatus`."""
+
+
+@dataclass
+class Sleep:
+    seconds: float
+
+
+WaitFlow = Generator[Poll | Sleep, BatchStatus | None, list[BatchResponse]]
+
+
+def wait_flow(
+    request_id: str, timeout: float, poll_interval: float, clock: Callable[[], float] = time.monotonic
+) -> WaitFlow:
+    """Poll until the batch is done (its responses, in request order) or ``timeout`` seconds pass
+    (:class:`BatchTimeout`). Errors of a poll (after the transport's retries) propagate."""
+    if timeout < 0 or poll_interval < 0:
+        raise BadInput("timeout and poll_interval must not be negative")
+    deadline = clock() + timeout
+    while True:
+        status = yield Poll()
+        assert status is not None
+        if status.responses is not None:
+            return status.responses
+        left = deadline - clock()
+        if left <= 0:
+            raise BatchTimeout(f"batch {request_id} still {status.status} after {timeout:g} s")
+        yield Sleep(min(poll_interval, left))
+
+
+def run_wait(
+    flow: WaitFlow, poll: Callable[[], BatchStatus], sleep: Callable[[float], None]
+) -> list[BatchResponse]:
+    """Drive a :func:`wait_flow` with blocking I/O."""
+    try:
+        op = next(flow)
+        while True:
+            if isinstance(op, Poll):
+                op = flow.send(poll())
+            else:
+                sleep(op.seconds)
+                op = flow.send(None)
+    except StopIteration as stop:
+        done: list[BatchResponse] = stop.value
+        return done
+
+
+async def arun_wait(
+    flow: WaitFlow, poll: Callable[[], Awaitable[BatchStatus]], sleep: Callable[[float], Awaitable[None]]
+) -> list[BatchResponse]:
+    """Async twin of :func:`run_wait`."""
+    try:
+        op = next(flow)
+        while True:
+            if isinstance(op, Poll):
+                op = flow.send(await poll())
+            else:
+                await sleep(op.seconds)
+                op = flow.send(None)
+    except StopIteration as stop:
+        done: list[BatchResponse] = stop.value
+        return done
+
+
+def _not_found(exc: BadInput, request_id: str) -> BatchNotFound:
+    """A poll's bad-input answer: its only input is the id, so the service does not know it."""
+    error = BatchNotFound(
+        f"unknown batch request_id {request_id!r}: {exc.message}",
+        status=exc.status,
+        code=exc.code,
+        errors=exc.errors,
+    )
+    return error
+
+
+class BatchJob:
+    """A queued batch: poll its :meth:`status`, :meth:`wait` for its responses (or ``await job``).
+
+    A job is only its ``model`` and ``request_id``: keep those to take it up again after a restart with
+    :meth:`WorkersAI.batch_job <workersai.WorkersAI.batch_job>`.
+    """
+
+    def __init__(self, client: WorkersAI, model: str, request_id: str) -> None:
+        if not isinstance(request_id, str) or not request_id.strip():
+            raise BadInput(f"request_id must be a non-empty string, got {request_id!r}")
+        self.client, self.model, self.request_id = client, model, request_id
+
+    def __repr__(self) -> str:
+        return f"BatchJob(model={self.model!r}, request_id={self.request_id!r})"
+
+    def _url(self) -> str:
+        return self.client.account_url(f"ai/run/{self.model}")
+
+    def _body(self) -> dict[str, str]:
+        return {"request_id": self.request_id}
+
+    def status(self) -> BatchStatus:
+        """Poll once."""
+        try:
+            response = self.client.transport.request(
+                "POST", self._url(), json=self._body(), params=QUEUE_PARAMS
+            )
+        except BatchNotFound:
+            raise
+        except BadInput as exc:
+            raise _not_found(exc, self.request_id) from None
+        return read_status(unwrap_envelope(response))
+
+    async def astatus(self) -> BatchStatus:
+        """Async twin of :meth:`status`."""
+        try:
+            response = await self.client.transport.arequest(
+                "POST", self._url(), json=self._body(), params=QUEUE_PARAMS
+            )
+        except BatchNotFound:
+            raise
+        except BadInput as exc:
+            raise _not_found(exc, self.request_id) from None
+        return read_status(unwrap_envelope(response))
+
+    def wait(self, timeout: float = 3600.0, poll_interval: float = 1.0) -> list[BatchResponse]:
+        """Poll every ``poll_interval`` seconds until done; the responses in request order."""
+        flow = wait_flow(self.request_id, timeout, poll_interval)
+        return run_wait(flow, self.status, time.sleep)
+
+    async def await_(self, timeout: float = 3600.0, poll_interval: float = 1.0) -> list[BatchResponse]:
+        """Async twin of :meth:`wait` (``await job`` uses the defaults)."""
+        flow = wait_flow(self.request_id, timeout, poll_interval)
+        return await arun_wait(flow, self.astatus, asyncio.sleep)
+
+    def __await__(self) -> Generator[Any, None, list[BatchResponse]]:
+        return self.await_().__await__()
+
+
+def results(responses: Sequence[BatchResponse]) -> list[Any]:
+    """Every response's ``result``, in order; :class:`BatchItemFailed` names the first that failed."""
+    for r in responses:
+        if not r.success:
+            raise BatchItemFailed(
+                f"batch request {r.id} (reference {r.external_reference!r}) failed: {r.result!r}"
+            )
+    return [r.result for r in responses]
