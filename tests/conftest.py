@@ -100,6 +100,19 @@ class RequestLog:
 
 
 @pytest.fixture
+def local_llamaindex_settings() -> Iterator[None]:
+    """LlamaIndex's global ``Settings`` kept local and put back after the test: its default tokenizer
+    (tiktoken) downloads its vocabulary, and building an index sets the global node parser (with the
+    tokenizer of the moment), which later tests would inherit."""
+    from llama_index.core import Settings
+
+    saved = Settings._tokenizer, Settings._node_parser, Settings._transformations
+    Settings.tokenizer = str.split
+    yield
+    Settings._tokenizer, Settings._node_parser, Settings._transformations = saved
+
+
+@pytest.fixture
 def request_log() -> RequestLog:
     return RequestLog()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,8 @@ from llamaindex_workersai import WorkersAI as LlamaWorkersAI
 from workersai import BadInput, WorkersAI
 from workersai.chat import ToolCallAccumulator
 from workersai.local import LocalEmulator
+
+pytestmark = pytest.mark.usefixtures("local_llamaindex_settings")
 
 
 @dataclass(frozen=True)
@@ -288,14 +289,3 @@ def _prompt(text: str) -> Any:
     from llama_index.core.prompts import PromptTemplate
 
     return PromptTemplate(text)
-
-
-@pytest.fixture(autouse=True)
-def _local_tokenizer() -> Iterator[None]:
-    # LlamaIndex's default tokenizer (tiktoken) downloads its vocabulary; keep everything local.
-    from llama_index.core import Settings
-
-    saved = Settings._tokenizer
-    Settings.tokenizer = str.split
-    yield
-    Settings._tokenizer = saved

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from workersai.local import LocalEmulator
 
+pytestmark = pytest.mark.usefixtures("local_llamaindex_settings")
+
 README = Path(__file__).parent.parent / "README.md"
-
-
-@pytest.fixture(autouse=True)
-def _local_tokenizer() -> Iterator[None]:
-    from llama_index.core import Settings
-
-    saved = Settings._tokenizer
-    yield
-    Settings._tokenizer = saved
 
 
 def test_readme_python_blocks_run(

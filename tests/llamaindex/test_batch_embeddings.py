@@ -5,10 +5,9 @@ against the emulator."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from llama_index.core import Settings, StorageContext, VectorStoreIndex
+from llama_index.core import StorageContext, VectorStoreIndex
 from llama_index.core.schema import TextNode
 
 from llamaindex_workersai import VectorizeVectorStore, WorkersAIEmbedding
@@ -46,16 +45,6 @@ async def test_batch_api_vectors_equal_the_direct_ones(
     assert query == direct.get_query_embedding("llamas") and _submissions(request_log) == 0
 
 
-@pytest.fixture
-def _keep_settings() -> Iterator[None]:
-    """Building an index sets LlamaIndex's global node parser (with the tokenizer of the moment), which
-    later tests would inherit: put it back."""
-    saved = Settings._node_parser, Settings._transformations
-    yield
-    Settings._node_parser, Settings._transformations = saved
-
-
-@pytest.mark.usefixtures("_keep_settings")
 def test_an_index_built_with_it_embeds_through_the_batch_api(
     logged_client: WorkersAI, request_log: RequestLog
 ) -> None:

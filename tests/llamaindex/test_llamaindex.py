@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from llama_index.core import Settings
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
@@ -19,15 +18,6 @@ from workersai.local import LocalEmulator
 
 from ..conftest import RequestLog
 from .checklist import VectorStoreChecklist, nodes, unit
-
-
-@pytest.fixture(autouse=True)
-def _local_tokenizer() -> Iterator[None]:
-    # LlamaIndex's default tokenizer (tiktoken) downloads its vocabulary; keep everything local.
-    saved = Settings._tokenizer
-    Settings.tokenizer = str.split
-    yield
-    Settings._tokenizer = saved
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex
+from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
@@ -19,15 +19,6 @@ from workersai.vectorize import TextTooLong
 from ..conftest import RequestLog
 
 JAPANESE = "吾輩は猫である名前はまだ無いどこで生れたかとんと見当がつかぬ" * 560  # no spaces, ~50 KB
-
-
-@pytest.fixture(autouse=True)
-def _local_tokenizer() -> Iterator[None]:
-    # LlamaIndex's default tokenizer (tiktoken) downloads its vocabulary; keep everything local.
-    saved = Settings._tokenizer
-    Settings.tokenizer = str.split
-    yield
-    Settings._tokenizer = saved
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex
+from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from llamaindex_workersai import (
@@ -24,15 +24,6 @@ from workersai.local import LocalEmulator
 
 from ..conftest import RequestLog
 from ..rerank_corpus import FACT, QUESTION, TEXTS
-
-
-@pytest.fixture(autouse=True)
-def _local_tokenizer() -> Iterator[None]:
-    # LlamaIndex's default tokenizer (tiktoken) downloads its vocabulary; keep everything local.
-    saved = Settings._tokenizer
-    Settings.tokenizer = str.split
-    yield
-    Settings._tokenizer = saved
 
 
 @pytest.fixture
