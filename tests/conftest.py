@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -97,6 +98,18 @@ class RequestLog:
 
     async def ahook(self, request: httpx.Request) -> None:
         self.requests.append(request)
+
+
+@contextlib.contextmanager
+def ai_search_instance(emulator: LocalEmulator, docs: dict[str, str]) -> Iterator[tuple[WorkersAI, str]]:
+    """A client and a new AI Search instance holding ``docs`` (key -> text), deleted afterwards."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    with emulator.client() as client:
+        client.ai_search.create_instance(name)
+        for key, text in docs.items():
+            client.ai_search.upload(name, key, text)
+        yield client, name
+        client.ai_search.delete_instance(name)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,8 @@ from langchain_workersai import AISearchChain, AISearchRetriever
 from workersai import BadInput, WorkersAI
 from workersai.local import LocalEmulator
 
+from ..conftest import ai_search_instance
+
 DOCS = {
     "harbor/ships.md": "The ship Velvet Albatross docks at Pier 14 in the harbor of Drennick.",
     "harbor/tides.md": "High tide in Drennick comes at 5:40 in the morning during winter.",
@@ -23,13 +24,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def instance(emulator: LocalEmulator) -> Iterator[tuple[WorkersAI, str]]:
-    name = f"lc-{uuid.uuid4().hex[:8]}"
-    with emulator.client() as client:
-        client.ai_search.create_instance(name)
-        for key, text in DOCS.items():
-            client.ai_search.upload(name, key, text)
-        yield client, name
-        client.ai_search.delete_instance(name)
+    with ai_search_instance(emulator, DOCS) as made:
+        yield made
 
 
 def test_retriever_documents_carry_file_chunk_and_score(instance: tuple[WorkersAI, str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,8 @@ import pytest
 from llamaindex_workersai import AISearchQueryEngine, AISearchRetriever
 from workersai import BadInput, WorkersAI
 from workersai.local import LocalEmulator
+
+from ..conftest import ai_search_instance
 
 DOCS = {
     "orchard/apples.md": "The Glimmerkin apple tree in the north orchard gives fruit only in October.",
@@ -21,13 +22,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def instance(emulator: LocalEmulator) -> Iterator[tuple[WorkersAI, str]]:
-    name = f"li-{uuid.uuid4().hex[:8]}"
-    with emulator.client() as client:
-        client.ai_search.create_instance(name)
-        for key, text in DOCS.items():
-            client.ai_search.upload(name, key, text)
-        yield client, name
-        client.ai_search.delete_instance(name)
+    with ai_search_instance(emulator, DOCS) as made:
+        yield made
 
 
 def test_retriever_nodes_carry_file_chunk_and_score(instance: tuple[WorkersAI, str]) -> None:
