@@ -50,6 +50,7 @@ from .models_api import (
     search_filters,
     search_pages,
 )
+from .pacing import Pacer, PacingPolicy
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
@@ -143,6 +144,11 @@ class WorkersAI:
     Model ids are checked for their form before any request. ``validate_models`` (on by default) also
     refuses, before any request, a model the bundled catalog knows for another task (an embedding
     model asked to chat); a well-formed id the catalog lacks is sent, and the service decides.
+
+    ``pace`` (on by default) paces requests to each model through :meth:`run` (hence :meth:`embed`
+    and bulk adds) below the model's requests per minute from the catalog, shared by all threads and
+    tasks of this client, adapting to 429s and ``Retry-After`` (:mod:`workersai.pacing`); a
+    :class:`~workersai.pacing.PacingPolicy` sets other limits, ``False`` turns it off.
     """
 
     def __init__(
@@ -161,6 +167,7 @@ class WorkersAI:
         validate_models: bool = True,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        pace: bool | PacingPolicy = True,
     ) -> None:
         account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
@@ -175,6 +182,10 @@ class WorkersAI:
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
         self._catalog = CatalogCache()
+        self.pacer: Pacer | None = (
+            Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
+        )
+        """The per-model pacing shared by this client's threads and tasks (None when ``pace=False``)."""
         headers = {"User-Agent": "workersai-python/0.1"}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
@@ -187,6 +198,7 @@ class WorkersAI:
             max_connections=max(100, max_concurrency * 2),
             http_client=http_client,
             async_http_client=async_http_client,
+            pacer=self.pacer,
         )
         from .vectorize import Vectorize  # imported on use, as before: vectorize may import this module
 
@@ -247,7 +259,9 @@ class WorkersAI:
         """Run any model with raw ``inputs``; returns the envelope's ``result``."""
         check_model(model, use_catalog=False)
         headers = gateway.headers() if gateway else None
-        response = self.transport.request("POST", self.run_url(model), json=dict(inputs), headers=headers)
+        response = self.transport.request(
+            "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
+        )
         return unwrap_envelope(response)
 
     async def arun(
@@ -257,7 +271,7 @@ class WorkersAI:
         check_model(model, use_catalog=False)
         headers = gateway.headers() if gateway else None
         response = await self.transport.arequest(
-            "POST", self.run_url(model), json=dict(inputs), headers=headers
+            "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
         )
         return unwrap_envelope(response)
 

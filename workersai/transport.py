@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -22,11 +23,14 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     BadInput,
+    CapacityExceeded,
     ConfigurationError,
+    RateLimited,
     ResponseFormatError,
     WorkersAIError,
     error_from_response,
 )
+from .pacing import Pacer
 from .retry import RetryPolicy
 
 logger = logging.getLogger("workersai")
@@ -126,8 +130,10 @@ class Transport:
         max_connections: int = 100,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.headers = dict(headers)
+        self.pacer = pacer
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
         self.retry = retry or RetryPolicy()
         self.limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -215,6 +221,42 @@ class Transport:
         _raise_for(response)
         return response
 
+    # -- pacing: the pacer books a sending time per model; only the sleep differs in the two halves ----
+    def _pace(self, model: str | None, turn: list[bool]) -> float:
+        """Seconds to wait before sending an attempt to ``model`` (0 when not paced). ``turn`` holds
+        whether this request's last attempt was refused by the rate limit: the retry policy has then
+        already waited out its ``Retry-After``, so only the rate applies, not the hold."""
+        if self.pacer is None or model is None:
+            return 0.0
+        return self.pacer.reserve(model, hold=not turn[0])
+
+    @contextmanager
+    def _paced(self, model: str | None, turn: list[bool]) -> Iterator[None]:
+        """Tell the pacer how an attempt to ``model`` ended: served, or refused by the rate limit."""
+        turn[0] = False
+        if self.pacer is None or model is None:
+            yield
+            return
+        try:
+            yield
+        except RateLimited as exc:
+            if not isinstance(exc, CapacityExceeded):  # 3040 is the service's capacity, not our rate
+                wait = exc.retry_after
+                self.pacer.rate_limited(
+                    model, None if wait is None else min(wait, self.retry.max_retry_after)
+                )
+                turn[0] = True
+            raise
+        self.pacer.succeeded(model)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            (self.retry.sleep or time.sleep)(seconds)
+
+    async def _asleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await (self.retry.async_sleep or asyncio.sleep)(seconds)
+
     # -- plain requests -------------------------------------------------------------------------
     def request(
         self,
@@ -226,15 +268,20 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        pace: str | None = None,
     ) -> httpx.Response:
-        """Send one request (retried when allowed); raises a typed error for any failure."""
+        """Send one request (retried when allowed); raises a typed error for any failure. With ``pace``
+        (a model id), each attempt waits for its turn in that model's pacing."""
         client = self.sync_client
         request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
+        turn = [False]
+
         def attempt() -> httpx.Response:
-            with self._sending(request):
+            self._sleep(self._pace(pace, turn))
+            with self._paced(pace, turn), self._sending(request):
                 response = client.send(request)
-            return self._checked(response)
+                return self._checked(response)
 
         return self.retry.call(attempt) if retry else attempt()
 
@@ -248,15 +295,19 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        pace: str | None = None,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
         client = await self._async_client()
         request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
+        turn = [False]
+
         async def attempt() -> httpx.Response:
-            with self._sending(request):
+            await self._asleep(self._pace(pace, turn))
+            with self._paced(pace, turn), self._sending(request):
                 response = await client.send(request)
-            return self._checked(response)
+                return self._checked(response)
 
         return await self.retry.acall(attempt) if retry else await attempt()
 

@@ -90,8 +90,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=DIR",
         help="create the AI Search instance NAME and index the .md/.txt files under DIR (repeatable)",
     )
+    p.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce each model's requests per minute from the catalog (429, code 3021, Retry-After)",
+    )
+    p.add_argument(
+        "--rate-window-s",
+        type=float,
+        default=60.0,
+        help="the rate limits' window (the service's is a minute)",
+    )
+    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply every model's rate limit")
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not (args.rate_window_s > 0 and args.rate_scale > 0):
+        p.error("--rate-window-s and --rate-scale must be > 0")
+    return args
 
 
 def _token(given: str | None, data_dir: Path | None) -> str:
@@ -161,6 +176,9 @@ def main(argv: list[str] | None = None) -> None:
         mutation_delay_ms=args.mutation_delay_ms,
         body_timeout_s=args.body_timeout,
         generator=args.generator,
+        rate_limits=args.rate_limits,
+        rate_window_s=args.rate_window_s,
+        rate_scale=args.rate_scale,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)

@@ -54,7 +54,8 @@ class EmulatorControl:
         return self._call("POST", "batches", json={"hold": stage})
 
     def stats(self, *, reset: bool = False) -> dict[str, int]:
-        """Request counters (``max_in_flight`` is the most requests served at once)."""
+        """Request counters (``max_in_flight`` is the most requests served at once; ``rate_limited`` the
+        requests answered 429/3021 by ``--rate-limits``)."""
         return {k: int(v) for k, v in self._call("DELETE" if reset else "GET", "stats").items()}
 
     def _call(self, method: str, what: str, **kwargs: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .install import GENERATOR_ENV, GENERATORS
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
+from .rules.rate_limits import RateLimitExceeded, RateLimits
 from .vectorize_store import VectorizeStore
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -47,6 +48,12 @@ class EmulatorConfig:
     generator: str = field(default_factory=lambda: os.environ.get(GENERATOR_ENV, "auto"))
     """Text generation: "smollm2" (the language model), "extractive" (fast, deterministic, not a
     language model) or "auto" (the language model when its weights are installed)."""
+    rate_limits: bool = False
+    """Enforce each model's requests per minute (429/3021 with ``Retry-After``): :mod:`.rules.rate_limits`."""
+    rate_window_s: float = 60.0
+    """The rate limits' window (a minute at the service; shorter to see sustained behaviour in seconds)."""
+    rate_scale: float = 1.0
+    """Multiplies every model's limit (per window)."""
 
 
 def resolve_generator(kind: str) -> str:
@@ -79,9 +86,19 @@ class Emulator:
         self._model_lock = threading.Lock()
         self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
         self.vectorize: VectorizeStore | None = None
-        self.stats = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "streamed_pieces": 0}
+        self.rate_limits = (
+            RateLimits(window_s=config.rate_window_s, scale=config.rate_scale) if config.rate_limits else None
+        )
+        self.stats = {
+            "requests": 0,
+            "in_flight": 0,
+            "max_in_flight": 0,
+            "streamed_pieces": 0,
+            "rate_limited": 0,
+        }
         """Request counters; ``streamed_pieces`` counts the text pieces the language model generated for
-        live streams (it stops growing when a client goes away mid-stream)."""
+        live streams (it stops growing when a client goes away mid-stream); ``rate_limited`` counts the
+        requests answered 429/3021 by the rate limits."""
 
     @property
     def generator(self) -> Any:
@@ -125,6 +142,11 @@ class Emulator:
         async def guarded_route(request: Request) -> Response:
             try:
                 self.check_auth(request)
+                model = request.path_params.get("model")
+                if self.rate_limits is not None and area == "ai" and isinstance(model, str):
+                    # Per model named in the path (/ai/run/{model}, the gateway's); /ai/v1/* name it in
+                    # the body and are not counted.
+                    self.rate_limits.admit(model)
                 try:
                     decision = self.faults.decide(area, request.headers.get(FAULT_HEADER))
                 except ValueError as exc:
@@ -141,6 +163,9 @@ class Emulator:
                 if decision.error:
                     return fault_response(decision)
                 return await handler(request, decision)
+            except RateLimitExceeded as exc:
+                self.stats["rate_limited"] += 1
+                return error_response(exc.status, exc.code, exc.message, exc.headers)
             except Rejected as exc:
                 return error_response(exc.status, exc.code, exc.message)
 

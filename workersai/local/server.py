@@ -46,6 +46,9 @@ class LocalEmulator(EmulatorControl):
         embedder: Embedder | None = None,
         body_timeout_s: float = 30.0,
         generator: str | None = None,
+        rate_limits: bool = False,
+        rate_window_s: float = 60.0,
+        rate_scale: float = 1.0,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -58,6 +61,9 @@ class LocalEmulator(EmulatorControl):
             data_dir=Path(data_dir) if data_dir is not None else None,
             mutation_delay_ms=mutation_delay_ms,
             body_timeout_s=body_timeout_s,
+            rate_limits=rate_limits,
+            rate_window_s=rate_window_s,
+            rate_scale=rate_scale,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator

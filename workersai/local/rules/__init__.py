@@ -3,7 +3,8 @@ error code, message), written from Cloudflare's documentation rather than shared
 bug and an emulator bug should not agree by construction. Only data is shared (the model catalog).
 
 - :mod:`.vectorize`: Vectorize v2 limits and request checks;
-- :mod:`.ai`: Workers AI model ids and input checks.
+- :mod:`.ai`: Workers AI model ids and input checks;
+- :mod:`.rate_limits`: Workers AI's requests per minute per model (``--rate-limits``).
 
 Every check raises :class:`Rejected`; the routes answer it in the Cloudflare envelope.
 """

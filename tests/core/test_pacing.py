@@ -1,0 +1,106 @@
+"""The pacer without a server: a fake clock, the schedule it books, how 429s move it."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from workersai.pacing import Pacer, PacingPolicy
+
+EMBED = "@cf/baai/bge-small-en-v1.5"  # 3000 a minute in the catalog
+UNKNOWN = "@cf/nobody/not-in-the-catalog"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _send_times(pacer: Pacer, clock: Clock, model: str, n: int) -> list[float]:
+    """Book ``n`` requests at once (as many threads would): when each may go."""
+    return [clock.now + pacer.reserve(model) for _ in range(n)]
+
+
+def test_a_burst_then_the_catalog_rate_below_its_limit() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    times = _send_times(pacer, clock, EMBED, 6000)
+    assert times[:90] == pytest.approx([clock.now] * 90)  # 3% of 3000 at once
+    gaps = [b - a for a, b in itertools.pairwise(times[89:])]
+    assert gaps == pytest.approx([60 / (3000 * 0.95)] * len(gaps))  # then 95% of the limit
+    # In any minute, at most 98% of the limit is sent.
+    most = max(sum(1 for t in times if start <= t < start + 60) for start in times)
+    assert most <= 0.98 * 3000
+    assert pacer.rate(EMBED) == pytest.approx(3000 * 0.95 / 60)
+
+
+def test_policy_limits_window_and_scale() -> None:
+    clock = Clock()
+    pacer = Pacer(PacingPolicy(window_s=0.5, scale=0.01, limits={UNKNOWN: 600}), clock=clock)
+    assert pacer.rate(EMBED) == pytest.approx(30 * 0.95 / 0.5)  # 3000 * 0.01 a half second
+    assert pacer.rate(UNKNOWN) == pytest.approx(6 * 0.95 / 0.5)
+    with pytest.raises(ValueError):
+        PacingPolicy(window_s=0)
+
+
+def test_a_429_holds_everyone_lowers_the_rate_once_and_successes_win_it_back() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    ceiling = pacer.rate(EMBED)
+    assert ceiling is not None
+    pacer.rate_limited(EMBED, 2.0)
+    pacer.rate_limited(EMBED, 2.0)  # the same refusal seen by another request: lowered once
+    assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8)
+    assert pacer.reserve(EMBED) == pytest.approx(2.0)  # every request waits out Retry-After
+    assert pacer.reserve(EMBED, hold=False) < 2.0  # a retry that already waited it does not
+    clock.now += 2.5
+    pacer.rate_limited(EMBED, 1.0)  # a new episode: lowered again
+    assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8 * 0.8)
+    for _ in range(9000):  # three minutes' worth of successes at the rate restore most of it
+        pacer.succeeded(EMBED)
+    rate = pacer.rate(EMBED)
+    assert rate is not None and ceiling * 0.9 < rate <= ceiling
+    assert pacer.rate_limited_count == 3
+
+
+def test_an_unknown_model_is_not_paced_until_a_429_teaches_a_rate() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    for _ in range(100):  # 100 a second, unpaced
+        assert pacer.reserve(UNKNOWN) == 0.0
+        clock.now += 0.01
+    assert pacer.rate(UNKNOWN) is None
+    pacer.rate_limited(UNKNOWN, None)
+    rate = pacer.rate(UNKNOWN)
+    assert rate is not None and rate == pytest.approx(100 * 0.8, rel=0.02)
+    clock.now += 5
+    times = _send_times(pacer, clock, UNKNOWN, 10)
+    assert times[1] - times[0] == pytest.approx(1 / rate)
+
+
+def test_threads_share_one_schedule() -> None:
+    clock = Clock()
+    pacer = Pacer(PacingPolicy(window_s=1.0, scale=1 / 30), clock=clock)  # 100 a second: burst 3
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        mine = [clock.now + pacer.reserve(EMBED) for _ in range(200)]
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times.sort()
+    assert len(times) == 1600
+    # No slot is booked twice: after the burst, sends are one interval apart whichever thread booked.
+    gaps = [b - a for a, b in itertools.pairwise(times[3:])]
+    assert min(gaps) == pytest.approx(1 / 95)

@@ -1,0 +1,170 @@
+"""Pacing: requests to each model sent below the service's rate limit instead of sent and retried.
+
+Workers AI limits requests per minute per model (text generation 300, text embeddings 3000,
+``@cf/baai/bge-large-en-v1.5`` 1500, ...: https://developers.cloudflare.com/workers-ai/platform/limits/)
+and answers 429 (code 3021) past it. A :class:`Pacer` holds one token bucket per model, shared by every
+thread and task of one client:
+
+- its rate is the catalog's ``rate_per_minute`` (or :attr:`PacingPolicy.limits`) times ``headroom``, its
+  burst a small share of a minute's limit, so that in any minute at most ``headroom + burst`` of the limit
+  is sent (0.98 by default) while a sustained run goes at ``headroom`` (0.95) of it;
+- a model the catalog does not know is not paced until a 429 teaches a rate: the rate it was sent at over
+  the last minute, times ``backoff``;
+- a 429 with code 3021 lowers the model's rate by ``backoff`` (once per refusal episode) and holds every
+  request to that model until its ``Retry-After`` has passed; each success wins back a share of the
+  gap to the ceiling (a minute's worth of successes wins back about two thirds of it).
+
+The bucket is a virtual schedule (GCRA): :meth:`Pacer.reserve` books the next free sending time under a
+lock and returns how long the caller waits; the transport sleeps that long (``time.sleep`` in threads,
+``asyncio.sleep`` in tasks, so the event loop is never blocked) and then sends.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .catalog import get_model
+
+MINUTE_S = 60.0
+
+
+@dataclass(frozen=True)
+class PacingPolicy:
+    """How a client paces its requests to each model.
+
+    ``limits`` overrides the catalog's requests per minute per model (an account with raised limits);
+    ``window_s`` and ``scale`` describe a service whose minute is shorter or whose limits are multiplied
+    (``workersai-local --rate-limits --rate-window-s ... --rate-scale ...``).
+    """
+
+    limits: Mapping[str, float] = field(default_factory=dict)
+    window_s: float = MINUTE_S
+    scale: float = 1.0
+    headroom: float = 0.95
+    """The sustained rate, as a share of the limit."""
+    burst: float = 0.03
+    """Requests sent at once before pacing starts, as a share of a window's limit (at least one)."""
+    backoff: float = 0.8
+    """What a 429 multiplies the rate by (and what a learned rate is of the rate that was refused)."""
+    floor: float = 0.05
+    """The lowest a model's rate goes, as a share of its ceiling."""
+
+    def __post_init__(self) -> None:
+        if not (self.window_s > 0 and self.scale > 0):
+            raise ValueError("window_s and scale must be > 0")
+        if not (0 < self.headroom <= 1 and 0 <= self.burst < 1 and 0 < self.backoff < 1):
+            raise ValueError("headroom must be in (0, 1], burst in [0, 1), backoff in (0, 1)")
+
+    def per_window(self, model: str) -> float | None:
+        """The limit of ``model`` in requests per window, or None when unknown."""
+        given = self.limits.get(model)
+        if given is None:
+            info = get_model(model)
+            given = info.rate_per_minute if info is not None else None
+        return None if given is None else given * self.scale
+
+
+class _Bucket:
+    """One model's schedule. ``interval`` is None while the model's rate is unknown."""
+
+    def __init__(self, interval: float | None, burst: int) -> None:
+        self.interval = interval
+        self.ceiling = interval
+        self.burst = burst
+        self.next_at = 0.0  # the theoretical time of the next request at the steady rate
+        self.held_until = 0.0
+        self.sends: deque[float] = deque()  # recent sending times, only while the rate is unknown
+
+
+class Pacer:
+    """Token buckets per model for one client, thread-safe; see the module's docstring."""
+
+    def __init__(
+        self, policy: PacingPolicy | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.policy = policy or PacingPolicy()
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        self.rate_limited_count = 0
+        """429/3021 answers seen (each one also held the model for its ``Retry-After``)."""
+
+    def _bucket(self, model: str) -> _Bucket:
+        bucket = self._buckets.get(model)
+        if bucket is None:
+            limit = self.policy.per_window(model)
+            if limit is None or limit <= 0:
+                bucket = _Bucket(None, 1)
+            else:
+                interval = self.policy.window_s / (limit * self.policy.headroom)
+                bucket = _Bucket(interval, max(1, math.floor(limit * self.policy.burst)))
+            self._buckets[model] = bucket
+        return bucket
+
+    def rate(self, model: str) -> float | None:
+        """Requests per second ``model`` is paced to now, or None while it is not paced."""
+        with self._lock:
+            interval = self._bucket(model).interval
+        return None if interval is None else 1.0 / interval
+
+    def reserve(self, model: str, *, hold: bool = True) -> float:
+        """Book the next sending time for one request to ``model``; the seconds to wait before sending.
+        ``hold=False``: the caller has waited out the model's ``Retry-After`` already (a retry)."""
+        with self._lock:
+            now = self.clock()
+            bucket = self._bucket(model)
+            if bucket.interval is None:
+                bucket.sends.append(now)
+                while bucket.sends and bucket.sends[0] <= now - self.policy.window_s:
+                    bucket.sends.popleft()
+                return max(0.0, bucket.held_until - now) if hold else 0.0
+            tolerance = (bucket.burst - 1) * bucket.interval
+            send_at = max(now, bucket.next_at - tolerance, bucket.held_until if hold else now)
+            bucket.next_at = max(bucket.next_at, send_at) + bucket.interval
+            return send_at - now
+
+    def rate_limited(self, model: str, retry_after: float | None) -> None:
+        """A 429/3021 for ``model``: hold it for ``retry_after`` and lower (or learn) its rate."""
+        with self._lock:
+            self.rate_limited_count += 1
+            now = self.clock()
+            bucket = self._bucket(model)
+            new_episode = now >= bucket.held_until
+            hold = retry_after if retry_after is not None else (bucket.interval or 1.0)
+            bucket.held_until = max(bucket.held_until, now + hold)
+            if not new_episode:
+                return  # the same refusal seen by several requests lowers the rate once
+            if bucket.interval is None:
+                self._learn(bucket, now)
+            else:
+                assert bucket.ceiling is not None
+                slowest = bucket.ceiling / self.policy.floor
+                bucket.interval = min(slowest, bucket.interval / self.policy.backoff)
+
+    def _learn(self, bucket: _Bucket, now: float) -> None:
+        """The rate of an unknown model: what was sent over the last window, times ``backoff``."""
+        sends = bucket.sends
+        span = now - sends[0] if sends else 0.0
+        if len(sends) < 2 or span <= 0:
+            interval = bucket.held_until - now or 1.0
+        else:
+            interval = span / ((len(sends) - 1) * self.policy.backoff)
+        bucket.interval = bucket.ceiling = interval
+        bucket.burst = 1
+        sends.clear()
+
+    def succeeded(self, model: str) -> None:
+        """A request to ``model`` was served: win back a share of the gap to its ceiling."""
+        with self._lock:
+            bucket = self._buckets.get(model)
+            if bucket is None or bucket.interval is None or bucket.ceiling is None:
+                return
+            if bucket.interval > bucket.ceiling:
+                per_window = self.policy.window_s / bucket.ceiling
+                rate = 1 / bucket.interval + (1 / bucket.ceiling - 1 / bucket.interval) / per_window
+                bucket.interval = max(bucket.ceiling, 1 / rate)
