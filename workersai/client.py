@@ -145,10 +145,12 @@ class WorkersAI:
     refuses, before any request, a model the bundled catalog knows for another task (an embedding
     model asked to chat); a well-formed id the catalog lacks is sent, and the service decides.
 
-    ``pace`` (on by default) paces requests to each model through :meth:`run` (hence :meth:`embed`
-    and bulk adds) below the model's requests per minute from the catalog, shared by all threads and
-    tasks of this client, adapting to 429s and ``Retry-After`` (:mod:`workersai.pacing`); a
-    :class:`~workersai.pacing.PacingPolicy` sets other limits, ``False`` turns it off.
+    ``pace`` paces requests to each model through :meth:`run` (hence :meth:`embed` and bulk adds)
+    below the model's requests per minute from the catalog, shared by all threads and tasks of this
+    client, adapting to 429s and ``Retry-After`` (:mod:`workersai.pacing`). By default (None) it is on
+    against Cloudflare's own API (a ``*.cloudflare.com`` base URL), whose limits the catalog states, and
+    off for any other base URL (the local emulator, a proxy), which may have none; ``True`` or a
+    :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off.
     """
 
     def __init__(
@@ -167,7 +169,7 @@ class WorkersAI:
         validate_models: bool = True,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
-        pace: bool | PacingPolicy = True,
+        pace: bool | PacingPolicy | None = None,
     ) -> None:
         account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
@@ -182,10 +184,12 @@ class WorkersAI:
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
         self._catalog = CatalogCache()
+        if pace is None:
+            pace = (httpx.URL(self.base_url).host or "").endswith("cloudflare.com")
         self.pacer: Pacer | None = (
             Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
         )
-        """The per-model pacing shared by this client's threads and tasks (None when ``pace=False``)."""
+        """The per-model pacing shared by this client's threads and tasks (None when it is off)."""
         headers = {"User-Agent": "workersai-python/0.1"}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
