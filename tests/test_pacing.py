@@ -74,9 +74,9 @@ def test_unpaced_bulk_embedding_hits_many_429s(limited: LocalEmulator) -> None:
     assert refused >= 0.05 * requests
 
 
-def test_pacing_is_on_by_default_from_the_catalog(emulator: LocalEmulator) -> None:
-    with emulator.client() as client:
+def test_pacing_rates_come_from_the_catalog_and_default_off_for_the_emulator(emulator: LocalEmulator) -> None:
+    with emulator.client(pace=True) as client:
         assert client.pacer is not None
         assert client.pacer.rate(EMBED) == pytest.approx(3000 * 0.95 / 60)
-    with emulator.client(pace=False) as client:
+    with emulator.client() as client:  # not Cloudflare's API: no limits to assume
         assert client.pacer is None
