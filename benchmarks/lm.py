@@ -11,6 +11,12 @@ prefill tokens/s, each next to its physical limit measured in the same run on th
 - prefill is matmuls, so its limit is FLOPs per token against the GEMM FLOP/s measured at
   the prefill's own shapes.
 
+Then the same two speeds while the emulator serves: ``workersai-local`` started in its own process
+on the same cache and threads (``--lm-threads``), one streamed completion (decode: tokens after the
+first over the time between the first and the last streamed piece) and one long prompt answered
+with a single token (prefill: prompt tokens over the time to that answer, HTTP and tokenizing
+included).
+
 Peak RSS of that process, and with ``--tools`` the tool-choice accuracy over a small set of
 questions (2-5 tools, listed in varied order, some needing no tool).
 """
@@ -226,6 +232,67 @@ def run_child(mode: str, cache_dir: str, args: argparse.Namespace) -> dict[str, 
     return result
 
 
+def served(cache_dir: str, args: argparse.Namespace) -> dict[str, float]:
+    """Decode and prefill tokens/s measured over HTTP against ``workersai-local`` in its own process."""
+    import os
+    import socket
+
+    import httpx
+
+    from workersai.local import LOCAL_ACCOUNT_ID
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="workersai-lm-serve-") as data:
+        os.symlink(cache_dir, Path(data) / "lm-cache")
+        token = "bench-token"
+        cmd = [sys.executable, "-m", "workersai.local", "--port", str(port), "--token", token]
+        cmd += ["--data-dir", data, "--generator", "smollm2", "--lm-threads", str(args.threads)]
+        server = subprocess.Popen([*cmd, "--log-level", "warning"], stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}/client/v4/accounts/{LOCAL_ACCOUNT_ID}/ai/run/@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(timeout=120, headers=headers) as http:
+                for _ in range(200):
+                    try:
+                        http.get(f"http://127.0.0.1:{port}/")
+                        break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                ask = "Write a long story about a lighthouse keeper and her cat."
+                body = {"messages": [{"role": "user", "content": ask}], "temperature": 0, "max_tokens": 8}
+                http.post(url, json=body).raise_for_status()  # loads the model
+                body.update(max_tokens=args.decode_tokens + 1, stream=True)
+                stamps: list[float] = []
+                usage: dict[str, Any] = {}
+                with http.stream("POST", url, json=body) as response:
+                    for line in response.iter_lines():
+                        if not line.startswith("data: ") or line == "data: [DONE]":
+                            continue
+                        event = json.loads(line[6:])
+                        if event.get("response"):
+                            stamps.append(time.perf_counter())
+                        usage = event.get("usage") or usage
+                decode = (usage["completion_tokens"] - 1) / (stamps[-1] - stamps[0])
+                words = " ".join(
+                    str(w) for w in np.random.default_rng(1).integers(100, 999, args.prompt_tokens // 2)
+                )
+                long = {"messages": [{"role": "user", "content": words}], "temperature": 0, "max_tokens": 1}
+                start = time.perf_counter()
+                answer = http.post(url, json=long)
+                elapsed = time.perf_counter() - start
+                prefill = answer.json()["result"]["usage"]["prompt_tokens"] / elapsed
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return {
+        "decode_tok_s": decode,
+        "prefill_tok_s": prefill,
+        "prompt_tokens": float(answer.json()["result"]["usage"]["prompt_tokens"]),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
@@ -241,6 +308,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="workersai-lm-bench-") as cache:
         cold = run_child("load", cache, args)
         warm = run_child("run", cache, args)
+        serving = served(cache, args)
     gb = 1e9
     cpu = platform.processor() or platform.machine()
     print(f"SmolLM2-135M-Instruct in numpy, {args.threads} BLAS thread(s), {cpu}")
@@ -257,6 +325,15 @@ def main() -> None:
         f"{warm['prefill_limit_tok_s']:.0f} tok/s ({warm['flops_per_token'] / 1e6:.0f} MFLOP/token at "
         f"{warm['gemm_flop_s'] / gb:.1f} GFLOP/s) "
         f"| {warm['prefill_tok_s'] / warm['prefill_limit_tok_s']:.0%} |"
+    )
+    print(
+        f"| decode, served over HTTP | {serving['decode_tok_s']:.1f} tok/s | | "
+        f"{serving['decode_tok_s'] / warm['decode_limit_tok_s']:.0%} |"
+    )
+    print(
+        f"| prefill, served ({serving['prompt_tokens']:.0f}-token prompt, time to answer) | "
+        f"{serving['prefill_tok_s']:.0f} tok/s | | "
+        f"{serving['prefill_tok_s'] / warm['prefill_limit_tok_s']:.0%} |"
     )
     print(f"| load, empty cache | {cold['load_s']:.2f} s | | |")
     print(f"| load, warm cache | {warm['load_s']:.2f} s | | |")

@@ -37,7 +37,7 @@ def test_weights_are_float32_and_tied(engine: Engine) -> None:
     c = w.config
     assert (c.n_layers, c.dim, c.n_heads, c.n_kv_heads, c.vocab_size) == (30, 576, 9, 3, 49152)
     assert w.wqkv.shape == (30, 576, 576 + 2 * 192)
-    for name in ("embed", "wqkv", "wo", "w_gate_up", "w_down", "attn_norm"):
+    for name in ("embed", "out_norm", "wqkv", "wo", "w_gate_up", "w_down"):
         assert getattr(w, name).dtype == np.float32
 
 
@@ -110,3 +110,22 @@ def test_answers_made_up_facts_from_its_context(
     gen = generator.generate(messages, temperature=0, max_tokens=32)
     assert fact in gen.text
     assert "Use this context" not in gen.text
+
+
+def test_the_emulator_runs_the_model_on_lm_threads(lm_cache: Path, tmp_path: Path) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from workersai.local.cli import parse_args
+    from workersai.local.emulator import Emulator, EmulatorConfig
+
+    assert parse_args([]).lm_threads == 1
+    assert parse_args(["--lm-threads", "2"]).lm_threads == 2
+    with pytest.raises(SystemExit):
+        parse_args(["--lm-threads", "0"])
+    (tmp_path / "lm-cache").symlink_to(lm_cache)
+    emu = Emulator(EmulatorConfig(token="t", data_dir=tmp_path, generator="smollm2", lm_threads=2))
+    try:
+        assert emu.generator.engine.config.n_layers == 30
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {2}
+    finally:
+        threadpool_limits(limits=1, user_api="blas")  # the suite shares two cores

@@ -5,6 +5,11 @@ both against a per-request :class:`KVCache`. The weights are read-only and share
 one request, so requests may run on different threads (the engine serializes the steps anyway to keep
 two BLAS calls from fighting over two cores).
 
+Decoding runs one token through 30 layers of small matrices, so the numpy calls around the matmuls
+cost as much as a third of the step; :meth:`Model._step` is the one-token path with as few of them as
+the arithmetic allows (norm weights and the attention scale are folded into the weights, see
+:mod:`.weights`; RoPE for Q and K is one product with the position's rotation matrix).
+
 Every array stays float32: numpy 2 promotes to float64 through numpy float64 scalars, which would
 make each matmul convert the weights, so scalars here are Python floats and results are asserted.
 """
@@ -12,6 +17,7 @@ make each matmul convert the weights, so scalars here are Python floats and resu
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -80,15 +86,27 @@ class Model:
         angles = np.arange(c.context_length, dtype=np.float64)[:, None] * inv_freq[None, :]
         self._cos = np.cos(angles).astype(np.float32)  # (context, half)
         self._sin = np.sin(angles).astype(np.float32)
-        self._scale = float(1.0 / np.sqrt(c.head_dim))
         self._eps = float(c.norm_eps)
 
     def new_cache(self, capacity: int = 256) -> KVCache:
         return KVCache(self.config, capacity)
 
-    def _rms(self, x: Array, weight: Array) -> Array:
-        out: Array = x * (1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self._eps)) * weight
+    def _rms(self, x: Array) -> Array:
+        """RMS-normalized rows (the norm's weight is folded into the next projection)."""
+        out: Array = x * (1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self._eps))
         return out
+
+    def _rotation(self, position: int) -> Array:
+        """RoPE at ``position`` as a (head_dim, head_dim) matrix: ``heads @ R`` rotates every head."""
+        half = self.config.head_dim // 2
+        cos, sin = self._cos[position], self._sin[position]
+        r = np.zeros((2 * half, 2 * half), dtype=np.float32)
+        i = np.arange(half)
+        r[i, i] = cos  # out[i] = a_i cos - b_i sin
+        r[i + half, i] = -sin
+        r[i, i + half] = sin  # out[i + half] = a_i sin + b_i cos
+        r[i + half, i + half] = cos
+        return r
 
     def _rope(self, x: Array, positions: NDArray[np.intp]) -> Array:
         """Rotate ``x`` (n, heads, head_dim) for its tokens' positions."""
@@ -103,6 +121,9 @@ class Model:
         if not tokens:
             raise ValueError("forward needs at least one token")
         cache.reserve(cache.length + len(tokens))
+        if len(tokens) == 1:
+            h = self._step(int(tokens[0]), cache)
+            return self._logits(h[None])[0] if not all_logits else self._logits(h[None])
         outs: list[Array] = []
         for i in range(0, len(tokens), PREFILL_CHUNK):
             chunk = tokens[i : i + PREFILL_CHUNK]
@@ -143,7 +164,7 @@ class Model:
         return [logits[a:b] for a, b in itertools.pairwise(bounds)]
 
     def _logits(self, h: Array) -> Array:
-        logits: Array = self._rms(h, self.w.out_norm) @ self.w.embed.T
+        logits: Array = (self._rms(h) * self.w.out_norm) @ self.w.embed.T
         assert logits.dtype == np.float32
         return logits
 
@@ -166,7 +187,7 @@ class Model:
         if mask is None and n > 1:  # causal: query start+i sees keys 0..start+i
             mask = np.triu(np.full((n, end), -np.inf, dtype=np.float32), k=start + 1)
         for layer in range(c.n_layers):
-            qkv = self._rms(x, w.attn_norm[layer]) @ w.wqkv[layer]
+            qkv = self._rms(x) @ w.wqkv[layer]
             q = self._rope(qkv[:, : c.dim].reshape(n, nh, hd), positions)
             k = self._rope(qkv[:, c.dim : c.dim + c.kv_dim].reshape(n, nkv, hd), positions)
             cache.k[layer, :, start:end] = k.transpose(1, 0, 2)
@@ -175,7 +196,7 @@ class Model:
             values = cache.v[layer, :, :end]
             # (n, nh, hd) -> (kv, group * n, hd): the query heads that share one key/value head
             qg = q.reshape(n, nkv, group, hd).transpose(1, 2, 0, 3).reshape(nkv, group * n, hd)
-            scores = (qg @ keys.transpose(0, 2, 1)) * self._scale  # (kv, group * n, end)
+            scores = qg @ keys.transpose(0, 2, 1)  # (kv, group * n, end); Q carries 1/sqrt(hd)
             if mask is not None:
                 scores = (scores.reshape(nkv, group, n, end) + mask).reshape(nkv, group * n, end)
             scores -= scores.max(axis=-1, keepdims=True)
@@ -183,9 +204,44 @@ class Model:
             scores /= scores.sum(axis=-1, keepdims=True)
             attn = (scores @ values).reshape(nkv, group, n, hd).transpose(2, 0, 1, 3).reshape(n, c.dim)
             x = x + attn @ w.wo[layer]
-            gate_up = self._rms(x, w.ffn_norm[layer]) @ w.w_gate_up[layer]
+            gate_up = self._rms(x) @ w.w_gate_up[layer]
             gate, up = gate_up[:, : c.ffn_dim], gate_up[:, c.ffn_dim :]
             x = x + ((gate / (1.0 + np.exp(-gate))) * up) @ w.w_down[layer]
+        assert x.dtype == np.float32
+        cache.length = end
+        return x
+
+    def _step(self, token: int, cache: KVCache) -> Array:
+        """The hidden state after one more token: :meth:`_layers` for n = 1, in fewer numpy calls."""
+        c, w = self.config, self.w
+        pos = cache.length
+        end = pos + 1
+        dim, kvd, hd, nh, nkv, ffn = c.dim, c.kv_dim, c.head_dim, c.n_heads, c.n_kv_heads, c.ffn_dim
+        rot = self._rotation(pos)
+        inv_dim, eps = 1.0 / dim, self._eps
+        x: Array = w.embed[token].copy()
+        act = np.empty(ffn, dtype=np.float32)
+        for layer in range(c.n_layers):
+            qkv = x @ w.wqkv[layer]
+            qkv *= 1.0 / math.sqrt(float(x @ x) * inv_dim + eps)
+            qk = qkv[: dim + kvd].reshape(nh + nkv, hd) @ rot  # RoPE on every Q and K head at once
+            cache.k[layer, :, pos] = qk[nh:]
+            cache.v[layer, :, pos] = qkv[dim + kvd :].reshape(nkv, hd)
+            # the query heads that share one key/value head: (kv, group, hd) @ (kv, hd, end)
+            scores = qk[:nh].reshape(nkv, nh // nkv, hd) @ cache.k[layer, :, :end].transpose(0, 2, 1)
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            x += (scores @ cache.v[layer, :, :end]).reshape(dim) @ w.wo[layer]
+            gate_up = x @ w.w_gate_up[layer]
+            gate_up *= 1.0 / math.sqrt(float(x @ x) * inv_dim + eps)
+            gate, up = gate_up[:ffn], gate_up[ffn:]
+            np.negative(gate, out=act)  # silu(gate) * up = gate / (1 + e^-gate) * up
+            np.exp(act, out=act)
+            act += 1.0
+            np.divide(gate, act, out=act)
+            act *= up
+            x += act @ w.w_down[layer]
         assert x.dtype == np.float32
         cache.length = end
         return x

