@@ -276,7 +276,7 @@ def served(cache_dir: str, args: argparse.Namespace) -> dict[str, float]:
                         usage = event.get("usage") or usage
                 decode = (usage["completion_tokens"] - 1) / (stamps[-1] - stamps[0])
                 words = " ".join(
-                    str(w) for w in np.random.default_rng(1).integers(100, 999, args.prompt_tokens // 2)
+                    str(w) for w in np.random.default_rng(1).integers(100, 999, args.prompt_tokens // 4)
                 )
                 long = {"messages": [{"role": "user", "content": words}], "temperature": 0, "max_tokens": 1}
                 start = time.perf_counter()

@@ -24,10 +24,7 @@ def main() -> None:
     print(
         f"{len(vectors)} vectors of {len(vectors[0])} dimensions in {elapsed:.1f}s, {entry.requests} requests"
     )
-    print(
-        f"about {entry.prompt_tokens} input tokens (estimated), {usage.total_neurons:.2f} neurons, "
-        f"${usage.estimated_cost_usd:.6f} at the paid rate"
-    )
+    print(f"usage (input tokens estimated): {usage.summary()}")
     assert len(vectors) == 1000 and entry.requests == 10
 
 

@@ -41,7 +41,7 @@ def main() -> None:
         print("summary:", result["summary"])
         print("embedding:", len(result["embedding"]), "dimensions")
         assert len(result["embedding"]) == 768
-    print(f"{usage.total_tokens} tokens, about {usage.total_neurons:.2f} neurons")
+    print("usage:", usage.summary())
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def main() -> None:
                 used = chunk.usage
                 print(f"\n\n[{used.prompt_tokens} prompt + {used.completion_tokens} completion tokens]")
         assert best.startswith("Vectorize"), f"retrieval picked {best!r}"
-    print(f"estimated neurons: {usage.total_neurons:.2f} (${usage.estimated_cost_usd:.6f})")
+    print("usage:", usage.summary())
 
 
 if __name__ == "__main__":

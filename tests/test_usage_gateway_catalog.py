@@ -36,6 +36,10 @@ def test_usage_is_summed_per_model_with_neurons(client: WorkersAI) -> None:
     assert usage.total_neurons == pytest.approx(sum(u.neurons or 0.0 for u in usage.by_model.values()))
     assert usage.total_neurons is not None and usage.unpriced_models == []
     assert usage.estimated_cost_usd == pytest.approx(usage.total_neurons * 0.011 / 1000)
+    assert usage.summary() == (
+        f"{usage.total_tokens} tokens, about {usage.total_neurons:.2f} neurons "
+        f"(${usage.estimated_cost_usd:.6f} at the paid rate)"
+    )
 
 
 def test_a_model_without_a_known_price_reports_tokens_and_no_neurons(client: WorkersAI) -> None:
@@ -56,6 +60,8 @@ def test_a_model_without_a_known_price_reports_tokens_and_no_neurons(client: Wor
     assert usage.unpriced_models == [unpriced]
     assert usage.total_neurons is None and usage.estimated_cost_usd is None
     assert usage.total_tokens == entry.total_tokens + usage.by_model[DEFAULT_CHAT_MODEL].total_tokens
+    # what the examples print: no crash formatting None, and the model to blame
+    assert usage.summary().endswith(f"neurons unknown: no price in the catalog for {unpriced}")
 
 
 async def test_usage_nests_and_covers_streams_and_async(client: WorkersAI) -> None:

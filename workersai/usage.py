@@ -104,6 +104,16 @@ class UsageTracker:
         total = self.total_neurons
         return None if total is None else total * neuron_price_usd()
 
+    def summary(self) -> str:
+        """One line for people: tokens, neurons and cost, or which models have no known price."""
+        if not self.by_model:
+            return "no calls"
+        line = f"{self.total_tokens} tokens"
+        neurons, cost = self.total_neurons, self.estimated_cost_usd
+        if neurons is None or cost is None:
+            return f"{line}; neurons unknown: no price in the catalog for {', '.join(self.unpriced_models)}"
+        return f"{line}, about {neurons:.2f} neurons (${cost:.6f} at the paid rate)"
+
 
 _active: ContextVar[tuple[UsageTracker, ...]] = ContextVar("workersai_usage", default=())
 
