@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from .faults import ERRORS, FaultPlan, InjectedFaultLog
-from .install import GENERATOR_ENV, GENERATORS, INSTALL_MODELS, install_models, missing_extra_modules
+from .generators import GENERATOR_ENV, GENERATORS
+from .install import INSTALL_MODELS, install_models, missing_extra_modules
 
 TOKEN_ENV = "WORKERSAI_LOCAL_TOKEN"
 TOKEN_FILE = "token"

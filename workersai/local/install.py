@@ -23,9 +23,6 @@ INSTALL_MODELS = "workersai-local install-models"
 LOCAL_EXTRA_MODULES = ("starlette", "uvicorn", "numpy", "tokenizers", "safetensors", "gguf", "llguidance")
 """Modules of the ``local`` extra the emulator imports."""
 
-GENERATOR_ENV = "WORKERSAI_LOCAL_GENERATOR"
-GENERATORS = ("auto", "smollm2", "extractive")
-
 
 def missing_extra_modules() -> list[str]:
     """The ``local`` extra's modules that are not installed."""
