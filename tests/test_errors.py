@@ -142,3 +142,16 @@ def test_a_base_url_without_client_v4_says_what_the_base_url_must_be(emulator: L
     assert info.value.code == 7003 and info.value.status == 400
     assert "the base URL must end with /client/v4" in str(info.value)
     assert info.value.attempts == 1  # a wrong URL is not retried
+
+
+def test_narrowed_keeps_status_code_and_errors_and_states_them_once() -> None:
+    from workersai.ai_search import InstanceNotFound
+    from workersai.errors import NotFound, narrowed
+
+    errors = [{"code": 7002, "message": "not found"}]
+    with pytest.raises(InstanceNotFound) as caught, narrowed(NotFound, InstanceNotFound):
+        raise NotFound("no such instance", status=404, code=7002, errors=errors)
+    assert (caught.value.status, caught.value.code, caught.value.errors) == (404, 7002, errors)
+    assert str(caught.value) == "no such instance (code=7002, status=404)"
+    with pytest.raises(BadInput), narrowed(NotFound, InstanceNotFound):  # other errors pass through
+        raise BadInput("bad")

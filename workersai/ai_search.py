@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import BadInput, NotFound, ResponseFormatError
+from .errors import BadInput, NotFound, ResponseFormatError, narrowed
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -336,10 +336,6 @@ class _Calls:
         return f"{self.base()}/{check_instance_id(instance)}{tail}"
 
 
-def _not_found(exc: NotFound) -> InstanceNotFound:
-    return InstanceNotFound(str(exc), status=exc.status, code=exc.code, errors=exc.errors)
-
-
 class AISearch:
     """AI Search over the client's transport: ``client.ai_search`` (the ``default`` namespace), or
     ``AISearch(client, namespace="docs")``; ``namespace=None`` uses the older un-namespaced paths."""
@@ -358,20 +354,12 @@ class AISearch:
 
     # -- I/O, shared by every method --------------------------------------------------------------
     def _send(self, method: str, url: str, **kwargs: Any) -> Any:
-        try:
+        with narrowed(NotFound, InstanceNotFound):
             return _json(self.client.transport.request(method, url, **kwargs))
-        except InstanceNotFound:
-            raise
-        except NotFound as exc:
-            raise _not_found(exc) from None
 
     async def _asend(self, method: str, url: str, **kwargs: Any) -> Any:
-        try:
+        with narrowed(NotFound, InstanceNotFound):
             return _json(await self.client.transport.arequest(method, url, **kwargs))
-        except InstanceNotFound:
-            raise
-        except NotFound as exc:
-            raise _not_found(exc) from None
 
     # -- instances --------------------------------------------------------------------------------
     def _create(self, instance: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -21,10 +21,11 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError
+from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError, narrowed
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -223,15 +224,12 @@ async def arun_wait(
         return done
 
 
-def _not_found(exc: BadInput, request_id: str) -> BatchNotFound:
-    """A poll's bad-input answer: its only input is the id, so the service does not know it."""
-    error = BatchNotFound(
-        f"unknown batch request_id {request_id!r}: {exc.message}",
-        status=exc.status,
-        code=exc.code,
-        errors=exc.errors,
+def _unknown_id(request_id: str) -> AbstractContextManager[None]:
+    """A poll's bad-input answer is :class:`BatchNotFound`: its only input is the id, so the service
+    does not know it."""
+    return narrowed(
+        BadInput, BatchNotFound, lambda e: f"unknown batch request_id {request_id!r}: {e.message}"
     )
-    return error
 
 
 class BatchJob:
@@ -257,26 +255,18 @@ class BatchJob:
 
     def status(self) -> BatchStatus:
         """Poll once."""
-        try:
+        with _unknown_id(self.request_id):
             response = self.client.transport.request(
                 "POST", self._url(), json=self._body(), params=QUEUE_PARAMS
             )
-        except BatchNotFound:
-            raise
-        except BadInput as exc:
-            raise _not_found(exc, self.request_id) from None
         return read_status(unwrap_envelope(response))
 
     async def astatus(self) -> BatchStatus:
         """Async twin of :meth:`status`."""
-        try:
+        with _unknown_id(self.request_id):
             response = await self.client.transport.arequest(
                 "POST", self._url(), json=self._body(), params=QUEUE_PARAMS
             )
-        except BatchNotFound:
-            raise
-        except BadInput as exc:
-            raise _not_found(exc, self.request_id) from None
         return read_status(unwrap_envelope(response))
 
     def wait(self, timeout: float = 3600.0, poll_interval: float = 1.0) -> list[BatchResponse]:

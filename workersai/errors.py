@@ -10,7 +10,8 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import httpx
@@ -52,6 +53,23 @@ class WorkersAIError(Exception):
         if self.attempts > 1:
             parts.append(f"attempts={self.attempts}")
         return " ".join([parts[0], f"({', '.join(parts[1:])})"]) if len(parts) > 1 else parts[0]
+
+
+@contextmanager
+def narrowed(
+    caught: type[WorkersAIError],
+    raised: type[WorkersAIError],
+    message: Callable[[WorkersAIError], str] = lambda exc: exc.message,
+) -> Iterator[None]:
+    """Inside the block, a ``caught`` error that is not already a ``raised`` one is raised again as
+    ``raised`` (e.g. a 404 on an instance's path as ``InstanceNotFound``), with the same status, code
+    and errors and ``message(exc)`` as its message."""
+    try:
+        yield
+    except raised:
+        raise
+    except caught as exc:
+        raise raised(message(exc), status=exc.status, code=exc.code, errors=exc.errors) from None
 
 
 class BadInput(WorkersAIError, ValueError):
