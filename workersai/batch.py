@@ -12,7 +12,7 @@ https://developers.cloudflare.com/workers-ai/features/batch-api/workers-binding/
 - the payload must be under 10 MB (the workers-binding page's note).
 
 Polling is a flow (a generator yielding :class:`Poll` / :class:`Sleep` and receiving their results), driven
-by :func:`run_wait` and :func:`arun_wait`: the two twins differ only in the I/O.
+by :func:`workersai.flows.drive` and :func:`~workersai.flows.adrive`: the two twins differ only in the I/O.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError, narrowed
+from .flows import Sleep, adrive, drive
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -163,11 +164,6 @@ class Poll:
     """Ask the service for the batch's status once; receive a :class:`BatchStatus`."""
 
 
-@dataclass
-class Sleep:
-    seconds: float
-
-
 WaitFlow = Generator[Poll | Sleep, BatchStatus | None, list[BatchResponse]]
 
 
@@ -188,40 +184,6 @@ def wait_flow(
         if left <= 0:
             raise BatchTimeout(f"batch {request_id} still {status.status} after {timeout:g} s")
         yield Sleep(min(poll_interval, left))
-
-
-def run_wait(
-    flow: WaitFlow, poll: Callable[[], BatchStatus], sleep: Callable[[float], None]
-) -> list[BatchResponse]:
-    """Drive a :func:`wait_flow` with blocking I/O."""
-    try:
-        op = next(flow)
-        while True:
-            if isinstance(op, Poll):
-                op = flow.send(poll())
-            else:
-                sleep(op.seconds)
-                op = flow.send(None)
-    except StopIteration as stop:
-        done: list[BatchResponse] = stop.value
-        return done
-
-
-async def arun_wait(
-    flow: WaitFlow, poll: Callable[[], Awaitable[BatchStatus]], sleep: Callable[[float], Awaitable[None]]
-) -> list[BatchResponse]:
-    """Async twin of :func:`run_wait`."""
-    try:
-        op = next(flow)
-        while True:
-            if isinstance(op, Poll):
-                op = flow.send(await poll())
-            else:
-                await sleep(op.seconds)
-                op = flow.send(None)
-    except StopIteration as stop:
-        done: list[BatchResponse] = stop.value
-        return done
 
 
 def _unknown_id(request_id: str) -> AbstractContextManager[None]:
@@ -272,12 +234,19 @@ class BatchJob:
     def wait(self, timeout: float = 3600.0, poll_interval: float = 1.0) -> list[BatchResponse]:
         """Poll every ``poll_interval`` seconds until done; the responses in request order."""
         flow = wait_flow(self.request_id, timeout, poll_interval)
-        return run_wait(flow, self.status, time.sleep)
+        return drive(flow, lambda need: self.status() if isinstance(need, Poll) else time.sleep(need.seconds))
 
     async def await_(self, timeout: float = 3600.0, poll_interval: float = 1.0) -> list[BatchResponse]:
         """Async twin of :meth:`wait` (``await job`` uses the defaults)."""
         flow = wait_flow(self.request_id, timeout, poll_interval)
-        return await arun_wait(flow, self.astatus, asyncio.sleep)
+
+        async def step(need: Poll | Sleep) -> BatchStatus | None:
+            if isinstance(need, Poll):
+                return await self.astatus()
+            await asyncio.sleep(need.seconds)
+            return None
+
+        return await adrive(flow, step)
 
     def __await__(self) -> Generator[Any, None, list[BatchResponse]]:
         return self.await_().__await__()

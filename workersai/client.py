@@ -35,6 +35,7 @@ from .chat import (
 )
 from .d1 import D1
 from .errors import ConfigurationError, ResponseFormatError
+from .flows import adrive, drive
 from .models_api import (
     DEFAULT_PER_PAGE,
     SCHEMA_PATH,
@@ -42,11 +43,9 @@ from .models_api import (
     CatalogCache,
     Page,
     PageFlow,
-    arun_pages,
     check_per_page,
     read_page,
     read_schema,
-    run_pages,
     search_filters,
     search_pages,
 )
@@ -590,7 +589,7 @@ class WorkersAI:
         if cached is not None:
             return cached
         url = self.account_url(SEARCH_PATH)
-        found = run_pages(flow, lambda query: read_page(self.transport.request("GET", url, params=query)))
+        found = drive(flow, lambda query: read_page(self.transport.request("GET", url, params=query)))
         return self._catalog.keep_listing(filters, found)
 
     async def amodels(
@@ -612,7 +611,7 @@ class WorkersAI:
         async def fetch(query: dict[str, Any]) -> Page:
             return read_page(await self.transport.arequest("GET", url, params=query))
 
-        return self._catalog.keep_listing(filters, await arun_pages(flow, fetch))
+        return self._catalog.keep_listing(filters, await adrive(flow, fetch))
 
     def model_schema(self, model: str, *, refresh: bool = False) -> ModelSchema:
         """The input and output JSON schemas of ``model`` (``GET /ai/models/schema``), kept per client."""

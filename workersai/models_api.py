@@ -14,14 +14,13 @@ https://developers.cloudflare.com/api/resources/ai/subresources/models/methods/l
 - schema takes ``model`` and answers ``result: {input, output}``, each a JSON schema object.
 
 The paging is a flow, as httpx's ``Auth.auth_flow``: a generator that yields the query of the next page
-and receives that page; one sync and one async runner do the I/O (:func:`run_pages`,
-:func:`arun_pages`).
+and receives that page; :func:`workersai.flows.drive` and :func:`~workersai.flows.adrive` do the I/O.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,30 +97,6 @@ def search_pages(filters: Mapping[str, str], per_page: int) -> PageFlow:
         if (total is not None and len(found) >= total) or (size is not None and len(page.models) < size):
             return found
     raise ResponseFormatError(f"models search did not end within {MAX_PAGES} pages")
-
-
-def run_pages(flow: PageFlow, fetch: Callable[[dict[str, Any]], Page]) -> list[ModelSummary]:
-    """Drive a paging flow with a blocking ``fetch`` (query -> page)."""
-    try:
-        query = next(flow)
-        while True:
-            query = flow.send(fetch(query))
-    except StopIteration as stop:
-        result: list[ModelSummary] = stop.value
-        return result
-
-
-async def arun_pages(
-    flow: PageFlow, fetch: Callable[[dict[str, Any]], Awaitable[Page]]
-) -> list[ModelSummary]:
-    """Async twin of :func:`run_pages`."""
-    try:
-        query = next(flow)
-        while True:
-            query = flow.send(await fetch(query))
-    except StopIteration as stop:
-        result: list[ModelSummary] = stop.value
-        return result
 
 
 def parse_model(entry: Any) -> ModelSummary:

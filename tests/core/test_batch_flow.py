@@ -20,11 +20,11 @@ from workersai.batch import (
     read_queued,
     read_status,
     results,
-    run_wait,
     submission_body,
     wait_flow,
 )
 from workersai.errors import BadInput, RequestTooLarge, ResponseFormatError
+from workersai.flows import drive
 
 
 class Clock:
@@ -76,7 +76,10 @@ def test_the_flow_gives_up_at_its_deadline_and_never_sleeps_past_it() -> None:
 def test_the_sync_runner_drives_the_flow() -> None:
     answers = iter([BatchStatus("queued"), read_status(DONE)])
     slept: list[float] = []
-    done = run_wait(wait_flow("r", 60, 0.5), lambda: next(answers), slept.append)
+    done = drive(
+        wait_flow("r", 60, 0.5),
+        lambda need: next(answers) if isinstance(need, Poll) else slept.append(need.seconds),
+    )
     assert slept == [0.5] and [r.id for r in done] == [0, 1]
 
 

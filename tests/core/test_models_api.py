@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from workersai import ResponseFormatError
-from workersai.models_api import Page, PageFlow, parse_model, run_pages, search_pages
+from workersai import ResponseFormatError, flows
+from workersai.models_api import Page, PageFlow, parse_model, search_pages
 from workersai.types import ModelSummary
 
 
@@ -23,7 +23,7 @@ def drive(flow: PageFlow, pages: list[Page]) -> tuple[list[ModelSummary], list[d
         asked.append(query)
         return pages[len(asked) - 1]
 
-    return run_pages(flow, fetch), asked
+    return flows.drive(flow, fetch), asked
 
 
 def test_without_result_info_a_short_page_is_not_the_end_an_empty_one_is() -> None:

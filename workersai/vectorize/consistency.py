@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MutationTimeout
-from .flows import Flow, Request, Sleep
+from ..flows import Sleep
+from .flows import Flow, Request
 from .models import IndexInfo
 
 _STAMPS = itertools.count()

@@ -29,6 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
+from ..flows import Sleep
+
 if TYPE_CHECKING:
     from .consistency import Mutation
 
@@ -75,11 +77,6 @@ class Pull:
 @dataclass
 class Emit:
     value: Any
-
-
-@dataclass
-class Sleep:
-    seconds: float
 
 
 Op = Request | Start | Collect | Pull | Emit | Sleep
