@@ -151,3 +151,37 @@ def test_embed_batch_equals_direct_embedding_in_order(
     submissions = [r for r in request_log.requests if b'"requests"' in r.content]
     assert len(submissions) == 1  # 3 requests of at most 100 texts, in one batch
     assert vectors == logged_client.embed(texts, model=MODEL)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_submission_is_resent_only_when_the_service_cannot_have_queued_it(
+    emulator: LocalEmulator, use_async: bool
+) -> None:
+    """A 3040 refuses the batch before queuing it: resent. A reset after the batch was queued (its
+    answer lost): raised, not resent, so the batch is queued once, never twice."""
+    from workersai import APIConnectionError, CapacityExceeded
+
+    policy = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.02, jitter=0.0)
+    emulator.hold_batches("queued")  # keeps every batch countable as "queued"
+
+    def queue(client: WorkersAI) -> BatchJob:
+        return asyncio.run(client.aqueue(MODEL, REQUESTS)) if use_async else client.queue(MODEL, REQUESTS)
+
+    def queued() -> int:
+        return int(emulator.hold_batches("queued")["batches"].get("queued", 0))
+
+    with emulator.client(retry_policy=policy) as client:
+        start = queued()
+        emulator.set_faults(error="3040", fail_next=2, scope="ai")
+        queue(client)
+        assert queued() == start + 1
+        emulator.set_faults(error="reset-after", error_rate=1.0, scope="ai")
+        with pytest.raises(APIConnectionError) as lost:
+            queue(client)
+        assert lost.value.attempts == 1 and lost.value.request_sent
+        assert queued() == start + 2  # served once, its answer lost; a resend would have made it 3
+        emulator.set_faults(error="3040", error_rate=1.0, scope="ai")
+        with pytest.raises(CapacityExceeded) as refused:
+            queue(client)
+        assert refused.value.attempts == 4 and queued() == start + 2
+    emulator.clear_faults()

@@ -97,8 +97,22 @@ def test_connection_reset_without_retries_is_a_connection_error(emulator: LocalE
 
 def test_slow_response_past_the_client_timeout(emulator: LocalEmulator) -> None:
     emulator.set_faults(latency_ms=500)
-    with emulator.client(max_retries=0, timeout=0.1) as client, pytest.raises(APITimeoutError):
+    with emulator.client(max_retries=0, timeout=0.1) as client, pytest.raises(APITimeoutError) as caught:
         client.embed(["hello"], model=EMBED)
+    assert caught.value.request_sent  # the service may have acted on it
+
+
+def test_a_connection_never_made_says_the_request_was_not_sent() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/client/v4"
+    client = WorkersAI(account_id="a", api_token="t", base_url=base, max_retries=0)
+    with client, pytest.raises(APIConnectionError) as caught:
+        client.embed(["hello"], model=EMBED)
+    assert not caught.value.request_sent
 
 
 def test_stream_is_retried_before_its_first_chunk(

@@ -397,16 +397,21 @@ class WorkersAI:
 
     def queue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
         """Queue ``requests`` (each the model's input, optionally with an ``external_reference``) on the
-        Batch API; the :class:`~workersai.batch.BatchJob` to wait for. At most 10 MB as sent."""
+        Batch API; the :class:`~workersai.batch.BatchJob` to wait for. At most 10 MB as sent.
+
+        The submission is retried only when the service cannot have queued it (429s, connections
+        never made): a lost answer after it was sent raises rather than risk queuing the batch twice."""
         url, body = self._queue_request(model, requests)
-        response = self.transport.request("POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON)
+        response = self.transport.request(
+            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON, retry="unsent"
+        )
         return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
 
     async def aqueue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
         """Async twin of :meth:`queue`."""
         url, body = self._queue_request(model, requests)
         response = await self.transport.arequest(
-            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON
+            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON, retry="unsent"
         )
         return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
 

@@ -133,9 +133,14 @@ class ServerError(WorkersAIError):
 
 
 class APIConnectionError(WorkersAIError):
-    """The request never got an answer: connection refused, reset or broken."""
+    """The request never got an answer: connection refused, reset or broken.
+
+    ``request_sent`` is False only when the connection could not be made (nothing was sent, so the
+    service cannot have acted on the request); after a reset or a timeout it may have.
+    """
 
     retryable = True
+    request_sent: bool = True
 
 
 class APITimeoutError(APIConnectionError):

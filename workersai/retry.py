@@ -28,7 +28,7 @@ from tenacity import (
     wait_random,
 )
 
-from .errors import WorkersAIError
+from .errors import APIConnectionError, RateLimited, WorkersAIError
 
 T = TypeVar("T")
 
@@ -55,6 +55,14 @@ def log_retry(state: RetryCallState) -> None:
 def is_retryable(exc: BaseException) -> bool:
     """True for errors worth another attempt."""
     return isinstance(exc, WorkersAIError) and exc.retryable
+
+
+def is_unsent(exc: BaseException) -> bool:
+    """True for errors that prove the service did not act on the request: a 429 (rate limited, or
+    3040 out of capacity: refused before the work) or a connection that could not be made."""
+    if isinstance(exc, RateLimited):
+        return exc.retryable
+    return isinstance(exc, APIConnectionError) and not exc.request_sent
 
 
 @dataclass(frozen=True)
@@ -86,17 +94,18 @@ class RetryPolicy:
             return float(min(max(retry_after, 0.0), self.max_retry_after))
         return float(backoff)
 
-    def _kwargs(self) -> dict[str, object]:
+    def _kwargs(self, only_unsent: bool = False) -> dict[str, object]:
         return {
             "stop": stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_total),
             "wait": self._wait,
-            "retry": retry_if_exception(is_retryable),
+            "retry": retry_if_exception(is_unsent if only_unsent else is_retryable),
             "reraise": True,
             "before_sleep": log_retry,
         }
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` with retries; the error raised at the end has ``attempts`` set."""
+    def call(self, fn: Callable[[], T], *, only_unsent: bool = False) -> T:
+        """Run ``fn`` with retries; the error raised at the end has ``attempts`` set. ``only_unsent``
+        retries only errors that prove the request was not acted on (:func:`is_unsent`)."""
         attempts = 0
 
         def counted() -> T:
@@ -106,12 +115,12 @@ class RetryPolicy:
 
         try:
             extra = {"sleep": self.sleep} if self.sleep is not None else {}
-            return Retrying(**self._kwargs(), **extra)(counted)  # type: ignore[arg-type]
+            return Retrying(**self._kwargs(only_unsent), **extra)(counted)  # type: ignore[arg-type]
         except WorkersAIError as exc:
             exc.attempts = attempts
             raise
 
-    async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+    async def acall(self, fn: Callable[[], Awaitable[T]], *, only_unsent: bool = False) -> T:
         """Async twin of :meth:`call`."""
         attempts = 0
 
@@ -122,7 +131,7 @@ class RetryPolicy:
 
         try:
             extra = {"sleep": self.async_sleep} if self.async_sleep is not None else {}
-            return await AsyncRetrying(**self._kwargs(), **extra)(counted)  # type: ignore[arg-type]
+            return await AsyncRetrying(**self._kwargs(only_unsent), **extra)(counted)  # type: ignore[arg-type]
         except WorkersAIError as exc:
             exc.attempts = attempts
             raise

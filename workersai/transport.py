@@ -14,7 +14,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -57,13 +57,18 @@ def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> Worke
     messages may quote one (``Illegal header value b'Bearer ...'``)."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
     kind = type(exc).__name__
+    error: APIConnectionError
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{where} timed out ({kind})")
+        error = APITimeoutError(f"{where} timed out ({kind})")
+        error.request_sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        return error
     if isinstance(exc, httpx.UnsupportedProtocol):
         return ConfigurationError(f"{where} cannot be sent: the URL's scheme is not http or https ({kind})")
     if isinstance(exc, httpx.LocalProtocolError):  # our own request is malformed: retrying cannot help
         return BadInput(f"{where} cannot be sent: a header value or the URL is not valid HTTP ({kind})")
-    return APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), request.headers)}")
+    error = APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), request.headers)}")
+    error.request_sent = not isinstance(exc, httpx.ConnectError)
+    return error
 
 
 def unwrap_envelope(response: httpx.Response) -> Json:
@@ -267,11 +272,13 @@ class Transport:
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool = True,
+        retry: bool | Literal["unsent"] = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """Send one request (retried when allowed); raises a typed error for any failure. With ``pace``
-        (a model id), each attempt waits for its turn in that model's pacing."""
+        (a model id), each attempt waits for its turn in that model's pacing. ``retry="unsent"``, for a
+        request that must not be acted on twice, retries only answers that prove the service did not act
+        on it (429: rate limited or out of capacity) and connections that could not be made."""
         client = self.sync_client
         request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
 
@@ -283,7 +290,7 @@ class Transport:
                 response = client.send(request)
                 return self._checked(response)
 
-        return self.retry.call(attempt) if retry else attempt()
+        return self.retry.call(attempt, only_unsent=retry == "unsent") if retry else attempt()
 
     async def arequest(
         self,
@@ -294,7 +301,7 @@ class Transport:
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool = True,
+        retry: bool | Literal["unsent"] = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
@@ -309,7 +316,7 @@ class Transport:
                 response = await client.send(request)
                 return self._checked(response)
 
-        return await self.retry.acall(attempt) if retry else await attempt()
+        return await self.retry.acall(attempt, only_unsent=retry == "unsent") if retry else await attempt()
 
     # -- streams --------------------------------------------------------------------------------
     @contextmanager
