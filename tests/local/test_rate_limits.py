@@ -118,3 +118,19 @@ def test_the_cli_takes_the_options() -> None:
     assert parse_args([]).rate_limits is False
     with pytest.raises(SystemExit):
         parse_args(["--rate-window-s", "0"])
+
+
+def test_the_openai_routes_count_against_the_same_model(limited: LocalEmulator) -> None:
+    """/ai/v1/embeddings names the model in its body; it shares the model's limit with /ai/run."""
+    time.sleep(WINDOW_S)  # a fresh window
+    headers = {"Authorization": f"Bearer {limited.token}"}
+    url = f"{limited.base_url}/accounts/{limited.account_id}/ai/v1/embeddings"
+    with httpx.Client(timeout=10) as http:
+        codes = [
+            http.post(url, json={"model": LARGE, "input": ["rate limits"]}, headers=headers).status_code
+            for _ in range(2)
+        ]
+        served, refusal = _until_limited(http, limited, LARGE)
+    assert codes == [200, 200]
+    assert served == 1  # 3 a window: two went through /ai/v1
+    assert (refusal.status_code, refusal.json()["errors"][0]["code"]) == (429, 3021)

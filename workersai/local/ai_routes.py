@@ -182,6 +182,8 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
         info = rules.model_info(body["model"])
+        if emu.rate_limits is not None:  # the model's limit, whichever route names it
+            emu.rate_limits.admit(info.name)
         if embedding and not info.is_embedding:
             raise ApiError(400, 5006, f"AiError: Bad input: {info.name} is not an embedding model")
         if not embedding and not info.is_generation:

@@ -134,7 +134,7 @@ class Emulator:
                 model = request.path_params.get("model")
                 if self.rate_limits is not None and area == "ai" and isinstance(model, str):
                     # Per model named in the path (/ai/run/{model}, the gateway's); /ai/v1/* name it in
-                    # the body and are not counted.
+                    # the body and are counted once it is read (ai_routes.openai_body).
                     self.rate_limits.admit(model)
                 try:
                     decision = self.faults.decide(area, request.headers.get(FAULT_HEADER))
