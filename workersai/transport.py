@@ -121,6 +121,9 @@ class _LoopClient:
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
 
+    is_binding = False
+    """True for :class:`~workersai.binding.BindingTransport` (a Worker's bindings, not HTTP)."""
+
     def __init__(
         self,
         *,
