@@ -40,6 +40,7 @@ def _stamp_text() -> str:
 def build(site: Path) -> None:
     stamp = site / ".built"
     if stamp.exists() and stamp.read_text() == _stamp_text():
+        stamp.touch()  # up to date: newer than the pins, for make
         return
     if site.exists():
         shutil.rmtree(site)
