@@ -183,6 +183,7 @@ class WorkersAI:
                 raise ConfigurationError(
                     "a client on Workers bindings takes no base URL, HTTP client or AI Gateway id"
                 )
+            self.validate_models = validate_models
             self._init_binding(binding, vectorize_binding, max_retries, retry_policy, max_concurrency, pace)
             return
         account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
@@ -240,7 +241,6 @@ class WorkersAI:
         self.gateway_url = DEFAULT_GATEWAY_URL
         self._gateway_token = None
         self.max_concurrency = max(1, max_concurrency)
-        self.validate_models = True
         self._catalog = CatalogCache()
         self.pacer = Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace else None
         self.transport = BindingTransport(

@@ -142,11 +142,22 @@ async def rag_chain(env: Any, index: str) -> dict[str, Any]:
     return {"answer": await chain.ainvoke("Which river flows through Paris?")}
 
 
+async def reranker(env: Any, index: str) -> dict[str, Any]:
+    from langchain_core.documents import Document
+
+    from langchain_workersai import WorkersAIReranker
+
+    docs = [Document(page_content=d) for d, _ in DOCS]
+    ranked = await WorkersAIReranker(client=_client(env), top_n=2).acompress_documents(
+        docs, "Which river flows through Paris?"
+    )
+    return {"ranked": [(d.page_content, d.metadata["relevance_score"]) for d in ranked]}
+
+
 async def typed_errors(env: Any, index: str) -> dict[str, Any]:
     from workersai import WorkersAI
 
     client = WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE, max_retries=0, validate_models=False)
-    client.validate_models = False
     seen: dict[str, Any] = {}
     try:
         await client.achat("hi", model="@cf/nobody/no-such-model")
@@ -189,6 +200,7 @@ SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     embeddings,
     vector_store,
     rag_chain,
+    reranker,
     typed_errors,
     proxy_refused,
     worker_entry,

@@ -114,6 +114,13 @@ def test_rag_chain(run: dict[str, Any]) -> None:
     assert "Seine" in seen(run, "rag_chain")["answer"]
 
 
+def test_reranker_matches_the_rest_clients(run: dict[str, Any], _admin: WorkersAI) -> None:
+    ranked = seen(run, "reranker")["ranked"]
+    rest = _admin.rerank("Which river flows through Paris?", [d for d, _ in DOCS], top_k=2)
+    assert [text for text, _ in ranked] == [r.text for r in rest]
+    assert [score for _, score in ranked] == pytest.approx([r.score for r in rest], abs=1e-6)
+
+
 def test_binding_errors_are_the_rest_errors(run: dict[str, Any]) -> None:
     value = seen(run, "typed_errors")
     assert value["unknown_model"][:2] == ["ModelNotFound", 5007]
