@@ -202,11 +202,13 @@ class BindingTransport(Transport):
 
     # -- the Transport interface ----------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Refused: the binding path is async only."""
+        """Refused: the binding path is async only (a request no binding method does says so first)."""
+        self._route(method, url, kwargs.get("json"), kwargs.get("content"))
         _refuse_sync()
 
     def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:  # type: ignore[override]
-        """Refused: the binding path is async only."""
+        """Refused: the binding path is async only (a request no binding method does says so first)."""
+        self._route(method, url, kwargs.get("json"), None)
         _refuse_sync()
 
     async def arequest(

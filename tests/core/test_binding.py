@@ -182,6 +182,8 @@ async def test_sync_calls_and_operations_without_a_binding_method_are_refused() 
     with pytest.raises(BindingUnsupported, match="has no Workers binding method"):
         await client.vectorize.acreate_index("docs", dimensions=2, metric="cosine")
     with pytest.raises(BindingUnsupported, match="has no Workers binding method"):
+        client.vectorize.get_index("docs")  # no binding method, sync or not: said first
+    with pytest.raises(BindingUnsupported, match="has no Workers binding method"):
         _ = [i async for i in client.vectorize.alist_ids("docs")]
     with pytest.raises(ConfigurationError):
         WorkersAI(binding=FakeAI([]), gateway_id="gw")

@@ -102,6 +102,10 @@ async def vector_store(env: Any, index: str) -> dict[str, Any]:
     )
     unfiltered = await store.asimilarity_search("capital of France", k=3)
     bio = await store.asimilarity_search("capital of France", k=3, filter={"topic": "bio"})
+    scored = VectorizeVectorStore(
+        index, WorkersAIEmbeddings(model=EMBEDDING_MODEL, client=client), client=client, metric="cosine"
+    )
+    relevance = await scored.asimilarity_search_with_relevance_scores("capital of France", k=3)
     by_id = await store.aget_by_ids(["d1"])
     await store.adelete(["d0"])
     after = await store.asimilarity_search("capital of France", k=3)
@@ -110,6 +114,7 @@ async def vector_store(env: Any, index: str) -> dict[str, Any]:
         "unfiltered": [d.page_content for d in unfiltered],
         "bio": [(d.page_content, d.metadata.get("topic")) for d in bio],
         "by_id": [d.page_content for d in by_id],
+        "relevance": [(d.page_content, score) for d, score in relevance],
         "after_delete": [d.id for d in after],
     }
 

@@ -107,6 +107,11 @@ def test_vector_store_add_query_with_filter_get_delete(run: dict[str, Any]) -> N
     assert value["unfiltered"][0] == DOCS[0][0]
     assert value["bio"] == [[DOCS[2][0], "bio"]]
     assert value["by_id"] == [DOCS[1][0]]
+    texts = [text for text, _ in value["relevance"]]
+    scores = [score for _, score in value["relevance"]]
+    assert (
+        texts == value["unfiltered"] and all(0 <= s <= 1 for s in scores) and scores == sorted(scores)[::-1]
+    )
     assert "d0" not in value["after_delete"] and "d1" in value["after_delete"]
 
 
