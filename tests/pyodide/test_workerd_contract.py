@@ -1,15 +1,17 @@
-"""The emulated bindings (bindings.mjs, used under Pyodide) against workerd's own: the same calls, sent
-to `env.AI` / `env.VECTORIZE` as Cloudflare's binding code implements them (workerd's wrapped bindings of
-cloudflare-internal:ai-api and :vectorize-api, from the pinned `workerd` npm package) with a translator
-in front of the emulator, and to the emulated bindings in Node, answer the same values and throw the
-same errors. This keeps the stand-ins honest about what a binding returns and throws.
+"""The emulated bindings against workerd's own: the same calls, sent to `env.AI` / `env.VECTORIZE` as
+Cloudflare's binding code implements them (workerd's wrapped bindings of cloudflare-internal:ai-api and
+:vectorize-api, from the pinned `workerd` npm package) with a translator in front of the emulator, to
+the JS stand-ins used under Pyodide (bindings.mjs, in Node) and to the Python ones (pybindings.py),
+answer the same values and throw the same errors. This keeps the stand-ins honest about what a binding
+returns and throws.
 
-Two indexes, one per side, receive the same writes; ids such as mutation ids differ and are compared by
-shape.
+Three indexes, one per side, receive the same writes; ids such as mutation ids differ and are compared
+by shape.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.pyodide import pybindings
 from tests.pyodide.test_pyodide import HERE, NODE, _setup
 from workersai import WorkersAI
 from workersai.local import LocalEmulator
@@ -58,6 +61,26 @@ def _caller(port: int) -> Caller:
     return call
 
 
+def _python_caller(emulator: LocalEmulator, index: str) -> Caller:
+    """The Python stand-ins behind the same protocol: a stream's value is its text, what they raise is
+    ``{name, message}`` as for a JS error."""
+    env = {
+        "AI": pybindings.Ai(emulator.base_url, emulator.account_id, emulator.token),
+        "VECTORIZE": pybindings.VectorizeIndex(emulator.base_url, emulator.account_id, emulator.token, index),
+    }
+
+    async def acall(target: str, method: str, args: list[Any]) -> dict[str, Any]:
+        try:
+            value = await getattr(env[target], method)(*args)
+        except (pybindings.InferenceUpstreamError, pybindings.Error) as exc:
+            return {"thrown": {"name": type(exc).__name__, "message": str(exc)}}
+        if hasattr(value, "__aiter__"):
+            value = {"stream": b"".join([part async for part in value]).decode()}
+        return {"value": value}
+
+    return lambda target, method, args: asyncio.run(acall(target, method, args))
+
+
 def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -70,13 +93,13 @@ def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def sides(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[tuple[Caller, Caller, str, str]]:
-    """(workerd's bindings, the emulated ones, their index names)."""
+def sides(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[list[tuple[Caller, str]]]:
+    """(caller, its index) of workerd's bindings, the JS stand-ins and the Python ones, in that order."""
     _setup()
     if not WORKERD.exists():
         pytest.skip("the workerd npm package has no binary for this platform")
-    real, fake = f"wd-{uuid.uuid4().hex[:8]}", f"fk-{uuid.uuid4().hex[:8]}"
-    for name in (real, fake):
+    real, fake, py = (f"{side}-{uuid.uuid4().hex[:8]}" for side in ("wd", "js", "py"))
+    for name in (real, fake, py):
         _admin.vectorize.create_index(name, dimensions=3, metric="cosine")
         _admin.vectorize.create_metadata_index(name, "topic", "string", wait=True)
     port = _free_port()
@@ -109,13 +132,17 @@ def sides(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[tuple[Caller, 
         line = node.stdout.readline()
         assert line.startswith("PORT "), line + node.communicate()[0]
         _wait_listening(port, workerd)
-        yield _caller(port), _caller(int(line.split()[1])), real, fake
+        yield [
+            (_caller(port), real),
+            (_caller(int(line.split()[1])), fake),
+            (_python_caller(emulator, py), py),
+        ]
     finally:
         for proc in (workerd, node):
             proc.terminate()
             proc.wait(timeout=10)
         Path(f.name).unlink()
-        for name in (real, fake):
+        for name in (real, fake, py):
             _admin.vectorize.delete_index(name)
 
 
@@ -139,36 +166,29 @@ AI_CALLS = [
 
 
 @pytest.mark.parametrize("args", AI_CALLS, ids=["embed", "chat", "unknown-model", "empty-text", "bad-prompt"])
-def test_ai_run_answers_and_throws_as_workerds(
-    sides: tuple[Caller, Caller, str, str], args: list[Any]
-) -> None:
-    real, fake, _, _ = sides
-    assert fake("AI", "run", args) == real("AI", "run", args)
+def test_ai_run_answers_and_throws_as_workerds(sides: list[tuple[Caller, str]], args: list[Any]) -> None:
+    want, *got = [call("AI", "run", args) for call, _ in sides]
+    assert got == [want, want]
 
 
-def test_ai_run_streams_as_workerds(sides: tuple[Caller, Caller, str, str]) -> None:
-    real, fake, _, _ = sides
+def test_ai_run_streams_as_workerds(sides: list[tuple[Caller, str]]) -> None:
     args = [CHAT, {"prompt": "Tell me about the Seine in Paris.", "stream": True}]
-    got, want = fake("AI", "run", args), real("AI", "run", args)
-    assert set(got["value"]) == set(want["value"]) == {"stream"}
-    assert _text(got["value"]["stream"]) == _text(want["value"]["stream"]) != ""
+    answers = [call("AI", "run", args) for call, _ in sides]
+    assert all(set(a) == {"value"} and set(a["value"]) == {"stream"} for a in answers), answers
+    want, *got = [_text(a["value"]["stream"]) for a in answers]
+    assert want != "" and got == [want, want]
 
 
-def test_vectorize_answers_and_throws_as_workerds(
-    sides: tuple[Caller, Caller, str, str], _admin: WorkersAI
-) -> None:
-    real, fake, real_index, fake_index = sides
-
-    def both(method: str, *args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        return real("VECTORIZE", method, list(args)), fake("VECTORIZE", method, list(args))
+def test_vectorize_answers_and_throws_as_workerds(sides: list[tuple[Caller, str]], _admin: WorkersAI) -> None:
+    def each(method: str, *args: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        want, *got = [call("VECTORIZE", method, list(args)) for call, _ in sides]
+        return want, got
 
     def written(method: str, *args: Any) -> None:
-        want, got = both(method, *args)
-        assert set(want) == set(got) == {"value"} and set(want["value"]) == set(got["value"]) == {
-            "mutationId"
-        }
-        _admin.vectorize.wait_for_mutation(real_index, want["value"]["mutationId"])
-        _admin.vectorize.wait_for_mutation(fake_index, got["value"]["mutationId"])
+        answers = [call("VECTORIZE", method, list(args)) for call, _ in sides]
+        for answer, (_, index) in zip(answers, sides, strict=True):
+            assert set(answer) == {"value"} and set(answer["value"]) == {"mutationId"}, answer
+            _admin.vectorize.wait_for_mutation(index, answer["value"]["mutationId"])
 
     vectors = [
         {"id": "a", "values": [1.0, 0.0, 0.0], "metadata": {"topic": "geo", "n": 1}},
@@ -176,10 +196,10 @@ def test_vectorize_answers_and_throws_as_workerds(
     ]
     written("upsert", vectors)
     written("insert", [{"id": "c", "values": [0.6, 0.8, 0.0]}, {"id": "a", "values": [0.0, 0.0, 1.0]}])
-    want, got = both("describe")
-    assert set(want["value"]) == set(got["value"])
-    for key in ("dimensions", "vectorCount"):
-        assert want["value"][key] == got["value"][key]
+    want, got = each("describe")
+    for answer in [want, *got]:
+        assert set(answer["value"]) == set(want["value"])
+        assert [answer["value"][k] for k in ("dimensions", "vectorCount")] == [3, 3]
     for args in (
         ([1.0, 0.0, 0.0], {"topK": 3, "returnMetadata": "all", "returnValues": True}),
         ([1.0, 0.0, 0.0], {"topK": 3, "returnMetadata": True, "filter": {"topic": "geo"}}),
@@ -187,9 +207,10 @@ def test_vectorize_answers_and_throws_as_workerds(
         ([1.0, 0.0], {"topK": 1}),
         ([1.0, 0.0, 0.0], {"topK": 3, "filter": {"topic": {"$bad": 1}}}),
     ):
-        want, got = both("query", *args)
-        assert got == want, args
-    assert both("getByIds", ["a", "b", "zz"])[0] == both("getByIds", ["a", "b", "zz"])[1]
+        want, got = each("query", *args)
+        assert got == [want, want], args
+    want, got = each("getByIds", ["a", "b", "zz"])
+    assert got == [want, want] and [v["id"] for v in want["value"]] == ["a", "b"]
     written("deleteByIds", ["a"])
-    want, got = both("getByIds", ["a", "c"])
-    assert got == want and [v["id"] for v in got["value"]] == ["c"]
+    want, got = each("getByIds", ["a", "c"])
+    assert got == [want, want] and [v["id"] for v in want["value"]] == ["c"]
