@@ -33,6 +33,7 @@ const env = {
 pyodide.globals.set("env", env);
 const results = await pyodide.runPythonAsync(`
 import sys
+sys.dont_write_bytecode = False  # keep the wasm-compiled bytecode in __pycache__ for the next run
 sys.path[:0] = ["/site", "/repo", "/repo/tests/pyodide"]
 import scenarios
 await scenarios.run_all(env, "${need("WORKERSAI_PYODIDE_INDEX")}")
