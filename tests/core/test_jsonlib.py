@@ -39,3 +39,19 @@ def test_fallback_refuses_what_json_cannot_carry(monkeypatch: pytest.MonkeyPatch
         compact({"when": object()})
     with pytest.raises(ValueError):
         jsonlib.loads(b"not json")
+
+
+def test_orjson_is_required_on_cpython_and_left_out_under_pyodide() -> None:
+    """pip on CPython installs orjson; pip for Pyodide (pywrangler, build_site.py) does not look for it."""
+    from pathlib import Path
+
+    import tomllib
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    (orjson,) = [Requirement(d) for d in deps if d.startswith("orjson")]
+    assert orjson.marker is not None
+    assert orjson.marker.evaluate({"sys_platform": "linux"}) is True
+    assert orjson.marker.evaluate({"sys_platform": "emscripten"}) is False
