@@ -45,9 +45,9 @@ def test_orjson_is_required_on_cpython_and_left_out_under_pyodide() -> None:
     """pip on CPython installs orjson; pip for Pyodide (pywrangler, build_site.py) does not look for it."""
     from pathlib import Path
 
-    import tomllib
     from packaging.requirements import Requirement
 
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
         "dependencies"
     ]
