@@ -58,7 +58,10 @@ async def chat_stream(env: Any, index: str) -> dict[str, Any]:
 
     llm = ChatWorkersAI(model=CHAT_MODEL, client=_client(env), streaming=True)
     parts = [chunk.content async for chunk in llm.astream("Tell me about the river Seine in Paris.")]
-    return {"parts": parts}
+    async for _ in llm.astream("Tell me about Paris."):
+        break  # a stream left early: its ReadableStream's reader is cancelled
+    after = await llm.ainvoke("Context: The Seine flows through Paris. Question: which river?")
+    return {"parts": parts, "after_early_stop": after.content}
 
 
 async def chat_tools(env: Any, index: str) -> dict[str, Any]:
@@ -82,11 +85,16 @@ async def embeddings(env: Any, index: str) -> dict[str, Any]:
     emb = WorkersAIEmbeddings(model=EMBEDDING_MODEL, client=_client(env))
     docs = await emb.aembed_documents([d for d, _ in DOCS])
     query = await emb.aembed_query(DOCS[0][0])
+    many = [f"text number {i}" for i in range(120)]
+    batched = await emb.workers_ai.aembed(many, model=EMBEDDING_MODEL, batch_size=50)  # 3 calls at once
+    single = await emb.workers_ai.aembed([many[77]], model=EMBEDDING_MODEL)
     return {
         "count": len(docs),
         "dims": [len(v) for v in docs],
         "same_as_doc0": query == docs[0],
         "doc0_head": docs[0][:5],
+        "batched": len(batched),
+        "batched_in_order": batched[77] == single[0],
     }
 
 

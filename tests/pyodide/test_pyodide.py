@@ -84,9 +84,10 @@ def test_chat_invoke(run: dict[str, Any]) -> None:
 
 
 def test_chat_stream_reads_the_bindings_readable_stream(run: dict[str, Any]) -> None:
-    parts = seen(run, "chat_stream")["parts"]
-    assert len([p for p in parts if p]) > 1
-    assert "Seine" in "".join(parts)
+    value = seen(run, "chat_stream")
+    assert len([p for p in value["parts"] if p]) > 1
+    assert "Seine" in "".join(value["parts"])
+    assert "Seine" in value["after_early_stop"]  # a stream left early leaves the client usable
 
 
 def test_chat_tools(run: dict[str, Any]) -> None:
@@ -97,6 +98,7 @@ def test_embeddings_match_the_rest_clients(run: dict[str, Any], _admin: WorkersA
     value = seen(run, "embeddings")
     assert value["count"] == len(DOCS) and value["dims"] == [384] * len(DOCS)
     assert value["same_as_doc0"] is True
+    assert value["batched"] == 120 and value["batched_in_order"] is True  # concurrent binding calls
     rest = _admin.embed([DOCS[0][0]], model=EMBEDDING_MODEL)[0]
     assert value["doc0_head"] == pytest.approx(rest[:5], abs=1e-6)
 
