@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest emulator bench clean
+.PHONY: install demo test lint typecheck pytest pyodide emulator bench clean
 
 install: $(STAMP)
 
@@ -29,8 +29,26 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install pyodide
 	$(BIN)/python -m pytest -q
+
+# tests/pyodide runs the adapters under Pyodide 3.14 in Node with emulated env.AI / env.VECTORIZE bindings.
+# Its setup: the pinned npm package `pyodide` (npm ci) and the site folder of pinned wheels for Pyodide
+# (build_site.py), each redone only when its pins change. Without node the tests are skipped.
+PYODIDE := tests/pyodide
+ifeq ($(shell command -v node 2>/dev/null),)
+pyodide:
+	@echo "node is not installed: tests/pyodide will be skipped (it needs Node 20+ and npm)"
+else
+pyodide: $(PYODIDE)/node_modules/.installed $(PYODIDE)/.site/.built
+endif
+
+$(PYODIDE)/node_modules/.installed: $(PYODIDE)/package.json $(PYODIDE)/package-lock.json
+	cd $(PYODIDE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PYODIDE)/.site/.built: $(PYODIDE)/requirements.txt $(PYODIDE)/build_site.py | $(STAMP)
+	$(BIN)/python $(PYODIDE)/build_site.py
 
 test: lint typecheck pytest
 
@@ -53,4 +71,4 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/peers.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache $(PYODIDE)/node_modules $(PYODIDE)/.site

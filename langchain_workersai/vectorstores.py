@@ -52,6 +52,10 @@ class VectorizeVectorStore(VectorStore):
 
         store = VectorizeVectorStore.from_texts(["hello"], WorkersAIEmbeddings(), index_name="docs")
         store.similarity_search("hi", k=1)
+
+    ``metric`` is the index's distance metric, for relevance scores; when not given it is read from the
+    index once. Inside a Python Worker (a client on ``env.VECTORIZE``, which cannot read an index's
+    metric) give it to use relevance scores.
     """
 
     def __init__(
@@ -67,6 +71,7 @@ class VectorizeVectorStore(VectorStore):
         show_progress: bool = False,
         d1_database_id: str | None = None,
         client: WorkersAI | None = None,
+        metric: Metric | None = None,
         **settings: Any,
     ) -> None:
         if chunk_size < 1:
@@ -90,7 +95,7 @@ class VectorizeVectorStore(VectorStore):
         self.d1_database_id = d1_database_id
         self._texts = TextStore(client.d1, d1_database_id, index_name) if d1_database_id else None
         """Where the texts are kept when not in metadata (a D1 table), or None."""
-        self._metric: str | None = None  # the index's, read once when relevance scores need it
+        self._metric: str | None = metric  # the index's, read once when relevance scores need it
 
     @property
     def embeddings(self) -> Embeddings:

@@ -1,4 +1,7 @@
-"""Every example runs, against the local emulator, as a user would run it."""
+"""Every example runs, against the local emulator, as a user would run it.
+
+examples/python_worker (a Python Worker on env.AI / env.VECTORIZE) runs in the Workers runtime only; its
+handler's work (src/rag.py) runs under Pyodide with emulated bindings in tests/pyodide."""
 
 from __future__ import annotations
 

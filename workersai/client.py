@@ -150,6 +150,11 @@ class WorkersAI:
     against Cloudflare's own API (a ``*.cloudflare.com`` base URL), whose limits the catalog states, and
     off for any other base URL (the local emulator, a proxy), which may have none; ``True`` or a
     :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off.
+
+    Inside a Cloudflare Python Worker, ``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)``
+    runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
+    every adapter works on it unchanged, through its async methods only. ``vectorize_binding`` is one
+    index's binding, or a mapping from index names to bindings.
     """
 
     def __init__(
@@ -169,7 +174,17 @@ class WorkersAI:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         pace: bool | PacingPolicy | None = None,
+        binding: Any = None,
+        vectorize_binding: Any = None,
     ) -> None:
+        if binding is not None or vectorize_binding is not None:
+            if gateway_id is not None or base_url is not None or http_client or async_http_client:
+                raise ConfigurationError(
+                    "a client on Workers bindings takes no base URL, HTTP client or AI Gateway id"
+                )
+            self.validate_models = validate_models
+            self._init_binding(binding, vectorize_binding, max_retries, retry_policy, max_concurrency, pace)
+            return
         account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
         self._token = _secret(api_token, "CLOUDFLARE_API_TOKEN", "API token")
@@ -194,7 +209,7 @@ class WorkersAI:
             headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         if self._gateway_token is not None:
             headers["cf-aig-authorization"] = f"Bearer {self._gateway_token.get_secret_value()}"
-        self.transport = Transport(
+        self.transport: Transport = Transport(
             headers=headers,
             timeout=timeout,
             retry=retry_policy or RetryPolicy(max_retries=max_retries),
@@ -203,6 +218,40 @@ class WorkersAI:
             async_http_client=async_http_client,
             pacer=self.pacer,
         )
+        self._parts()
+
+    def _init_binding(
+        self,
+        binding: Any,
+        vectorize_binding: Any,
+        max_retries: int,
+        retry_policy: RetryPolicy | None,
+        max_concurrency: int,
+        pace: bool | PacingPolicy | None,
+    ) -> None:
+        """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
+        requests the client builds are answered by the Worker's bindings, async only."""
+        from .binding import BINDING_ACCOUNT, BINDING_BASE_URL, BindingTransport
+
+        self.account_id = BINDING_ACCOUNT
+        self._token = None
+        self.base_url = BINDING_BASE_URL
+        self.gateway_id = None
+        self.gateway_url = DEFAULT_GATEWAY_URL
+        self._gateway_token = None
+        self.max_concurrency = max(1, max_concurrency)
+        self._catalog = CatalogCache()
+        self.pacer = Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace else None
+        self.transport = BindingTransport(
+            binding,
+            vectorize_binding,
+            retry=retry_policy or RetryPolicy(max_retries=max_retries),
+            pacer=self.pacer,
+        )
+        self._parts()
+
+    def _parts(self) -> None:
+        """The product clients, built once on this client's transport."""
         from .vectorize import Vectorize  # imported on use, as before: vectorize may import this module
 
         self.vectorize: Vectorize = Vectorize(self)
@@ -215,6 +264,8 @@ class WorkersAI:
         """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
 
     def __repr__(self) -> str:
+        if self.transport.is_binding:
+            return "WorkersAI(binding=...)"
         token = "SecretStr('**********')" if self._token is not None else "None"
         gateway = f", gateway_id={self.gateway_id!r}" if self.gateway_id else ""
         where = f"account_id={self.account_id!r}, base_url={self.base_url!r}{gateway}"
@@ -241,6 +292,8 @@ class WorkersAI:
 
     # -- urls -----------------------------------------------------------------------------------
     def _account(self) -> str:
+        if self.transport.is_binding:
+            return str(self.account_id)
         if not self.account_id:
             raise ConfigurationError("no account id: pass account_id= or set CLOUDFLARE_ACCOUNT_ID")
         if self._token is None:

@@ -175,6 +175,17 @@ class MutationTimeout(WorkersAIError):
     """A Vectorize mutation was not applied within the time allowed to wait for it."""
 
 
+class BindingUnsupported(ConfigurationError):
+    """An operation a Workers binding (``env.AI``, ``env.VECTORIZE``) cannot do: a sync call on the binding
+    path (a Worker's isolate cannot block), or a request the binding has no method for (creating an index,
+    listing ids, D1, AI Search). Use the async twin, or a REST client (account id and token)."""
+
+
+class BindingError(WorkersAIError):
+    """A Workers binding threw something that names no Cloudflare error code or status: its message is
+    kept as the binding gave it."""
+
+
 _BY_CODE: dict[int, type[WorkersAIError]] = {
     3000: IndexNotFound,
     3002: IndexAlreadyExists,
@@ -213,6 +224,19 @@ def _by_status(status: int) -> type[WorkersAIError]:
     if status >= 500:
         return ServerError
     return BadInput
+
+
+def error_for_code(message: str, *, code: int | None, status: int | None = None) -> WorkersAIError:
+    """The typed error for a Cloudflare error ``code`` (else ``status``) outside an HTTP answer: what a
+    Workers binding throws. Neither known: :class:`BindingError`."""
+    if code is not None and code in _BY_CODE:
+        cls = _BY_CODE[code]
+    elif status is not None and status >= 400:
+        cls = _by_status(status)
+    else:
+        cls = BindingError
+    errors = [{"code": code, "message": message}] if code is not None else []
+    return cls(message, status=status, code=code, errors=errors)
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

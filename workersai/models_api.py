@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 
+from . import jsonlib
 from .errors import BadInput, ResponseFormatError
 from .transport import unwrap_envelope
 from .types import ModelSchema, ModelSummary
@@ -129,7 +129,7 @@ def read_page(response: httpx.Response) -> Page:
     result = unwrap_envelope(response)
     if not isinstance(result, list):
         raise ResponseFormatError("models search result is not a list of models")
-    body = orjson.loads(response.content)
+    body = jsonlib.loads(response.content)
     info = body.get("result_info") if isinstance(body, dict) else None
     return Page([parse_model(m) for m in result], info if isinstance(info, dict) else None)
 

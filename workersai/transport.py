@@ -17,8 +17,8 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import httpx
-import orjson
 
+from . import jsonlib
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -74,7 +74,7 @@ def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> Worke
 def unwrap_envelope(response: httpx.Response) -> Json:
     """The ``result`` of a ``{result, success, errors, messages}`` envelope; typed errors otherwise."""
     try:
-        body = orjson.loads(response.content)
+        body = jsonlib.loads(response.content)
     except ValueError as exc:
         raise ResponseFormatError(
             f"expected JSON, got {response.headers.get('content-type', 'no content type')}: "
@@ -125,6 +125,9 @@ class _LoopClient:
 
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
+
+    is_binding = False
+    """True for :class:`~workersai.binding.BindingTransport` (a Worker's bindings, not HTTP)."""
 
     def __init__(
         self,

@@ -21,8 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
+from .. import jsonlib
 from ..errors import BadInput
 
 MAX_ID_BYTES = 64
@@ -48,11 +47,11 @@ _INDEX_NAME = re.compile(r"[a-z][a-z0-9_-]*[a-z0-9]")
 
 
 def compact(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as the service measures sizes (orjson: ingestion's hot path). Raises
-    ``ValueError`` for what JSON cannot carry (lone surrogates, nesting past orjson's limit, other
-    types)."""
+    """Compact UTF-8 JSON, as the service measures sizes (:mod:`workersai.jsonlib`: orjson when it is
+    installed, ingestion's hot path). Raises ``ValueError`` for what JSON cannot carry (lone surrogates,
+    nesting past the JSON library's limit, other types)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+        return jsonlib.dumps(value, numpy=True)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from .. import jsonlib
 from ..errors import BadInput, NotFound
 from . import models, reads
 from .base import single
@@ -133,7 +132,7 @@ class Vectorize(IndexOperations):
             raise BadInput("ids must be a list of ids, not one string")
         checked = [check_id(i) for i in ids]
         parts = [checked[s : s + DELETE_BATCH] for s in range(0, len(checked), DELETE_BATCH)] or [[]]
-        return [Batch(orjson.dumps({"ids": part}), part, 0) for part in parts]
+        return [Batch(jsonlib.dumps({"ids": part}), part, 0) for part in parts]
 
     def delete_by_ids(
         self, name: str, ids: Sequence[str], *, wait: bool = False, timeout: float = 60.0

@@ -221,7 +221,9 @@ class IndexOperations(VectorizeBase):
     def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
         """Refuse a filter on a property without a metadata index (the list is cached, and read again
         when a filter names a property it lacks)."""
-        if not flt:
+        if not flt or self.client.transport.is_binding:
+            # A Workers binding cannot list metadata indexes (developers.cloudflare.com/vectorize/reference/
+            # client-api/): the service checks the filter itself.
             return
         indexed = self._indexed.get(name)
         if indexed is None or not set(flt) <= set(indexed):

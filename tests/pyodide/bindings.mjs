@@ -1,0 +1,143 @@
+// Emulated Workers bindings for Pyodide in Node: `env.AI` and a Vectorize v2 index binding that behave as
+// workerd's do (src/cloudflare/internal/ai-api.ts, vectorize-api.ts; developers.cloudflare.com/
+// workers-ai/configuration/bindings/, developers.cloudflare.com/vectorize/reference/client-api/) and
+// forward to the local emulator's REST API over fetch (127.0.0.1):
+// - AI.run(model, inputs, options) answers the raw result (the REST envelope's `result`), or the body as a
+//   ReadableStream when the answer is not JSON (`stream: true`: SSE); a failure throws
+//   InferenceUpstreamError("<code>: <message>"), as ai-api.ts builds it from the service's errors.
+// - query / insert / upsert / getByIds / deleteByIds / describe answer what vectorize-api.ts answers;
+//   a failure throws Error("<OPERATION>_ERROR (code = <code>): <message>").
+// - An argument that holds a PyProxy is refused with a TypeError: a real binding serializes its
+//   arguments (JSON.stringify, or structured clone over RPC), which a borrowed Python object does not
+//   survive, so the Python side must hand over plain JS values.
+
+export class InferenceUpstreamError extends Error {
+  constructor(message, name = "InferenceUpstreamError") {
+    super(message);
+    this.name = name;
+  }
+}
+
+function refuseProxies(pyodide, value, where, seen = new Set()) {
+  if (value instanceof pyodide.ffi.PyProxy) {
+    throw new TypeError(`${where}: a PyProxy cannot be passed to a binding; convert it to a JS value`);
+  }
+  if (value && typeof value === "object" && !seen.has(value) && !ArrayBuffer.isView(value)) {
+    seen.add(value);
+    for (const item of Object.values(value)) refuseProxies(pyodide, item, where, seen);
+  }
+}
+
+async function firstError(res) {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text);
+    const err = (body.errors || [])[0];
+    if (err) return { code: err.code, message: err.message };
+  } catch {
+    // not JSON: fall through
+  }
+  return { code: undefined, message: text };
+}
+
+class Api {
+  constructor(config) {
+    this.config = config;
+  }
+  url(path) {
+    return `${this.config.baseUrl}/accounts/${this.config.accountId}/${path}`;
+  }
+  fetch(path, init = {}) {
+    const headers = { authorization: `Bearer ${this.config.token}`, ...(init.headers || {}) };
+    return fetch(this.url(path), { ...init, headers });
+  }
+}
+
+export class Ai {
+  constructor(pyodide, config) {
+    this.pyodide = pyodide;
+    this.api = new Api(config);
+    this.lastRequestHttpStatusCode = null;
+  }
+
+  async run(model, inputs, options = {}) {
+    refuseProxies(this.pyodide, [model, inputs, options], "AI.run");
+    if (typeof model !== "string") throw new TypeError("AI.run: model must be a string");
+    const res = await this.api.fetch(`ai/run/${model}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(inputs),
+    });
+    this.lastRequestHttpStatusCode = res.status;
+    if (!res.ok || !res.body) {
+      const { code, message } = await firstError(res);
+      throw new InferenceUpstreamError(code === undefined ? message : `${code}: ${message}`);
+    }
+    if ((res.headers.get("content-type") || "").startsWith("application/json")) {
+      return (await res.json()).result;
+    }
+    return res.body;
+  }
+}
+
+export class VectorizeIndex {
+  constructor(pyodide, config, indexName) {
+    this.pyodide = pyodide;
+    this.api = new Api(config);
+    this.indexName = indexName;
+  }
+
+  async _send(operation, endpoint, init, args) {
+    refuseProxies(this.pyodide, args, operation);
+    const res = await this.api.fetch(`vectorize/v2/indexes/${this.indexName}/${endpoint}`, init);
+    if (res.status !== 200) {
+      const { code, message } = await firstError(res);
+      throw new Error(
+        code === undefined
+          ? `${operation}_ERROR: Status + ${res.status}`
+          : `${operation}_ERROR (code = ${code}): ${message}`,
+      );
+    }
+    return (await res.json()).result;
+  }
+
+  _json(body) {
+    return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  }
+
+  _ndjson(vectors) {
+    const rows = vectors.map((v) => ({ ...v, values: Array.isArray(v.values) ? v.values : Array.from(v.values) }));
+    return {
+      method: "POST",
+      headers: { "content-type": "application/x-ndjson" },
+      body: rows.map((r) => JSON.stringify(r)).join("\n"),
+    };
+  }
+
+  describe() {
+    return this._send("INDEX_GET", "info", { method: "GET" }, []);
+  }
+
+  query(vector, options = {}) {
+    const opts = { ...options };
+    if (typeof opts.returnMetadata === "boolean") opts.returnMetadata = opts.returnMetadata ? "all" : "none";
+    const values = Array.isArray(vector) ? vector : Array.from(vector);
+    return this._send("VECTOR_QUERY", "query", this._json({ ...opts, vector: values }), [vector, options]);
+  }
+
+  insert(vectors) {
+    return this._send("VECTOR_INSERT", "insert", this._ndjson(vectors), [vectors]);
+  }
+
+  upsert(vectors) {
+    return this._send("VECTOR_UPSERT", "upsert", this._ndjson(vectors), [vectors]);
+  }
+
+  getByIds(ids) {
+    return this._send("VECTOR_GET", "get_by_ids", this._json({ ids }), [ids]);
+  }
+
+  deleteByIds(ids) {
+    return this._send("VECTOR_DELETE", "delete_by_ids", this._json({ ids }), [ids]);
+  }
+}

@@ -1,0 +1,148 @@
+"""The adapters inside a Python Worker's runtime, as far as it runs here: Pyodide 3.14 in Node, with
+JavaScript `env.AI` / `env.VECTORIZE` bindings that behave as workerd's (bindings.mjs) and forward to the
+session's emulator. One Node process loads Pyodide once and runs every scenario (scenarios.py); each test
+here asserts on what one scenario observed, and where it can, against the REST client's answer.
+
+Setup (`make pyodide`, part of `make test`): `npm ci` here (the pinned `pyodide` package) and
+build_site.py (the pinned wheels). Node missing: skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pyodide.scenarios import DOCS, EMBEDDING_MODEL
+from workersai import WorkersAI
+from workersai.local import LocalEmulator
+
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+SITE = HERE / ".site"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the Pyodide tests need Node 20+")
+
+
+def _setup() -> None:
+    """What `make pyodide` does, for a run that skipped it (needs the npm registry and PyPI once)."""
+    if not (HERE / "node_modules" / "pyodide" / "package.json").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+    subprocess.run([sys.executable, str(HERE / "build_site.py"), str(SITE)], check=True)
+
+
+@pytest.fixture(scope="module")
+def run(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[dict[str, Any]]:
+    """Every scenario's observations, from one Node process."""
+    _setup()
+    index = f"pyodide-{uuid.uuid4().hex[:8]}"
+    _admin.vectorize.create_index(index, dimensions=384, metric="cosine")
+    _admin.vectorize.create_metadata_index(index, "topic", "string", wait=True)
+    env = {
+        **os.environ,
+        **emulator.env(),
+        "WORKERSAI_PYODIDE_SITE": str(SITE),
+        "WORKERSAI_REPO": str(REPO),
+        "WORKERSAI_PYODIDE_INDEX": index,
+    }
+    try:
+        done = subprocess.run(
+            [str(NODE), "harness.mjs"], cwd=HERE, env=env, capture_output=True, text=True, timeout=300
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULTS ")]
+        assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
+        yield json.loads(lines[-1].removeprefix("RESULTS "))["scenarios"]
+    finally:
+        _admin.vectorize.delete_index(index)
+
+
+def seen(run: dict[str, Any], name: str) -> Any:
+    outcome = run[name]
+    assert outcome["ok"], outcome.get("error")
+    return outcome["value"]
+
+
+def test_runs_under_pyodide_314_without_orjson(run: dict[str, Any]) -> None:
+    value = seen(run, "runtime")
+    assert value["platform"] == "emscripten" and value["python"] == [3, 14]
+    assert value["orjson"] is False  # the json fallback carries every scenario
+
+
+def test_chat_invoke(run: dict[str, Any]) -> None:
+    value = seen(run, "chat_invoke")
+    assert "Paris" in value["content"]
+    assert value["usage"]["input_tokens"] > 0 and value["usage"]["output_tokens"] > 0
+
+
+def test_chat_stream_reads_the_bindings_readable_stream(run: dict[str, Any]) -> None:
+    value = seen(run, "chat_stream")
+    assert len([p for p in value["parts"] if p]) > 1
+    assert "Seine" in "".join(value["parts"])
+    assert "Seine" in value["after_early_stop"]  # a stream left early leaves the client usable
+
+
+def test_chat_tools(run: dict[str, Any]) -> None:
+    assert seen(run, "chat_tools")["tool_calls"] == [{"name": "magic_function", "args": {"input": 3}}]
+
+
+def test_embeddings_match_the_rest_clients(run: dict[str, Any], _admin: WorkersAI) -> None:
+    value = seen(run, "embeddings")
+    assert value["count"] == len(DOCS) and value["dims"] == [384] * len(DOCS)
+    assert value["same_as_doc0"] is True
+    assert value["batched"] == 120 and value["batched_in_order"] is True  # concurrent binding calls
+    rest = _admin.embed([DOCS[0][0]], model=EMBEDDING_MODEL)[0]
+    assert value["doc0_head"] == pytest.approx(rest[:5], abs=1e-6)
+
+
+def test_vector_store_add_query_with_filter_get_delete(run: dict[str, Any]) -> None:
+    value = seen(run, "vector_store")
+    assert value["ids"] == ["d0", "d1", "d2"]
+    assert value["unfiltered"][0] == DOCS[0][0]
+    assert value["bio"] == [[DOCS[2][0], "bio"]]
+    assert value["by_id"] == [DOCS[1][0]]
+    texts = [text for text, _ in value["relevance"]]
+    scores = [score for _, score in value["relevance"]]
+    assert (
+        texts == value["unfiltered"] and all(0 <= s <= 1 for s in scores) and scores == sorted(scores)[::-1]
+    )
+    assert "d0" not in value["after_delete"] and "d1" in value["after_delete"]
+
+
+def test_rag_chain(run: dict[str, Any]) -> None:
+    assert "Seine" in seen(run, "rag_chain")["answer"]
+
+
+def test_reranker_matches_the_rest_clients(run: dict[str, Any], _admin: WorkersAI) -> None:
+    ranked = seen(run, "reranker")["ranked"]
+    rest = _admin.rerank("Which river flows through Paris?", [d for d, _ in DOCS], top_k=2)
+    assert [text for text, _ in ranked] == [r.text for r in rest]
+    assert [score for _, score in ranked] == pytest.approx([r.score for r in rest], abs=1e-6)
+
+
+def test_binding_errors_are_the_rest_errors(run: dict[str, Any]) -> None:
+    value = seen(run, "typed_errors")
+    assert value["unknown_model"][:2] == ["ModelNotFound", 5007]
+    assert value["wrong_dimensions"][0] == "DimensionMismatch"
+    assert value["sync_call"][0] == "BindingUnsupported"
+
+
+def test_the_emulated_binding_refuses_a_pyproxy(run: dict[str, Any]) -> None:
+    """The stand-in is as strict as a real binding: a dict handed over as it is fails, so the passing
+    scenarios prove the client converts its arguments."""
+    name, message = seen(run, "proxy_refused")["refused"]
+    assert name == "JsException" and "PyProxy" in message
+
+
+def test_the_example_workers_handler(run: dict[str, Any]) -> None:
+    value = seen(run, "worker_entry")
+    assert "Seine" in value["answer"]
+    assert value["sources"] and "d0" not in value["sources"]

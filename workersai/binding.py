@@ -1,0 +1,271 @@
+"""The binding path: a :class:`~workersai.transport.Transport` twin that answers the client's requests
+with a Cloudflare Python Worker's bindings (``env.AI``, ``env.VECTORIZE``) instead of HTTP.
+
+``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)`` builds one. The client, the Vectorize
+flows and every adapter are unchanged: they send the same requests (``POST .../ai/run/{model}``,
+``POST .../vectorize/v2/indexes/{name}/query``, ...) and read the same answers. This module maps each
+request to the binding method that does the same thing, and hands the binding's raw result back as the
+``result`` of an envelope, so the REST parsers read it; a stream comes back as the SSE body the stream
+parser reads; what a binding throws becomes the typed error the REST answer would have given.
+
+Bindings, as workerd implements them (``src/cloudflare/internal/ai-api.ts``, ``vectorize-api.ts``) and
+Cloudflare documents them (developers.cloudflare.com/workers-ai/configuration/bindings/,
+developers.cloudflare.com/vectorize/reference/client-api/):
+
+- ``env.AI.run(model, inputs, options?)`` answers the raw result (no ``{result: ...}`` envelope) when the
+  service answers JSON, else the response body, a ``ReadableStream`` (``stream: true``: SSE frames). A
+  failure throws ``InferenceUpstreamError("<internalCode>: <description>")`` (or ``"<code>: <message>"``
+  from an ``errors`` list).
+- A Vectorize v2 binding is one index: ``query(vector, {topK, returnValues, returnMetadata, filter,
+  namespace})`` -> ``{count, matches}``; ``insert(vectors)`` / ``upsert(vectors)`` / ``deleteByIds(ids)``
+  -> ``{mutationId}``; ``getByIds(ids)`` -> the vectors; ``describe()`` -> ``{vectorCount, dimensions,
+  processedUpToDatetime, processedUpToMutation}``. A failure throws ``Error("<OPERATION>_ERROR (code =
+  <code>): <message>")``, or ``Error("<OPERATION>_ERROR: Status + <status>")`` without a body.
+
+Async only: a Worker's isolate cannot block, so the sync methods raise :class:`BindingUnsupported`.
+All Python <-> JavaScript conversion is in :mod:`workersai.jsbridge`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import httpx
+
+from . import jsbridge, jsonlib
+from .errors import BindingUnsupported, ResponseFormatError, WorkersAIError, error_for_code
+from .pacing import Pacer
+from .retry import RetryPolicy
+from .transport import Json, Transport
+
+BINDING_BASE_URL = "https://workers-binding.invalid/client/v4"
+"""The base URL of a client on the binding path: the requests it builds are routed here, never sent."""
+BINDING_ACCOUNT = "binding"
+
+_AI_RUN = re.compile(r"/accounts/[^/]+/ai/run/(?P<model>.+)\Z")
+_VECTORIZE = re.compile(r"/accounts/[^/]+/vectorize/v2/indexes/(?P<index>[^/]+)/(?P<op>[a-z_]+)\Z")
+_AI_ERROR = re.compile(r"\s*(?P<code>\d+)\s*:\s*(?P<message>.*)", re.DOTALL)
+_VECTORIZE_ERROR = re.compile(
+    r"\s*(?P<op>[A-Z_]+)_ERROR(?: \(code = (?P<code>\d+)\))?: (?:Status \+ (?P<status>\d+)|(?P<message>.*))",
+    re.DOTALL,
+)
+
+
+def binding_error(name: str, message: str, status: int | None = None) -> WorkersAIError:
+    """The typed error for what a binding threw (``name``, ``message``): the same class the REST
+    answer with that code (else status) gets."""
+    found = _VECTORIZE_ERROR.fullmatch(message)
+    if found:
+        code = int(found["code"]) if found["code"] else None
+        status = int(found["status"]) if found["status"] else status
+        text = found["message"] or f"HTTP {status}"
+        return error_for_code(f"{found['op'].lower()}: {text}", code=code, status=status)
+    found = _AI_ERROR.fullmatch(message)
+    if found:
+        return error_for_code(found["message"], code=int(found["code"]), status=status)
+    return error_for_code(f"{name}: {message}", code=None, status=status)
+
+
+def _refuse_sync() -> NoReturn:
+    raise BindingUnsupported(
+        "a client on a Workers binding is async only (a Worker cannot block): call the async method "
+        "(achat, aembed, ainvoke, aadd_texts, asimilarity_search, ...)"
+    )
+
+
+@dataclass
+class _Route:
+    """One request, as a call of a binding method; ``what`` names it in errors."""
+
+    what: str
+    call: Callable[[], Awaitable[Any]]
+    status: Callable[[], int | None]
+
+
+def _ndjson(content: bytes | None) -> list[Any]:
+    return [jsonlib.loads(line) for line in (content or b"").splitlines() if line.strip()]
+
+
+def _body(json: Json, content: bytes | None) -> Any:
+    return json if json is not None else jsonlib.loads(content or b"null")
+
+
+class _BindingStream(httpx.AsyncByteStream):
+    """A binding's stream as the body of a response, so the SSE parser reads it as it reads HTTP."""
+
+    def __init__(self, stream: Any) -> None:
+        self._parts = jsbridge.stream_bytes(stream)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._parts:
+            yield part
+
+    async def aclose(self) -> None:
+        await self._parts.aclose()
+
+
+class BindingTransport(Transport):
+    """Answers the client's requests with ``env.AI`` and Vectorize bindings (async only).
+
+    ``vectorize`` is one binding (used for any index name: a binding is bound to one index, so give the
+    adapters that index's name) or a mapping from index names to bindings."""
+
+    is_binding = True
+
+    def __init__(
+        self,
+        ai: Any = None,
+        vectorize: Any = None,
+        *,
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        super().__init__(headers={}, retry=retry, pacer=pacer)
+        self.ai = ai
+        self.vectorize = vectorize
+
+    # -- routing --------------------------------------------------------------------------------
+    def _index(self, name: str) -> Any:
+        if isinstance(self.vectorize, Mapping):
+            if name not in self.vectorize:
+                raise BindingUnsupported(
+                    f"no Vectorize binding for index {name!r} (bound: {', '.join(sorted(self.vectorize))})"
+                )
+            return self.vectorize[name]
+        if self.vectorize is None:
+            raise BindingUnsupported("no Vectorize binding: pass vectorize_binding=env.<YOUR_INDEX>")
+        return self.vectorize
+
+    def _route(self, method: str, url: str, json: Json, content: bytes | None) -> _Route:
+        path = httpx.URL(url).path
+        run = _AI_RUN.search(path)
+        if run and method == "POST":
+            if self.ai is None:
+                raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
+            ai, model, inputs = self.ai, run["model"], _body(json, content)
+            return _Route(
+                f"env.AI.run({model!r})",
+                lambda: ai.run(model, jsbridge.to_js(inputs)),
+                lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None)),
+            )
+        vz = _VECTORIZE.search(path)
+        if vz:
+            index, op = self._index(vz["index"]), (method, vz["op"])
+            none: Callable[[], int | None] = lambda: None  # noqa: E731
+            if op == ("POST", "query"):
+                body = dict(_body(json, content))
+                vector = body.pop("vector")
+                return _Route(
+                    "query", lambda: index.query(jsbridge.to_js(vector), jsbridge.to_js(body)), none
+                )
+            if op in (("POST", "insert"), ("POST", "upsert")):
+                vectors, name = _ndjson(content), op[1]
+                return _Route(name, lambda: getattr(index, name)(jsbridge.to_js(vectors)), none)
+            if op == ("POST", "get_by_ids"):
+                ids = _body(json, content)["ids"]
+                return _Route("getByIds", lambda: index.getByIds(jsbridge.to_js(ids)), none)
+            if op == ("POST", "delete_by_ids"):
+                ids = _body(json, content)["ids"]
+                return _Route("deleteByIds", lambda: index.deleteByIds(jsbridge.to_js(ids)), none)
+            if op == ("GET", "info"):
+                return _Route("describe", lambda: index.describe(), none)
+        raise BindingUnsupported(
+            f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} has no Workers binding method "
+            "(a binding can run models and query, insert, upsert, get, delete and describe one index): "
+            "use a REST client (account id and API token) for it"
+        )
+
+    async def _call(self, route: _Route) -> Any:
+        """Call the binding; what it throws becomes the typed error."""
+        try:
+            return await route.call()
+        except Exception as exc:
+            thrown = jsbridge.thrown(exc)
+            if thrown is None:
+                raise
+            raise binding_error(*thrown, status=route.status()) from None
+
+    @staticmethod
+    def _answer(method: str, url: str, result: Any) -> httpx.Response:
+        """The binding's raw result as the envelope REST answers, for the same parsers."""
+        body = jsonlib.dumps({"success": True, "errors": [], "result": result})
+        return httpx.Response(
+            200,
+            content=body,
+            headers={"content-type": "application/json"},
+            request=httpx.Request(method, url),
+        )
+
+    # -- the Transport interface ----------------------------------------------------------------
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Refused: the binding path is async only (a request no binding method does says so first)."""
+        self._route(method, url, kwargs.get("json"), kwargs.get("content"))
+        _refuse_sync()
+
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:  # type: ignore[override]
+        """Refused: the binding path is async only (a request no binding method does says so first)."""
+        self._route(method, url, kwargs.get("json"), None)
+        _refuse_sync()
+
+    async def arequest(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+        pace: str | None = None,
+    ) -> httpx.Response:
+        """The binding call for this request (retried as a REST request is), its result as an envelope."""
+        route = self._route(method, url, json, content)
+        turn = [False]
+
+        async def attempt() -> httpx.Response:
+            await self._asleep(self._pace(pace, turn))
+            with self._paced(pace, turn):
+                result = jsbridge.to_py(await self._call(route))
+            return self._answer(method, url, result)
+
+        return await self.retry.acall(attempt) if retry else await attempt()
+
+    @asynccontextmanager
+    async def astream(
+        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """The binding's ``ReadableStream`` as a streaming response (retried only until it opens)."""
+        route = self._route(method, url, json, None)
+
+        async def attempt() -> Any:
+            answer = await self._call(route)
+            if not jsbridge.is_stream(answer):
+                raise ResponseFormatError(f"{route.what} with stream set answered no stream")
+            return answer
+
+        body = _BindingStream(await self.retry.acall(attempt))
+        response = httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            stream=body,
+            request=httpx.Request(method, url),
+        )
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    def close(self) -> None:
+        """Nothing to close: the bindings belong to the Worker."""
+
+    async def aclose(self) -> None:
+        """Nothing to close: the bindings belong to the Worker."""
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

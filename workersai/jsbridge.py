@@ -1,0 +1,99 @@
+"""Everything that crosses between Python and JavaScript, in one place (Cloudflare Python Workers run
+Python in Pyodide, and their bindings are JavaScript objects).
+
+- Arguments go to JavaScript as a JSON round trip (``JSON.parse`` of the Python value's JSON): plain JS
+  objects and arrays that JavaScript owns. A Python dict handed over as it is would arrive as a borrowed
+  ``PyProxy``, which a binding cannot serialize and which dies with the call.
+- Results come back the same way (``JSON.stringify``, then ``json.loads``): plain Python values, owned by
+  Python, with no ``JsProxy`` left to leak or destroy.
+- A stream (``env.AI.run(..., {stream: true})`` answers a ``ReadableStream`` of SSE bytes) is read with
+  its reader, chunk by chunk, as bytes; the reader is cancelled if the caller stops early.
+- What a binding throws arrives as ``pyodide.ffi.JsException``: :func:`thrown` gives its name and message.
+
+Outside Pyodide (plain CPython: unit tests with bindings written in Python) the same functions pass
+Python values through, copied by the same JSON round trip, so the mapping code above them is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncGenerator
+from typing import Any
+
+IN_PYODIDE = sys.platform == "emscripten"
+
+if IN_PYODIDE:  # pragma: no cover - runs under Pyodide (tests/pyodide)
+    import js  # type: ignore[import-not-found]
+    from pyodide.ffi import JsException, JsProxy  # type: ignore[import-not-found]
+else:
+    js = None
+    JsException = JsProxy = None
+
+
+def _is_js(value: Any) -> bool:
+    return JsProxy is not None and isinstance(value, JsProxy)
+
+
+def to_js(value: Any) -> Any:
+    """A JavaScript copy of a JSON-able Python value (a fresh Python copy outside Pyodide)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if IN_PYODIDE:  # pragma: no cover
+        return js.JSON.parse(text)
+    return json.loads(text)
+
+
+def to_py(value: Any) -> Any:
+    """A Python copy of what a binding answered (JSON-able: objects, arrays, numbers, strings, null)."""
+    if value is None:
+        return None
+    if _is_js(value):  # pragma: no cover
+        text = js.JSON.stringify(value)
+        return None if text is None else json.loads(text)
+    return json.loads(json.dumps(value))
+
+
+def is_stream(value: Any) -> bool:
+    """Whether a binding answered a stream: a JS ``ReadableStream``, or (outside Pyodide) an async
+    iterable of bytes."""
+    if _is_js(value):  # pragma: no cover
+        return hasattr(value, "getReader")
+    return hasattr(value, "__aiter__")
+
+
+async def stream_bytes(value: Any) -> AsyncGenerator[bytes, None]:
+    """The bytes of a stream from :func:`is_stream`, chunk by chunk."""
+    if not _is_js(value):
+        async for part in value:
+            yield bytes(part)
+        return
+    reader = value.getReader()  # pragma: no cover - the rest runs under Pyodide
+    done = False
+    try:
+        while True:
+            chunk = await reader.read()
+            if chunk.done:
+                done = True
+                return
+            data = chunk.value
+            yield data.encode() if isinstance(data, str) else bytes(data.to_bytes())
+    finally:
+        if not done:
+            await reader.cancel()
+        reader.releaseLock()
+
+
+def thrown(exc: BaseException) -> tuple[str, str] | None:
+    """``(name, message)`` of an error a binding threw (a JS ``Error``); None for a Python error of our
+    own. Outside Pyodide, a Python stand-in for a binding raises an exception whose class is named as the
+    JS error (``InferenceUpstreamError``, ``Error``)."""
+    if JsException is not None and isinstance(exc, JsException):  # pragma: no cover
+        return str(getattr(exc, "name", "Error")), str(getattr(exc, "message", exc))
+    if not IN_PYODIDE and type(exc).__name__ in JS_ERROR_NAMES:
+        return type(exc).__name__, str(exc)
+    return None
+
+
+JS_ERROR_NAMES = frozenset({"Error", "TypeError", "InferenceUpstreamError", "AiInternalError"})
+"""What workerd's bindings throw: ``InferenceUpstreamError`` / ``AiInternalError`` (``ai-api.ts``), a plain
+``Error`` (``vectorize-api.ts``), ``TypeError`` for arguments they cannot take."""
