@@ -32,7 +32,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import httpx
 
@@ -220,7 +220,7 @@ class BindingTransport(Transport):
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool = True,
+        retry: bool | Literal["unsent"] = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """The binding call for this request (retried as a REST request is), its result as an envelope."""
@@ -233,7 +233,7 @@ class BindingTransport(Transport):
                 result = jsbridge.to_py(await self._call(route))
             return self._answer(method, url, result)
 
-        return await self.retry.acall(attempt) if retry else await attempt()
+        return await self.retry.acall(attempt, only_unsent=retry == "unsent") if retry else await attempt()
 
     @asynccontextmanager
     async def astream(
