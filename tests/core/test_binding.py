@@ -187,3 +187,19 @@ async def test_sync_calls_and_operations_without_a_binding_method_are_refused() 
         _ = [i async for i in client.vectorize.alist_ids("docs")]
     with pytest.raises(ConfigurationError):
         WorkersAI(binding=FakeAI([]), gateway_id="gw")
+
+
+async def test_describe_with_numbers_as_workerds_types_have_them() -> None:
+    """workerd's VectorizeIndexInfo types processedUpTo* as numbers (REST: strings): read either way."""
+    index = FakeIndex(
+        {
+            "describe": {
+                "dimensions": 2,
+                "vectorCount": 1,
+                "processedUpToMutation": 7,
+                "processedUpToDatetime": 1.5e12,
+            }
+        }
+    )
+    info = await WorkersAI(vectorize_binding={"docs": index}).vectorize.ainfo("docs")
+    assert (info.processed_up_to_mutation, info.processed_up_to_datetime) == ("7", "1500000000000.0")

@@ -7,9 +7,9 @@ never ``KeyError``, ``TypeError`` or a pydantic error.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from ..errors import ResponseFormatError
 
@@ -42,13 +42,21 @@ class QueryResult(BaseModel):
     matches: list[Match] = Field(default_factory=list)
 
 
+def _number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# REST answers strings; workerd's VectorizeIndexInfo types both as numbers (a binding's describe()).
+_Progress = Annotated[str | None, BeforeValidator(_number_as_text)]
+
+
 class IndexInfo(BaseModel):
-    """``/info``: size and how far mutations have been applied."""
+    """``/info`` (or a binding's ``describe()``): size and how far mutations have been applied."""
 
     dimensions: int
     vector_count: int = Field(alias="vectorCount")
-    processed_up_to_mutation: str | None = Field(default=None, alias="processedUpToMutation")
-    processed_up_to_datetime: str | None = Field(default=None, alias="processedUpToDatetime")
+    processed_up_to_mutation: _Progress = Field(default=None, alias="processedUpToMutation")
+    processed_up_to_datetime: _Progress = Field(default=None, alias="processedUpToDatetime")
 
 
 class IndexDescription(BaseModel):
