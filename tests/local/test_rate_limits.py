@@ -134,3 +134,22 @@ def test_the_openai_routes_count_against_the_same_model(limited: LocalEmulator) 
     assert codes == [200, 200]
     assert served == 1  # 3 a window: two went through /ai/v1
     assert (refusal.status_code, refusal.json()["errors"][0]["code"]) == (429, 3021)
+
+
+def test_turned_on_changed_and_off_while_running(emulator: LocalEmulator) -> None:
+    """/__local__/rate-limits (EmulatorControl.set_rate_limits/clear_rate_limits): a benchmark warms an
+    emulator, then limits it, without a restart."""
+    with httpx.Client(timeout=10) as http:
+        try:
+            assert emulator.set_rate_limits(window_s=60, scale=SCALE) == {"window_s": 60.0, "scale": SCALE}
+            served, refusal = _until_limited(http, emulator, LARGE)
+            assert served == 3 and refusal.status_code == 429
+        finally:
+            emulator.clear_rate_limits()
+        assert _run(http, emulator, LARGE).status_code == 200
+    bad = httpx.post(
+        f"{emulator.url}/__local__/rate-limits",
+        json={"window_s": 0},
+        headers={"Authorization": f"Bearer {emulator.token}"},
+    )
+    assert (bad.status_code, bad.json()["errors"][0]["code"]) == (400, 5006)

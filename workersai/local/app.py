@@ -13,6 +13,8 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
+- ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
+  ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
 """
 
@@ -32,6 +34,7 @@ from .embedder import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
 from .responses import ApiError, envelope, error_response
+from .rules.rate_limits import RateLimits
 from .vectorize_routes import vectorize_routes
 
 __all__ = ["EmulatorConfig", "create_app"]
@@ -72,7 +75,28 @@ def control_routes(emu: Emulator) -> list[Route]:
             emu.stats["max_in_flight"] = emu.stats["in_flight"]
         return envelope(dict(emu.stats))
 
+    async def rate_limits(request: Request) -> Response:
+        """The rate limits: ``POST {"window_s": 60, "scale": 1}`` (new, empty windows), ``DELETE`` off."""
+        try:
+            emu.check_auth(request)
+            if request.method == "POST":
+                body = await emu.json_body(request)
+                if not isinstance(body, dict) or set(body) - {"window_s", "scale"}:
+                    raise ValueError('the body is {"window_s": seconds, "scale": factor}')
+                emu.rate_limits = RateLimits(
+                    window_s=float(body.get("window_s", 60.0)), scale=float(body.get("scale", 1.0))
+                )
+            elif request.method == "DELETE":
+                emu.rate_limits = None
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except (ValueError, TypeError) as exc:
+            return error_response(400, 5006, f"bad rate limits: {exc}")
+        limits = emu.rate_limits
+        return envelope(None if limits is None else {"window_s": limits.window_s, "scale": limits.scale})
+
     return [
+        Route("/__local__/rate-limits", rate_limits, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/health", health, methods=["GET"]),
         Route("/__local__/stats", stats, methods=["GET", "DELETE"]),

@@ -53,6 +53,15 @@ class EmulatorControl:
         (``"running"``), or let them run (``None``); answers the hold and the batches per status."""
         return self._call("POST", "batches", json={"hold": stage})
 
+    def set_rate_limits(self, window_s: float = 60.0, scale: float = 1.0) -> dict[str, Any]:
+        """Enforce each model's requests per minute from now on (as ``--rate-limits``), with the minute
+        shortened to ``window_s`` and the limits multiplied by ``scale``; windows start empty."""
+        return self._call("POST", "rate-limits", json={"window_s": window_s, "scale": scale})
+
+    def clear_rate_limits(self) -> None:
+        """No rate limits from now on."""
+        self._call("DELETE", "rate-limits")
+
     def stats(self, *, reset: bool = False) -> dict[str, int]:
         """Request counters (``max_in_flight`` is the most requests served at once; ``rate_limited`` the
         requests answered 429/3021 by ``--rate-limits``)."""
@@ -66,5 +75,5 @@ class EmulatorControl:
             **kwargs,
         )
         response.raise_for_status()
-        result: dict[str, Any] = response.json()["result"]
+        result: dict[str, Any] = response.json()["result"] or {}
         return result
