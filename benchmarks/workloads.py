@@ -3,9 +3,13 @@
     python benchmarks/workloads.py CASE CONTENDER [N]
 
 Run by ``benchmarks/peers.py``, which starts the emulator and sets ``BENCH_BASE_URL``,
-``BENCH_ACCOUNT_ID``, ``BENCH_TOKEN`` and ``BENCH_INDEX``. The peers (langchain-cloudflare,
-langchain-community, llama-index-embeddings-cloudflare-workersai) are imported only here, in the
-benchmark's own environment; they are never dependencies of the package.
+``BENCH_ACCOUNT_ID``, ``BENCH_TOKEN`` and ``BENCH_INDEX`` (and ``BENCH_PACE`` = ``window_s,scale``
+for the rate-limited run: our client paces itself to the emulator's shortened, scaled limits). A
+peer's name may end in ``@N``: the same peer at ``batch_size`` N, its best documented setting (100:
+"Cloudflare's current limit is 100 at max", llama-index-embeddings-cloudflare-workersai's
+docstring). The peers (langchain-cloudflare, langchain-community,
+llama-index-embeddings-cloudflare-workersai) are imported only here, in the benchmark's own
+environment; they are never dependencies of the package.
 """
 
 from __future__ import annotations
@@ -66,8 +70,23 @@ def stream_prompt() -> str:
 
 def ours_client() -> Any:
     from workersai import WorkersAI
+    from workersai.pacing import PacingPolicy
 
+    pace = os.environ.get("BENCH_PACE", "")
+    if pace:
+        window_s, scale = (float(x) for x in pace.split(","))
+        return WorkersAI(ACCOUNT, TOKEN, base_url=BASE, pace=PacingPolicy(window_s=window_s, scale=scale))
     return WorkersAI(ACCOUNT, TOKEN, base_url=BASE)
+
+
+def batch_size(contender: str, default: int) -> int:
+    """``N`` for a contender named ``peer@N``, else the peer's default."""
+    return int(contender.rsplit("@", 1)[1]) if "@" in contender else default
+
+
+def peer(contender: str) -> str:
+    """The peer's name without its ``@N`` setting."""
+    return contender.split("@", 1)[0]
 
 
 def ours_lc_embeddings() -> Any:
@@ -82,29 +101,38 @@ def ours_li_embeddings() -> Any:
     return WorkersAIEmbedding(model_name=EMBED_MODEL, client=ours_client())
 
 
-def cloudflare_embeddings() -> Any:
+def cloudflare_embeddings(size: int = 50) -> Any:
     from langchain_cloudflare import CloudflareWorkersAIEmbeddings
 
     return CloudflareWorkersAIEmbeddings(
-        account_id=ACCOUNT, api_token=TOKEN, model_name=EMBED_MODEL, api_base_url=f"{BASE}/accounts"
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        model_name=EMBED_MODEL,
+        api_base_url=f"{BASE}/accounts",
+        batch_size=size,
     )
 
 
-def community_embeddings() -> Any:
+def community_embeddings(size: int = 50) -> Any:
     from langchain_community.embeddings.cloudflare_workersai import CloudflareWorkersAIEmbeddings
 
     return CloudflareWorkersAIEmbeddings(
-        account_id=ACCOUNT, api_token=TOKEN, model_name=EMBED_MODEL, api_base_url=f"{BASE}/accounts"
+        account_id=ACCOUNT,
+        api_token=TOKEN,
+        model_name=EMBED_MODEL,
+        api_base_url=f"{BASE}/accounts",
+        batch_size=size,
     )
 
 
-def llamaindex_peer_embeddings() -> Any:
+def llamaindex_peer_embeddings(size: int = 10) -> Any:
     # This peer has no base-URL setting: its URL is the module constant, pointed at the emulator here.
+    # Its default batch is llama-index-core's DEFAULT_EMBED_BATCH_SIZE (10).
     from llama_index.embeddings.cloudflare_workersai import base
 
     base.API_URL_TEMPLATE = f"{BASE}/accounts/{{}}/ai/run/{{}}"
     return base.CloudflareEmbedding(
-        account_id=ACCOUNT, auth_token=TOKEN, model=EMBED_MODEL, embed_batch_size=100
+        account_id=ACCOUNT, auth_token=TOKEN, model=EMBED_MODEL, embed_batch_size=size
     )
 
 
@@ -115,11 +143,11 @@ def ours_lc_store(wait: bool = True) -> Any:
     return VectorizeVectorStore(INDEX, embeddings, client=embeddings.workers_ai, wait=wait)
 
 
-def cloudflare_store() -> Any:
+def cloudflare_store(size: int = 50) -> Any:
     from langchain_cloudflare import CloudflareVectorize
 
     return CloudflareVectorize(
-        embedding=cloudflare_embeddings(),
+        embedding=cloudflare_embeddings(size),
         account_id=ACCOUNT,
         api_token=TOKEN,
         base_url=BASE,
@@ -161,32 +189,39 @@ def ingest(contender: str, n: int) -> dict[str, Any]:
             VectorStoreIndex(nodes, storage_context=context, embed_model=embed)
             # Timed until searchable either way: deferred writes are confirmed once, at the end.
             embed.workers_ai.vectorize.confirm_writes(INDEX)
-    elif contender == "langchain-cloudflare":
-        peer = cloudflare_store()
+    elif peer(contender) == "langchain-cloudflare":
+        cf_store = cloudflare_store(batch_size(contender, 50))
 
         def run() -> None:
             # The peer takes at most 5,000 texts a call.
             for start in range(0, n, 5000):
-                peer.add_texts(texts[start : start + 5000], ids=ids[start : start + 5000], include_d1=False)
+                cf_store.add_texts(
+                    texts[start : start + 5000], ids=ids[start : start + 5000], include_d1=False
+                )
 
     else:
         raise SystemExit(f"unknown contender {contender}")
     before = rss_mb()
     cpu0, t0 = cpu_s(), time.perf_counter()
-    run()
+    failed = None
+    try:
+        run()
+    except Exception as exc:  # a peer without retries stops at a 429: the rate-limited run reports it
+        failed = f"{type(exc).__name__}: {exc}"[:300]
     seconds = time.perf_counter() - t0
     return {
         "seconds": seconds,
-        "docs_per_s": n / seconds,
+        "docs_per_s": n / seconds if failed is None else 0.0,
         "client_cpu_s": cpu_s() - cpu0,
         "rss_before_mb": before,
         "peak_rss_mb": rss_mb(),
+        "failed": failed,
     }
 
 
 def embed(contender: str, n: int) -> dict[str, Any]:
     texts = corpus(n)
-    makers = {
+    makers: dict[str, tuple[Callable[..., Any], str, str]] = {
         "ours-langchain": (ours_lc_embeddings, "embed_documents", "aembed_documents"),
         "ours-llamaindex": (ours_li_embeddings, "get_text_embedding_batch", "aget_text_embedding_batch"),
         "langchain-cloudflare": (cloudflare_embeddings, "embed_documents", "aembed_documents"),
@@ -197,8 +232,8 @@ def embed(contender: str, n: int) -> dict[str, Any]:
             "aget_text_embedding_batch",
         ),
     }
-    make, sync_name, async_name = makers[contender]
-    model = make()
+    make, sync_name, async_name = makers[peer(contender)]
+    model = make(int(contender.rsplit("@", 1)[1])) if "@" in contender else make()
     getattr(model, sync_name)(texts[:10])  # warm up (connections), untimed
     t0 = time.perf_counter()
     out = getattr(model, sync_name)(texts)
