@@ -53,6 +53,13 @@ def _checked(vectors: Iterable[VectorLike], dimensions: int | None) -> Iterator[
         yield out
 
 
+def checked_records(vectors: Iterable[VectorLike], dimensions: int | None = None) -> Iterable[dict[str, Any]]:
+    """The checked wire records of ``vectors``: a list (any sequence) checked whole at once, so one bad
+    vector stops a call before any request; an iterator checked as it is read, never held whole."""
+    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
+    return list(records) if isinstance(vectors, Sequence) else records
+
+
 @dataclass
 class Batch:
     """One NDJSON request body, the ids it writes (in order) and the vectors' dimensions."""
@@ -72,9 +79,7 @@ def ndjson_batches(
     call must all have the same dimensions. A list (any sequence) is checked whole before the first
     body is built, so one bad vector stops the call before any request; an iterator is checked as it
     is read and streamed batch by batch, so one of any length is never held whole."""
-    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
-    if isinstance(vectors, Sequence):
-        records = list(records)
+    records = checked_records(vectors, dimensions)
     lines: list[bytes] = []
     ids: list[str] = []
     size = 0

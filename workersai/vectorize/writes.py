@@ -8,14 +8,21 @@ A bulk write sends its batches concurrently (at most ``concurrency`` at once). T
 - a write that will be waited on sends its last batch as a fence (see
   :mod:`~workersai.vectorize.consistency`) once all its other batches are answered, and waits for the
   fence: when the index has applied it, it has applied the whole call.
+
+A write with ``skip_existing`` (resuming a bulk write that was stopped, e.g. by ``kill -9``) first
+waits until the index has applied every write it accepted before (:func:`settle_id`: a waited delete
+of an id nobody has; Vectorize applies an index's mutations in order), then reads ``window`` ids at a
+time with ``get_by_ids`` and leaves out the vectors already stored in the namespace they are written
+to (:func:`skip_stored`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .batching import Batch, Wait
+from .batching import Batch, VectorLike, Wait, checked_records, record
 from .consistency import Mutation, MutationLog, Written, confirm
 from .flows import Call, Collect, Flow, Pull, Request, Start
 
@@ -82,3 +89,68 @@ def mutate(
     if wait:
         yield from confirm(log, info, [done], index=index, timeout=timeout, poll_interval=poll_interval)
     return done.mutation_id
+
+
+StoredIds = Mapping[str, "str | None"]
+"""``{id: namespace}`` of the stored vectors among some ids (:func:`~.reads.stored`)."""
+
+
+def settle_id() -> str:
+    """A fresh id no one has written: deleting it, waited on, returns once the index has applied every
+    write it accepted before (from any process), as mutations are applied in order."""
+    return f"workersai-settle-{uuid.uuid4().hex}"
+
+
+def unstored(records: list[dict[str, Any]], found: StoredIds) -> list[dict[str, Any]]:
+    """The records whose id is not stored in the namespace the record is written to."""
+    return [r for r in records if r["id"] not in found or found[r["id"]] != r.get("namespace")]
+
+
+def _windows(records: Iterable[dict[str, Any]], window: int) -> Iterator[list[dict[str, Any]]]:
+    part: list[dict[str, Any]] = []
+    for rec in records:
+        part.append(rec)
+        if len(part) >= window:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
+def skip_stored(
+    vectors: Iterable[VectorLike],
+    stored: Callable[[list[str]], StoredIds],
+    window: int,
+    dimensions: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The checked records of ``vectors`` that are not stored yet, asked ``window`` ids at a time (a
+    list is checked whole before the first question, so a bad vector still stops the call before any
+    request; an iterator is read as it goes, never held whole)."""
+    for part in _windows(checked_records(vectors, dimensions), window):
+        yield from unstored(part, stored([r["id"] for r in part]))
+
+
+async def askip_stored(
+    vectors: Iterable[VectorLike] | AsyncIterable[VectorLike],
+    stored: Callable[[list[str]], Awaitable[StoredIds]],
+    window: int,
+    dimensions: int | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """:func:`skip_stored` asking with an async ``stored``; ``vectors`` may be an async iterable."""
+    if not isinstance(vectors, AsyncIterable):
+        for part in _windows(checked_records(vectors, dimensions), window):
+            for rec in unstored(part, await stored([r["id"] for r in part])):
+                yield rec
+        return
+    pending: list[dict[str, Any]] = []
+    async for item in vectors:
+        rec = record(item, dimensions)
+        dimensions = len(rec["values"])
+        pending.append(rec)
+        if len(pending) >= window:
+            for kept in unstored(pending, await stored([r["id"] for r in pending])):
+                yield kept
+            pending = []
+    if pending:
+        for kept in unstored(pending, await stored([r["id"] for r in pending])):
+            yield kept
