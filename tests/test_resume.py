@@ -92,9 +92,11 @@ def test_kill_9_mid_add_then_skip_existing_embeds_only_the_rest(
     assert 3 * chunk <= len(before) < n
 
     request_log.requests.clear()
+    counted = emulator.stats()["embedded_texts"]
     assert store.add_texts(texts(n), ids=ids(n), skip_existing=True) == ids(n)
     by_text = dict(zip(texts(n), ids(n), strict=True))
     again = [by_text[t] for t in embedded_texts(request_log)]
+    assert emulator.stats()["embedded_texts"] - counted == len(again)  # the emulator's own count
     assert not before & set(again)  # nothing already stored is embedded again
     assert sorted(again) == sorted(set(ids(n)) - before)  # and every missing document is, once
     assert sorted(written_ids(request_log)) == sorted(again)
