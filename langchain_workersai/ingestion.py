@@ -13,15 +13,22 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from workersai import BadInput, ResponseFormatError
+from workersai.raw_vectors import RawVector
 from workersai.vectorize import TextTooLong
 from workersai.vectorize.checks import check_id, check_metadata, check_namespace
 from workersai.vectorize.texts import check_text_fits, check_text_for_d1
+
+from .embeddings import WorkersAIEmbeddings
+
+Values = list[float] | RawVector
+"""A document's vector: parsed floats, or the embedding answer's JSON bytes (:func:`embedder`)."""
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
@@ -93,7 +100,7 @@ class Documents:
             out_ids.append(vid)
         return cls(texts, metadatas, out_ids, namespace, texts_in_metadata)
 
-    def records(self, positions: list[int], vectors: list[list[float]]) -> Iterator[dict[str, Any]]:
+    def records(self, positions: list[int], vectors: Sequence[Values]) -> Iterator[dict[str, Any]]:
         """The wire records of the documents at ``positions``, given their vectors."""
         if len(vectors) != len(positions):
             raise ResponseFormatError(
@@ -141,6 +148,28 @@ def progress_bar(total: int, show: bool) -> Iterator[Progress | None]:
         yield bar.update
 
 
+def embedder(embedding: Embeddings) -> Callable[[list[str]], Sequence[Values]]:
+    """How the store embeds documents it only writes: with our own :class:`WorkersAIEmbeddings`
+    (direct, its ``embed_documents`` not overridden) the core's ``embed_raw``, whose vectors stay the
+    JSON bytes of the answer and go into the NDJSON as they are; any other embeddings as they are."""
+    if isinstance(embedding, WorkersAIEmbeddings) and _plain(embedding, "embed_documents"):
+        return partial(embedding.workers_ai.embed_raw, **embedding._options())
+    return embedding.embed_documents
+
+
+def aembedder(embedding: Embeddings) -> Callable[[list[str]], Awaitable[Sequence[Values]]]:
+    """:func:`embedder`, async."""
+    if isinstance(embedding, WorkersAIEmbeddings) and _plain(embedding, "aembed_documents"):
+        return partial(embedding.workers_ai.aembed_raw, **embedding._options())
+    return embedding.aembed_documents
+
+
+def _plain(embedding: WorkersAIEmbeddings, method: str) -> bool:
+    return not embedding.batch_api and getattr(type(embedding), method) is getattr(
+        WorkersAIEmbeddings, method
+    )
+
+
 Missing = Callable[[list[str]], list[str]]
 """Which of some ids are not stored yet (``Vectorize.missing_ids`` for the store's index and namespace)."""
 AMissing = Callable[[list[str]], Awaitable[list[str]]]
@@ -158,12 +187,12 @@ def embedded(
     uploaded; at most two chunks' vectors are held, however many texts there are. With ``missing``,
     each chunk's ids are checked first (in bulk, ``get_by_ids``) and only the documents not stored
     yet are embedded and written."""
-    size, total = chunk_size, len(docs.ids)
+    size, total, embed = chunk_size, len(docs.ids), embedder(embedding)
 
-    def prepare(start: int) -> tuple[list[int], list[list[float]]]:
+    def prepare(start: int) -> tuple[list[int], Sequence[Values]]:
         ids = docs.ids[start : start + size]
         positions = docs.chunk(start, size, None if missing is None else missing(ids))
-        return positions, embedding.embed_documents(docs.texts_at(positions)) if positions else []
+        return positions, embed(docs.texts_at(positions)) if positions else []
 
     with ThreadPoolExecutor(1, thread_name_prefix="workersai-embed-ahead") as ahead:
         future = ahead.submit(prepare, 0)
@@ -184,12 +213,12 @@ async def aembedded(
     missing: AMissing | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """:func:`embedded` on the event loop (the next chunk checked and embedded by a task)."""
-    size, total = chunk_size, len(docs.ids)
+    size, total, embed = chunk_size, len(docs.ids), aembedder(embedding)
 
-    async def prepare(start: int) -> tuple[list[int], list[list[float]]]:
+    async def prepare(start: int) -> tuple[list[int], Sequence[Values]]:
         ids = docs.ids[start : start + size]
         positions = docs.chunk(start, size, None if missing is None else await missing(ids))
-        return positions, await embedding.aembed_documents(docs.texts_at(positions)) if positions else []
+        return positions, await embed(docs.texts_at(positions)) if positions else []
 
     task = asyncio.ensure_future(prepare(0))
     try:

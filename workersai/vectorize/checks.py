@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 
 from ..errors import BadInput
+from ..raw_vectors import RawVector
+from ..raw_vectors import fragment as raw_fragment
 
 MAX_ID_BYTES = 64
 MAX_NAMESPACE_BYTES = 64
@@ -52,7 +54,7 @@ def compact(value: Any) -> bytes:
     ``ValueError`` for what JSON cannot carry (lone surrogates, nesting past orjson's limit, other
     types)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(value, default=raw_fragment, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 
@@ -156,7 +158,15 @@ def plain_values(values: Any) -> Any:
 
 
 def check_values(values: Any, dimensions: int | None = None, vector_id: str = "") -> None:
-    """A non-empty list of finite numbers within float32's range, of ``dimensions`` if given."""
+    """A non-empty list of finite numbers within float32's range, of ``dimensions`` if given; or an
+    embedding answer's row kept as JSON (:class:`~workersai.raw_vectors.RawVector`, its numbers checked
+    when it was cut out), of ``dimensions``."""
+    if isinstance(values, RawVector):
+        if dimensions is not None and values.dimensions != dimensions:
+            raise BadInput(
+                f"vector {vector_id!r} has {values.dimensions} dimensions; the index has {dimensions}"
+            )
+        return
     if not isinstance(values, (list, tuple)) or not values:
         raise BadInput(f"values of {vector_id!r} must be a non-empty list of numbers")
     if dimensions is not None and len(values) != dimensions:

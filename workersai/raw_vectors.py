@@ -1,0 +1,141 @@
+"""Embedding answers kept as JSON bytes, for vectors that are only passed through to a write.
+
+Bulk ingestion embeds texts and writes the vectors to Vectorize as NDJSON without ever looking at a
+number. Parsing every float of the answer into a Python float and printing it again is most of the
+client's CPU per document; here the answer's ``result.data`` rows are cut out of the body as bytes and
+checked instead: the array's shape (``n`` rows of ``dimensions`` numbers, no deeper nesting), and
+that only number characters appear (digits, sign, point, exponent). Each row becomes an
+:class:`orjson.Fragment`, which ``orjson.dumps`` writes verbatim into an NDJSON line, so the service
+receives exactly the numbers it returned.
+
+The rest of the envelope (``success``, ``result.shape``, ...) is parsed as usual, with the data array
+cut out; an answer of any other layout is parsed whole (:func:`rows_from_parsed`), so the fast path
+never changes what is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+from .errors import ResponseFormatError
+
+_WHITESPACE = b" \t\r\n"
+_NUMBER_CHARS = b"0123456789+-.eE"
+_ARRAY_CHARS = _NUMBER_CHARS + b",[]" + _WHITESPACE
+_DATA_KEY = b'"data"'
+
+
+class RawVector:
+    """One embedding as the bytes of its JSON array (``[0.1,-0.2,...]``) and its length;
+    :func:`~workersai.vectorize.batching.record` writes it into NDJSON as it is (an
+    :class:`orjson.Fragment`). Not a dataclass: orjson would write a dataclass's fields."""
+
+    __slots__ = ("dimensions", "json")
+
+    def __init__(self, json: bytes, dimensions: int) -> None:
+        self.json = json
+        self.dimensions = dimensions
+
+    def __repr__(self) -> str:
+        return f"RawVector({self.json[:40]!r}..., dimensions={self.dimensions})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawVector) and (self.json, self.dimensions) == (other.json, other.dimensions)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return self.dimensions
+
+    def fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(self.json)
+
+    def values(self) -> list[float]:
+        """The numbers, parsed (for a caller that needs them after all)."""
+        parsed: list[float] = orjson.loads(self.json)
+        return parsed
+
+
+def _array_end(body: bytes, start: int) -> int:
+    """The index of the ``]`` closing the array of arrays that opens at ``start``."""
+    pos = body.index(b"]", start)
+    while True:
+        nxt = pos + 1
+        while nxt < len(body) and body[nxt] in _WHITESPACE:
+            nxt += 1
+        if nxt >= len(body):
+            raise ValueError("the data array is not closed")
+        if body[nxt] == ord("]"):
+            return nxt
+        if body[nxt] != ord(","):
+            raise ValueError("unexpected text between rows")
+        pos = body.index(b"]", nxt)
+
+
+def _rows(array: bytes, count: int) -> list[bytes]:
+    """The rows of ``[[...],[...]]`` (whitespace removed), checked: only number characters, ``count``
+    rows, no nesting, no empty element."""
+    if array.translate(None, _ARRAY_CHARS):
+        raise ValueError("the data array holds characters that are not part of numbers")
+    compact = array.translate(None, _WHITESPACE)
+    if count == 0:
+        if compact != b"[]":
+            raise ValueError("rows for no texts")
+        return []
+    if not (compact.startswith(b"[[") and compact.endswith(b"]]")):
+        raise ValueError("the data array is not an array of arrays")
+    if compact.count(b"[") != count + 1 or compact.count(b"]") != count + 1:
+        raise ValueError("the data array does not hold one flat row per text")
+    rows = compact[2:-2].split(b"],[")
+    if len(rows) != count or b",," in compact or b"[," in compact or b",]" in compact or b"[]" in compact:
+        raise ValueError("a row is empty or has an empty element")
+    return rows
+
+
+def rows_from_body(body: bytes, count: int) -> list[RawVector]:
+    """The ``count`` embeddings of a successful ``/ai/run`` answer ``body``, cut out as JSON bytes and
+    checked (see the module docstring). ``ValueError`` when the body is not laid out as expected (the
+    caller then parses it whole); :class:`ResponseFormatError` when it is, but its data is wrong."""
+    key = body.find(_DATA_KEY)
+    if key < 0:
+        raise ValueError("no data key")
+    colon = key + len(_DATA_KEY)
+    while colon < len(body) and body[colon] in _WHITESPACE:
+        colon += 1
+    if body[colon : colon + 1] != b":":
+        raise ValueError("no data key")
+    start = colon + 1
+    while start < len(body) and body[start] in _WHITESPACE:
+        start += 1
+    if body[start : start + 1] != b"[":
+        raise ValueError("data is not an array")
+    end = _array_end(body, start) if count else body.index(b"]", start)
+    # The rest of the envelope, parsed: it proves the key found is result.data and gives the shape.
+    rest = orjson.loads(body[:key] + b'"data":null' + body[end + 1 :])
+    result = rest.get("result") if isinstance(rest, Mapping) else None
+    if rest.get("success") is False:
+        raise ValueError("an error envelope")
+    if not isinstance(result, Mapping) or "data" not in result or result["data"] is not None:
+        raise ValueError("the data key found is not the result's")
+    rows = _rows(body[start : end + 1], count)
+    dims = rows[0].count(b",") + 1 if rows else 0
+    if any(row.count(b",") != dims - 1 for row in rows):
+        raise ResponseFormatError("embedding rows of different lengths")
+    shape = result.get("shape")
+    if shape is not None and shape != [count, dims]:
+        raise ResponseFormatError(f"embedding shape {shape!r} for {count} rows of {dims}")
+    return [RawVector(b"[" + row + b"]", dims) for row in rows]
+
+
+def fragment(value: object) -> orjson.Fragment:
+    """``orjson.dumps``'s ``default``: a :class:`RawVector` as its JSON bytes, verbatim."""
+    if isinstance(value, RawVector):
+        return value.fragment()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def rows_from_parsed(vectors: list[list[float]]) -> list[RawVector]:
+    """Parsed vectors as :class:`RawVector` (the path for an answer laid out otherwise)."""
+    return [RawVector(orjson.dumps(v), len(v)) for v in vectors]
