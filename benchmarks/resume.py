@@ -111,7 +111,8 @@ def main() -> None:
 
     n = args.docs
     with tempfile.TemporaryDirectory(prefix="workersai-resume-") as data:
-        emu = Emulator(data, cache=args.distinct + 1_000)
+        # The cache holds the model's vectors and their projections: two entries a text.
+        emu = Emulator(data, cache=2 * args.distinct + 1_000)
         client = WorkersAI("0123456789abcdef0123456789abcdef", emu.token, base_url=emu.base, timeout=120)
         try:
             t0 = time.perf_counter()
