@@ -15,9 +15,7 @@ never changes what is accepted.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from typing import Any
 
 import orjson
 
@@ -25,9 +23,9 @@ from .errors import ResponseFormatError
 
 _WHITESPACE = b" \t\r\n"
 _NUMBER_CHARS = b"0123456789+-.eE"
-_ARRAY_CHARS = _NUMBER_CHARS + b",[]" + _WHITESPACE
+_ROW_CHARS = _NUMBER_CHARS + b","
 _DATA_KEY = b'"data"'
-_OPEN, _CLOSE, _COMMA = ord("["), ord("]"), ord(",")
+_COMMA = ord(",")
 
 
 class RawVector:
@@ -77,57 +75,50 @@ def _array_end(body: bytes, start: int) -> int:
         pos = body.index(b"]", nxt)
 
 
-def _rows(array: bytes, count: int) -> list[bytes]:
-    """The rows of ``[[...],[...]]`` as their own JSON arrays (whitespace removed), checked: only
-    number characters, ``count`` flat rows of one length, no empty element. numpy finds the brackets
-    and commas in a few vectorized passes; the numbers themselves are never read."""
+def _rows(array: bytes, count: int) -> tuple[list[bytes], int]:
+    """The rows of ``[[...],[...]]`` as their own JSON arrays (whitespace removed) and their length,
+    checked: ``count`` flat rows of one length, only number characters, no empty element. The rows are
+    found by their brackets (a ``memchr`` per row), their characters checked by ``bytes.translate``, and
+    their commas counted with numpy; the numbers themselves are never read."""
     try:
         import numpy as np  # the langchain extra's
     except ImportError:  # pragma: no cover - embed_raw then parses the answer whole
         raise ValueError("numpy is not installed") from None
 
-    if array.translate(None, _ARRAY_CHARS):
-        raise ValueError("the data array holds characters that are not part of numbers")
     if any(c in array for c in (b" ", b"\n", b"\t", b"\r")):
         array = array.translate(None, _WHITESPACE)
     if count == 0:
         if array != b"[]":
             raise ValueError("rows for no texts")
-        return []
-    arr = np.frombuffer(array, np.uint8)
-    opens, closes = np.flatnonzero(arr == _OPEN), np.flatnonzero(arr == _CLOSE)
-    if len(opens) != count + 1 or len(closes) != count + 1 or opens[0] != 0 or closes[-1] != len(arr) - 1:
-        raise ValueError("the data array does not hold one flat row per text")
-    starts, ends = opens[1:], closes[:-1]
-    # Rows follow one another as "],[": each opens two characters after the previous one closed, with
-    # a comma between; with one "[" and one "]" per row this also rules out nesting.
-    if not (
-        np.all(starts < ends) and np.all(starts[1:] == ends[:-1] + 2) and np.all(arr[ends[:-1] + 1] == _COMMA)
-    ):
-        raise ValueError("the data array does not hold one flat row per text")
-    is_comma = arr == _COMMA
-    # Commas a row holds (reduceat sums up to the next row's start: the comma between rows counts once).
-    per_row = np.add.reduceat(is_comma, starts, dtype=np.int64)
-    per_row[:-1] -= 1
-    if np.any(per_row != per_row[0]):
-        raise ResponseFormatError("embedding rows of different lengths")
-    # No empty element: no two commas side by side, and every row starts and ends with a number.
-    number = _number_table()
-    if (is_comma[1:] & is_comma[:-1]).any() or not (
-        number[arr[starts + 1]].all() and number[arr[ends - 1]].all()
-    ):
+        return [], 0
+    if array[:2] != b"[[" or array[-2:] != b"]]":
+        raise ValueError("the data array is not an array of arrays")
+    spans: list[tuple[int, int]] = []
+    start = 1
+    while True:
+        end = array.index(b"]", start)
+        spans.append((start, end))
+        if end == len(array) - 2:
+            break
+        if array[end + 1 : end + 3] != b",[":
+            raise ValueError("the data array does not hold one flat row per text")
+        start = end + 2
+    if len(spans) != count:
+        raise ValueError(f"{len(spans)} rows for {count} texts")
+    rows = [array[s : e + 1] for s, e in spans]
+    # Between its brackets a row holds number characters and commas only (so no nesting either), and
+    # starts and ends with a number.
+    if any(row.translate(None, _ROW_CHARS) != b"[]" for row in rows):
+        raise ValueError("the data array holds characters that are not part of numbers")
+    if any(row[1] not in _NUMBER_CHARS or row[-2] not in _NUMBER_CHARS for row in rows):
         raise ValueError("a row is empty or has an empty element")
-    return [array[s : e + 1] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-
-
-@functools.cache
-def _number_table() -> Any:
-    """A lookup table: True for the bytes that may appear in a JSON number."""
-    import numpy as np
-
-    table = np.zeros(256, bool)
-    table[list(_NUMBER_CHARS)] = True
-    return table
+    is_comma = np.frombuffer(array, np.uint8) == _COMMA
+    if (is_comma[1:] & is_comma[:-1]).any():
+        raise ValueError("a row has an empty element")
+    per_row = {int(np.count_nonzero(is_comma[s:e])) for s, e in spans}
+    if len(per_row) != 1:
+        raise ResponseFormatError("embedding rows of different lengths")
+    return rows, per_row.pop() + 1
 
 
 def rows_from_body(body: bytes, count: int) -> list[RawVector]:
@@ -155,8 +146,7 @@ def rows_from_body(body: bytes, count: int) -> list[RawVector]:
         raise ValueError("an error envelope")
     if not isinstance(result, Mapping) or "data" not in result or result["data"] is not None:
         raise ValueError("the data key found is not the result's")
-    rows = _rows(body[start : end + 1], count)
-    dims = rows[0].count(b",") + 1 if rows else 0
+    rows, dims = _rows(body[start : end + 1], count)
     shape = result.get("shape")
     if shape is not None and shape != [count, dims]:
         raise ResponseFormatError(f"embedding shape {shape!r} for {count} rows of {dims}")

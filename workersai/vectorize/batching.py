@@ -84,7 +84,7 @@ def ndjson_batches(
     ids: list[str] = []
     size = 0
     for rec in records:
-        line = compact(rec) + b"\n"
+        line = compact(rec, line=True)
         if len(line) > max_bytes:
             raise BadInput(f"vector {rec['id']!r} alone is over the request size limit")
         if lines and (len(lines) >= max_vectors or size + len(line) > max_bytes):

@@ -49,12 +49,13 @@ RETURN_METADATA = ("none", "indexed", "all")
 _INDEX_NAME = re.compile(r"[a-z][a-z0-9_-]*[a-z0-9]")
 
 
-def compact(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as the service measures sizes (orjson: ingestion's hot path). Raises
-    ``ValueError`` for what JSON cannot carry (lone surrogates, nesting past orjson's limit, other
-    types)."""
+def compact(value: Any, *, line: bool = False) -> bytes:
+    """Compact UTF-8 JSON, as the service measures sizes (orjson: ingestion's hot path); ``line``
+    appends a newline (an NDJSON line, without copying it again). Raises ``ValueError`` for what JSON
+    cannot carry (lone surrogates, nesting past orjson's limit, other types)."""
+    option = orjson.OPT_SERIALIZE_NUMPY | (orjson.OPT_APPEND_NEWLINE if line else 0)
     try:
-        return orjson.dumps(value, default=raw_fragment, option=orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(value, default=raw_fragment, option=option)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 
