@@ -22,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 from workersai import BadInput, ResponseFormatError
 from workersai.raw_vectors import RawVector
 from workersai.vectorize import TextTooLong
+from workersai.vectorize.batching import CheckedRecord
 from workersai.vectorize.checks import check_id, check_metadata, check_namespace
 from workersai.vectorize.texts import check_text_fits, check_text_for_d1
 
@@ -107,15 +108,18 @@ class Documents:
                 f"the embedding model returned {len(vectors)} vectors for {len(positions)} texts"
             )
         for i, values in zip(positions, vectors, strict=True):
-            yield {
-                "id": self.ids[i],
-                "values": values,
-                "metadata": stored_metadata(
+            # Checked in `checked` (id, metadata, namespace): the core checks only the values again.
+            record = CheckedRecord(
+                id=self.ids[i],
+                values=values,
+                metadata=stored_metadata(
                     self.texts[i] if self.texts_in_metadata else None,
                     self.metadatas[i] if self.metadatas else None,
                 ),
-                "namespace": self.namespace,
-            }
+            )
+            if self.namespace is not None:
+                record["namespace"] = self.namespace
+            yield record
 
     def chunk(self, start: int, size: int, missing: list[str] | None = None) -> list[int]:
         """The positions of the chunk at ``start``; with ``missing`` (the ids of the chunk not stored

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
+import orjson
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
@@ -393,8 +394,9 @@ class WorkersAI:
         is parsed or printed again. The bulk adds of the stores use it."""
 
         def one(batch: list[str]) -> list[RawVector]:
+            body = orjson.dumps(self._embed_inputs(batch, pooling))
             response = self.transport.request(
-                "POST", self.run_url(model), json=self._embed_inputs(batch, pooling), pace=model
+                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
             )
             return self._raw_vectors(model, batch, response)
 
@@ -411,8 +413,9 @@ class WorkersAI:
         """Async twin of :meth:`embed_raw`."""
 
         async def one(batch: list[str]) -> list[RawVector]:
+            body = orjson.dumps(self._embed_inputs(batch, pooling))
             response = await self.transport.arequest(
-                "POST", self.run_url(model), json=self._embed_inputs(batch, pooling), pace=model
+                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
             )
             return self._raw_vectors(model, batch, response)
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import BadInput
-from .checks import MAX_BYTES_PER_WRITE, MAX_VECTORS_PER_WRITE, check_vector, compact, plain_values
+from .checks import (
+    MAX_BYTES_PER_WRITE,
+    MAX_VECTORS_PER_WRITE,
+    check_values,
+    check_vector,
+    compact,
+    plain_values,
+)
 from .models import Vector
 
 VectorLike = Vector | Mapping[str, Any]
@@ -23,9 +30,19 @@ def check_wait(wait: Any) -> Wait:
     return wait  # type: ignore[no-any-return]
 
 
+class CheckedRecord(dict[str, Any]):
+    """A wire record (``id``, ``values``, and ``metadata`` / ``namespace`` when set) whose id, metadata
+    and namespace its maker has already checked, as the vector stores check every document before
+    embedding any: :func:`record` then checks only its values, and sends it as it is."""
+
+
 def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
     path of every ingestion)."""
+    if type(item) is CheckedRecord:
+        item["values"] = plain_values(item["values"])
+        check_values(item["values"], dimensions, item["id"])
+        return item
     vid: Any
     values: Any
     if isinstance(item, Vector):
