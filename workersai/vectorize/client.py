@@ -149,14 +149,37 @@ class Vectorize(IndexOperations):
         that embeds the next texts while earlier batches are sent)."""
         return await self._awrite_all(name, "upsert", vectors, wait, timeout, batch_size, skip_existing)
 
+    def _settle_flow(self, name: str, timeout: float) -> Flow[None]:
+        check_index_name(name)
+
+        def fence() -> Call[str]:
+            body = orjson.dumps({"ids": [writes.settle_id()]})
+            return Call(
+                "POST",
+                f"/{name}/delete_by_ids",
+                models.mutation_id,
+                content=body,
+                content_type="application/json",
+            )
+
+        return writes.settle(
+            self._log(name),
+            fence,
+            self._info(name),
+            index=name,
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+        )
+
     def settle(self, name: str, *, timeout: float = 60.0) -> None:
         """Return once the index has applied every write it accepted before this call, from any
-        process: a waited delete of an id nobody has (Vectorize applies an index's mutations in order,
-        so when it has applied this one it has applied all before it)."""
-        self.delete_by_ids(name, [writes.settle_id()], wait=True, timeout=timeout)
+        process (e.g. a bulk add killed half-way): a waited delete of an id nobody has, sent again if
+        another process's write lands after it (Vectorize applies an index's mutations in order, so once
+        it has applied the fence it has applied all before it; see :func:`~.writes.settle`)."""
+        self._run(self._settle_flow(name, timeout))
 
     async def asettle(self, name: str, *, timeout: float = 60.0) -> None:
-        await self.adelete_by_ids(name, [writes.settle_id()], wait=True, timeout=timeout)
+        await self._arun(self._settle_flow(name, timeout))
 
     def _id_batches(self, name: str, ids: Sequence[str]) -> list[Batch]:
         """``delete_by_ids`` bodies of at most ``DELETE_BATCH`` ids (no service limit is documented;

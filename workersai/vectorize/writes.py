@@ -18,13 +18,16 @@ to (:func:`skip_stored`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ..errors import MutationTimeout
 from .batching import Batch, VectorLike, Wait, checked_records, record
 from .consistency import Mutation, MutationLog, Written, confirm
-from .flows import Call, Collect, Flow, Pull, Request, Start
+from .flows import Call, Collect, Flow, Pull, Request, Sleep, Start
+from .models import IndexInfo
 
 
 def write(
@@ -96,9 +99,52 @@ StoredIds = Mapping[str, "str | None"]
 
 
 def settle_id() -> str:
-    """A fresh id no one has written: deleting it, waited on, returns once the index has applied every
-    write it accepted before (from any process), as mutations are applied in order."""
+    """A fresh id no one has written, for :func:`settle`'s fences."""
     return f"workersai-settle-{uuid.uuid4().hex}"
+
+
+SETTLE_QUIET = 2.0
+"""Seconds ``info`` may name another process's mutation, unchanged, before :func:`settle` sends a new
+fence (that write may have been accepted after the fence, and then the fence is never named)."""
+
+
+def settle(
+    log: MutationLog,
+    fence_call: Callable[[], Call[str]],
+    info: Call[Any],
+    *,
+    index: str,
+    timeout: float,
+    poll_interval: float,
+    quiet: float = SETTLE_QUIET,
+) -> Flow[None]:
+    """Return once the index has applied every write it accepted before the call, from any process.
+
+    A fence (a delete of an id nobody has, :func:`settle_id`) is sent and ``info`` polled until it names
+    the fence: mutations are applied in order, so everything accepted before the fence is applied. A
+    write of another process (e.g. the last upload of a client that was killed, still being read by the
+    service) may be accepted just after the fence; ``info`` then names it instead, and the fence is
+    never named. So when ``info`` has named the same foreign mutation for ``quiet`` seconds, a new fence
+    is sent, until one is named; :class:`~workersai.errors.MutationTimeout` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fence: Written = yield Request(Mutation(fence_call(), log, fence=True))
+        seen: str | None = None
+        since = time.monotonic()
+        while True:
+            state: IndexInfo = yield Request(info)
+            processed = state.processed_up_to_mutation
+            log.observe(processed)
+            if log.applied(fence, processed):
+                return
+            now = time.monotonic()
+            if now >= deadline:
+                raise MutationTimeout(f"the writes to {index!r} were not all applied within {timeout:g}s")
+            if processed != seen:
+                seen, since = processed, now
+            elif now - since >= quiet:
+                break  # a foreign write was applied after the fence: fence again
+            yield Sleep(poll_interval)
 
 
 def unstored(records: list[dict[str, Any]], found: StoredIds) -> list[dict[str, Any]]:
