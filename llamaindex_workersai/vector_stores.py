@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import BaseNode, TextNode
+from llama_index.core.schema import BaseNode, TextNode, TransformComponent
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -97,9 +98,9 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     was stopped (a crash, ``kill -9``): the store waits until the index has applied every write it
     accepted (``Vectorize.settle``), checks the nodes' ids in bulk with ``get_by_ids`` and writes only
     the nodes not stored yet in its namespace (a stored node is not compared, only its id). Nodes reach
-    ``add`` already embedded; to skip their embedding too, put :meth:`unstored_nodes` before the
-    embedding model (e.g. as the transformation before it in an ``IngestionPipeline``), with stable
-    node ids.
+    ``add`` already embedded; to skip their embedding too, put :class:`SkipStoredNodes` before the
+    embedding model in an ``IngestionPipeline`` (or call :meth:`unstored_nodes`), with stable node ids
+    (e.g. a splitter's ``id_func``).
     """
 
     stores_text: bool = True
@@ -463,3 +464,27 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         result = self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
         await self._afill(result.nodes or [])
         return result
+
+
+class SkipStoredNodes(TransformComponent):
+    """An ``IngestionPipeline`` step that drops the nodes ``vector_store`` already holds (by id, in its
+    namespace, checked in bulk with ``get_by_ids``), so a pipeline run again after being stopped embeds
+    only the rest: put it after the splitter, before the embedding model. Node ids must be stable
+    across runs (a splitter's ``id_func``); the step is never cached (its answer changes as the index
+    fills)."""
+
+    vector_store: VectorizeVectorStore
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        return self.vector_store.unstored_nodes(nodes)
+
+    async def acall(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        return await self.vector_store.aunstored_nodes(nodes)
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        # IngestionPipeline keys its cache by this: a fresh value each time keeps the step uncached.
+        return {
+            "class_name": "SkipStoredNodes",
+            "index": self.vector_store.index_name,
+            "run": uuid.uuid4().hex,
+        }

@@ -221,3 +221,32 @@ def test_llamaindex_add_skip_existing_and_unstored_nodes(logged: WorkersAI, requ
     values = {v.id: v.values for v in logged.vectorize.get_by_ids(name, ["n0", "n9"])}
     assert values == {"n0": [1.0, 0.0], "n9": [2.0, 9.0]}
     logged.vectorize.delete_index(name)
+
+
+def test_llamaindex_pipeline_skips_stored_nodes_before_embedding(
+    logged: WorkersAI, request_log: RequestLog
+) -> None:
+    from llama_index.core import Document
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+
+    from llamaindex_workersai import SkipStoredNodes, VectorizeVectorStore, WorkersAIEmbedding
+
+    name = f"resume-lp-{uuid.uuid4().hex[:8]}"
+    embed = WorkersAIEmbedding(model_name=EMBED, client=logged)
+    store = VectorizeVectorStore(name, workers_ai=logged)
+    store.create_index(dimensions=384)
+    corpus = [Document(text=t, id_=i) for t, i in zip(texts(12), ids(12), strict=True)]
+
+    def pipeline() -> IngestionPipeline:
+        splitter = SentenceSplitter(chunk_size=128, chunk_overlap=0, id_func=lambda i, doc: f"{doc.id_}-{i}")
+        return IngestionPipeline(
+            transformations=[splitter, SkipStoredNodes(vector_store=store), embed], vector_store=store
+        )
+
+    pipeline().run(documents=corpus[:5])  # a run stopped after 5 documents
+    request_log.requests.clear()
+    assert len(pipeline().run(documents=corpus)) == 7  # the rest
+    assert sorted(embedded_texts(request_log)) == sorted(texts(12)[5:])
+    assert len(list(logged.vectorize.list_ids(name))) == 12
+    logged.vectorize.delete_index(name)
