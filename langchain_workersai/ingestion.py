@@ -10,18 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from workersai import BadInput, ResponseFormatError
+from workersai.raw_vectors import RawVector
 from workersai.vectorize import TextTooLong
+from workersai.vectorize.batching import CheckedRecord
 from workersai.vectorize.checks import check_id, check_metadata, check_namespace
 from workersai.vectorize.texts import check_text_fits, check_text_for_d1
+
+from .embeddings import WorkersAIEmbeddings
+
+Values = list[float] | RawVector
+"""A document's vector: parsed floats, or the embedding answer's JSON bytes (:func:`embedder`)."""
 
 TEXT_KEY = "_text"
 """The metadata key that holds a document's text (taken out again on the way back)."""
@@ -93,20 +101,37 @@ class Documents:
             out_ids.append(vid)
         return cls(texts, metadatas, out_ids, namespace, texts_in_metadata)
 
-    def records(self, start: int, vectors: list[list[float]], chunk_size: int) -> Iterator[dict[str, Any]]:
-        """The wire records of the chunk at ``start``, given its vectors."""
-        if len(vectors) != min(chunk_size, len(self.ids) - start):
-            raise ResponseFormatError(f"the embedding model returned {len(vectors)} vectors for a chunk")
-        for i, values in enumerate(vectors, start):
-            yield {
-                "id": self.ids[i],
-                "values": values,
-                "metadata": stored_metadata(
+    def records(self, positions: list[int], vectors: Sequence[Values]) -> Iterator[dict[str, Any]]:
+        """The wire records of the documents at ``positions``, given their vectors."""
+        if len(vectors) != len(positions):
+            raise ResponseFormatError(
+                f"the embedding model returned {len(vectors)} vectors for {len(positions)} texts"
+            )
+        for i, values in zip(positions, vectors, strict=True):
+            # Checked in `checked` (id, metadata, namespace): the core checks only the values again.
+            record = CheckedRecord(
+                id=self.ids[i],
+                values=values,
+                metadata=stored_metadata(
                     self.texts[i] if self.texts_in_metadata else None,
                     self.metadatas[i] if self.metadatas else None,
                 ),
-                "namespace": self.namespace,
-            }
+            )
+            if self.namespace is not None:
+                record["namespace"] = self.namespace
+            yield record
+
+    def chunk(self, start: int, size: int, missing: list[str] | None = None) -> list[int]:
+        """The positions of the chunk at ``start``; with ``missing`` (the ids of the chunk not stored
+        yet), only theirs."""
+        positions = range(start, min(start + size, len(self.ids)))
+        if missing is None:
+            return list(positions)
+        keep = set(missing)
+        return [i for i in positions if self.ids[i] in keep]
+
+    def texts_at(self, positions: list[int]) -> list[str]:
+        return [self.texts[i] for i in positions]
 
 
 Progress = Callable[[int], object]
@@ -127,40 +152,87 @@ def progress_bar(total: int, show: bool) -> Iterator[Progress | None]:
         yield bar.update
 
 
+def embedder(embedding: Embeddings) -> Callable[[list[str]], Sequence[Values]]:
+    """How the store embeds documents it only writes: with our own :class:`WorkersAIEmbeddings`
+    (direct, its ``embed_documents`` not overridden) the core's ``embed_raw``, whose vectors stay the
+    JSON bytes of the answer and go into the NDJSON as they are; any other embeddings as they are."""
+    if isinstance(embedding, WorkersAIEmbeddings) and _plain(embedding, "embed_documents"):
+        return partial(embedding.workers_ai.embed_raw, **embedding._options())
+    return embedding.embed_documents
+
+
+def aembedder(embedding: Embeddings) -> Callable[[list[str]], Awaitable[Sequence[Values]]]:
+    """:func:`embedder`, async."""
+    if isinstance(embedding, WorkersAIEmbeddings) and _plain(embedding, "aembed_documents"):
+        return partial(embedding.workers_ai.aembed_raw, **embedding._options())
+    return embedding.aembed_documents
+
+
+def _plain(embedding: WorkersAIEmbeddings, method: str) -> bool:
+    return not embedding.batch_api and getattr(type(embedding), method) is getattr(
+        WorkersAIEmbeddings, method
+    )
+
+
+Missing = Callable[[list[str]], list[str]]
+"""Which of some ids are not stored yet (``Vectorize.missing_ids`` for the store's index and namespace)."""
+AMissing = Callable[[list[str]], Awaitable[list[str]]]
+
+
 def embedded(
-    docs: Documents, embedding: Embeddings, chunk_size: int, progress: Progress | None = None
+    docs: Documents,
+    embedding: Embeddings,
+    chunk_size: int,
+    progress: Progress | None = None,
+    missing: Missing | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records embedded ``chunk_size`` texts at a time, pulled by the writer as it fills NDJSON
     batches. The next chunk is already being embedded while this one is checked, serialized and
-    uploaded; at most two chunks' vectors are held, however many texts there are."""
-    texts, size = docs.texts, chunk_size
+    uploaded; at most two chunks' vectors are held, however many texts there are. With ``missing``,
+    each chunk's ids are checked first (in bulk, ``get_by_ids``) and only the documents not stored
+    yet are embedded and written."""
+    size, total, embed = chunk_size, len(docs.ids), embedder(embedding)
+
+    def prepare(start: int) -> tuple[list[int], Sequence[Values]]:
+        ids = docs.ids[start : start + size]
+        positions = docs.chunk(start, size, None if missing is None else missing(ids))
+        return positions, embed(docs.texts_at(positions)) if positions else []
+
     with ThreadPoolExecutor(1, thread_name_prefix="workersai-embed-ahead") as ahead:
-        future = ahead.submit(embedding.embed_documents, texts[:size])
-        for start in range(0, len(texts), size):
-            vectors = future.result()
-            if start + size < len(texts):
-                future = ahead.submit(embedding.embed_documents, texts[start + size : start + 2 * size])
-            yield from docs.records(start, vectors, size)
+        future = ahead.submit(prepare, 0)
+        for start in range(0, total, size):
+            positions, vectors = future.result()
+            if start + size < total:
+                future = ahead.submit(prepare, start + size)
+            yield from docs.records(positions, vectors)
             if progress is not None:
-                progress(len(vectors))
+                progress(min(size, total - start))
 
 
 async def aembedded(
-    docs: Documents, embedding: Embeddings, chunk_size: int, progress: Progress | None = None
+    docs: Documents,
+    embedding: Embeddings,
+    chunk_size: int,
+    progress: Progress | None = None,
+    missing: AMissing | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """:func:`embedded` on the event loop (the next chunk embedded by a task)."""
-    texts, size = docs.texts, chunk_size
-    task = asyncio.ensure_future(embedding.aembed_documents(texts[:size]))
+    """:func:`embedded` on the event loop (the next chunk checked and embedded by a task)."""
+    size, total, embed = chunk_size, len(docs.ids), aembedder(embedding)
+
+    async def prepare(start: int) -> tuple[list[int], Sequence[Values]]:
+        ids = docs.ids[start : start + size]
+        positions = docs.chunk(start, size, None if missing is None else await missing(ids))
+        return positions, await embed(docs.texts_at(positions)) if positions else []
+
+    task = asyncio.ensure_future(prepare(0))
     try:
-        for start in range(0, len(texts), size):
-            vectors = await task
-            if start + size < len(texts):
-                task = asyncio.ensure_future(
-                    embedding.aembed_documents(texts[start + size : start + 2 * size])
-                )
-            for record in docs.records(start, vectors, size):
+        for start in range(0, total, size):
+            positions, vectors = await task
+            if start + size < total:
+                task = asyncio.ensure_future(prepare(start + size))
+            for record in docs.records(positions, vectors):
                 yield record
             if progress is not None:
-                progress(len(vectors))
+                progress(min(size, total - start))
     finally:
         task.cancel()

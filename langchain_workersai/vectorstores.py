@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from langchain_core.documents import Document
@@ -15,7 +16,16 @@ from workersai.settings import ClientSettings
 from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait, check_wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
-from .ingestion import TEXT_KEY, Documents, aembedded, document, embedded, progress_bar
+from .ingestion import (
+    TEXT_KEY,
+    AMissing,
+    Documents,
+    Missing,
+    aembedded,
+    document,
+    embedded,
+    progress_bar,
+)
 
 Found = Sequence[tuple[str, "dict[str, Any] | None"]]
 """Stored vectors as (id, metadata), in the order their documents are returned."""
@@ -38,6 +48,14 @@ class VectorizeVectorStore(VectorStore):
     as NDJSON in requests of ``batch_size``, so memory stays flat however many documents there are.
     ``show_progress=True`` (on the store, or per ``add_texts`` / ``add_documents`` call) shows a tqdm
     bar over the documents.
+
+    ``skip_existing=True`` (on the store, or per call) resumes a bulk add that was stopped (a crash,
+    ``kill -9``): the store first waits until the index has applied every write it accepted
+    (``Vectorize.settle``), then checks each chunk's ids in bulk with ``get_by_ids`` before embedding
+    it, and embeds and writes only the documents whose ids are not stored yet in its namespace. Give
+    the documents stable ids (a stored document is not compared, only its id: to update changed
+    documents use LangChain's indexing API with a record manager). With ``d1_database_id`` the texts are
+    still written for every document, as before.
 
     Texts live in the vector's metadata, which Vectorize caps at 10 KiB: a longer document is refused
     before anything is embedded (:class:`~workersai.vectorize.TextTooLong`, naming the document). Split
@@ -69,6 +87,7 @@ class VectorizeVectorStore(VectorStore):
         chunk_size: int = 1600,
         batch_size: int = 1000,
         show_progress: bool = False,
+        skip_existing: bool = False,
         d1_database_id: str | None = None,
         client: WorkersAI | None = None,
         metric: Metric | None = None,
@@ -84,6 +103,7 @@ class VectorizeVectorStore(VectorStore):
         self.chunk_size = chunk_size
         self.batch_size = batch_size
         self.show_progress = show_progress
+        self.skip_existing = skip_existing
         if client is None:
             shared = getattr(embedding, "workers_ai", None)
             client = (
@@ -143,14 +163,18 @@ class VectorizeVectorStore(VectorStore):
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
-        show: bool | None = None,
+        options: dict[str, Any],
     ) -> list[str]:
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             if self._texts is not None:  # before the vectors: a vector never exists without its text
                 self._texts.put(docs.ids, docs.texts)
-            with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
-                records = embedded(docs, self.embedding, self.chunk_size, progress)
+            missing: Missing | None = None
+            if self._option(options, "skip_existing"):
+                self._vz.settle(self.index_name, timeout=self.wait_timeout)
+                missing = partial(self._vz.missing_ids, self.index_name, namespace=self.namespace)
+            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+                records = embedded(docs, self.embedding, self.chunk_size, progress, missing)
                 self._vz.upsert(self.index_name, records, **self._write_options())
         return docs.ids
 
@@ -159,16 +183,25 @@ class VectorizeVectorStore(VectorStore):
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]] | None,
         ids: Sequence[str | None] | None,
-        show: bool | None = None,
+        options: dict[str, Any],
     ) -> list[str]:
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             if self._texts is not None:
                 await self._texts.aput(docs.ids, docs.texts)
-            with progress_bar(len(docs.ids), self.show_progress if show is None else show) as progress:
-                records = aembedded(docs, self.embedding, self.chunk_size, progress)
+            missing: AMissing | None = None
+            if self._option(options, "skip_existing"):
+                await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+                missing = partial(self._vz.amissing_ids, self.index_name, namespace=self.namespace)
+            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+                records = aembedded(docs, self.embedding, self.chunk_size, progress, missing)
                 await self._vz.aupsert(self.index_name, records, **self._write_options())
         return docs.ids
+
+    def _option(self, options: dict[str, Any], name: str) -> bool:
+        """A per-call option (``show_progress``, ``skip_existing``), else the store's."""
+        value = options.get(name)
+        return bool(getattr(self, name) if value is None else value)
 
     def add_texts(
         self,
@@ -178,8 +211,9 @@ class VectorizeVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> list[str]:
-        """Embed and upsert texts (the same id again replaces the document)."""
-        return self._add(list(texts), metadatas, ids, kwargs.get("show_progress"))
+        """Embed and upsert texts (the same id again replaces the document, unless ``skip_existing``
+        leaves stored ids as they are: see the class docstring)."""
+        return self._add(list(texts), metadatas, ids, kwargs)
 
     async def aadd_texts(
         self,
@@ -189,17 +223,17 @@ class VectorizeVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> list[str]:
-        return await self._aadd(list(texts), metadatas, ids, kwargs.get("show_progress"))
+        return await self._aadd(list(texts), metadatas, ids, kwargs)
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = kwargs.pop("ids", None) or [d.id for d in documents]
         texts, metadatas = [d.page_content for d in documents], [d.metadata for d in documents]
-        return self._add(texts, metadatas, ids, kwargs.get("show_progress"))
+        return self._add(texts, metadatas, ids, kwargs)
 
     async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = kwargs.pop("ids", None) or [d.id for d in documents]
         texts, metadatas = [d.page_content for d in documents], [d.metadata for d in documents]
-        return await self._aadd(texts, metadatas, ids, kwargs.get("show_progress"))
+        return await self._aadd(texts, metadatas, ids, kwargs)
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete documents by id; ``ids=None`` deletes every document of the store (LangChain's

@@ -5,11 +5,12 @@ from .embeddings import WorkersAIEmbedding
 from .llms import WorkersAI
 from .postprocessors import WorkersAIRerank
 from .retrievers import VectorizeRetriever
-from .vector_stores import VectorizeVectorStore, to_vectorize_filter
+from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
 
 __all__ = [
     "AISearchQueryEngine",
     "AISearchRetriever",
+    "SkipStoredNodes",
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAI",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import BaseNode, TextNode
+from llama_index.core.schema import BaseNode, TextNode, TransformComponent
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -92,6 +93,14 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     written before the vectors, deleted with them and read back on every query and get.
     ``VectorStoreIndex`` embeds nodes before it hands them to a store, so to refuse a long node before
     its embedding is paid for, call :meth:`check_nodes` on the parsed nodes first.
+
+    ``skip_existing=True`` (on the store, or ``add(nodes, skip_existing=True)``) resumes a bulk add that
+    was stopped (a crash, ``kill -9``): the store waits until the index has applied every write it
+    accepted (``Vectorize.settle``), checks the nodes' ids in bulk with ``get_by_ids`` and writes only
+    the nodes not stored yet in its namespace (a stored node is not compared, only its id). Nodes reach
+    ``add`` already embedded; to skip their embedding too, put :class:`SkipStoredNodes` before the
+    embedding model in an ``IngestionPipeline`` (or call :meth:`unstored_nodes`), with stable node ids
+    (e.g. a splitter's ``id_func``).
     """
 
     stores_text: bool = True
@@ -101,6 +110,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     namespace: str | None = None
     wait: Wait = True
     wait_timeout: float = 60.0
+    skip_existing: bool = False
     d1_database_id: str | None = None
 
     _workers_ai: WorkersAI = PrivateAttr()
@@ -197,9 +207,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
                 check_text_fits(metadata, node.node_id, position, text)
 
     def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
-        """The wire records of ``nodes``, every node checked first (:meth:`check_nodes`; the core then
-        checks ids and embeddings), so a bad node stops the call before anything is written."""
-        self.check_nodes(nodes)
+        """The wire records of ``nodes`` (checked by :meth:`check_nodes` before any request; the core
+        then checks ids and embeddings)."""
         return [
             {
                 "id": node.node_id,
@@ -215,23 +224,50 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         chosen = [n for n in nodes if isinstance(n, TextNode)]
         return [n.node_id for n in chosen], [n.get_content() for n in chosen]
 
+    def _skip(self, options: dict[str, Any]) -> bool:
+        value = options.get("skip_existing")
+        return self.skip_existing if value is None else bool(value)
+
+    def unstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
+        """The nodes whose ids are not stored yet in this store's namespace (after waiting until the
+        index has applied every write it accepted): what a resumed ingestion still has to embed."""
+        self._vz.settle(self.index_name, timeout=self.wait_timeout)
+        keep = set(
+            self._vz.missing_ids(self.index_name, [n.node_id for n in nodes], namespace=self.namespace)
+        )
+        return [n for n in nodes if n.node_id in keep]
+
+    async def aunstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
+        await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+        ids = [n.node_id for n in nodes]
+        keep = set(await self._vz.amissing_ids(self.index_name, ids, namespace=self.namespace))
+        return [n for n in nodes if n.node_id in keep]
+
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        """Write the nodes (checked first); ``skip_existing`` as in the class docstring. Returns the ids
+        of every node given."""
         if not nodes:
             return []
-        records = self._records(nodes)
-        if self._texts is not None:  # before the vectors: a vector never exists without its text
-            self._texts.put(*self._texts_of(nodes))
-        self._vz.upsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
-        return [r["id"] for r in records]
+        self.check_nodes(nodes)
+        todo = self.unstored_nodes(nodes) if self._skip(add_kwargs) else nodes
+        if todo:
+            records = self._records(todo)
+            if self._texts is not None:  # before the vectors: a vector never exists without its text
+                self._texts.put(*self._texts_of(todo))
+            self._vz.upsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+        return [n.node_id for n in nodes]
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         if not nodes:
             return []
-        records = self._records(nodes)
-        if self._texts is not None:
-            await self._texts.aput(*self._texts_of(nodes))
-        await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
-        return [r["id"] for r in records]
+        self.check_nodes(nodes)
+        todo = await self.aunstored_nodes(nodes) if self._skip(kwargs) else nodes
+        if todo:
+            records = self._records(todo)
+            if self._texts is not None:
+                await self._texts.aput(*self._texts_of(todo))
+            await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+        return [n.node_id for n in nodes]
 
     def _writes_landed(self) -> None:
         """Wait for this index's deferred writes (``wait="deferred"``); at once when there are none."""
@@ -428,3 +464,27 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         result = self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
         await self._afill(result.nodes or [])
         return result
+
+
+class SkipStoredNodes(TransformComponent):
+    """An ``IngestionPipeline`` step that drops the nodes ``vector_store`` already holds (by id, in its
+    namespace, checked in bulk with ``get_by_ids``), so a pipeline run again after being stopped embeds
+    only the rest: put it after the splitter, before the embedding model. Node ids must be stable
+    across runs (a splitter's ``id_func``); the step is never cached (its answer changes as the index
+    fills)."""
+
+    vector_store: VectorizeVectorStore
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        return self.vector_store.unstored_nodes(nodes)
+
+    async def acall(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        return await self.vector_store.aunstored_nodes(nodes)
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        # IngestionPipeline keys its cache by this: a fresh value each time keeps the step uncached.
+        return {
+            "class_name": "SkipStoredNodes",
+            "index": self.vector_store.index_name,
+            "run": uuid.uuid4().hex,
+        }

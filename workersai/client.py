@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
+from . import jsonlib
 from .batch import (
     QUEUE_PARAMS,
     BatchJob,
@@ -50,6 +51,7 @@ from .models_api import (
     search_pages,
 )
 from .pacing import Pacer, PacingPolicy
+from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
@@ -74,6 +76,7 @@ MAX_EMBEDDING_BATCH = 100
 Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
 _JSON = {"Content-Type": "application/json"}
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,36 @@ class WorkersAI:
             rows[i] = [float(x) for x in row]
         return rows
 
+    @classmethod
+    def _raw_vectors(cls, model: str, batch: list[str], response: httpx.Response) -> list[RawVector]:
+        """The answer's rows as checked JSON bytes; an answer laid out otherwise is parsed whole."""
+        try:
+            rows = rows_from_body(response.content, len(batch))
+        except ValueError:
+            return rows_from_parsed(cls._vectors(model, batch, unwrap_envelope(response)))
+        record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
+        return rows
+
+    def _gather(self, batches: list[list[str]], one: Callable[[list[str]], list[V]]) -> list[V]:
+        """``one`` over every batch, ``max_concurrency`` at a time, in order."""
+        if len(batches) == 1:
+            return one(batches[0])
+        with ThreadPoolExecutor(min(self.max_concurrency, len(batches))) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, one, b) for b in batches]
+            return [vector for f in futures for vector in f.result()]
+
+    async def _agather(
+        self, batches: list[list[str]], one: Callable[[list[str]], Awaitable[list[V]]]
+    ) -> list[V]:
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def limited(batch: list[str]) -> list[V]:
+            async with limit:
+                return await one(batch)
+
+        results = await asyncio.gather(*(limited(b) for b in batches))
+        return [vector for part in results for vector in part]
+
     def embed(
         self,
         texts: Sequence[str],
@@ -374,18 +407,13 @@ class WorkersAI:
     ) -> list[list[float]]:
         """Embed any number of texts, in requests of at most 100 sent ``max_concurrency`` at a time;
         the vectors come back in input order."""
-        batches = self._embedding_batches(texts, model, batch_size)
 
         def one(batch: list[str]) -> list[list[float]]:
             return self._vectors(
                 model, batch, self.run(model, self._embed_inputs(batch, pooling), gateway=gateway)
             )
 
-        if len(batches) == 1:
-            return one(batches[0])
-        with ThreadPoolExecutor(min(self.max_concurrency, len(batches))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, one, b) for b in batches]
-            return [vector for f in futures for vector in f.result()]
+        return self._gather(self._embedding_batches(texts, model, batch_size), one)
 
     async def aembed(
         self,
@@ -397,16 +425,53 @@ class WorkersAI:
         gateway: GatewayOptions | None = None,
     ) -> list[list[float]]:
         """Async twin of :meth:`embed` (at most ``max_concurrency`` requests in flight)."""
-        batches = self._embedding_batches(texts, model, batch_size)
-        limit = asyncio.Semaphore(self.max_concurrency)
 
         async def one(batch: list[str]) -> list[list[float]]:
-            async with limit:
-                result = await self.arun(model, self._embed_inputs(batch, pooling), gateway=gateway)
+            result = await self.arun(model, self._embed_inputs(batch, pooling), gateway=gateway)
             return self._vectors(model, batch, result)
 
-        results = await asyncio.gather(*(one(b) for b in batches))
-        return [vector for part in results for vector in part]
+        return await self._agather(self._embedding_batches(texts, model, batch_size), one)
+
+    def embed_raw(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+    ) -> list[RawVector]:
+        """:meth:`embed` for vectors that are only written to Vectorize: each comes back as the bytes of
+        its JSON array in the answer (:class:`~workersai.raw_vectors.RawVector`, checked: shape, and
+        only number characters), which the Vectorize writes put into their NDJSON verbatim; no float
+        is parsed or printed again. The bulk adds of the stores use it."""
+
+        def one(batch: list[str]) -> list[RawVector]:
+            body = jsonlib.dumps(self._embed_inputs(batch, pooling))
+            response = self.transport.request(
+                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+            )
+            return self._raw_vectors(model, batch, response)
+
+        return self._gather(self._embedding_batches(texts, model, batch_size), one)
+
+    async def aembed_raw(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        pooling: Pooling | None = None,
+        batch_size: int = MAX_EMBEDDING_BATCH,
+    ) -> list[RawVector]:
+        """Async twin of :meth:`embed_raw`."""
+
+        async def one(batch: list[str]) -> list[RawVector]:
+            body = jsonlib.dumps(self._embed_inputs(batch, pooling))
+            response = await self.transport.arequest(
+                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+            )
+            return self._raw_vectors(model, batch, response)
+
+        return await self._agather(self._embedding_batches(texts, model, batch_size), one)
 
     # -- reranking ------------------------------------------------------------------------------
     # The request is checked and built, and its answer read, in :mod:`.rerank`; only the send differs.

@@ -31,6 +31,15 @@ def test_fallback_serializes_numpy_like_orjson(monkeypatch: pytest.MonkeyPatch) 
     assert compact(value) == fast == b'{"values":[0.5,0.25]}'
 
 
+def test_fallback_writes_raw_vectors_and_ndjson_lines_like_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workersai.raw_vectors import RawVector
+
+    value = {"id": "a", "values": RawVector(b"[0.5,-1.25,3e-05]", 3)}
+    fast = compact(value, line=True)
+    monkeypatch.setattr(jsonlib, "HAVE_ORJSON", False)
+    assert compact(value, line=True) == fast == b'{"id":"a","values":[0.5,-1.25,3e-05]}\n'
+
+
 def test_fallback_refuses_what_json_cannot_carry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jsonlib, "HAVE_ORJSON", False)
     with pytest.raises(ValueError):

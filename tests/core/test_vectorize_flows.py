@@ -188,3 +188,43 @@ def test_a_fence_is_sent_alone() -> None:
                     assert e <= fs or s >= fe, (fence, other)
     stamps = {w.mutation_id: w for w in log._written.values()}
     assert len(stamps) == 9
+
+
+def test_settle_fences_again_when_a_foreign_write_lands_after_its_fence() -> None:
+    """A killed client's last upload can be accepted just after the fence: info then names that
+    mutation, never the fence, and settle sends a new fence once info has stayed on it."""
+    log = MutationLog()
+    fences = iter(["f1", "f2"])
+
+    def fence() -> Call[str]:
+        return Call("POST", "/i/delete_by_ids", str, content=next(fences).encode())
+
+    flow = writes.settle(log, fence, INFO, index="i", timeout=5, poll_interval=0.01, quiet=0.0)
+    first = next(flow)
+    assert isinstance(first, Request) and isinstance(first.call, Mutation) and first.call.fence
+    assert first.call.call.content == b"f1"
+    assert flow.send(Written("f1", 1, 2)) == Request(INFO)
+    assert isinstance(flow.send(info("foreign")), Sleep)  # a new mutation named: wait and see
+    again = flow.send(None)
+    assert again == Request(INFO)
+    second = flow.send(info("foreign"))  # unchanged for `quiet`: fence again
+    assert isinstance(second, Request) and isinstance(second.call, Mutation)
+    assert second.call.call.content == b"f2"
+    assert flow.send(Written("f2", 3, 4)) == Request(INFO)
+    with pytest.raises(StopIteration):
+        flow.send(info("f2"))
+
+
+def test_settle_times_out_when_nothing_is_applied() -> None:
+    flow = writes.settle(
+        MutationLog(),
+        lambda: Call("POST", "/i/delete_by_ids", str),
+        INFO,
+        index="i",
+        timeout=0.0,
+        poll_interval=0.01,
+    )
+    next(flow)
+    flow.send(Written("f1", 1, 2))
+    with pytest.raises(MutationTimeout, match="not all applied"):
+        flow.send(info("older"))

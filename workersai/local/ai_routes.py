@@ -39,6 +39,7 @@ from .wire.sse import paced
 async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean") -> Array:
     """``(n, dimensions)`` float32 vectors (orjson writes them as JSON numbers)."""
     texts = rules.embedding_texts(info, text, pooling)
+    emu.stats["embedded_texts"] += len(texts)
     vectors: Array = await run_in_threadpool(emu.embedder.embed, texts, info.dimensions or 384, pooling)
     return vectors
 

@@ -84,10 +84,12 @@ class Emulator:
             "max_in_flight": 0,
             "streamed_pieces": 0,
             "rate_limited": 0,
+            "embedded_texts": 0,
         }
         """Request counters; ``streamed_pieces`` counts the text pieces the language model generated for
         live streams (it stops growing when a client goes away mid-stream); ``rate_limited`` counts the
-        requests answered 429/3021 by the rate limits."""
+        requests answered 429/3021 by the rate limits; ``embedded_texts`` the texts the embedding models
+        were asked to embed (every route, the Batch API's too)."""
 
     @property
     def generator(self) -> Any:

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import BadInput
-from .checks import MAX_BYTES_PER_WRITE, MAX_VECTORS_PER_WRITE, check_vector, compact, plain_values
+from .checks import (
+    MAX_BYTES_PER_WRITE,
+    MAX_VECTORS_PER_WRITE,
+    check_values,
+    check_vector,
+    compact,
+    plain_values,
+)
 from .models import Vector
 
 VectorLike = Vector | Mapping[str, Any]
@@ -23,9 +30,19 @@ def check_wait(wait: Any) -> Wait:
     return wait  # type: ignore[no-any-return]
 
 
+class CheckedRecord(dict[str, Any]):
+    """A wire record (``id``, ``values``, and ``metadata`` / ``namespace`` when set) whose id, metadata
+    and namespace its maker has already checked, as the vector stores check every document before
+    embedding any: :func:`record` then checks only its values, and sends it as it is."""
+
+
 def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
     path of every ingestion)."""
+    if type(item) is CheckedRecord:
+        item["values"] = plain_values(item["values"])
+        check_values(item["values"], dimensions, item["id"])
+        return item
     vid: Any
     values: Any
     if isinstance(item, Vector):
@@ -53,6 +70,13 @@ def _checked(vectors: Iterable[VectorLike], dimensions: int | None) -> Iterator[
         yield out
 
 
+def checked_records(vectors: Iterable[VectorLike], dimensions: int | None = None) -> Iterable[dict[str, Any]]:
+    """The checked wire records of ``vectors``: a list (any sequence) checked whole at once, so one bad
+    vector stops a call before any request; an iterator checked as it is read, never held whole."""
+    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
+    return list(records) if isinstance(vectors, Sequence) else records
+
+
 @dataclass
 class Batch:
     """One NDJSON request body, the ids it writes (in order) and the vectors' dimensions."""
@@ -72,14 +96,12 @@ def ndjson_batches(
     call must all have the same dimensions. A list (any sequence) is checked whole before the first
     body is built, so one bad vector stops the call before any request; an iterator is checked as it
     is read and streamed batch by batch, so one of any length is never held whole."""
-    records: Iterable[dict[str, Any]] = _checked(vectors, dimensions)
-    if isinstance(vectors, Sequence):
-        records = list(records)
+    records = checked_records(vectors, dimensions)
     lines: list[bytes] = []
     ids: list[str] = []
     size = 0
     for rec in records:
-        line = compact(rec) + b"\n"
+        line = compact(rec, line=True)
         if len(line) > max_bytes:
             raise BadInput(f"vector {rec['id']!r} alone is over the request size limit")
         if lines and (len(lines) >= max_vectors or size + len(line) > max_bytes):

@@ -23,6 +23,8 @@ from typing import Any
 
 from .. import jsonlib
 from ..errors import BadInput
+from ..raw_vectors import RawVector
+from ..raw_vectors import fragment as raw_fragment
 
 MAX_ID_BYTES = 64
 MAX_NAMESPACE_BYTES = 64
@@ -46,12 +48,13 @@ RETURN_METADATA = ("none", "indexed", "all")
 _INDEX_NAME = re.compile(r"[a-z][a-z0-9_-]*[a-z0-9]")
 
 
-def compact(value: Any) -> bytes:
+def compact(value: Any, *, line: bool = False) -> bytes:
     """Compact UTF-8 JSON, as the service measures sizes (:mod:`workersai.jsonlib`: orjson when it is
-    installed, ingestion's hot path). Raises ``ValueError`` for what JSON cannot carry (lone surrogates,
-    nesting past the JSON library's limit, other types)."""
+    installed, ingestion's hot path); ``line`` appends a newline (an NDJSON line, without copying it
+    again); a :class:`~workersai.raw_vectors.RawVector` is written as its bytes. Raises ``ValueError``
+    for what JSON cannot carry (lone surrogates, nesting past the JSON library's limit, other types)."""
     try:
-        return jsonlib.dumps(value, numpy=True)
+        return jsonlib.dumps(value, numpy=True, line=line, default=raw_fragment)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 
@@ -155,7 +158,15 @@ def plain_values(values: Any) -> Any:
 
 
 def check_values(values: Any, dimensions: int | None = None, vector_id: str = "") -> None:
-    """A non-empty list of finite numbers within float32's range, of ``dimensions`` if given."""
+    """A non-empty list of finite numbers within float32's range, of ``dimensions`` if given; or an
+    embedding answer's row kept as JSON (:class:`~workersai.raw_vectors.RawVector`, its numbers checked
+    when it was cut out), of ``dimensions``."""
+    if isinstance(values, RawVector):
+        if dimensions is not None and values.dimensions != dimensions:
+            raise BadInput(
+                f"vector {vector_id!r} has {values.dimensions} dimensions; the index has {dimensions}"
+            )
+        return
     if not isinstance(values, (list, tuple)) or not values:
         raise BadInput(f"values of {vector_id!r} must be a non-empty list of numbers")
     if dimensions is not None and len(values) != dimensions:

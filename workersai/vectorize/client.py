@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import jsonlib
 from ..errors import BadInput, NotFound
-from . import models, reads
+from . import models, reads, writes
 from .base import single
 from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
 from .checks import (
@@ -52,10 +52,21 @@ class Vectorize(IndexOperations):
         return self._batched(name, kind, "application/x-ndjson", wait, timeout)
 
     def _write_all(
-        self, name: str, kind: str, vectors: Iterable[VectorLike], wait: Wait, timeout: float, batch_size: int
+        self,
+        name: str,
+        kind: str,
+        vectors: Iterable[VectorLike],
+        wait: Wait,
+        timeout: float,
+        batch_size: int,
+        skip_existing: bool = False,
     ) -> list[str]:
         flow = self._write(name, kind, wait, timeout, batch_size)
-        return self._run(flow, ndjson_batches(vectors, self._dimensions.get(name), batch_size))
+        dims = self._dimensions.get(name)
+        if skip_existing:
+            self.settle(name, timeout=timeout)
+            vectors = writes.skip_stored(vectors, lambda ids: self.stored_ids(name, ids), batch_size, dims)
+        return self._run(flow, ndjson_batches(vectors, dims, batch_size))
 
     async def _awrite_all(
         self,
@@ -65,9 +76,13 @@ class Vectorize(IndexOperations):
         wait: Wait,
         timeout: float,
         batch_size: int,
+        skip_existing: bool = False,
     ) -> list[str]:
         flow = self._write(name, kind, wait, timeout, batch_size)
         dims = self._dimensions.get(name)
+        if skip_existing:
+            await self.asettle(name, timeout=timeout)
+            vectors = writes.askip_stored(vectors, lambda ids: self.astored_ids(name, ids), batch_size, dims)
         if isinstance(vectors, AsyncIterable):
             return await self._arun(flow, andjson_batches(vectors, dims, batch_size))
         return await self._arun(flow, ndjson_batches(vectors, dims, batch_size))
@@ -80,12 +95,13 @@ class Vectorize(IndexOperations):
         wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
+        skip_existing: bool = False,
     ) -> list[str]:
         """Insert vectors (ids that exist are left as they are); returns one mutation id per request.
         ``wait=True`` returns once the index has applied them; ``"deferred"`` once accepted, leaving
         the wait to :meth:`confirm_writes` (many write calls, one wait). An id given twice in one call
         keeps its first values."""
-        return self._write_all(name, "insert", vectors, wait, timeout, batch_size)
+        return self._write_all(name, "insert", vectors, wait, timeout, batch_size, skip_existing)
 
     def upsert(
         self,
@@ -95,10 +111,16 @@ class Vectorize(IndexOperations):
         wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
+        skip_existing: bool = False,
     ) -> list[str]:
         """Insert or wholly replace vectors; returns one mutation id per request. ``wait`` as for
-        :meth:`insert`. An id given twice in one call ends with its last values."""
-        return self._write_all(name, "upsert", vectors, wait, timeout, batch_size)
+        :meth:`insert`. An id given twice in one call ends with its last values.
+
+        ``skip_existing=True`` resumes a bulk write that was stopped (a crash, ``kill -9``): it first
+        waits until the index has applied every write it accepted (:meth:`settle`), then asks
+        ``get_by_ids`` ``batch_size`` ids at a time and writes only the vectors not stored yet in
+        their namespace (a stored vector is left as it is, even if its values differ)."""
+        return self._write_all(name, "upsert", vectors, wait, timeout, batch_size, skip_existing)
 
     async def ainsert(
         self,
@@ -108,8 +130,9 @@ class Vectorize(IndexOperations):
         wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
+        skip_existing: bool = False,
     ) -> list[str]:
-        return await self._awrite_all(name, "insert", vectors, wait, timeout, batch_size)
+        return await self._awrite_all(name, "insert", vectors, wait, timeout, batch_size, skip_existing)
 
     async def aupsert(
         self,
@@ -119,10 +142,43 @@ class Vectorize(IndexOperations):
         wait: Wait = False,
         timeout: float = 60.0,
         batch_size: int = MAX_VECTORS_PER_WRITE,
+        skip_existing: bool = False,
     ) -> list[str]:
         """Async twin of :meth:`upsert`; ``vectors`` may also be an async iterable (e.g. a generator
         that embeds the next texts while earlier batches are sent)."""
-        return await self._awrite_all(name, "upsert", vectors, wait, timeout, batch_size)
+        return await self._awrite_all(name, "upsert", vectors, wait, timeout, batch_size, skip_existing)
+
+    def _settle_flow(self, name: str, timeout: float) -> Flow[None]:
+        check_index_name(name)
+
+        def fence() -> Call[str]:
+            body = jsonlib.dumps({"ids": [writes.settle_id()]})
+            return Call(
+                "POST",
+                f"/{name}/delete_by_ids",
+                models.mutation_id,
+                content=body,
+                content_type="application/json",
+            )
+
+        return writes.settle(
+            self._log(name),
+            fence,
+            self._info(name),
+            index=name,
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+        )
+
+    def settle(self, name: str, *, timeout: float = 60.0) -> None:
+        """Return once the index has applied every write it accepted before this call, from any
+        process (e.g. a bulk add killed half-way): a waited delete of an id nobody has, sent again if
+        another process's write lands after it (Vectorize applies an index's mutations in order, so once
+        it has applied the fence it has applied all before it; see :func:`~.writes.settle`)."""
+        self._run(self._settle_flow(name, timeout))
+
+    async def asettle(self, name: str, *, timeout: float = 60.0) -> None:
+        await self._arun(self._settle_flow(name, timeout))
 
     def _id_batches(self, name: str, ids: Sequence[str]) -> list[Batch]:
         """``delete_by_ids`` bodies of at most ``DELETE_BATCH`` ids (no service limit is documented;
@@ -264,6 +320,38 @@ class Vectorize(IndexOperations):
 
     async def aget_by_ids(self, name: str, ids: Sequence[str]) -> list[Vector]:
         return await self._arun(self._get_flow(name, ids))
+
+    def _stored_flow(self, name: str, ids: Sequence[str]) -> Flow[dict[str, str | None]]:
+        check_index_name(name)
+        if isinstance(ids, str):
+            raise BadInput("ids must be a list of ids, not one string")
+        for i in ids:
+            check_id(i)
+
+        def call_for(part: list[str]) -> Call[dict[str, str | None]]:
+            return Call("POST", f"/{name}/get_by_ids", models.stored_keys, json={"ids": part})
+
+        return reads.stored(ids, call_for, self.client.max_concurrency)
+
+    def stored_ids(self, name: str, ids: Sequence[str]) -> dict[str, str | None]:
+        """``{id: namespace}`` of the stored vectors among ``ids`` (``get_by_ids``, 20 ids a request,
+        in parallel, read for ids and namespaces only)."""
+        return self._run(self._stored_flow(name, ids))
+
+    async def astored_ids(self, name: str, ids: Sequence[str]) -> dict[str, str | None]:
+        return await self._arun(self._stored_flow(name, ids))
+
+    def missing_ids(self, name: str, ids: Sequence[str], *, namespace: str | None = None) -> list[str]:
+        """The ids among ``ids`` not stored in ``namespace`` (None: no namespace), in their order: what
+        a resumed bulk add still has to embed and write (see :meth:`stored_ids`)."""
+        check_namespace(namespace)
+        found = self.stored_ids(name, ids)
+        return [i for i in ids if i not in found or found[i] != namespace]
+
+    async def amissing_ids(self, name: str, ids: Sequence[str], *, namespace: str | None = None) -> list[str]:
+        check_namespace(namespace)
+        found = await self.astored_ids(name, ids)
+        return [i for i in ids if i not in found or found[i] != namespace]
 
     def _list_flow(self, name: str, page_size: int, namespace: str | None) -> Flow[None]:
         check_index_name(name)

@@ -115,6 +115,21 @@ def vectors(result: Any) -> list[Vector]:
     return [parse(item) for item in result]
 
 
+def stored_keys(result: Any) -> dict[str, str | None]:
+    """``{id: namespace}`` of a ``get_by_ids`` answer, reading nothing else (a check of which ids are
+    stored needs neither values nor metadata)."""
+    if not isinstance(result, list):
+        raise ResponseFormatError("get_by_ids result is not a list")
+    out: dict[str, str | None] = {}
+    for item in result:
+        vid = item.get("id") if isinstance(item, Mapping) else None
+        namespace = item.get("namespace") if isinstance(item, Mapping) else None
+        if not isinstance(vid, str) or not (namespace is None or isinstance(namespace, str)):
+            raise ResponseFormatError(f"get_by_ids item without a string id and namespace: {item!r:.200}")
+        out[vid] = namespace
+    return out
+
+
 def _has_strings(item: Any, *keys: str) -> bool:
     return isinstance(item, Mapping) and all(isinstance(item.get(k), str) for k in keys)
 

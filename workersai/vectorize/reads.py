@@ -28,13 +28,25 @@ def gather(calls: Sequence[Call[T]], concurrency: int) -> Flow[list[T]]:
     return [results[p] for p in range(len(calls))]
 
 
+def _parts(ids: Sequence[str]) -> list[list[str]]:
+    return [list(ids[s : s + GET_BY_IDS_BATCH]) for s in range(0, len(ids), GET_BY_IDS_BATCH)]
+
+
 def get_by_ids(
     ids: Sequence[str], call_for: Callable[[list[str]], Call[list[Vector]]], concurrency: int
 ) -> Flow[list[Vector]]:
     """The stored vectors among ``ids`` (missing ones left out), ``GET_BY_IDS_BATCH`` ids a request."""
-    parts = [list(ids[s : s + GET_BY_IDS_BATCH]) for s in range(0, len(ids), GET_BY_IDS_BATCH)]
-    found = yield from gather([call_for(part) for part in parts], concurrency)
+    found = yield from gather([call_for(part) for part in _parts(ids)], concurrency)
     return [v for part in found for v in part]
+
+
+def stored(
+    ids: Sequence[str], call_for: Callable[[list[str]], Call[dict[str, str | None]]], concurrency: int
+) -> Flow[dict[str, str | None]]:
+    """``{id: namespace}`` of the stored vectors among ``ids``: ``get_by_ids`` as :func:`get_by_ids`
+    asks it, read for ids and namespaces only."""
+    found = yield from gather([call_for(part) for part in _parts(ids)], concurrency)
+    return {vid: namespace for part in found for vid, namespace in part.items()}
 
 
 def list_ids(

@@ -1,0 +1,168 @@
+"""Embedding answers kept as JSON bytes, for vectors that are only passed through to a write.
+
+Bulk ingestion embeds texts and writes the vectors to Vectorize as NDJSON without ever looking at a
+number. Parsing every float of the answer into a Python float and printing it again is most of the
+client's CPU per document; here the answer's ``result.data`` rows are cut out of the body as bytes and
+checked instead: the array's shape (``n`` rows of ``dimensions`` numbers, no deeper nesting), and
+that only number characters appear (digits, sign, point, exponent). Each row becomes an
+:class:`orjson.Fragment`, which ``orjson.dumps`` writes verbatim into an NDJSON line, so the service
+receives exactly the numbers it returned. Without orjson (Pyodide, :mod:`workersai.jsonlib`) a row is
+parsed back to numbers when it is written.
+
+The rest of the envelope (``success``, ``result.shape``, ...) is parsed as usual, with the data array
+cut out; an answer of any other layout is parsed whole (:func:`rows_from_parsed`), so the fast path
+never changes what is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import jsonlib
+from .errors import ResponseFormatError
+
+_WHITESPACE = b" \t\r\n"
+_NUMBER_CHARS = b"0123456789+-.eE"
+_ROW_CHARS = _NUMBER_CHARS + b","
+_DATA_KEY = b'"data"'
+_COMMA = ord(",")
+
+
+class RawVector:
+    """One embedding as the bytes of its JSON array (``[0.1,-0.2,...]``) and its length;
+    :func:`~workersai.vectorize.batching.record` writes it into NDJSON as it is (an
+    :class:`orjson.Fragment`). Not a dataclass: orjson would write a dataclass's fields."""
+
+    __slots__ = ("dimensions", "json")
+
+    def __init__(self, json: bytes, dimensions: int) -> None:
+        self.json = json
+        self.dimensions = dimensions
+
+    def __repr__(self) -> str:
+        return f"RawVector({self.json[:40]!r}..., dimensions={self.dimensions})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawVector) and (self.json, self.dimensions) == (other.json, other.dimensions)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return self.dimensions
+
+    def fragment(self) -> Any:
+        """The row for :func:`workersai.jsonlib.dumps`: its bytes verbatim (an ``orjson.Fragment``), or
+        its numbers without orjson."""
+        return jsonlib.fragment(self.json) if jsonlib.HAVE_ORJSON else self.values()
+
+    def values(self) -> list[float]:
+        """The numbers, parsed (for a caller that needs them after all)."""
+        parsed: list[float] = jsonlib.loads(self.json)
+        return parsed
+
+
+def _array_end(body: bytes, start: int) -> int:
+    """The index of the ``]`` closing the array of arrays that opens at ``start``."""
+    pos = body.index(b"]", start)
+    while True:
+        nxt = pos + 1
+        while nxt < len(body) and body[nxt] in _WHITESPACE:
+            nxt += 1
+        if nxt >= len(body):
+            raise ValueError("the data array is not closed")
+        if body[nxt] == ord("]"):
+            return nxt
+        if body[nxt] != ord(","):
+            raise ValueError("unexpected text between rows")
+        pos = body.index(b"]", nxt)
+
+
+def _rows(array: bytes, count: int) -> tuple[list[bytes], int]:
+    """The rows of ``[[...],[...]]`` as their own JSON arrays (whitespace removed) and their length,
+    checked: ``count`` flat rows of one length, only number characters, no empty element. The rows are
+    found by their brackets (a ``memchr`` per row), their characters checked by ``bytes.translate``, and
+    their commas counted with numpy; the numbers themselves are never read."""
+    try:
+        import numpy as np  # the langchain extra's
+    except ImportError:  # pragma: no cover - embed_raw then parses the answer whole
+        raise ValueError("numpy is not installed") from None
+
+    if any(c in array for c in (b" ", b"\n", b"\t", b"\r")):
+        array = array.translate(None, _WHITESPACE)
+    if count == 0:
+        if array != b"[]":
+            raise ValueError("rows for no texts")
+        return [], 0
+    if array[:2] != b"[[" or array[-2:] != b"]]":
+        raise ValueError("the data array is not an array of arrays")
+    spans: list[tuple[int, int]] = []
+    start = 1
+    while True:
+        end = array.index(b"]", start)
+        spans.append((start, end))
+        if end == len(array) - 2:
+            break
+        if array[end + 1 : end + 3] != b",[":
+            raise ValueError("the data array does not hold one flat row per text")
+        start = end + 2
+    if len(spans) != count:
+        raise ValueError(f"{len(spans)} rows for {count} texts")
+    rows = [array[s : e + 1] for s, e in spans]
+    # Between its brackets a row holds number characters and commas only (so no nesting either), and
+    # starts and ends with a number.
+    if any(row.translate(None, _ROW_CHARS) != b"[]" for row in rows):
+        raise ValueError("the data array holds characters that are not part of numbers")
+    if any(row[1] not in _NUMBER_CHARS or row[-2] not in _NUMBER_CHARS for row in rows):
+        raise ValueError("a row is empty or has an empty element")
+    is_comma = np.frombuffer(array, np.uint8) == _COMMA
+    if (is_comma[1:] & is_comma[:-1]).any():
+        raise ValueError("a row has an empty element")
+    per_row = {int(np.count_nonzero(is_comma[s:e])) for s, e in spans}
+    if len(per_row) != 1:
+        raise ResponseFormatError("embedding rows of different lengths")
+    return rows, per_row.pop() + 1
+
+
+def rows_from_body(body: bytes, count: int) -> list[RawVector]:
+    """The ``count`` embeddings of a successful ``/ai/run`` answer ``body``, cut out as JSON bytes and
+    checked (see the module docstring). ``ValueError`` when the body is not laid out as expected (the
+    caller then parses it whole); :class:`ResponseFormatError` when it is, but its data is wrong."""
+    key = body.find(_DATA_KEY)
+    if key < 0:
+        raise ValueError("no data key")
+    colon = key + len(_DATA_KEY)
+    while colon < len(body) and body[colon] in _WHITESPACE:
+        colon += 1
+    if body[colon : colon + 1] != b":":
+        raise ValueError("no data key")
+    start = colon + 1
+    while start < len(body) and body[start] in _WHITESPACE:
+        start += 1
+    if body[start : start + 1] != b"[":
+        raise ValueError("data is not an array")
+    end = _array_end(body, start) if count else body.index(b"]", start)
+    # The rest of the envelope, parsed: it proves the key found is result.data and gives the shape.
+    rest = jsonlib.loads(body[:key] + b'"data":null' + body[end + 1 :])
+    result = rest.get("result") if isinstance(rest, Mapping) else None
+    if rest.get("success") is False:
+        raise ValueError("an error envelope")
+    if not isinstance(result, Mapping) or "data" not in result or result["data"] is not None:
+        raise ValueError("the data key found is not the result's")
+    rows, dims = _rows(body[start : end + 1], count)
+    shape = result.get("shape")
+    if shape is not None and shape != [count, dims]:
+        raise ResponseFormatError(f"embedding shape {shape!r} for {count} rows of {dims}")
+    return [RawVector(row, dims) for row in rows]
+
+
+def fragment(value: object) -> Any:
+    """``jsonlib.dumps``'s ``default``: a :class:`RawVector` as its JSON bytes, verbatim."""
+    if isinstance(value, RawVector):
+        return value.fragment()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def rows_from_parsed(vectors: list[list[float]]) -> list[RawVector]:
+    """Parsed vectors as :class:`RawVector` (the path for an answer laid out otherwise)."""
+    return [RawVector(jsonlib.dumps(v), len(v)) for v in vectors]
