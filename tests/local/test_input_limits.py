@@ -184,3 +184,17 @@ def test_malformed_ai_bodies_are_400(emu: LocalEmulator, body: bytes) -> None:
         )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["code"] == 5006
+
+
+@pytest.mark.parametrize(
+    "bad", [[True, 1.0], [1.0, "2"], [float("nan")], [float("inf")], [1e39], [10**400], [1.0, None], [[1.0]]]
+)
+def test_vector_values_are_checked_at_c_speed_with_the_same_refusals(bad: list[object]) -> None:
+    """The fast path (element types, then numpy's range check) refuses what the per-value loop did."""
+    from workersai.local.rules import Rejected
+    from workersai.local.rules.vectorize import values
+
+    for good in ([0.1, 2, -3.5], [3.4028235e38], [0, 0.0]):
+        assert values(good, "v") is good
+    with pytest.raises(Rejected):
+        values(bad, "v")
