@@ -23,9 +23,9 @@ BATCH = 10
 TEXTS = [f"text {i % 50} about pacing" for i in range(3000)]
 REQUESTS = len(TEXTS) // BATCH  # 300: six windows' worth of the limit
 PATIENT = RetryPolicy(max_retries=50, max_total=300)
-# The default policy sends at most 98% of a limit in any window: a 2% margin is 1.2 s of the real
-# minute but 10 ms of a half-second window, less than a loaded test machine's scheduling jitter. The
-# tests pace at 90% (margin 35 ms); the figures with the default policy are in the commit message.
+# The default policy sends at most 99% of a limit in any window: a 1% margin is 0.6 s of the real
+# minute but 5 ms of a half-second window, less than a loaded test machine's scheduling jitter. The
+# tests pace at 90% (margin 35 ms); benchmarks/peers.py measures the default policy (5-s windows).
 POLICY = PacingPolicy(window_s=WINDOW_S, scale=SCALE, headroom=0.9)
 
 
@@ -77,6 +77,6 @@ def test_unpaced_bulk_embedding_hits_many_429s(limited: LocalEmulator) -> None:
 def test_pacing_rates_come_from_the_catalog_and_default_off_for_the_emulator(emulator: LocalEmulator) -> None:
     with emulator.client(pace=True) as client:
         assert client.pacer is not None
-        assert client.pacer.rate(EMBED) == pytest.approx(3000 * 0.95 / 60)
+        assert client.pacer.rate(EMBED) == pytest.approx(3000 * 0.97 / 60)
     with emulator.client() as client:  # not Cloudflare's API: no limits to assume
         assert client.pacer is None

@@ -7,7 +7,7 @@ thread and task of one client:
 
 - its rate is the catalog's ``rate_per_minute`` (or :attr:`PacingPolicy.limits`) times ``headroom``, its
   burst a small share of a minute's limit, so that in any minute at most ``headroom + burst`` of the limit
-  is sent (0.98 by default) while a sustained run goes at ``headroom`` (0.95) of it;
+  is sent (0.99 by default) while a sustained run goes at ``headroom`` (0.97) of it;
 - a model the catalog does not know is not paced until a 429 teaches a rate: the rate it was sent at over
   the last minute, times ``backoff``;
 - a 429 with code 3021 lowers the model's rate by ``backoff`` (once per refusal episode) and holds every
@@ -45,9 +45,9 @@ class PacingPolicy:
     limits: Mapping[str, float] = field(default_factory=dict)
     window_s: float = MINUTE_S
     scale: float = 1.0
-    headroom: float = 0.95
+    headroom: float = 0.97
     """The sustained rate, as a share of the limit."""
-    burst: float = 0.03
+    burst: float = 0.02
     """Requests sent at once before pacing starts, as a share of a window's limit (at least one)."""
     backoff: float = 0.8
     """What a 429 multiplies the rate by (and what a learned rate is of the rate that was refused)."""
