@@ -133,15 +133,26 @@ IMPORTS = [
         "from langchain_core.embeddings import Embeddings; "
         "from langchain_core.vectorstores import VectorStore",
     ),
-    ("langchain_workersai", "import langchain_workersai"),
-    ("langchain_cloudflare", "import langchain_cloudflare"),
+    # Each integration's chat model, embeddings and vector store: what the base-class line above needs.
+    (
+        "langchain_workersai",
+        "from langchain_workersai import ChatWorkersAI, VectorizeVectorStore, WorkersAIEmbeddings",
+    ),
+    (
+        "langchain_cloudflare",
+        "from langchain_cloudflare import ChatCloudflareWorkersAI, CloudflareVectorize, "
+        "CloudflareWorkersAIEmbeddings",
+    ),
     (
         "llama-index-core",
         "from llama_index.core.llms.function_calling import FunctionCallingLLM; "
         "from llama_index.core.base.embeddings.base import BaseEmbedding; "
         "from llama_index.core.vector_stores.types import BasePydanticVectorStore",
     ),
-    ("llamaindex_workersai", "import llamaindex_workersai"),
+    (
+        "llamaindex_workersai",
+        "from llamaindex_workersai import VectorizeVectorStore, WorkersAI, WorkersAIEmbedding",
+    ),
     (
         "llama_index.embeddings.cloudflare_workersai",
         "import llama_index.embeddings.cloudflare_workersai",

@@ -1,12 +1,34 @@
-"""LangChain integration for Cloudflare Workers AI and Vectorize."""
+"""LangChain integration for Cloudflare Workers AI and Vectorize.
 
-from .ai_search import AISearchChain, AISearchRetriever
-from .chat_models import ChatWorkersAI
-from .embeddings import WorkersAIEmbeddings
-from .rerankers import WorkersAIReranker
-from .retrievers import VectorizeRetriever
-from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
-from .vectorstores import VectorizeVectorStore
+Names are imported on first use (PEP 562), so importing one class does not load the rest
+(AI Search, rerankers, runnables): the package adds little to the framework's own import time."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ai_search import AISearchChain, AISearchRetriever
+    from .chat_models import ChatWorkersAI
+    from .embeddings import WorkersAIEmbeddings
+    from .rerankers import WorkersAIReranker
+    from .retrievers import VectorizeRetriever
+    from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
+    from .vectorstores import VectorizeVectorStore
+
+_WHERE = {
+    "AISearchChain": "ai_search",
+    "AISearchRetriever": "ai_search",
+    "ChatWorkersAI": "chat_models",
+    "WorkersAIEmbeddings": "embeddings",
+    "WorkersAIReranker": "rerankers",
+    "VectorizeRetriever": "retrievers",
+    "get_workersai_callback": "runnables",
+    "with_model_fallbacks": "runnables",
+    "with_workersai_retry": "runnables",
+    "VectorizeVectorStore": "vectorstores",
+}
 
 __all__ = [
     "AISearchChain",
@@ -20,3 +42,16 @@ __all__ = [
     "with_model_fallbacks",
     "with_workersai_retry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

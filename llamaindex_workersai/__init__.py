@@ -1,11 +1,32 @@
-"""LlamaIndex integration for Cloudflare Workers AI and Vectorize."""
+"""LlamaIndex integration for Cloudflare Workers AI and Vectorize.
 
-from .ai_search import AISearchQueryEngine, AISearchRetriever
-from .embeddings import WorkersAIEmbedding
-from .llms import WorkersAI
-from .postprocessors import WorkersAIRerank
-from .retrievers import VectorizeRetriever
-from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
+Names are imported on first use (PEP 562), so importing one class does not load the rest
+(AI Search, rerankers, runnables): the package adds little to the framework's own import time."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ai_search import AISearchQueryEngine, AISearchRetriever
+    from .embeddings import WorkersAIEmbedding
+    from .llms import WorkersAI
+    from .postprocessors import WorkersAIRerank
+    from .retrievers import VectorizeRetriever
+    from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
+
+_WHERE = {
+    "AISearchQueryEngine": "ai_search",
+    "AISearchRetriever": "ai_search",
+    "WorkersAIEmbedding": "embeddings",
+    "WorkersAI": "llms",
+    "WorkersAIRerank": "postprocessors",
+    "VectorizeRetriever": "retrievers",
+    "SkipStoredNodes": "vector_stores",
+    "VectorizeVectorStore": "vector_stores",
+    "to_vectorize_filter": "vector_stores",
+}
 
 __all__ = [
     "AISearchQueryEngine",
@@ -18,3 +39,16 @@ __all__ = [
     "WorkersAIRerank",
     "to_vectorize_filter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
