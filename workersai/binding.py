@@ -32,7 +32,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 import httpx
 
@@ -40,7 +40,7 @@ from . import jsbridge, jsonlib
 from .errors import BindingUnsupported, ResponseFormatError, WorkersAIError, error_for_code
 from .pacing import Pacer
 from .retry import RetryPolicy
-from .transport import Json, Transport
+from .transport import Json, RetryMode, Transport
 
 BINDING_BASE_URL = "https://workers-binding.invalid/client/v4"
 """The base URL of a client on the binding path: the requests it builds are routed here, never sent."""
@@ -220,7 +220,7 @@ class BindingTransport(Transport):
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool | Literal["unsent"] = True,
+        retry: RetryMode = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """The binding call for this request (retried as a REST request is), its result as an envelope."""
@@ -233,7 +233,7 @@ class BindingTransport(Transport):
                 result = jsbridge.to_py(await self._call(route))
             return self._answer(method, url, result)
 
-        return await self.retry.acall(attempt, only_unsent=retry == "unsent") if retry else await attempt()
+        return await self._aretried(attempt, retry)
 
     @asynccontextmanager
     async def astream(

@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -121,6 +121,13 @@ class _LoopClient:
 
     async def close(self) -> None:
         await self._guard.aclose()
+
+
+RetryMode = bool | Literal["unsent"]
+"""A request's retries: ``True`` (every retryable error), ``False`` (none) or ``"unsent"`` (only
+errors that prove the service did not act on it, :func:`~workersai.retry.is_unsent`)."""
+
+T = TypeVar("T")
 
 
 class Transport:
@@ -275,7 +282,7 @@ class Transport:
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool | Literal["unsent"] = True,
+        retry: RetryMode = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """Send one request (retried when allowed); raises a typed error for any failure. With ``pace``
@@ -293,7 +300,7 @@ class Transport:
                 response = client.send(request)
                 return self._checked(response)
 
-        return self.retry.call(attempt, only_unsent=retry == "unsent") if retry else attempt()
+        return self._retried(attempt, retry)
 
     async def arequest(
         self,
@@ -304,7 +311,7 @@ class Transport:
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        retry: bool | Literal["unsent"] = True,
+        retry: RetryMode = True,
         pace: str | None = None,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
@@ -319,6 +326,14 @@ class Transport:
                 response = await client.send(request)
                 return self._checked(response)
 
+        return await self._aretried(attempt, retry)
+
+    def _retried(self, attempt: Callable[[], T], retry: RetryMode) -> T:
+        """``attempt`` under this transport's retries, as ``retry`` says."""
+        return self.retry.call(attempt, only_unsent=retry == "unsent") if retry else attempt()
+
+    async def _aretried(self, attempt: Callable[[], Awaitable[T]], retry: RetryMode) -> T:
+        """Async twin of :meth:`_retried`."""
         return await self.retry.acall(attempt, only_unsent=retry == "unsent") if retry else await attempt()
 
     # -- streams --------------------------------------------------------------------------------
