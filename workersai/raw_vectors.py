@@ -24,7 +24,6 @@ from .errors import ResponseFormatError
 
 _WHITESPACE = b" \t\r\n"
 _NUMBER_CHARS = b"0123456789+-.eE"
-_ROW_CHARS = _NUMBER_CHARS + b","
 _DATA_KEY = b'"data"'
 _COMMA = ord(",")
 
@@ -80,9 +79,10 @@ def _array_end(body: bytes, start: int) -> int:
 
 def _rows(array: bytes, count: int) -> tuple[list[bytes], int]:
     """The rows of ``[[...],[...]]`` as their own JSON arrays (whitespace removed) and their length,
-    checked: ``count`` flat rows of one length, only number characters, no empty element. The rows are
-    found by their brackets (a ``memchr`` per row), their characters checked by ``bytes.translate``, and
-    their commas counted with numpy; the numbers themselves are never read."""
+    checked: ``count`` flat rows of one length, only number characters, no empty element. With the
+    number characters deleted (one ``bytes.translate``), what is left is the array's skeleton of
+    brackets and commas, which must be exactly ``count`` rows of the first row's commas; empty elements
+    are found by numpy (no two commas side by side). The numbers themselves are never read."""
     try:
         import numpy as np  # the langchain extra's
     except ImportError:  # pragma: no cover - embed_raw then parses the answer whole
@@ -96,32 +96,31 @@ def _rows(array: bytes, count: int) -> tuple[list[bytes], int]:
         return [], 0
     if array[:2] != b"[[" or array[-2:] != b"]]":
         raise ValueError("the data array is not an array of arrays")
+    skeleton = array.translate(None, _NUMBER_CHARS)
+    if skeleton.translate(None, b"[],"):
+        raise ValueError("the data array holds characters that are not part of numbers")
+    first = skeleton[1 : skeleton.index(b"]") + 1]  # "[,,,]": the first row's commas
+    if skeleton != b"[" + b",".join([first] * count) + b"]":
+        rows = skeleton[1:-1].split(b",[")
+        if skeleton[1:-1].count(b"[") != len(rows) or skeleton[1:-1].count(b"]") != len(rows):
+            raise ValueError("the data array does not hold one flat row per text")
+        if len(rows) != count:
+            raise ValueError(f"{len(rows)} rows for {count} texts")
+        raise ResponseFormatError("embedding rows of different lengths")
     spans: list[tuple[int, int]] = []
     start = 1
-    while True:
+    for _ in range(count):
         end = array.index(b"]", start)
-        spans.append((start, end))
-        if end == len(array) - 2:
-            break
-        if array[end + 1 : end + 3] != b",[":
-            raise ValueError("the data array does not hold one flat row per text")
+        spans.append((start, end + 1))
         start = end + 2
-    if len(spans) != count:
-        raise ValueError(f"{len(spans)} rows for {count} texts")
-    rows = [array[s : e + 1] for s, e in spans]
-    # Between its brackets a row holds number characters and commas only (so no nesting either), and
-    # starts and ends with a number.
-    if any(row.translate(None, _ROW_CHARS) != b"[]" for row in rows):
-        raise ValueError("the data array holds characters that are not part of numbers")
+    rows = [array[s:e] for s, e in spans]
+    # Each row starts and ends with a number, and no two commas are side by side: no empty element.
     if any(row[1] not in _NUMBER_CHARS or row[-2] not in _NUMBER_CHARS for row in rows):
         raise ValueError("a row is empty or has an empty element")
     is_comma = np.frombuffer(array, np.uint8) == _COMMA
     if (is_comma[1:] & is_comma[:-1]).any():
         raise ValueError("a row has an empty element")
-    per_row = {int(np.count_nonzero(is_comma[s:e])) for s, e in spans}
-    if len(per_row) != 1:
-        raise ResponseFormatError("embedding rows of different lengths")
-    return rows, per_row.pop() + 1
+    return rows, len(first) - 1
 
 
 def rows_from_body(body: bytes, count: int) -> list[RawVector]:
