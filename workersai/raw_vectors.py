@@ -2,12 +2,13 @@
 
 Bulk ingestion embeds texts and writes the vectors to Vectorize as NDJSON without ever looking at a
 number. Parsing every float of the answer into a Python float and printing it again is most of the
-client's CPU per document; here the answer's ``result.data`` rows are cut out of the body as bytes and
-checked instead: the array's shape (``n`` rows of ``dimensions`` numbers, no deeper nesting), and
-that only number characters appear (digits, sign, point, exponent). Each row becomes an
-:class:`orjson.Fragment`, which ``orjson.dumps`` writes verbatim into an NDJSON line, so the service
-receives exactly the numbers it returned. Without orjson (Pyodide, :mod:`workersai.jsonlib`) a row is
-parsed back to numbers when it is written.
+client's CPU per document; here the answer's ``result.data`` rows are cut out of the body as views of
+its bytes (no copy) and checked instead: the array's shape (``n`` rows of ``dimensions`` numbers, no
+deeper nesting), and that only number characters appear (digits, sign, point, exponent). The NDJSON
+writer splices each row into its line as it is (:func:`~workersai.vectorize.batching.ndjson_batches`),
+so the service receives exactly the numbers it returned, and the row's bytes are copied once, into
+the request body. The answer is taken to be JSON, as the service sends it: what is checked is its
+layout and that its rows hold numbers only, not the grammar of each number.
 
 The rest of the envelope (``success``, ``result.shape``, ...) is parsed as usual, with the data array
 cut out; an answer of any other layout is parsed whole (:func:`rows_from_parsed`), so the fast path
@@ -23,24 +24,29 @@ from . import jsonlib
 from .errors import ResponseFormatError
 
 _WHITESPACE = b" \t\r\n"
+_WHITESPACE_CHARS = (b" ", b"\t", b"\r", b"\n")
+# One of these is in every JSON value that is not a number (and in NaN and Infinity); none in a number.
+_NOT_IN_NUMBERS = (b'"', b"{", b"t", b"f", b"n", b"N", b"I")
 _NUMBER_CHARS = b"0123456789+-.eE"
 _DATA_KEY = b'"data"'
 _COMMA = ord(",")
 
 
 class RawVector:
-    """One embedding as the bytes of its JSON array (``[0.1,-0.2,...]``) and its length;
-    :func:`~workersai.vectorize.batching.record` writes it into NDJSON as it is (an
-    :class:`orjson.Fragment`). Not a dataclass: orjson would write a dataclass's fields."""
+    """One embedding as the bytes of its JSON array (``[0.1,-0.2,...]``) and its length. ``json`` is
+    a read-only view into the embedding answer's body (cutting a row out copies nothing; the body
+    lives as long as one of its rows does). The NDJSON writer splices it into its line as it is
+    (:func:`~workersai.vectorize.batching.ndjson_batches`). Not a dataclass: orjson would write a
+    dataclass's fields."""
 
     __slots__ = ("dimensions", "json")
 
-    def __init__(self, json: bytes, dimensions: int) -> None:
+    def __init__(self, json: bytes | memoryview, dimensions: int) -> None:
         self.json = json
         self.dimensions = dimensions
 
     def __repr__(self) -> str:
-        return f"RawVector({self.json[:40]!r}..., dimensions={self.dimensions})"
+        return f"RawVector({bytes(self.json[:40])!r}..., dimensions={self.dimensions})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RawVector) and (self.json, self.dimensions) == (other.json, other.dimensions)
@@ -53,7 +59,7 @@ class RawVector:
     def fragment(self) -> Any:
         """The row for :func:`workersai.jsonlib.dumps`: its bytes verbatim (an ``orjson.Fragment``), or
         its numbers without orjson."""
-        return jsonlib.fragment(self.json) if jsonlib.HAVE_ORJSON else self.values()
+        return jsonlib.fragment(bytes(self.json)) if jsonlib.HAVE_ORJSON else self.values()
 
     def values(self) -> list[float]:
         """The numbers, parsed (for a caller that needs them after all)."""
@@ -77,56 +83,64 @@ def _array_end(body: bytes, start: int) -> int:
         pos = body.index(b"]", nxt)
 
 
-def _rows(array: bytes, count: int) -> tuple[list[bytes], int]:
-    """The rows of ``[[...],[...]]`` as their own JSON arrays (whitespace removed) and their length,
-    checked: ``count`` flat rows of one length, only number characters, no empty element. With the
-    number characters deleted (one ``bytes.translate``), what is left is the array's skeleton of
-    brackets and commas, which must be exactly ``count`` rows of the first row's commas; empty elements
-    are found by numpy (no two commas side by side). The numbers themselves are never read."""
+def _rows(body: bytes, start: int, end: int, count: int) -> tuple[list[memoryview], int]:
+    """The rows of the data array ``body[start:end]`` (``[[...],[...]]``) as views of their own JSON
+    arrays, and their length, checked: ``count`` flat rows of one length holding numbers only, no
+    empty element. Each check is one pass at memory speed, as this runs for every answer of a bulk
+    ingestion: rows are found by their brackets (``memchr``); a value that is not a number is found
+    by a character every other JSON value must contain (``"``, ``{``, ``[``, and the letters of
+    ``true``, ``false``, ``null``, and of ``NaN`` and ``Infinity``, which some encoders write);
+    empty elements and each row's count by numpy over the commas. The numbers are never read."""
     try:
         import numpy as np  # the langchain extra's
     except ImportError:  # pragma: no cover - embed_raw then parses the answer whole
         raise ValueError("numpy is not installed") from None
 
-    if any(c in array for c in (b" ", b"\n", b"\t", b"\r")):
-        array = array.translate(None, _WHITESPACE)
+    data, lo, hi = body, start, end
+    if any(body.find(c, start, end) >= 0 for c in _WHITESPACE_CHARS):
+        data = body[start:end].translate(None, _WHITESPACE)
+        lo, hi = 0, len(data)
     if count == 0:
-        if array != b"[]":
+        if data[lo:hi] != b"[]":
             raise ValueError("rows for no texts")
         return [], 0
-    if array[:2] != b"[[" or array[-2:] != b"]]":
+    if data[lo : lo + 2] != b"[[" or data[hi - 2 : hi] != b"]]":
         raise ValueError("the data array is not an array of arrays")
-    skeleton = array.translate(None, _NUMBER_CHARS)
-    if skeleton.translate(None, b"[],"):
-        raise ValueError("the data array holds characters that are not part of numbers")
-    first = skeleton[1 : skeleton.index(b"]") + 1]  # "[,,,]": the first row's commas
-    if skeleton != b"[" + b",".join([first] * count) + b"]":
-        rows = skeleton[1:-1].split(b",[")
-        if skeleton[1:-1].count(b"[") != len(rows) or skeleton[1:-1].count(b"]") != len(rows):
-            raise ValueError("the data array does not hold one flat row per text")
-        if len(rows) != count:
-            raise ValueError(f"{len(rows)} rows for {count} texts")
-        raise ResponseFormatError("embedding rows of different lengths")
+    if any(data.find(c, lo + 1, hi) >= 0 for c in _NOT_IN_NUMBERS):
+        raise ValueError("the data array holds values that are not numbers")
     spans: list[tuple[int, int]] = []
-    start = 1
-    for _ in range(count):
-        end = array.index(b"]", start)
-        spans.append((start, end + 1))
-        start = end + 2
-    rows = [array[s:e] for s, e in spans]
+    pos = lo + 1
+    while True:
+        close = data.index(b"]", pos)
+        spans.append((pos, close + 1))
+        if close == hi - 2:
+            break
+        if data[close + 1 : close + 3] != b",[":
+            raise ValueError("the data array does not hold one flat row per text")
+        pos = close + 2
+    if len(spans) != count:
+        raise ValueError(f"{len(spans)} rows for {count} texts")
+    if any(data.find(b"[", s + 1, e) >= 0 for s, e in spans):
+        raise ValueError("the data array does not hold one flat row per text")
+    whole = memoryview(data)
+    rows = [whole[s:e] for s, e in spans]
     # Each row starts and ends with a number, and no two commas are side by side: no empty element.
     if any(row[1] not in _NUMBER_CHARS or row[-2] not in _NUMBER_CHARS for row in rows):
         raise ValueError("a row is empty or has an empty element")
-    is_comma = np.frombuffer(array, np.uint8) == _COMMA
+    is_comma = np.frombuffer(data, np.uint8, hi - lo, lo) == _COMMA
     if (is_comma[1:] & is_comma[:-1]).any():
         raise ValueError("a row has an empty element")
-    return rows, len(first) - 1
+    per_row = {int(np.count_nonzero(is_comma[s - lo : e - lo])) for s, e in spans}
+    if len(per_row) != 1:
+        raise ResponseFormatError("embedding rows of different lengths")
+    return rows, per_row.pop() + 1
 
 
 def rows_from_body(body: bytes, count: int) -> list[RawVector]:
-    """The ``count`` embeddings of a successful ``/ai/run`` answer ``body``, cut out as JSON bytes and
-    checked (see the module docstring). ``ValueError`` when the body is not laid out as expected (the
-    caller then parses it whole); :class:`ResponseFormatError` when it is, but its data is wrong."""
+    """The ``count`` embeddings of a successful ``/ai/run`` answer ``body``, cut out as views of its
+    JSON bytes and checked (see the module docstring). ``ValueError`` when the body is not laid out as
+    expected (the caller then parses it whole); :class:`ResponseFormatError` when it is, but its data
+    is wrong."""
     key = body.find(_DATA_KEY)
     if key < 0:
         raise ValueError("no data key")
@@ -148,7 +162,7 @@ def rows_from_body(body: bytes, count: int) -> list[RawVector]:
         raise ValueError("an error envelope")
     if not isinstance(result, Mapping) or "data" not in result or result["data"] is not None:
         raise ValueError("the data key found is not the result's")
-    rows, dims = _rows(body[start : end + 1], count)
+    rows, dims = _rows(body, start, end + 1, count)
     shape = result.get("shape")
     if shape is not None and shape != [count, dims]:
         raise ResponseFormatError(f"embedding shape {shape!r} for {count} rows of {dims}")

@@ -79,8 +79,9 @@ def test_raw_rows_are_written_into_ndjson_verbatim() -> None:
     batch = next(
         ndjson_batches([{"id": "a", "values": raw[0], "metadata": {"k": 1}}, {"id": "b", "values": raw[1]}])
     )
+    # The rest of the record is serialized first and the row's bytes follow, spliced in as they are.
     assert batch.body == (
-        b'{"id":"a","values":[0.10000000149,-2e-3,3],"metadata":{"k":1}}\n{"id":"b","values":[4,5.5,6]}\n'
+        b'{"id":"a","metadata":{"k":1},"values":[0.10000000149,-2e-3,3]}\n{"id":"b","values":[4,5.5,6]}\n'
     )
     assert batch.dimensions == 3
     assert orjson.loads(batch.body.splitlines()[0])["values"] == [0.10000000149, -0.002, 3]

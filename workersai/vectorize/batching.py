@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import BadInput
+from ..raw_vectors import RawVector
 from .checks import (
     MAX_BYTES_PER_WRITE,
     MAX_VECTORS_PER_WRITE,
@@ -97,23 +98,39 @@ def ndjson_batches(
     body is built, so one bad vector stops the call before any request; an iterator is checked as it
     is read and streamed batch by batch, so one of any length is never held whole."""
     records = checked_records(vectors, dimensions)
-    lines: list[bytes] = []
+    parts: list[bytes | memoryview] = []
     ids: list[str] = []
     size = 0
     for rec in records:
-        line = compact(rec, line=True)
-        if len(line) > max_bytes:
+        line = ndjson_line(rec)
+        length = sum(map(len, line))
+        if length > max_bytes:
             raise BadInput(f"vector {rec['id']!r} alone is over the request size limit")
-        if lines and (len(lines) >= max_vectors or size + len(line) > max_bytes):
-            yield Batch(b"".join(lines), ids, len(rec["values"]))
-            lines, ids, size = [], [], 0
-        lines.append(line)
+        if ids and (len(ids) >= max_vectors or size + length > max_bytes):
+            yield Batch(b"".join(parts), ids, len(rec["values"]))
+            parts, ids, size = [], [], 0
+        parts += line
         ids.append(rec["id"])
-        size += len(line)
+        size += length
         dimensions = len(rec["values"])
-    if lines:
+    if ids:
         assert dimensions is not None
-        yield Batch(b"".join(lines), ids, dimensions)
+        yield Batch(b"".join(parts), ids, dimensions)
+
+
+_VALUES_KEY = b',"values":'
+_LINE_END = b"}\n"
+
+
+def ndjson_line(rec: Mapping[str, Any]) -> list[bytes | memoryview]:
+    """The NDJSON line of a checked wire record, in pieces that are joined into the request body. A
+    :class:`~workersai.raw_vectors.RawVector` is spliced in as it is: the rest of the record is
+    serialized without it and the row's bytes follow, so they are copied once, into the body."""
+    values = rec["values"]
+    if not isinstance(values, RawVector):
+        return [compact(rec, line=True)]
+    rest = compact({k: v for k, v in rec.items() if k != "values"})
+    return [rest[:-1], _VALUES_KEY, values.json, _LINE_END]
 
 
 async def andjson_batches(
