@@ -31,6 +31,12 @@ def test_rows_are_the_answers_bytes() -> None:
     assert rows[1].values() == [4.0, 5.5, -600.0]
 
 
+def test_rows_are_views_of_the_body_not_copies() -> None:
+    body = envelope(b"[[0.1,-2e-3,3],[4,5.5,-6E+2]]")
+    rows = rows_from_body(body, 2)
+    assert all(isinstance(r.json, memoryview) and r.json.obj is body for r in rows)
+
+
 def test_whitespace_is_dropped_and_the_numbers_kept() -> None:
     body = b'{ "result" : { "data" : [ [ 1 , 2 ,3 ],\n [4,5,6] ] , "shape": [2, 3] }, "success": true }'
     assert [r.json for r in rows_from_body(body, 2)] == [b"[1,2,3]", b"[4,5,6]"]
@@ -47,6 +53,10 @@ def test_whitespace_is_dropped_and_the_numbers_kept() -> None:
         b"[[1,,3],[4,5,6]]",  # an empty element
         b"[[],[4,5,6]]",  # an empty row
         b"[[1,2,3],{}]",  # an object
+        b"[[1,2,null],[4,5,6]]",  # null (what JSON.stringify writes for NaN)
+        b"[[1,2,true],[4,5,6]]",  # a boolean
+        b"[[1,2,3],[4,5,-Infinity]]",  # not JSON, but some encoders write it
+        b"[[1,2,3],[4,5,6,]]",  # a trailing comma
     ],
 )
 def test_a_malformed_data_array_is_refused(data: bytes) -> None:
