@@ -247,6 +247,8 @@ def rate_run(emu: Emulator, client: Any, args: argparse.Namespace) -> dict[str, 
     """Ingestion with the service's rate limits on (the minute shortened to ``--rate-window-s``, the
     embedding model's 3000 a minute scaled to ``--rate-per-window``), long enough for
     ``--rate-windows`` windows at the limit: ours paced and unpaced, each peer."""
+    from workloads import WARMUP
+
     scale = args.rate_per_window / EMBED_RATE_PER_MINUTE
     n = args.rate_per_window * args.rate_windows * 100
     bound = args.rate_per_window * 100 / args.rate_window_s
@@ -258,7 +260,7 @@ def rate_run(emu: Emulator, client: Any, args: argparse.Namespace) -> dict[str, 
         with Sampler(emu) as sampler:
             res = measure(emu, "ingest", contender, n, index, env)
         emu.rate_limits(None)
-        settle(client, index, 0 if res is None or res.get("failed") else n)
+        settle(client, index, 0 if res is None or res.get("failed") else n + WARMUP)
         client.vectorize.delete_index(index)
         if res is None:
             continue
@@ -350,7 +352,7 @@ def main() -> None:
     largest = max([args.docs, args.embed_texts, *memory_counts, rate_docs])
 
     sys.path.insert(0, str(HERE))
-    from workloads import DISTINCT, EMBED_MODEL, STREAM_TOKENS, corpus
+    from workloads import DISTINCT, EMBED_MODEL, STREAM_TOKENS, WARMUP, corpus
 
     results: dict[str, Any] = {
         "stream_tokens": STREAM_TOKENS,
@@ -387,7 +389,7 @@ def main() -> None:
                 ]:
                     index = fresh_index(client, f"ingest-{contender.replace('@', '-at-')}")
                     results["ingest"][contender] = measure(emu, "ingest", contender, args.docs, index)
-                    settle(client, index, args.docs)
+                    settle(client, index, args.docs + WARMUP)
                     if contender not in ("ours-langchain", "ours-llamaindex"):
                         client.vectorize.delete_index(index)
             if "embed" not in skip:
@@ -419,7 +421,7 @@ def main() -> None:
                     for n in memory_counts:
                         index = fresh_index(client, "memory")
                         results["memory"][f"{contender}@{n}"] = measure(emu, "ingest", contender, n, index)
-                        settle(client, index, n)
+                        settle(client, index, n + WARMUP)
                         client.vectorize.delete_index(index)
             if "rate" not in skip:
                 emu.faults(latency_ms=args.latency_ms)  # no token pacing needed: no streams here
