@@ -520,6 +520,24 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
             f"the fastest peer row ({best[0] if best else 'none'}).",
             "",
         ]
+        mine = ok(r["ingest"], "ours-langchain")
+        if mine.get("emulator_cpu_s") is not None:
+            floor = (mine["client_cpu_s"] + mine["emulator_cpu_s"]) / 2
+            peer_cpu = best_peer(r["ingest"], "client_cpu_s", lower=True)
+            lines += [
+                f"CPU: ours used {mine['client_cpu_s'] * 10_000 / args.docs:.2f} client CPU-s per 10,000 "
+                + (
+                    f"documents, {peer_cpu[1] / mine['client_cpu_s']:.1f}x less than the most frugal peer "
+                    f"row ({peer_cpu[0]}). "
+                    if peer_cpu
+                    else "documents. "
+                )
+                + f"The CPU floor (client + emulator CPU over 2 cores) is {floor:.2f} s; the wall time, "
+                f"{mine['seconds']:.2f} s, is {mine['seconds'] / floor:.2f}x it. The emulator serves from "
+                f"one process, so its {mine['emulator_cpu_s']:.2f} CPU-s alone bound the wall time from "
+                "below.",
+                "",
+            ]
         nowait = ok(r["ingest"], "ours-langchain-nowait").get("docs_per_s")
         if nowait:
             lines += [
