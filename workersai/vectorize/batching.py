@@ -41,7 +41,8 @@ def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
     path of every ingestion)."""
     if type(item) is CheckedRecord:
-        item["values"] = plain_values(item["values"])
+        if type(item["values"]) is not RawVector:  # a raw row is checked already, and stays as it is
+            item["values"] = plain_values(item["values"])
         check_values(item["values"], dimensions, item["id"])
         return item
     vid: Any

@@ -122,14 +122,16 @@ def check_metadata_keys(value: Any, where: str = "metadata") -> None:
             stack.extend((sub, path) for sub in item if isinstance(sub, (Mapping, list)))
 
 
-def check_metadata(metadata: Any, vector_id: str = "") -> None:
+def check_metadata(metadata: Any, vector_id: str = "", size: int | None = None) -> None:
+    """Metadata Vectorize takes: an object with valid keys, at most 10 KiB as compact JSON (``size``
+    when the caller has measured it already)."""
     if metadata is None:
         return
     if not isinstance(metadata, Mapping):
         raise BadInput(f"metadata of {vector_id!r} must be an object")
     check_metadata_keys(metadata, f"metadata of {vector_id!r}")
     try:
-        size = len(compact(metadata))
+        size = len(compact(metadata)) if size is None else size
     except ValueError as exc:
         raise BadInput(f"metadata of {vector_id!r} cannot be sent as JSON: {exc}") from None
     if size > MAX_METADATA_BYTES:

@@ -58,12 +58,12 @@ def check_text_fits(metadata: Mapping[str, Any], vector_id: str, position: int, 
     """:func:`~.checks.check_metadata` for metadata that holds ``text``: over 10 KiB, a
     :class:`TextTooLong` naming the document and both fixes."""
     try:
-        size = len(compact(metadata))
+        size: int | None = len(compact(metadata))
     except ValueError:
-        size = 0  # check_metadata says why it cannot be sent
-    if size > MAX_METADATA_BYTES:
+        size = None  # check_metadata says why it cannot be sent
+    if size is not None and size > MAX_METADATA_BYTES:
         raise TextTooLong(vector_id, position, len(text.encode("utf-8", "surrogatepass")), size)
-    check_metadata(metadata, vector_id)
+    check_metadata(metadata, vector_id, size)
 
 
 def check_text_for_d1(text: str, vector_id: str) -> None:
