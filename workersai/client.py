@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import httpx
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
@@ -55,13 +54,14 @@ from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
-from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
 from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
 if TYPE_CHECKING:
+    import httpx
+
     from .vectorize import Vectorize
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -202,6 +202,8 @@ class WorkersAI:
         self.validate_models = validate_models
         self._catalog = CatalogCache()
         if pace is None:
+            import httpx
+
             pace = (httpx.URL(self.base_url).host or "").endswith("cloudflare.com")
         self.pacer: Pacer | None = (
             Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
@@ -658,6 +660,8 @@ class WorkersAI:
         The request is retried only until the stream opens; a stream that breaks off later raises
         :class:`~workersai.errors.StreamInterrupted`.
         """
+        from .streaming import iter_sse_json  # imports httpx-sse (and httpx): on use, not with the package
+
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
@@ -674,6 +678,8 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
+        from .streaming import aiter_sse_json
+
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
