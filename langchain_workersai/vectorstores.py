@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -13,7 +13,7 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait, check_wait
+from workersai.vectorize import TextStore, check_wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
 from .ingestion import (
@@ -26,6 +26,9 @@ from .ingestion import (
     embedded,
     progress_bar,
 )
+
+if TYPE_CHECKING:  # the Vectorize client is imported by WorkersAI when one is built
+    from workersai.vectorize import Match, Metric, Vectorize, Wait
 
 Found = Sequence[tuple[str, "dict[str, Any] | None"]]
 """Stored vectors as (id, metadata), in the order their documents are returned."""
