@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -21,11 +21,8 @@ from langchain_core.messages import (
     convert_to_openai_image_block,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticToolsParser
-from langchain_core.output_parsers.pydantic import PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
-from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +33,9 @@ from workersai.errors import BadInput
 from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, Usage
 from workersai.types import ChatResult as CoreResult
+
+if TYPE_CHECKING:  # only bind_tools' argument type; the output parsers are imported where used
+    from langchain_core.tools import BaseTool
 
 PROVIDER = "workersai"
 
@@ -344,6 +344,13 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """Answers shaped by ``schema`` (a pydantic class, TypedDict or JSON schema)."""
+        from langchain_core.output_parsers import (
+            JsonOutputKeyToolsParser,
+            JsonOutputParser,
+            PydanticOutputParser,
+            PydanticToolsParser,
+        )
+
         if kwargs:
             raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
         pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -13,19 +13,13 @@ from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait, check_wait
-from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
 
-from .ingestion import (
-    TEXT_KEY,
-    AMissing,
-    Documents,
-    Missing,
-    aembedded,
-    document,
-    embedded,
-    progress_bar,
-)
+# The Vectorize modules and the ingestion helpers are imported where a store is built or used, not with
+# the module, so importing the class stays cheap (building a store builds a client, which imports them).
+if TYPE_CHECKING:
+    from workersai.vectorize import Match, Metric, Vectorize, Wait
+
+    from .ingestion import AMissing, Missing
 
 Found = Sequence[tuple[str, "dict[str, Any] | None"]]
 """Stored vectors as (id, metadata), in the order their documents are returned."""
@@ -93,6 +87,8 @@ class VectorizeVectorStore(VectorStore):
         metric: Metric | None = None,
         **settings: Any,
     ) -> None:
+        from workersai.vectorize import TextStore, check_wait
+
         if chunk_size < 1:
             raise BadInput("chunk_size must be at least 1")
         self.index_name = index_name
@@ -165,6 +161,8 @@ class VectorizeVectorStore(VectorStore):
         ids: Sequence[str | None] | None,
         options: dict[str, Any],
     ) -> list[str]:
+        from .ingestion import Documents, embedded, progress_bar
+
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             if self._texts is not None:  # before the vectors: a vector never exists without its text
@@ -185,6 +183,8 @@ class VectorizeVectorStore(VectorStore):
         ids: Sequence[str | None] | None,
         options: dict[str, Any],
     ) -> list[str]:
+        from .ingestion import Documents, aembedded, progress_bar
+
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             if self._texts is not None:
@@ -271,14 +271,20 @@ class VectorizeVectorStore(VectorStore):
     # Texts kept in D1 are read for a whole result page in one request (only for vectors whose
     # metadata does not hold their text, e.g. written before the store had a D1 database).
     def _in_d1(self, found: Found) -> list[str]:
+        from .ingestion import TEXT_KEY
+
         return [vid for vid, meta in found if TEXT_KEY not in (meta or {})] if self._texts else []
 
     def _documents(self, found: Found) -> list[Document]:
+        from .ingestion import document
+
         wanted = self._in_d1(found)
         texts = self._texts.get(wanted) if self._texts is not None and wanted else {}
         return [document(vid, meta, texts.get(vid)) for vid, meta in found]
 
     async def _adocuments(self, found: Found) -> list[Document]:
+        from .ingestion import document
+
         wanted = self._in_d1(found)
         texts = await self._texts.aget(wanted) if self._texts is not None and wanted else {}
         return [document(vid, meta, texts.get(vid)) for vid, meta in found]
@@ -294,6 +300,8 @@ class VectorizeVectorStore(VectorStore):
         return await self._adocuments([(i, found[i].metadata) for i in ids if i in found])
 
     def _query_args(self, k: int, filter: dict[str, Any] | None, values: bool = False) -> dict[str, Any]:
+        from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
+
         if k > MAX_TOP_K_WITH_DATA:
             raise BadInput(
                 f"k is at most {MAX_TOP_K_WITH_DATA} when documents are returned (Vectorize's limit)"

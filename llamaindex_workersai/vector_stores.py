@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -22,10 +22,13 @@ from pydantic import PrivateAttr
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Match, Metric, TextStore, Vectorize, Wait
+from workersai.vectorize import Metric, TextStore, Wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_metadata
 from workersai.vectorize.filters import check_filter, matches_filter
 from workersai.vectorize.texts import check_text_fits, check_text_for_d1
+
+if TYPE_CHECKING:  # the Vectorize client is imported by WorkersAI when one is built
+    from workersai.vectorize import Match, Vectorize
 
 REF_DOC_KEY = "ref_doc_id"
 

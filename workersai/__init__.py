@@ -1,54 +1,124 @@
 """Cloudflare Workers AI and Vectorize: a typed sync/async client, shared by the LangChain and
-LlamaIndex adapters, and a local emulator (``workersai.local``)."""
+LlamaIndex adapters, and a local emulator (``workersai.local``).
 
-from .ai_search import (
-    AISearch,
-    AISearchAnswer,
-    AISearchInstance,
-    AISearchItem,
-    AISearchStats,
-    InstanceNotFound,
-    SearchChunk,
-    SearchResult,
-)
-from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
-from .chat import ChatOptions
-from .client import (
-    DEFAULT_CHAT_MODEL,
-    DEFAULT_EMBEDDING_MODEL,
-    GatewayOptions,
-    WorkersAI,
-)
-from .errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadInput,
-    BindingError,
-    BindingUnsupported,
-    CapacityExceeded,
-    ConfigurationError,
-    Conflict,
-    DailyQuotaExceeded,
-    DimensionMismatch,
-    IndexAlreadyExists,
-    IndexNotFound,
-    ModelNotFound,
-    MutationTimeout,
-    NotFound,
-    RateLimited,
-    RequestTimeout,
-    RequestTooLarge,
-    ResponseFormatError,
-    ServerError,
-    StreamInterrupted,
-    TermsNotAgreed,
-    WorkersAIError,
-)
-from .rerank import DEFAULT_RERANK_MODEL, RerankResult
-from .retry import RetryPolicy, is_retryable
-from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
-from .usage import UsageTracker, track_usage
+The names below are imported on first use (PEP 562, :mod:`workersai.lazy`): ``import workersai``
+loads none of the product modules (AI Search, Batch, D1, ...) and not httpx, so an adapter that needs
+one class pays only for that class's modules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .ai_search import (
+        AISearch,
+        AISearchAnswer,
+        AISearchInstance,
+        AISearchItem,
+        AISearchStats,
+        InstanceNotFound,
+        SearchChunk,
+        SearchResult,
+    )
+    from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
+    from .chat import ChatOptions
+    from .client import (
+        DEFAULT_CHAT_MODEL,
+        DEFAULT_EMBEDDING_MODEL,
+        GatewayOptions,
+        WorkersAI,
+    )
+    from .errors import (
+        APIConnectionError,
+        APITimeoutError,
+        AuthenticationError,
+        BadInput,
+        BindingError,
+        BindingUnsupported,
+        CapacityExceeded,
+        ConfigurationError,
+        Conflict,
+        DailyQuotaExceeded,
+        DimensionMismatch,
+        IndexAlreadyExists,
+        IndexNotFound,
+        ModelNotFound,
+        MutationTimeout,
+        NotFound,
+        RateLimited,
+        RequestTimeout,
+        RequestTooLarge,
+        ResponseFormatError,
+        ServerError,
+        StreamInterrupted,
+        TermsNotAgreed,
+        WorkersAIError,
+    )
+    from .rerank import DEFAULT_RERANK_MODEL, RerankResult
+    from .retry import RetryPolicy, is_retryable
+    from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
+    from .usage import UsageTracker, track_usage
+
+_HOMES = {
+    "AISearch": "ai_search",
+    "AISearchAnswer": "ai_search",
+    "AISearchInstance": "ai_search",
+    "AISearchItem": "ai_search",
+    "AISearchStats": "ai_search",
+    "InstanceNotFound": "ai_search",
+    "SearchChunk": "ai_search",
+    "SearchResult": "ai_search",
+    "BatchItemFailed": "batch",
+    "BatchJob": "batch",
+    "BatchNotFound": "batch",
+    "BatchResponse": "batch",
+    "BatchStatus": "batch",
+    "BatchTimeout": "batch",
+    "ChatOptions": "chat",
+    "DEFAULT_CHAT_MODEL": "client",
+    "DEFAULT_EMBEDDING_MODEL": "client",
+    "GatewayOptions": "client",
+    "WorkersAI": "client",
+    "APIConnectionError": "errors",
+    "APITimeoutError": "errors",
+    "AuthenticationError": "errors",
+    "BadInput": "errors",
+    "BindingError": "errors",
+    "BindingUnsupported": "errors",
+    "CapacityExceeded": "errors",
+    "ConfigurationError": "errors",
+    "Conflict": "errors",
+    "DailyQuotaExceeded": "errors",
+    "DimensionMismatch": "errors",
+    "IndexAlreadyExists": "errors",
+    "IndexNotFound": "errors",
+    "ModelNotFound": "errors",
+    "MutationTimeout": "errors",
+    "NotFound": "errors",
+    "RateLimited": "errors",
+    "RequestTimeout": "errors",
+    "RequestTooLarge": "errors",
+    "ResponseFormatError": "errors",
+    "ServerError": "errors",
+    "StreamInterrupted": "errors",
+    "TermsNotAgreed": "errors",
+    "WorkersAIError": "errors",
+    "DEFAULT_RERANK_MODEL": "rerank",
+    "RerankResult": "rerank",
+    "RetryPolicy": "retry",
+    "is_retryable": "retry",
+    "ChatChunk": "types",
+    "ChatResult": "types",
+    "ModelSchema": "types",
+    "ModelSummary": "types",
+    "ToolCall": "types",
+    "ToolCallDelta": "types",
+    "Usage": "types",
+    "UsageTracker": "usage",
+    "track_usage": "usage",
+}
 
 __all__ = [
     "DEFAULT_CHAT_MODEL",
@@ -108,3 +178,6 @@ __all__ = [
     "is_retryable",
     "track_usage",
 ]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)

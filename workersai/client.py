@@ -10,20 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import httpx
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
 from . import jsonlib
-from .batch import (
-    QUEUE_PARAMS,
-    BatchJob,
-    BatchResponse,
-    pack,
-    read_queued,
-    results,
-    submission_body,
-)
 from .catalog import EMBEDDING_TASK, GENERATION_TASK
 from .chat import (
     ChatOptions,
@@ -34,7 +24,6 @@ from .chat import (
     parse_stream_event,
     thinks_in_text,
 )
-from .d1 import D1
 from .errors import ConfigurationError, ResponseFormatError
 from .flows import adrive, drive
 from .models_api import (
@@ -55,13 +44,16 @@ from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
-from .streaming import aiter_sse_json, iter_sse_json
 from .transport import Transport, unwrap_envelope
 from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: creating a client or calling the Batch API, not with the package
+    import httpx
+
+    from .batch import BatchJob, BatchResponse
+    from .d1 import D1
     from .vectorize import Vectorize
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -202,6 +194,8 @@ class WorkersAI:
         self.validate_models = validate_models
         self._catalog = CatalogCache()
         if pace is None:
+            import httpx
+
             pace = (httpx.URL(self.base_url).host or "").endswith("cloudflare.com")
         self.pacer: Pacer | None = (
             Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
@@ -255,6 +249,7 @@ class WorkersAI:
 
     def _parts(self) -> None:
         """The product clients, built once on this client's transport."""
+        from .d1 import D1
         from .vectorize import Vectorize  # imported on use, as before: vectorize may import this module
 
         self.vectorize: Vectorize = Vectorize(self)
@@ -509,9 +504,20 @@ class WorkersAI:
         return request.parse(await self.arun(model, request.payload, gateway=gateway))
 
     # -- Batch API (workersai/batch.py) ---------------------------------------------------------
-    def _queue_request(self, model: str, requests: Sequence[Mapping[str, Any]]) -> tuple[str, bytes]:
+    def _queue_request(
+        self, model: str, requests: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, bytes, Mapping[str, str]]:
+        """The URL, body and query of a Batch API submission."""
+        from .batch import QUEUE_PARAMS, submission_body
+
         check_model(model, use_catalog=False)
-        return self.account_url(f"ai/run/{model}"), submission_body(requests)
+        return self.account_url(f"ai/run/{model}"), submission_body(requests), QUEUE_PARAMS
+
+    def _queued(self, model: str, response: httpx.Response) -> BatchJob:
+        """The job a submission's answer names."""
+        from .batch import BatchJob, read_queued
+
+        return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
 
     def queue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
         """Queue ``requests`` (each the model's input, optionally with an ``external_reference``) on the
@@ -519,22 +525,24 @@ class WorkersAI:
 
         The submission is retried only when the service cannot have queued it (429s, connections
         never made): a lost answer after it was sent raises rather than risk queuing the batch twice."""
-        url, body = self._queue_request(model, requests)
+        url, body, params = self._queue_request(model, requests)
         response = self.transport.request(
-            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON, retry="unsent"
+            "POST", url, content=body, params=params, headers=_JSON, retry="unsent"
         )
-        return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
+        return self._queued(model, response)
 
     async def aqueue(self, model: str, requests: Sequence[Mapping[str, Any]]) -> BatchJob:
         """Async twin of :meth:`queue`."""
-        url, body = self._queue_request(model, requests)
+        url, body, params = self._queue_request(model, requests)
         response = await self.transport.arequest(
-            "POST", url, content=body, params=QUEUE_PARAMS, headers=_JSON, retry="unsent"
+            "POST", url, content=body, params=params, headers=_JSON, retry="unsent"
         )
-        return BatchJob(self, model, read_queued(unwrap_envelope(response))[0])
+        return self._queued(model, response)
 
     def batch_job(self, model: str, request_id: str) -> BatchJob:
         """The job queued earlier as ``request_id`` (e.g. by another process); no request is made."""
+        from .batch import BatchJob
+
         check_model(model, use_catalog=False)
         return BatchJob(self, model, request_id)
 
@@ -543,6 +551,8 @@ class WorkersAI:
     ) -> tuple[list[list[str]], list[list[dict[str, Any]]]]:
         """The texts in requests of ``batch_size`` (each referenced by its index), packed into batches
         under 10 MB."""
+        from .batch import pack
+
         chunks = self._embedding_batches(texts, model, batch_size)
         requests = [
             {**self._embed_inputs(c, pooling), "external_reference": str(i)} for i, c in enumerate(chunks)
@@ -552,6 +562,8 @@ class WorkersAI:
     def _batch_vectors(
         self, model: str, chunks: list[list[str]], responses: list[BatchResponse]
     ) -> list[list[float]]:
+        from .batch import results
+
         found = {r.external_reference: r for r in responses}
         out: list[list[float]] = []
         for i, chunk in enumerate(chunks):
@@ -658,6 +670,8 @@ class WorkersAI:
         The request is retried only until the stream opens; a stream that breaks off later raises
         :class:`~workersai.errors.StreamInterrupted`.
         """
+        from .streaming import iter_sse_json  # imports httpx-sse (and httpx): on use, not with the package
+
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
@@ -674,6 +688,8 @@ class WorkersAI:
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
+        from .streaming import aiter_sse_json
+
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:

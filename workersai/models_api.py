@@ -22,14 +22,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import jsonlib
 from .errors import BadInput, ResponseFormatError
 from .transport import unwrap_envelope
 from .types import ModelSchema, ModelSummary
+
+if TYPE_CHECKING:
+    import httpx
 
 SEARCH_PATH = "ai/models/search"
 SCHEMA_PATH = "ai/models/schema"

@@ -15,20 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-    wait_random,
-)
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import APIConnectionError, RateLimited, WorkersAIError
+
+if TYPE_CHECKING:  # tenacity is imported by the first call through a policy, not with the package
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -84,6 +76,8 @@ class RetryPolicy:
     """Replaces ``asyncio.sleep`` between async attempts."""
 
     def _wait(self, state: RetryCallState) -> float:
+        from tenacity import wait_exponential, wait_random
+
         backoff = (
             wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
             + wait_random(0, self.jitter)
@@ -95,6 +89,8 @@ class RetryPolicy:
         return float(backoff)
 
     def _kwargs(self, only_unsent: bool = False) -> dict[str, object]:
+        from tenacity import retry_if_exception, stop_after_attempt, stop_after_delay
+
         return {
             "stop": stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_total),
             "wait": self._wait,
@@ -106,6 +102,8 @@ class RetryPolicy:
     def call(self, fn: Callable[[], T], *, only_unsent: bool = False) -> T:
         """Run ``fn`` with retries; the error raised at the end has ``attempts`` set. ``only_unsent``
         retries only errors that prove the request was not acted on (:func:`is_unsent`)."""
+        from tenacity import Retrying
+
         attempts = 0
 
         def counted() -> T:
@@ -122,6 +120,8 @@ class RetryPolicy:
 
     async def acall(self, fn: Callable[[], Awaitable[T]], *, only_unsent: bool = False) -> T:
         """Async twin of :meth:`call`."""
+        from tenacity import AsyncRetrying
+
         attempts = 0
 
         async def counted() -> T:

@@ -14,9 +14,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Literal, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import jsonlib
 from .errors import (
@@ -32,6 +30,9 @@ from .errors import (
 )
 from .pacing import Pacer
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:  # httpx is imported where a client is built or an error mapped, not with the package
+    import httpx
 
 logger = logging.getLogger("workersai")
 
@@ -55,6 +56,8 @@ def _redact(text: str, headers: Mapping[str, str]) -> str:
 def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> WorkersAIError:
     """The typed error for a request that got no answer. Never holds a header value: httpcore's
     messages may quote one (``Illegal header value b'Bearer ...'``)."""
+    import httpx
+
     where = f"{request.method} {request.url.copy_with(query=None)}"
     kind = type(exc).__name__
     error: APIConnectionError
@@ -147,6 +150,8 @@ class Transport:
         async_http_client: httpx.AsyncClient | None = None,
         pacer: Pacer | None = None,
     ) -> None:
+        import httpx
+
         self.headers = dict(headers)
         self.pacer = pacer
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
@@ -165,6 +170,8 @@ class Transport:
     def sync_client(self) -> httpx.Client:
         with self._lock:
             if self._sync is None:
+                import httpx
+
                 self._sync = httpx.Client(timeout=self.timeout, limits=self.limits)
             return self._sync
 
@@ -181,6 +188,8 @@ class Transport:
             entry = self._async.get(loop)
             if entry is not None and not entry.client.is_closed:
                 return entry.client
+            import httpx
+
             entry = self._async[loop] = _LoopClient(
                 httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self, loop
             )
@@ -224,6 +233,8 @@ class Transport:
     @contextmanager
     def _sending(request: httpx.Request) -> Iterator[None]:
         """What httpx raises while sending (or reading an error body) as the typed error."""
+        import httpx
+
         try:
             yield
         except httpx.HTTPError as exc:

@@ -6,13 +6,43 @@ answers and their parsers), :mod:`.checks` (the service's limits, checked before
 request flows and their sync and async runners), :mod:`.writes` and :mod:`.reads` (the flows), and
 :mod:`.consistency` (which writes the index has applied), :mod:`.texts` (document texts in metadata or,
 when long, in a D1 table).
+
+The names below are imported on first use (PEP 562, :mod:`workersai.lazy`): a module that needs one
+of them (a type, a check) does not load the whole client.
 """
 
-from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
-from .client import Vectorize
-from .filters import FilterNotIndexed
-from .models import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
-from .texts import TextStore, TextTooLong
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
+    from .client import Vectorize
+    from .filters import FilterNotIndexed
+    from .models import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
+    from .texts import TextStore, TextTooLong
+
+_HOMES = {
+    "Batch": "batching",
+    "VectorLike": "batching",
+    "Wait": "batching",
+    "andjson_batches": "batching",
+    "check_wait": "batching",
+    "ndjson_batches": "batching",
+    "Vectorize": "client",
+    "FilterNotIndexed": "filters",
+    "IndexDescription": "models",
+    "IndexInfo": "models",
+    "Match": "models",
+    "Metric": "models",
+    "QueryResult": "models",
+    "ReturnMetadata": "models",
+    "Vector": "models",
+    "TextStore": "texts",
+    "TextTooLong": "texts",
+}
 
 __all__ = [
     "Batch",
@@ -33,3 +63,6 @@ __all__ = [
     "check_wait",
     "ndjson_batches",
 ]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
