@@ -170,16 +170,22 @@ def compile_ours() -> None:
         compileall.compile_dir(HERE.parent / package, quiet=1)
 
 
-def import_seconds(code: str, repeats: int = 7) -> float:
-    """Median wall time of ``python -c code`` less that of a bare interpreter."""
+def import_seconds(codes: dict[str, str], repeats: int = 15) -> dict[str, float]:
+    """Median wall time of ``python -c code`` less that of a bare interpreter, for each label's code.
+    The runs take turns (one of each, ``repeats`` times), so a machine that slows down or speeds up
+    during the measurement moves every figure alike."""
 
     def run(code: str) -> float:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True)
         return time.perf_counter() - t0
 
-    bare = statistics.median(run("pass") for _ in range(repeats))
-    return statistics.median(run(code) for _ in range(repeats)) - bare
+    times: dict[str, list[float]] = {label: [] for label in ["", *codes]}
+    for _ in range(repeats):
+        for label, code in [("", "pass"), *codes.items()]:
+            times[label].append(run(code))
+    bare = statistics.median(times.pop(""))
+    return {label: statistics.median(runs) - bare for label, runs in times.items()}
 
 
 def fresh_index(client: Any, name: str) -> str:
@@ -441,8 +447,8 @@ def main() -> None:
             emu.stop()
     if "import" not in skip:
         compile_ours()
-        for label, code in IMPORTS:
-            results["import"][label] = import_seconds(code) * 1000
+        for label, seconds in import_seconds(dict(IMPORTS)).items():
+            results["import"][label] = seconds * 1000
             print(f"  import   {label:44} {results['import'][label]:.0f} ms", file=sys.stderr)
 
     args.out.mkdir(parents=True, exist_ok=True)
