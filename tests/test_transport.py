@@ -65,3 +65,23 @@ def test_a_loop_closed_without_shutdown_is_dropped(emulator: LocalEmulator) -> N
         assert len(client.transport._async) == 1
         asyncio.run(client.aembed(["y"], model=EMBED))
         assert len(client.transport._async) == 0
+
+
+def test_every_client_shares_one_tls_context(emulator: LocalEmulator) -> None:
+    """The CA bundle is loaded once a process, not once per client: an async client is made per event
+    loop, and ``asyncio.run`` per call would otherwise reload it each time (40-80 ms of CPU)."""
+
+    def context(client: object) -> object:
+        return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    async def async_context(client: WorkersAI) -> object:
+        return context(await client.transport._async_client())
+
+    with emulator.client() as one, emulator.client() as two:
+        contexts = {
+            id(context(one.transport.sync_client)),
+            id(context(two.transport.sync_client)),
+            id(asyncio.run(async_context(one))),
+            id(asyncio.run(async_context(two))),
+        }
+    assert len(contexts) == 1

@@ -8,6 +8,7 @@ loops), each with keep-alive pooling and explicit timeouts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -32,6 +33,8 @@ from .pacing import Pacer
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:  # httpx is imported where a client is built or an error mapped, not with the package
+    import ssl
+
     import httpx
 
 logger = logging.getLogger("workersai")
@@ -133,6 +136,17 @@ errors that prove the service did not act on it, :func:`~workersai.retry.is_unse
 T = TypeVar("T")
 
 
+@functools.cache
+def shared_tls() -> ssl.SSLContext:
+    """The TLS context of every client the transports make, built once a process (httpx's default
+    verification: certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set then). Loading
+    the bundle costs 40-80 ms of CPU here, and an async client is made for each event loop, so a
+    program that calls ``asyncio.run`` per request would pay it every time."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
 
@@ -172,7 +186,7 @@ class Transport:
             if self._sync is None:
                 import httpx
 
-                self._sync = httpx.Client(timeout=self.timeout, limits=self.limits)
+                self._sync = httpx.Client(timeout=self.timeout, limits=self.limits, verify=shared_tls())
             return self._sync
 
     async def _async_client(self) -> httpx.AsyncClient:
@@ -191,7 +205,7 @@ class Transport:
             import httpx
 
             entry = self._async[loop] = _LoopClient(
-                httpx.AsyncClient(timeout=self.timeout, limits=self.limits), self, loop
+                httpx.AsyncClient(timeout=self.timeout, limits=self.limits, verify=shared_tls()), self, loop
             )
         await entry.start()
         return entry.client
