@@ -10,9 +10,13 @@ thread and task of one client:
   is sent (0.99 by default) while a sustained run goes at ``headroom`` (0.97) of it;
 - a model the catalog does not know is not paced until a 429 teaches a rate: the rate it was sent at over
   the last minute, times ``backoff``;
-- a 429 with code 3021 lowers the model's rate by ``backoff`` (once per refusal episode) and holds every
-  request to that model until its ``Retry-After`` has passed; each success wins back a share of the
-  gap to the ceiling (a minute's worth of successes wins back about two thirds of it).
+- a 429 with code 3021 holds every request to that model until its ``Retry-After`` has passed. A lone
+  refusal at a paced rate (none in the window before it) is taken for timing at a window's edge (a
+  request that reached the service a little late or early), and only holds: lowering the rate for it
+  would cost minutes of throughput for one request. A second refusal within a window means the limit
+  is lower than the rate (shared with another client, or smaller than the catalog says): it lowers the
+  rate by ``backoff`` (once per refusal episode). Each success wins back a share of the gap to the
+  ceiling (a minute's worth of successes wins back about two thirds of it).
 
 The bucket is a virtual schedule (GCRA): :meth:`Pacer.reserve` books the next free sending time under a
 lock and returns how long the caller waits; the transport sleeps that long (``time.sleep`` in threads,
@@ -78,6 +82,7 @@ class _Bucket:
         self.burst = burst
         self.next_at = 0.0  # the theoretical time of the next request at the steady rate
         self.held_until = 0.0
+        self.refused_at = -math.inf  # when the last refusal episode began
         self.sends: deque[float] = deque()  # recent sending times, only while the rate is unknown
 
 
@@ -129,7 +134,8 @@ class Pacer:
             return send_at - now
 
     def rate_limited(self, model: str, retry_after: float | None) -> None:
-        """A 429/3021 for ``model``: hold it for ``retry_after`` and lower (or learn) its rate."""
+        """A 429/3021 for ``model``: hold it for ``retry_after``; learn its rate if it had none, or lower
+        it when this is the second refusal within a window (see the module's docstring)."""
         with self._lock:
             self.rate_limited_count += 1
             now = self.clock()
@@ -138,10 +144,12 @@ class Pacer:
             hold = retry_after if retry_after is not None else (bucket.interval or 1.0)
             bucket.held_until = max(bucket.held_until, now + hold)
             if not new_episode:
-                return  # the same refusal seen by several requests lowers the rate once
+                return  # the same refusal seen by several requests counts once
+            lone = now - bucket.refused_at > self.policy.window_s
+            bucket.refused_at = now
             if bucket.interval is None:
                 self._learn(bucket, now)
-            else:
+            elif not lone:
                 assert bucket.ceiling is not None
                 slowest = bucket.ceiling / self.policy.floor
                 bucket.interval = min(slowest, bucket.interval / self.policy.backoff)

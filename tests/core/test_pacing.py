@@ -54,18 +54,36 @@ def test_a_429_holds_everyone_lowers_the_rate_once_and_successes_win_it_back() -
     ceiling = pacer.rate(EMBED)
     assert ceiling is not None
     pacer.rate_limited(EMBED, 2.0)
-    pacer.rate_limited(EMBED, 2.0)  # the same refusal seen by another request: lowered once
-    assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8)
+    pacer.rate_limited(EMBED, 2.0)  # the same refusal seen by another request: one episode
+    assert pacer.rate(EMBED) == pytest.approx(ceiling)  # a lone refusal only holds
     assert pacer.reserve(EMBED) == pytest.approx(2.0)  # every request waits out Retry-After
     assert pacer.reserve(EMBED, hold=False) < 2.0  # a retry that already waited it does not
     clock.now += 2.5
-    pacer.rate_limited(EMBED, 1.0)  # a new episode: lowered again
+    pacer.rate_limited(EMBED, 1.0)  # a second episode within a window: the limit is lower: lowered
+    assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8)
+    clock.now += 1.5
+    pacer.rate_limited(EMBED, 1.0)  # and again
     assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8 * 0.8)
     for _ in range(9000):  # three minutes' worth of successes at the rate restore most of it
         pacer.succeeded(EMBED)
     rate = pacer.rate(EMBED)
     assert rate is not None and ceiling * 0.9 < rate <= ceiling
-    assert pacer.rate_limited_count == 3
+    assert pacer.rate_limited_count == 4
+
+
+def test_a_lone_refusal_after_a_quiet_window_only_holds() -> None:
+    """At a paced rate, one refusal with none in the window before it is a request that reached the
+    service at a window's edge: the rate stays; only a second one within a window lowers it."""
+    clock = Clock()
+    pacer = Pacer(PacingPolicy(window_s=5.0), clock=clock)
+    ceiling = pacer.rate(EMBED)
+    pacer.rate_limited(EMBED, 0.5)
+    clock.now += 6.0  # more than a window later
+    pacer.rate_limited(EMBED, 0.5)
+    assert pacer.rate(EMBED) == pytest.approx(ceiling)
+    clock.now += 3.0  # within a window of the last: lowered
+    pacer.rate_limited(EMBED, 0.5)
+    assert pacer.rate(EMBED) == pytest.approx(ceiling * 0.8)
 
 
 def test_an_unknown_model_is_not_paced_until_a_429_teaches_a_rate() -> None:
