@@ -435,9 +435,9 @@ class WorkersAI:
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
     ) -> list[RawVector]:
-        """:meth:`embed` for vectors that are only written to Vectorize: each comes back as the bytes of
-        its JSON array in the answer (:class:`~workersai.raw_vectors.RawVector`, checked: shape, and
-        only number characters), which the Vectorize writes put into their NDJSON verbatim; no float
+        """:meth:`embed` for vectors that are only written to Vectorize: each comes back as a view of
+        its JSON array's bytes in the answer (:class:`~workersai.raw_vectors.RawVector`, checked:
+        shape, numbers only), which the Vectorize writes splice into their NDJSON as it is; no float
         is parsed or printed again. The bulk adds of the stores use it."""
 
         def one(batch: list[str]) -> list[RawVector]:

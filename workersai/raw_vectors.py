@@ -18,7 +18,6 @@ never changes what is accepted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import jsonlib
 from .errors import ResponseFormatError
@@ -36,8 +35,8 @@ class RawVector:
     """One embedding as the bytes of its JSON array (``[0.1,-0.2,...]``) and its length. ``json`` is
     a read-only view into the embedding answer's body (cutting a row out copies nothing; the body
     lives as long as one of its rows does). The NDJSON writer splices it into its line as it is
-    (:func:`~workersai.vectorize.batching.ndjson_batches`). Not a dataclass: orjson would write a
-    dataclass's fields."""
+    (:func:`~workersai.vectorize.batching.ndjson_line`). Not a dataclass: orjson would write a
+    dataclass's fields as an object instead of refusing it."""
 
     __slots__ = ("dimensions", "json")
 
@@ -55,11 +54,6 @@ class RawVector:
 
     def __len__(self) -> int:
         return self.dimensions
-
-    def fragment(self) -> Any:
-        """The row for :func:`workersai.jsonlib.dumps`: its bytes verbatim (an ``orjson.Fragment``), or
-        its numbers without orjson."""
-        return jsonlib.fragment(bytes(self.json)) if jsonlib.HAVE_ORJSON else self.values()
 
     def values(self) -> list[float]:
         """The numbers, parsed (for a caller that needs them after all)."""
@@ -167,13 +161,6 @@ def rows_from_body(body: bytes, count: int) -> list[RawVector]:
     if shape is not None and shape != [count, dims]:
         raise ResponseFormatError(f"embedding shape {shape!r} for {count} rows of {dims}")
     return [RawVector(row, dims) for row in rows]
-
-
-def fragment(value: object) -> Any:
-    """``jsonlib.dumps``'s ``default``: a :class:`RawVector` as its JSON bytes, verbatim."""
-    if isinstance(value, RawVector):
-        return value.fragment()
-    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def rows_from_parsed(vectors: list[list[float]]) -> list[RawVector]:

@@ -33,11 +33,13 @@ def test_fallback_serializes_numpy_like_orjson(monkeypatch: pytest.MonkeyPatch) 
 
 def test_fallback_writes_raw_vectors_and_ndjson_lines_like_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
     from workersai.raw_vectors import RawVector
+    from workersai.vectorize.batching import ndjson_line
 
     value = {"id": "a", "values": RawVector(b"[0.5,-1.25,3e-05]", 3)}
-    fast = compact(value, line=True)
+    fast = b"".join(ndjson_line(value))
     monkeypatch.setattr(jsonlib, "HAVE_ORJSON", False)
-    assert compact(value, line=True) == fast == b'{"id":"a","values":[0.5,-1.25,3e-05]}\n'
+    assert b"".join(ndjson_line(value)) == fast == b'{"id":"a","values":[0.5,-1.25,3e-05]}\n'
+    assert compact({"id": "a"}, line=True) == b'{"id":"a"}\n'
 
 
 def test_fallback_refuses_what_json_cannot_carry(monkeypatch: pytest.MonkeyPatch) -> None:

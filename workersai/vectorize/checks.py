@@ -24,7 +24,6 @@ from typing import Any
 from .. import jsonlib
 from ..errors import BadInput
 from ..raw_vectors import RawVector
-from ..raw_vectors import fragment as raw_fragment
 
 MAX_ID_BYTES = 64
 MAX_NAMESPACE_BYTES = 64
@@ -51,10 +50,11 @@ _INDEX_NAME = re.compile(r"[a-z][a-z0-9_-]*[a-z0-9]")
 def compact(value: Any, *, line: bool = False) -> bytes:
     """Compact UTF-8 JSON, as the service measures sizes (:mod:`workersai.jsonlib`: orjson when it is
     installed, ingestion's hot path); ``line`` appends a newline (an NDJSON line, without copying it
-    again); a :class:`~workersai.raw_vectors.RawVector` is written as its bytes. Raises ``ValueError``
-    for what JSON cannot carry (lone surrogates, nesting past the JSON library's limit, other types)."""
+    again). Raises ``ValueError`` for what JSON cannot carry (lone surrogates, nesting past the JSON
+    library's limit, other types, a :class:`~workersai.raw_vectors.RawVector`: see
+    :func:`~.batching.ndjson_line`)."""
     try:
-        return jsonlib.dumps(value, numpy=True, line=line, default=raw_fragment)
+        return jsonlib.dumps(value, numpy=True, line=line)
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
 
