@@ -39,7 +39,8 @@ class CheckedRecord(dict[str, Any]):
 
 def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
     """The checked wire record of one vector (plain dicts are not copied into models: it is the hot
-    path of every ingestion)."""
+    path of every ingestion). It is a :class:`CheckedRecord`: a record checked once, e.g. by
+    ``skip_stored`` before it is batched, has only its values checked again."""
     if type(item) is CheckedRecord:
         if type(item["values"]) is not RawVector:  # a raw row is checked already, and stays as it is
             item["values"] = plain_values(item["values"])
@@ -56,7 +57,7 @@ def record(item: VectorLike, dimensions: int | None) -> dict[str, Any]:
         raise BadInput(f"a vector must be a Vector or a mapping, got {type(item).__name__}")
     values = plain_values(values)
     check_vector(vid, values, metadata, namespace, dimensions)
-    out: dict[str, Any] = {"id": vid, "values": values}
+    out = CheckedRecord(id=vid, values=values)
     if metadata is not None:
         out["metadata"] = metadata
     if namespace is not None:
