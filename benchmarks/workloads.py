@@ -102,28 +102,27 @@ def ours_li_embeddings() -> Any:
     return WorkersAIEmbedding(model_name=EMBED_MODEL, client=ours_client())
 
 
-def cloudflare_embeddings(size: int = 50) -> Any:
-    from langchain_cloudflare import CloudflareWorkersAIEmbeddings
-
-    return CloudflareWorkersAIEmbeddings(
+def _lc_peer_embeddings(cls: Any, size: int) -> Any:
+    """langchain-cloudflare's and langchain-community's embeddings take the same settings."""
+    return cls(
         account_id=ACCOUNT,
         api_token=TOKEN,
         model_name=EMBED_MODEL,
         api_base_url=f"{BASE}/accounts",
         batch_size=size,
     )
+
+
+def cloudflare_embeddings(size: int = 50) -> Any:
+    from langchain_cloudflare import CloudflareWorkersAIEmbeddings
+
+    return _lc_peer_embeddings(CloudflareWorkersAIEmbeddings, size)
 
 
 def community_embeddings(size: int = 50) -> Any:
     from langchain_community.embeddings.cloudflare_workersai import CloudflareWorkersAIEmbeddings
 
-    return CloudflareWorkersAIEmbeddings(
-        account_id=ACCOUNT,
-        api_token=TOKEN,
-        model_name=EMBED_MODEL,
-        api_base_url=f"{BASE}/accounts",
-        batch_size=size,
-    )
+    return _lc_peer_embeddings(CloudflareWorkersAIEmbeddings, size)
 
 
 def llamaindex_peer_embeddings(size: int = 10) -> Any:
