@@ -207,26 +207,19 @@ def ingest(contender: str, n: int) -> dict[str, Any]:
 
     else:
         raise SystemExit(f"unknown contender {contender}")
-    warm_ids = [f"warmup-{i}" for i in range(WARMUP)]
+    failed = None
     try:
-        prepare(corpus(WARMUP), warm_ids)()
+        prepare(corpus(WARMUP), [f"warmup-{i}" for i in range(WARMUP)])()
     except Exception as exc:  # a peer without retries may stop at a 429 (the rate-limited run)
-        return {
-            "seconds": 0.0,
-            "docs_per_s": 0.0,
-            "client_cpu_s": 0.0,
-            "rss_before_mb": rss_mb(),
-            "peak_rss_mb": rss_mb(),
-            "failed": f"warm-up: {type(exc).__name__}: {exc}"[:300],
-        }
+        failed = f"warm-up: {type(exc).__name__}: {exc}"[:300]
     run = prepare(texts, ids)
     before = rss_mb()
     cpu0, t0 = cpu_s(), time.perf_counter()
-    failed = None
-    try:
-        run()
-    except Exception as exc:  # a peer without retries stops at a 429: the rate-limited run reports it
-        failed = f"{type(exc).__name__}: {exc}"[:300]
+    if failed is None:
+        try:
+            run()
+        except Exception as exc:  # a peer without retries stops at a 429: the rate-limited run reports it
+            failed = f"{type(exc).__name__}: {exc}"[:300]
     seconds = time.perf_counter() - t0
     return {
         "seconds": seconds,
