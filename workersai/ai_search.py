@@ -25,14 +25,15 @@ Wire facts (Cloudflare's pages):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import paths
 from .errors import BadInput, NotFound, ResponseFormatError, narrowed
+from .paths import path
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ DEFAULT_NAMESPACE = "default"
 MAX_NUM_RESULTS = 50
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_FILENAME = 128
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _OPERATORS = {"$eq", "$ne", "$in", "$nin", "$lt", "$lte", "$gt", "$gte"}
 
@@ -162,11 +162,9 @@ class AISearchStats(_Model):
 
 
 # -- checks (before any request) --------------------------------------------------------------------
-def check_instance_id(value: str, what: str = "instance id") -> str:
-    """An instance id or namespace name: lowercase letters, digits, '-' and '_', 1-64 characters."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise BadInput(f"{what} {value!r}: use 1-64 lowercase letters, digits, '-' or '_'")
-    return value
+def check_instance_id(value: str) -> str:
+    """An instance id: lowercase letters, digits, '-' and '_', 1-64 characters (:mod:`workersai.paths`)."""
+    return paths.ai_search_id(value)
 
 
 def _check_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,15 +323,18 @@ class _Calls:
 
     def __init__(self, client: WorkersAI, namespace: str | None) -> None:
         self.client = client
-        self.namespace = check_instance_id(namespace, "namespace") if namespace is not None else None
+        self.namespace = paths.ai_search_namespace(namespace) if namespace is not None else None
 
     def base(self) -> str:
         if self.namespace is None:
             return self.client.account_url("ai-search/instances")
-        return self.client.account_url(f"ai-search/namespaces/{self.namespace}/instances")
+        return self.client.account_url(
+            path("ai-search/namespaces/{namespace}/instances", namespace=self.namespace)
+        )
 
-    def url(self, instance: str, tail: str = "") -> str:
-        return f"{self.base()}/{check_instance_id(instance)}{tail}"
+    def url(self, instance: str, tail: str = "", **ids: Any) -> str:
+        """The instance's URL, then ``tail`` (a :func:`~workersai.paths.path` template of ``ids``)."""
+        return self.base() + path("/{instance}" + tail, instance=instance, **ids)
 
 
 class AISearch:
@@ -453,11 +454,11 @@ class AISearch:
 
     def delete_item(self, instance: str, item_id: str) -> None:
         """Remove a file and its chunks."""
-        self._send("DELETE", self._calls.url(instance, f"/items/{item_id}"))
+        self._send("DELETE", self._calls.url(instance, "/items/{item}", item=item_id))
 
     async def adelete_item(self, instance: str, item_id: str) -> None:
         """Async twin of :meth:`delete_item`."""
-        await self._asend("DELETE", self._calls.url(instance, f"/items/{item_id}"))
+        await self._asend("DELETE", self._calls.url(instance, "/items/{item}", item=item_id))
 
     # -- search and answers ------------------------------------------------------------------------
     def _query(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, ResponseFormatError
+from .paths import path
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -164,14 +165,9 @@ class D1:
     def __init__(self, client: WorkersAI) -> None:
         self.client = client
 
-    def _url(self, path: str = "") -> str:
-        return self.client.account_url("d1/database" + path)
-
-    @staticmethod
-    def _check_id(database_id: str) -> str:
-        if not isinstance(database_id, str) or not database_id.strip() or "/" in database_id:
-            raise BadInput(f"not a D1 database id: {database_id!r}")
-        return database_id.strip()
+    def _url(self, template: str = "", **ids: Any) -> str:
+        """``/d1/database`` then ``template``, its ids checked (:func:`~workersai.paths.path`)."""
+        return self.client.account_url(path("d1/database" + template, **ids))
 
     # -- requests (built once, sent by the sync or async twin) ------------------------------------
     def _query_request(
@@ -181,15 +177,7 @@ class D1:
         if not items:
             raise BadInput("a D1 batch needs at least one statement")
         body = items[0] if len(items) == 1 else {"batch": items}
-        path = f"/{self._check_id(database_id)}/{'raw' if raw else 'query'}"
-        return self._url(path), body
-
-    @staticmethod
-    def _list_params(name: str | None, page: int, per_page: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"page": page, "per_page": per_page}
-        if name is not None:
-            params["name"] = name
-        return params
+        return self._url("/{database}/raw" if raw else "/{database}/query", database=database_id), body
 
     @staticmethod
     def _databases(result: Any) -> list[Database]:
@@ -206,6 +194,13 @@ class D1:
     async def acreate_database(self, name: str) -> Database:
         response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
         return Database.parse(unwrap_envelope(response))
+
+    @staticmethod
+    def _list_params(name: str | None, page: int, per_page: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if name is not None:
+            params["name"] = name
+        return params
 
     def list_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
         """Every database of the account (all pages), or those named ``name``."""
@@ -235,18 +230,19 @@ class D1:
             page += 1
 
     def get_database(self, database_id: str) -> Database:
-        response = self.client.transport.request("GET", self._url(f"/{self._check_id(database_id)}"))
+        response = self.client.transport.request("GET", self._url("/{database}", database=database_id))
         return Database.parse(unwrap_envelope(response))
 
     async def aget_database(self, database_id: str) -> Database:
-        url = self._url(f"/{self._check_id(database_id)}")
+        url = self._url("/{database}", database=database_id)
         return Database.parse(unwrap_envelope(await self.client.transport.arequest("GET", url)))
 
     def delete_database(self, database_id: str) -> None:
-        unwrap_envelope(self.client.transport.request("DELETE", self._url(f"/{self._check_id(database_id)}")))
+        url = self._url("/{database}", database=database_id)
+        unwrap_envelope(self.client.transport.request("DELETE", url))
 
     async def adelete_database(self, database_id: str) -> None:
-        url = self._url(f"/{self._check_id(database_id)}")
+        url = self._url("/{database}", database=database_id)
         unwrap_envelope(await self.client.transport.arequest("DELETE", url))
 
     # -- queries ----------------------------------------------------------------------------------
