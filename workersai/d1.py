@@ -21,11 +21,13 @@ any request. An invalid statement is answered 400 with code 7500 and SQLite's me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, ResponseFormatError
+from .flows import adrive, drive
+from .models_api import check_per_page
 from .paths import path
 from .transport import unwrap_envelope
 
@@ -36,6 +38,8 @@ MAX_BOUND_PARAMETERS = 100
 """Bound parameters per statement (D1's "Maximum bound parameters per query")."""
 MAX_SQL_BYTES = 100_000
 """D1's "Maximum SQL statement length" (100 KB)."""
+MAX_PAGES = 10_000
+"""A guard against a server that never ends the database listing."""
 
 Param = str | int | float | bool | None
 """A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
@@ -195,39 +199,25 @@ class D1:
         response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
         return Database.parse(unwrap_envelope(response))
 
-    @staticmethod
-    def _list_params(name: str | None, page: int, per_page: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"page": page, "per_page": per_page}
-        if name is not None:
-            params["name"] = name
-        return params
-
     def list_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
         """Every database of the account (all pages), or those named ``name``."""
-        out: list[Database] = []
-        page = 1
-        while True:
-            response = self.client.transport.request(
-                "GET", self._url(), params=self._list_params(name, page, per_page)
-            )
-            found = self._databases(unwrap_envelope(response))
-            out.extend(found)
-            if len(found) < per_page:
-                return out
-            page += 1
+        url = self._url()
+        return drive(
+            database_pages(name, per_page),
+            lambda query: self._databases(
+                unwrap_envelope(self.client.transport.request("GET", url, params=query))
+            ),
+        )
 
     async def alist_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
-        out: list[Database] = []
-        page = 1
-        while True:
-            response = await self.client.transport.arequest(
-                "GET", self._url(), params=self._list_params(name, page, per_page)
+        url = self._url()
+
+        async def fetch(query: dict[str, Any]) -> list[Database]:
+            return self._databases(
+                unwrap_envelope(await self.client.transport.arequest("GET", url, params=query))
             )
-            found = self._databases(unwrap_envelope(response))
-            out.extend(found)
-            if len(found) < per_page:
-                return out
-            page += 1
+
+        return await adrive(database_pages(name, per_page), fetch)
 
     def get_database(self, database_id: str) -> Database:
         response = self.client.transport.request("GET", self._url("/{database}", database=database_id))
@@ -273,6 +263,37 @@ class D1:
         url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
         response = await self.client.transport.arequest("POST", url, json=body)
         return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
+
+
+PageFlow = Generator[dict[str, Any], list[Database], list[Database]]
+
+
+def database_pages(name: str | None, per_page: int) -> PageFlow:
+    """Every database the listing holds: ask for page 1, 2, ... (yielding each page's query, receiving
+    its databases) until a page is shorter than ``per_page``.
+
+    A page that holds only databases of earlier pages means the server ignores ``page`` (or repeats
+    itself): :class:`~workersai.errors.ResponseFormatError` rather than a loop that never ends. A
+    database seen again on a later page (the listing shifted while it was read) is kept once.
+    """
+    check_per_page(per_page)
+    found: list[Database] = []
+    seen: set[str] = set()
+    for number in range(1, MAX_PAGES + 1):
+        query: dict[str, Any] = {"page": number, "per_page": per_page}
+        if name is not None:
+            query["name"] = name
+        page = yield query
+        new = [d for d in page if d.uuid not in seen]
+        if page and not new:
+            raise ResponseFormatError(
+                f"D1 database list page {number} repeats earlier pages' databases (the server ignores 'page')"
+            )
+        found.extend(new)
+        seen.update(d.uuid for d in new)
+        if len(page) < per_page:
+            return found
+    raise ResponseFormatError(f"the D1 database list did not end within {MAX_PAGES} pages")
 
 
 def _name(name: str) -> str:
