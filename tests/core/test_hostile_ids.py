@@ -13,6 +13,7 @@ fails when a new one is added without its case.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,8 @@ DATABASES = ROOT + "d1/database/"
 INDEXES = ROOT + "vectorize/v2/indexes/"
 UUID = str(uuid.UUID(int=7))
 MODEL = "@cf/baai/bge-base-en-v1.5"
+CHAT = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+RERANK = "@cf/baai/bge-reranker-base"
 
 HOSTILE = [
     "..",
@@ -78,7 +81,7 @@ HOSTILE = [
     "@cf/a/b/../c",
     "@cf//a",
 ]
-VALID = ["docs", "my-index", "item-1", UUID, UUID.upper(), MODEL, "a" * 64]
+VALID = ["docs", "my-index", "item-1", UUID, UUID.upper(), MODEL, CHAT, RERANK, "a" * 64]
 
 ids = st.one_of(
     st.sampled_from(HOSTILE + VALID),
@@ -101,6 +104,8 @@ class Case:
     tail: str = ""
     in_body: bool = False
     model: bool = False
+    valid: str | None = None
+    """A valid id for this method when the prefix's usual one is not (a chat or rerank model)."""
 
 
 def _ai(c: WorkersAI) -> AISearch:
@@ -213,10 +218,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("Vectorize", "adelete_metadata_index"): Case(
         lambda c, x: c.vectorize.adelete_metadata_index(x, "p"), INDEXES, "/metadata_index/delete"
     ),
-    ("Vectorize", "insert"): Case(lambda c, x: c.vectorize.insert(x, [("a", VEC)]), INDEXES, "/insert"),
-    ("Vectorize", "ainsert"): Case(lambda c, x: c.vectorize.ainsert(x, [("a", VEC)]), INDEXES, "/insert"),
-    ("Vectorize", "upsert"): Case(lambda c, x: c.vectorize.upsert(x, [("a", VEC)]), INDEXES, "/upsert"),
-    ("Vectorize", "aupsert"): Case(lambda c, x: c.vectorize.aupsert(x, [("a", VEC)]), INDEXES, "/upsert"),
+    ("Vectorize", "insert"): Case(
+        lambda c, x: c.vectorize.insert(x, [{"id": "a", "values": VEC}]), INDEXES, "/insert"
+    ),
+    ("Vectorize", "ainsert"): Case(
+        lambda c, x: c.vectorize.ainsert(x, [{"id": "a", "values": VEC}]), INDEXES, "/insert"
+    ),
+    ("Vectorize", "upsert"): Case(
+        lambda c, x: c.vectorize.upsert(x, [{"id": "a", "values": VEC}]), INDEXES, "/upsert"
+    ),
+    ("Vectorize", "aupsert"): Case(
+        lambda c, x: c.vectorize.aupsert(x, [{"id": "a", "values": VEC}]), INDEXES, "/upsert"
+    ),
     ("Vectorize", "delete_by_ids"): Case(
         lambda c, x: c.vectorize.delete_by_ids(x, ["a"]), INDEXES, "/delete_by_ids"
     ),
@@ -259,16 +272,22 @@ CASES: dict[tuple[str, str], Case] = {
     ("WorkersAI", "aembed_batch"): Case(
         lambda c, x: c.aembed_batch(["a"], model=x), ROOT + "ai/run/", model=True
     ),
-    ("WorkersAI", "chat"): Case(lambda c, x: c.chat("hi", model=x), ROOT + "ai/run/", model=True),
-    ("WorkersAI", "achat"): Case(lambda c, x: c.achat("hi", model=x), ROOT + "ai/run/", model=True),
+    ("WorkersAI", "chat"): Case(lambda c, x: c.chat("hi", model=x), ROOT + "ai/run/", model=True, valid=CHAT),
+    ("WorkersAI", "achat"): Case(
+        lambda c, x: c.achat("hi", model=x), ROOT + "ai/run/", model=True, valid=CHAT
+    ),
     ("WorkersAI", "stream_chat"): Case(
-        lambda c, x: list(c.stream_chat("hi", model=x)), ROOT + "ai/run/", model=True
+        lambda c, x: list(c.stream_chat("hi", model=x)), ROOT + "ai/run/", model=True, valid=CHAT
     ),
     ("WorkersAI", "astream_chat"): Case(
-        lambda c, x: c.astream_chat("hi", model=x), ROOT + "ai/run/", model=True
+        lambda c, x: c.astream_chat("hi", model=x), ROOT + "ai/run/", model=True, valid=CHAT
     ),
-    ("WorkersAI", "rerank"): Case(lambda c, x: c.rerank("q", ["a"], model=x), ROOT + "ai/run/", model=True),
-    ("WorkersAI", "arerank"): Case(lambda c, x: c.arerank("q", ["a"], model=x), ROOT + "ai/run/", model=True),
+    ("WorkersAI", "rerank"): Case(
+        lambda c, x: c.rerank("q", ["a"], model=x), ROOT + "ai/run/", model=True, valid=RERANK
+    ),
+    ("WorkersAI", "arerank"): Case(
+        lambda c, x: c.arerank("q", ["a"], model=x), ROOT + "ai/run/", model=True, valid=RERANK
+    ),
     ("WorkersAI", "queue"): Case(lambda c, x: c.queue(x, REQUESTS), ROOT + "ai/run/", model=True),
     ("WorkersAI", "aqueue"): Case(lambda c, x: c.aqueue(x, REQUESTS), ROOT + "ai/run/", model=True),
     ("WorkersAI", "batch_job"): Case(
@@ -372,3 +391,37 @@ def test_the_reported_escape_is_refused_before_any_request() -> None:
             with pytest.raises(BadInput):
                 client.d1.get_database(hostile)
     assert wire.requests == []
+
+
+VALID_FOR = {
+    INSTANCES: "docs",
+    INSTANCES[:-1]: "docs",
+    INSTANCES + "docs/items/": "item-1",
+    ROOT + "ai-search/namespaces/": "docs",
+    DATABASES: UUID,
+    INDEXES: "my-index",
+    INDEXES[:-1]: "my-index",
+    ROOT + "ai/run/": MODEL,
+    ROOT + "ai/models/schema": MODEL,
+}
+SENDS_NOTHING = {
+    ("Vectorize", "has_deferred_writes"),
+    ("Vectorize", "confirm_writes"),
+    ("Vectorize", "aconfirm_writes"),
+}
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=["-".join(k) for k in CASES])
+def test_a_valid_id_is_sent_where_the_case_says(key: tuple[str, ...]) -> None:
+    """The property test above is only as good as its cases: each sends its request for a valid id."""
+    case = CASES[key]
+    x = case.valid or VALID_FOR[case.prefix]
+    wire = Wire(answer=lambda request: error(404, 3000, "not found"))
+    with wire.client() as client, contextlib.suppress(WorkersAIError):
+        _run(case.call(client, x))
+    if key in SENDS_NOTHING:
+        assert wire.requests == []
+    else:
+        assert wire.requests, f"{key} sent nothing for the valid id {x!r}"
+    for sent in wire.requests:
+        _check_path(case, sent, x)
