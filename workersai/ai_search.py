@@ -32,7 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import paths
-from .errors import BadInput, NotFound, ResponseFormatError, narrowed
+from .errors import BadInput, Conflict, NotFound, ResponseFormatError, WorkersAIError, narrowed
 from .paths import path
 from .transport import unwrap_envelope
 
@@ -355,6 +355,13 @@ def _upload_body(key: str, data: bytes | str, metadata: Mapping[str, Any] | None
     return request.read(), request.headers["content-type"]
 
 
+def _taken_by_a_lost_attempt(exc: WorkersAIError) -> bool:
+    """A create refused because the id is taken (409; the API reference lists no code for it) after an
+    earlier attempt of it lost its answer: the lost attempt may be what took it."""
+    taken = isinstance(exc, Conflict) or "already exists" in exc.message.lower()
+    return taken and exc.after_lost_answer
+
+
 class _Calls:
     """The requests of :class:`AISearch`, built once for the sync and async methods."""
 
@@ -410,14 +417,28 @@ class AISearch:
     def create_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Create an instance; ``settings`` as the API names them (chunk_size, chunk_overlap,
         max_num_results, score_threshold, hybrid_search_enabled, fusion_method, reranking,
-        rewrite_query, embedding_model, ai_search_model, keyword_tokenizer, ...)."""
+        rewrite_query, embedding_model, ai_search_model, keyword_tokenizer, ...).
+
+        When an attempt's answer was lost (the service may have created it) and the retry finds the id
+        taken, the instance is read back and returned; an id taken at the first attempt raises
+        :class:`~workersai.errors.Conflict` as before."""
         url, body = self._create(instance, settings)
-        return _parse(AISearchInstance, self._send("POST", url, json=body))
+        try:
+            return _parse(AISearchInstance, self._send("POST", url, json=body))
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+        return self.get_instance(instance)
 
     async def acreate_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Async twin of :meth:`create_instance`."""
         url, body = self._create(instance, settings)
-        return _parse(AISearchInstance, await self._asend("POST", url, json=body))
+        try:
+            return _parse(AISearchInstance, await self._asend("POST", url, json=body))
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+        return await self.aget_instance(instance)
 
     def get_instance(self, instance: str) -> AISearchInstance:
         """An instance's settings; :class:`InstanceNotFound` if there is none."""

@@ -25,7 +25,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput, ResponseFormatError
+from .errors import BadInput, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive
 from .models_api import check_per_page
 from .paths import path
@@ -191,12 +191,26 @@ class D1:
 
     # -- databases --------------------------------------------------------------------------------
     def create_database(self, name: str) -> Database:
-        """Create a database named ``name``."""
-        response = self.client.transport.request("POST", self._url(), json={"name": _name(name)})
+        """Create a database named ``name``.
+
+        When an attempt's answer was lost (the service may have created it) and the retry finds the name
+        taken, the database of that name is read back and returned; a name taken at the first attempt
+        raises as before."""
+        try:
+            response = self.client.transport.request("POST", self._url(), json={"name": _name(name)})
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+            return _the_one_named(name, self.list_databases(name), exc)
         return Database.parse(unwrap_envelope(response))
 
     async def acreate_database(self, name: str) -> Database:
-        response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
+        try:
+            response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+            return _the_one_named(name, await self.alist_databases(name), exc)
         return Database.parse(unwrap_envelope(response))
 
     def list_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
@@ -294,6 +308,25 @@ def database_pages(name: str | None, per_page: int) -> PageFlow:
         if len(page) < per_page:
             return found
     raise ResponseFormatError(f"the D1 database list did not end within {MAX_PAGES} pages")
+
+
+DUPLICATE_NAME = 7502
+"""The API's code for a taken database name: wrangler turns "[code: 7502]" into "A database with that
+name already exists" (cloudflare/workers-sdk#2143)."""
+
+
+def _taken_by_a_lost_attempt(exc: WorkersAIError) -> bool:
+    """A create refused for a taken name after an earlier attempt of it lost its answer."""
+    taken = exc.code == DUPLICATE_NAME or "already exists" in exc.message.lower()
+    return taken and exc.after_lost_answer
+
+
+def _the_one_named(name: str, found: list[Database], refusal: WorkersAIError) -> Database:
+    """The database the lost attempt created: the only one named ``name`` (else the refusal stands)."""
+    named = [d for d in found if d.name == name]
+    if len(named) != 1:
+        raise refusal
+    return named[0]
 
 
 def _name(name: str) -> str:

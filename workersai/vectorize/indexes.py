@@ -52,11 +52,18 @@ class IndexOperations(VectorizeBase):
             created: IndexDescription = yield Request(
                 Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
             )
-        except IndexAlreadyExists:
-            if not exist_ok:
+        except IndexAlreadyExists as exc:
+            if not (exist_ok or exc.after_lost_answer):
                 raise
             found: IndexDescription = yield Request(self._get(name))
-            return found
+            # After an attempt whose answer was lost, the index may be that attempt's: it is taken as
+            # ours (and given its metadata indexes) when it is as asked for.
+            as_asked = preset is not None or (found.dimensions, found.metric) == (dimensions, metric)
+            if not (exc.after_lost_answer and as_asked):
+                if exist_ok:
+                    return found
+                raise exc
+            created = found
         for prop, kind in wanted.items():
             yield from self._md_create(name, prop, kind, True)
         return created
@@ -76,7 +83,11 @@ class IndexOperations(VectorizeBase):
         ``exist_ok=True`` returns the existing index of that name instead of raising
         :class:`~workersai.errors.IndexAlreadyExists` (its configuration is not compared).
         ``metadata_indexes`` (``{property: "string" | "number" | "boolean"}``) are created with a new
-        index, before any vector is written, and waited for."""
+        index, before any vector is written, and waited for.
+
+        When an attempt's answer was lost (the service may have created the index) and the retry finds
+        the name taken, the index is read back and, if it has the dimensions and metric asked for,
+        returned as created; a name taken at the first attempt raises as before."""
         flow = self._create(name, dimensions, metric, preset, description, exist_ok, metadata_indexes)
         return self._run(flow)
 
