@@ -24,8 +24,9 @@ class WorkersAIError(Exception):
     retryable: ClassVar[bool] = False
     after_lost_answer: bool = False
     """True when an earlier attempt of the same request lost its answer after it may have reached the
-    service (a reset or timeout after sending, a 5xx): the service may have carried that attempt out,
-    so an "already exists" is perhaps this request's own doing (set by the retry loop)."""
+    service (a reset or timeout after sending, a 5xx without a Cloudflare error code): the service may
+    have carried that attempt out, so an "already exists" is perhaps this request's own doing (set by
+    the retry loop)."""
 
     def __init__(
         self,

@@ -66,7 +66,9 @@ def _noting_lost_answers(lost: list[bool]) -> Iterator[None]:
         yield
     except WorkersAIError as exc:
         exc.after_lost_answer = lost[0]
-        lost[0] = lost[0] or (is_retryable(exc) and not is_unsent(exc))
+        # A 5xx that names a Cloudflare error code is the service's answer about this request (D1 has
+        # sent its taken-name code 7502 as an "Internal error"), not a lost one.
+        lost[0] = lost[0] or (is_retryable(exc) and not is_unsent(exc) and exc.code is None)
         raise
 
 
