@@ -25,14 +25,15 @@ Wire facts (Cloudflare's pages):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import BadInput, NotFound, ResponseFormatError, narrowed
+from . import paths
+from .errors import BadInput, Conflict, NotFound, ResponseFormatError, WorkersAIError, narrowed
+from .paths import path
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ DEFAULT_NAMESPACE = "default"
 MAX_NUM_RESULTS = 50
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_FILENAME = 128
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _OPERATORS = {"$eq", "$ne", "$in", "$nin", "$lt", "$lte", "$gt", "$gte"}
 
@@ -162,11 +162,9 @@ class AISearchStats(_Model):
 
 
 # -- checks (before any request) --------------------------------------------------------------------
-def check_instance_id(value: str, what: str = "instance id") -> str:
-    """An instance id or namespace name: lowercase letters, digits, '-' and '_', 1-64 characters."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise BadInput(f"{what} {value!r}: use 1-64 lowercase letters, digits, '-' or '_'")
-    return value
+def check_instance_id(value: str) -> str:
+    """An instance id: lowercase letters, digits, '-' and '_', 1-64 characters (:mod:`workersai.paths`)."""
+    return paths.ai_search_id(value)
 
 
 def _check_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,19 +290,56 @@ def _json(response: httpx.Response) -> Any:
             f"expected JSON, got {response.text[:120]!r}", status=response.status_code
         ) from exc
     if isinstance(body, dict) and ("result" in body or "success" in body):
-        return unwrap_envelope(response)
+        result = unwrap_envelope(response)
+        if "result" not in body:  # success without a result: nothing to read, not an empty answer
+            raise ResponseFormatError(
+                "AI Search answered an envelope without 'result'", status=response.status_code
+            )
+        return result
     return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: Any) -> M:
+    """``raw`` as ``model``; an answer of another shape is :class:`ResponseFormatError`, never pydantic's
+    ``ValidationError``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "the answer"
+        raise ResponseFormatError(
+            f"AI Search answered a {model.__name__} of the wrong shape ({where}: {first['msg']})"
+        ) from None
+
+
+def _parse_list(model: type[M], raw: Any) -> list[M]:
+    """A list answer (instances, items), each entry as ``model``."""
+    if not isinstance(raw, list):
+        raise ResponseFormatError(
+            f"AI Search answered {type(raw).__name__} where a list of {model.__name__} was due"
+        )
+    return [_parse(model, item) for item in raw]
 
 
 def _parse_answer(raw: Any) -> AISearchAnswer:
     if not isinstance(raw, dict) or not isinstance(raw.get("choices"), list) or not raw["choices"]:
         raise ResponseFormatError("AI Search chat completion has no choices")
-    message = raw["choices"][0].get("message") or {}
-    return AISearchAnswer(
-        text=str(message.get("content") or ""),
-        chunks=[SearchChunk.model_validate(c) for c in raw.get("chunks") or []],
-        model=raw.get("model"),
-        id=raw.get("id"),
+    choice = raw["choices"][0]
+    message = (choice.get("message") if isinstance(choice, dict) else None) or {}
+    if not isinstance(message, dict):
+        raise ResponseFormatError("AI Search chat completion's message is not an object")
+    chunks = raw.get("chunks")
+    return _parse(
+        AISearchAnswer,
+        {
+            "text": str(message.get("content") or ""),
+            "chunks": _parse_list(SearchChunk, chunks) if chunks is not None else [],
+            "model": raw.get("model"),
+            "id": raw.get("id"),
+        },
     )
 
 
@@ -320,20 +355,30 @@ def _upload_body(key: str, data: bytes | str, metadata: Mapping[str, Any] | None
     return request.read(), request.headers["content-type"]
 
 
+def _taken_by_a_lost_attempt(exc: WorkersAIError) -> bool:
+    """A create refused because the id is taken (409; the API reference lists no code for it) after an
+    earlier attempt of it lost its answer: the lost attempt may be what took it."""
+    taken = isinstance(exc, Conflict) or "already exists" in exc.message.lower()
+    return taken and exc.after_lost_answer
+
+
 class _Calls:
     """The requests of :class:`AISearch`, built once for the sync and async methods."""
 
     def __init__(self, client: WorkersAI, namespace: str | None) -> None:
         self.client = client
-        self.namespace = check_instance_id(namespace, "namespace") if namespace is not None else None
+        self.namespace = paths.ai_search_namespace(namespace) if namespace is not None else None
 
     def base(self) -> str:
         if self.namespace is None:
             return self.client.account_url("ai-search/instances")
-        return self.client.account_url(f"ai-search/namespaces/{self.namespace}/instances")
+        return self.client.account_url(
+            path("ai-search/namespaces/{namespace}/instances", namespace=self.namespace)
+        )
 
-    def url(self, instance: str, tail: str = "") -> str:
-        return f"{self.base()}/{check_instance_id(instance)}{tail}"
+    def url(self, instance: str, tail: str = "", **ids: Any) -> str:
+        """The instance's URL, then ``tail`` (a :func:`~workersai.paths.path` template of ``ids``)."""
+        return self.base() + path("/{instance}" + tail, instance=instance, **ids)
 
 
 class AISearch:
@@ -372,44 +417,56 @@ class AISearch:
     def create_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Create an instance; ``settings`` as the API names them (chunk_size, chunk_overlap,
         max_num_results, score_threshold, hybrid_search_enabled, fusion_method, reranking,
-        rewrite_query, embedding_model, ai_search_model, keyword_tokenizer, ...)."""
+        rewrite_query, embedding_model, ai_search_model, keyword_tokenizer, ...).
+
+        When an attempt's answer was lost (the service may have created it) and the retry finds the id
+        taken, the instance is read back and returned; an id taken at the first attempt raises
+        :class:`~workersai.errors.Conflict` as before."""
         url, body = self._create(instance, settings)
-        return AISearchInstance.model_validate(self._send("POST", url, json=body))
+        try:
+            return _parse(AISearchInstance, self._send("POST", url, json=body))
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+        return self.get_instance(instance)
 
     async def acreate_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Async twin of :meth:`create_instance`."""
         url, body = self._create(instance, settings)
-        return AISearchInstance.model_validate(await self._asend("POST", url, json=body))
+        try:
+            return _parse(AISearchInstance, await self._asend("POST", url, json=body))
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+        return await self.aget_instance(instance)
 
     def get_instance(self, instance: str) -> AISearchInstance:
         """An instance's settings; :class:`InstanceNotFound` if there is none."""
-        return AISearchInstance.model_validate(self._send("GET", self._calls.url(instance)))
+        return _parse(AISearchInstance, self._send("GET", self._calls.url(instance)))
 
     async def aget_instance(self, instance: str) -> AISearchInstance:
         """Async twin of :meth:`get_instance`."""
-        return AISearchInstance.model_validate(await self._asend("GET", self._calls.url(instance)))
+        return _parse(AISearchInstance, await self._asend("GET", self._calls.url(instance)))
 
     def list_instances(self) -> list[AISearchInstance]:
         """The namespace's instances."""
-        return [AISearchInstance.model_validate(i) for i in self._send("GET", self._calls.base()) or []]
+        return _parse_list(AISearchInstance, self._send("GET", self._calls.base()))
 
     async def alist_instances(self) -> list[AISearchInstance]:
         """Async twin of :meth:`list_instances`."""
-        return [
-            AISearchInstance.model_validate(i) for i in await self._asend("GET", self._calls.base()) or []
-        ]
+        return _parse_list(AISearchInstance, await self._asend("GET", self._calls.base()))
 
     def update_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Change an instance's settings (only those given)."""
         url, body = self._calls.url(instance), self._create(instance, settings)[1]
         del body["id"]
-        return AISearchInstance.model_validate(self._send("PUT", url, json=body))
+        return _parse(AISearchInstance, self._send("PUT", url, json=body))
 
     async def aupdate_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Async twin of :meth:`update_instance`."""
         url, body = self._calls.url(instance), self._create(instance, settings)[1]
         del body["id"]
-        return AISearchInstance.model_validate(await self._asend("PUT", url, json=body))
+        return _parse(AISearchInstance, await self._asend("PUT", url, json=body))
 
     def delete_instance(self, instance: str) -> None:
         """Delete an instance and everything indexed in it."""
@@ -426,9 +483,7 @@ class AISearch:
         """Upload one file (``key`` is its name or path, e.g. ``docs/intro.md``) to be indexed."""
         url = self._calls.url(instance, "/items")
         body, ctype = _upload_body(key, data, metadata)
-        return AISearchItem.model_validate(
-            self._send("POST", url, content=body, headers={"Content-Type": ctype})
-        )
+        return _parse(AISearchItem, self._send("POST", url, content=body, headers={"Content-Type": ctype}))
 
     async def aupload(
         self, instance: str, key: str, data: bytes | str, *, metadata: Mapping[str, Any] | None = None
@@ -437,27 +492,24 @@ class AISearch:
         url = self._calls.url(instance, "/items")
         body, ctype = _upload_body(key, data, metadata)
         result = await self._asend("POST", url, content=body, headers={"Content-Type": ctype})
-        return AISearchItem.model_validate(result)
+        return _parse(AISearchItem, result)
 
     def list_items(self, instance: str) -> list[AISearchItem]:
         """The instance's files."""
-        return [
-            AISearchItem.model_validate(i)
-            for i in self._send("GET", self._calls.url(instance, "/items")) or []
-        ]
+        return _parse_list(AISearchItem, self._send("GET", self._calls.url(instance, "/items")))
 
     async def alist_items(self, instance: str) -> list[AISearchItem]:
         """Async twin of :meth:`list_items`."""
         found = await self._asend("GET", self._calls.url(instance, "/items"))
-        return [AISearchItem.model_validate(i) for i in found or []]
+        return _parse_list(AISearchItem, found)
 
     def delete_item(self, instance: str, item_id: str) -> None:
         """Remove a file and its chunks."""
-        self._send("DELETE", self._calls.url(instance, f"/items/{item_id}"))
+        self._send("DELETE", self._calls.url(instance, "/items/{item}", item=item_id))
 
     async def adelete_item(self, instance: str, item_id: str) -> None:
         """Async twin of :meth:`delete_item`."""
-        await self._asend("DELETE", self._calls.url(instance, f"/items/{item_id}"))
+        await self._asend("DELETE", self._calls.url(instance, "/items/{item}", item=item_id))
 
     # -- search and answers ------------------------------------------------------------------------
     def _query(
@@ -476,12 +528,12 @@ class AISearch:
         ``fusion_method``, ``keyword_match_mode``, ``rewrite_query``, ``rewrite_model``, ``reranking``,
         ``reranking_model``, ``reranking_threshold``."""
         url, body = self._query(instance, query, options)
-        return SearchResult.model_validate(self._send("POST", url + "/search", json=body))
+        return _parse(SearchResult, self._send("POST", url + "/search", json=body))
 
     async def asearch(self, instance: str, query: str | Sequence[Message], **options: Any) -> SearchResult:
         """Async twin of :meth:`search`."""
         url, body = self._query(instance, query, options)
-        return SearchResult.model_validate(await self._asend("POST", url + "/search", json=body))
+        return _parse(SearchResult, await self._asend("POST", url + "/search", json=body))
 
     def answer(self, instance: str, query: str | Sequence[Message], **options: Any) -> AISearchAnswer:
         """A generated answer from the instance's content (``/chat/completions``), with the chunks it
@@ -499,8 +551,8 @@ class AISearch:
 
     def stats(self, instance: str) -> AISearchStats:
         """The instance's indexing counters."""
-        return AISearchStats.model_validate(self._send("GET", self._calls.url(instance, "/stats")))
+        return _parse(AISearchStats, self._send("GET", self._calls.url(instance, "/stats")))
 
     async def astats(self, instance: str) -> AISearchStats:
         """Async twin of :meth:`stats`."""
-        return AISearchStats.model_validate(await self._asend("GET", self._calls.url(instance, "/stats")))
+        return _parse(AISearchStats, await self._asend("GET", self._calls.url(instance, "/stats")))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError, narrowed
 from .flows import Sleep, adrive, drive
+from .paths import path
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -204,13 +205,14 @@ class BatchJob:
     def __init__(self, client: WorkersAI, model: str, request_id: str) -> None:
         if not isinstance(request_id, str) or not request_id.strip():
             raise BadInput(f"request_id must be a non-empty string, got {request_id!r}")
+        self._path = path("ai/run/{model}", model=model)  # the model id checked before any poll
         self.client, self.model, self.request_id = client, model, request_id
 
     def __repr__(self) -> str:
         return f"BatchJob(model={self.model!r}, request_id={self.request_id!r})"
 
     def _url(self) -> str:
-        return self.client.account_url(f"ai/run/{self.model}")
+        return self.client.account_url(self._path)
 
     def _body(self) -> dict[str, str]:
         return {"request_id": self.request_id}

@@ -40,6 +40,7 @@ from .models_api import (
     search_pages,
 )
 from .pacing import Pacer, PacingPolicy
+from .paths import path
 from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
@@ -303,10 +304,14 @@ class WorkersAI:
         return f"{self.base_url}/accounts/{self._account()}/{path.lstrip('/')}"
 
     def run_url(self, model: str) -> str:
+        """The URL that runs ``model``: ``.../ai/run/{model}``, or the AI Gateway's. The model id is
+        checked (:func:`~workersai.paths.path`) and stays unencoded, slashes and all."""
         account = self._account()
         if self.gateway_id:
-            return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/workers-ai/{model}"
-        return f"{self.base_url}/accounts/{account}/ai/run/{model}"
+            return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/" + path(
+                "workers-ai/{model}", model=model
+            )
+        return self.account_url(path("ai/run/{model}", model=model))
 
     # -- any model ------------------------------------------------------------------------------
     def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
@@ -511,7 +516,7 @@ class WorkersAI:
         from .batch import QUEUE_PARAMS, submission_body
 
         check_model(model, use_catalog=False)
-        return self.account_url(f"ai/run/{model}"), submission_body(requests), QUEUE_PARAMS
+        return self.account_url(path("ai/run/{model}", model=model)), submission_body(requests), QUEUE_PARAMS
 
     def _queued(self, model: str, response: httpx.Response) -> BatchJob:
         """The job a submission's answer names."""

@@ -21,11 +21,14 @@ any request. An invalid statement is answered 400 with code 7500 and SQLite's me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput, ResponseFormatError
+from .errors import BadInput, ResponseFormatError, WorkersAIError
+from .flows import adrive, drive
+from .models_api import check_per_page
+from .paths import path
 from .transport import unwrap_envelope
 
 if TYPE_CHECKING:
@@ -35,6 +38,8 @@ MAX_BOUND_PARAMETERS = 100
 """Bound parameters per statement (D1's "Maximum bound parameters per query")."""
 MAX_SQL_BYTES = 100_000
 """D1's "Maximum SQL statement length" (100 KB)."""
+MAX_PAGES = 10_000
+"""A guard against a server that never ends the database listing."""
 
 Param = str | int | float | bool | None
 """A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
@@ -164,14 +169,9 @@ class D1:
     def __init__(self, client: WorkersAI) -> None:
         self.client = client
 
-    def _url(self, path: str = "") -> str:
-        return self.client.account_url("d1/database" + path)
-
-    @staticmethod
-    def _check_id(database_id: str) -> str:
-        if not isinstance(database_id, str) or not database_id.strip() or "/" in database_id:
-            raise BadInput(f"not a D1 database id: {database_id!r}")
-        return database_id.strip()
+    def _url(self, template: str = "", **ids: Any) -> str:
+        """``/d1/database`` then ``template``, its ids checked (:func:`~workersai.paths.path`)."""
+        return self.client.account_url(path("d1/database" + template, **ids))
 
     # -- requests (built once, sent by the sync or async twin) ------------------------------------
     def _query_request(
@@ -181,15 +181,7 @@ class D1:
         if not items:
             raise BadInput("a D1 batch needs at least one statement")
         body = items[0] if len(items) == 1 else {"batch": items}
-        path = f"/{self._check_id(database_id)}/{'raw' if raw else 'query'}"
-        return self._url(path), body
-
-    @staticmethod
-    def _list_params(name: str | None, page: int, per_page: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"page": page, "per_page": per_page}
-        if name is not None:
-            params["name"] = name
-        return params
+        return self._url("/{database}/raw" if raw else "/{database}/query", database=database_id), body
 
     @staticmethod
     def _databases(result: Any) -> list[Database]:
@@ -199,54 +191,62 @@ class D1:
 
     # -- databases --------------------------------------------------------------------------------
     def create_database(self, name: str) -> Database:
-        """Create a database named ``name``."""
-        response = self.client.transport.request("POST", self._url(), json={"name": _name(name)})
+        """Create a database named ``name``.
+
+        When an attempt's answer was lost (the service may have created it) and the retry finds the name
+        taken, the database of that name is read back and returned; a name taken at the first attempt
+        raises as before."""
+        try:
+            response = self.client.transport.request("POST", self._url(), json={"name": _name(name)})
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+            return _the_one_named(name, self.list_databases(name), exc)
         return Database.parse(unwrap_envelope(response))
 
     async def acreate_database(self, name: str) -> Database:
-        response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
+        try:
+            response = await self.client.transport.arequest("POST", self._url(), json={"name": _name(name)})
+        except WorkersAIError as exc:
+            if not _taken_by_a_lost_attempt(exc):
+                raise
+            return _the_one_named(name, await self.alist_databases(name), exc)
         return Database.parse(unwrap_envelope(response))
 
     def list_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
         """Every database of the account (all pages), or those named ``name``."""
-        out: list[Database] = []
-        page = 1
-        while True:
-            response = self.client.transport.request(
-                "GET", self._url(), params=self._list_params(name, page, per_page)
-            )
-            found = self._databases(unwrap_envelope(response))
-            out.extend(found)
-            if len(found) < per_page:
-                return out
-            page += 1
+        url = self._url()
+        return drive(
+            database_pages(name, per_page),
+            lambda query: self._databases(
+                unwrap_envelope(self.client.transport.request("GET", url, params=query))
+            ),
+        )
 
     async def alist_databases(self, name: str | None = None, *, per_page: int = 100) -> list[Database]:
-        out: list[Database] = []
-        page = 1
-        while True:
-            response = await self.client.transport.arequest(
-                "GET", self._url(), params=self._list_params(name, page, per_page)
+        url = self._url()
+
+        async def fetch(query: dict[str, Any]) -> list[Database]:
+            return self._databases(
+                unwrap_envelope(await self.client.transport.arequest("GET", url, params=query))
             )
-            found = self._databases(unwrap_envelope(response))
-            out.extend(found)
-            if len(found) < per_page:
-                return out
-            page += 1
+
+        return await adrive(database_pages(name, per_page), fetch)
 
     def get_database(self, database_id: str) -> Database:
-        response = self.client.transport.request("GET", self._url(f"/{self._check_id(database_id)}"))
+        response = self.client.transport.request("GET", self._url("/{database}", database=database_id))
         return Database.parse(unwrap_envelope(response))
 
     async def aget_database(self, database_id: str) -> Database:
-        url = self._url(f"/{self._check_id(database_id)}")
+        url = self._url("/{database}", database=database_id)
         return Database.parse(unwrap_envelope(await self.client.transport.arequest("GET", url)))
 
     def delete_database(self, database_id: str) -> None:
-        unwrap_envelope(self.client.transport.request("DELETE", self._url(f"/{self._check_id(database_id)}")))
+        url = self._url("/{database}", database=database_id)
+        unwrap_envelope(self.client.transport.request("DELETE", url))
 
     async def adelete_database(self, database_id: str) -> None:
-        url = self._url(f"/{self._check_id(database_id)}")
+        url = self._url("/{database}", database=database_id)
         unwrap_envelope(await self.client.transport.arequest("DELETE", url))
 
     # -- queries ----------------------------------------------------------------------------------
@@ -277,6 +277,56 @@ class D1:
         url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
         response = await self.client.transport.arequest("POST", url, json=body)
         return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
+
+
+PageFlow = Generator[dict[str, Any], list[Database], list[Database]]
+
+
+def database_pages(name: str | None, per_page: int) -> PageFlow:
+    """Every database the listing holds: ask for page 1, 2, ... (yielding each page's query, receiving
+    its databases) until a page is shorter than ``per_page``.
+
+    A page that holds only databases of earlier pages means the server ignores ``page`` (or repeats
+    itself): :class:`~workersai.errors.ResponseFormatError` rather than a loop that never ends. A
+    database seen again on a later page (the listing shifted while it was read) is kept once.
+    """
+    check_per_page(per_page)
+    found: list[Database] = []
+    seen: set[str] = set()
+    for number in range(1, MAX_PAGES + 1):
+        query: dict[str, Any] = {"page": number, "per_page": per_page}
+        if name is not None:
+            query["name"] = name
+        page = yield query
+        new = [d for d in page if d.uuid not in seen]
+        if page and not new:
+            raise ResponseFormatError(
+                f"D1 database list page {number} repeats earlier pages' databases (the server ignores 'page')"
+            )
+        found.extend(new)
+        seen.update(d.uuid for d in new)
+        if len(page) < per_page:
+            return found
+    raise ResponseFormatError(f"the D1 database list did not end within {MAX_PAGES} pages")
+
+
+DUPLICATE_NAME = 7502
+"""The API's code for a taken database name: wrangler turns "[code: 7502]" into "A database with that
+name already exists" (cloudflare/workers-sdk#2143)."""
+
+
+def _taken_by_a_lost_attempt(exc: WorkersAIError) -> bool:
+    """A create refused for a taken name after an earlier attempt of it lost its answer."""
+    taken = exc.code == DUPLICATE_NAME or "already exists" in exc.message.lower()
+    return taken and exc.after_lost_answer
+
+
+def _the_one_named(name: str, found: list[Database], refusal: WorkersAIError) -> Database:
+    """The database the lost attempt created: the only one named ``name`` (else the refusal stands)."""
+    named = [d for d in found if d.name == name]
+    if len(named) != 1:
+        raise refusal
+    return named[0]
 
 
 def _name(name: str) -> str:

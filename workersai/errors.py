@@ -22,6 +22,11 @@ class WorkersAIError(Exception):
     """Base class of every error this package raises."""
 
     retryable: ClassVar[bool] = False
+    after_lost_answer: bool = False
+    """True when an earlier attempt of the same request lost its answer after it may have reached the
+    service (a reset or timeout after sending, a 5xx without a Cloudflare error code): the service may
+    have carried that attempt out, so an "already exists" is perhaps this request's own doing (set by
+    the retry loop)."""
 
     def __init__(
         self,

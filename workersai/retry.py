@@ -13,7 +13,8 @@ which attempt failed and how long the wait is (never the request, so never the t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -55,6 +56,20 @@ def is_unsent(exc: BaseException) -> bool:
     if isinstance(exc, RateLimited):
         return exc.retryable
     return isinstance(exc, APIConnectionError) and not exc.request_sent
+
+
+@contextmanager
+def _noting_lost_answers(lost: list[bool]) -> Iterator[None]:
+    """Marks an attempt's error with whether an earlier attempt may have been carried out
+    (:attr:`~workersai.errors.WorkersAIError.after_lost_answer`), then notes whether this one may have."""
+    try:
+        yield
+    except WorkersAIError as exc:
+        exc.after_lost_answer = lost[0]
+        # A 5xx that names a Cloudflare error code is the service's answer about this request (D1 has
+        # sent its taken-name code 7502 as an "Internal error"), not a lost one.
+        lost[0] = lost[0] or (is_retryable(exc) and not is_unsent(exc) and exc.code is None)
+        raise
 
 
 @dataclass(frozen=True)
@@ -104,12 +119,13 @@ class RetryPolicy:
         retries only errors that prove the request was not acted on (:func:`is_unsent`)."""
         from tenacity import Retrying
 
-        attempts = 0
+        attempts, lost = 0, [False]
 
         def counted() -> T:
             nonlocal attempts
             attempts += 1
-            return fn()
+            with _noting_lost_answers(lost):
+                return fn()
 
         try:
             extra = {"sleep": self.sleep} if self.sleep is not None else {}
@@ -122,12 +138,13 @@ class RetryPolicy:
         """Async twin of :meth:`call`."""
         from tenacity import AsyncRetrying
 
-        attempts = 0
+        attempts, lost = 0, [False]
 
         async def counted() -> T:
             nonlocal attempts
             attempts += 1
-            return await fn()
+            with _noting_lost_answers(lost):
+                return await fn()
 
         try:
             extra = {"sleep": self.async_sleep} if self.async_sleep is not None else {}

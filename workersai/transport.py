@@ -239,9 +239,20 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
-        """The request, built once and sent again as it is on each retry."""
+        """The request, built once and sent again as it is on each retry. A ``json`` body JSON cannot
+        carry (NaN or infinity, which httpx refuses with ``allow_nan=False``; an object of another type)
+        is :class:`BadInput` here, before any request, for every caller (``run`` inputs, D1 params, ...)."""
         merged = {**self.headers, **(headers or {})}
-        return client.build_request(method, url, json=json, content=content, params=params, headers=merged)
+        try:
+            return client.build_request(
+                method, url, json=json, content=content, params=params, headers=merged
+            )
+        except (TypeError, ValueError) as exc:
+            if json is None:
+                raise
+            raise BadInput(
+                f"the request body cannot be sent as JSON ({exc}): NaN and infinity have no JSON form"
+            ) from None
 
     @staticmethod
     @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..paths import path
 from ..transport import unwrap_envelope
 from . import models, writes
 from .batching import Batch, Wait
@@ -37,11 +38,11 @@ class VectorizeBase:
         self._indexed: dict[str, dict[str, str]] = {}  # metadata indexes by index, read on a filter miss
 
     # -- running --------------------------------------------------------------------------------
-    def _url(self, path: str) -> str:
-        return self.client.account_url("vectorize/v2/indexes" + path)
+    def _url(self, relative: str) -> str:
+        return self.client.account_url("vectorize/v2/indexes" + relative)
 
     def _log(self, name: str) -> MutationLog:
-        return log_for(self._url(f"/{name}"))
+        return log_for(self._url(path("/{index}", index=name)))
 
     @staticmethod
     def _options(call: Call[Any]) -> dict[str, Any]:
@@ -81,7 +82,7 @@ class VectorizeBase:
 
     def _info(self, name: str) -> Call[IndexInfo]:
         check_index_name(name)
-        return Call("GET", f"/{name}/info", models.model(IndexInfo))
+        return Call("GET", path("/{index}/info", index=name), models.model(IndexInfo))
 
     def _mutate(self, name: str, call: Call[str], wait: bool, timeout: float) -> Flow[str]:
         return writes.mutate(
@@ -95,13 +96,17 @@ class VectorizeBase:
         )
 
     def _batched(
-        self, name: str, path: str, content_type: str, wait: Wait, timeout: float
+        self, name: str, route: str, content_type: str, wait: Wait, timeout: float
     ) -> Flow[list[str]]:
         """The flow that posts each batch of its source to ``path``, waited on as ``wait`` says."""
 
         def call_for(batch: Batch) -> Call[str]:
             return Call(
-                "POST", f"/{name}/{path}", models.mutation_id, content=batch.body, content_type=content_type
+                "POST",
+                path("/{index}/" + route, index=name),
+                models.mutation_id,
+                content=batch.body,
+                content_type=content_type,
             )
 
         return writes.write(

@@ -174,19 +174,26 @@ def check_values(values: Any, dimensions: int | None = None, vector_id: str = ""
     if dimensions is not None and len(values) != dimensions:
         raise BadInput(f"vector {vector_id!r} has {len(values)} dimensions; the index has {dimensions}")
     # Fast path at C speed: only floats and ints, a finite sum (no NaN or infinity) and the extremes
-    # within float32 (1e39 would be stored as infinity).
-    if (
-        set(map(type, values)) <= _NUMBER_TYPES
-        and math.isfinite(sum(values))
-        and min(values) >= -MAX_FLOAT32
-        and max(values) <= MAX_FLOAT32
-    ):
-        return
+    # within float32 (1e39 would be stored as infinity). An int too large for a float overflows the
+    # sum: the loop below names it.
+    try:
+        if (
+            set(map(type, values)) <= _NUMBER_TYPES
+            and math.isfinite(sum(values))
+            and min(values) >= -MAX_FLOAT32
+            and max(values) <= MAX_FLOAT32
+        ):
+            return
+    except OverflowError:
+        pass
     for x in values:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
             raise BadInput(f"values of {vector_id!r} must be finite numbers; found {x!r}")
-        if abs(x) >= FLOAT32_OVERFLOW:
-            raise BadInput(f"values of {vector_id!r} must fit in float32 (|v| <= 3.4e38); found {x!r}")
+        if isinstance(x, float) and not math.isfinite(x):
+            raise BadInput(f"values of {vector_id!r} must be finite numbers; found {x!r}")
+        if abs(x) >= FLOAT32_OVERFLOW:  # compared exactly for an int of any size
+            found = f"an integer of {x.bit_length()} bits" if isinstance(x, int) else repr(x)
+            raise BadInput(f"values of {vector_id!r} must fit in float32 (|v| <= 3.4e38); found {found}")
 
 
 def check_namespace(namespace: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import jsonlib
 from ..errors import BadInput, NotFound
+from ..paths import path
 from . import models, reads, writes
 from .base import single
 from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
@@ -155,7 +156,7 @@ class Vectorize(IndexOperations):
             body = jsonlib.dumps({"ids": [writes.settle_id()]})
             return Call(
                 "POST",
-                f"/{name}/delete_by_ids",
+                path("/{index}/delete_by_ids", index=name),
                 models.mutation_id,
                 content=body,
                 content_type="application/json",
@@ -235,7 +236,7 @@ class Vectorize(IndexOperations):
                 body["filter"] = flt
             if namespace is not None:
                 body["namespace"] = namespace
-            return Call("POST", f"/{name}/query", models.model(QueryResult), json=body)
+            return Call("POST", path("/{index}/query", index=name), models.model(QueryResult), json=body)
 
         return call_for
 
@@ -304,7 +305,7 @@ class Vectorize(IndexOperations):
         )
 
     def _get_ids(self, name: str, ids: Sequence[str]) -> Call[list[Vector]]:
-        return Call("POST", f"/{name}/get_by_ids", models.vectors, json={"ids": list(ids)})
+        return Call("POST", path("/{index}/get_by_ids", index=name), models.vectors, json={"ids": list(ids)})
 
     def _get_flow(self, name: str, ids: Sequence[str]) -> Flow[list[Vector]]:
         check_index_name(name)
@@ -329,7 +330,9 @@ class Vectorize(IndexOperations):
             check_id(i)
 
         def call_for(part: list[str]) -> Call[dict[str, str | None]]:
-            return Call("POST", f"/{name}/get_by_ids", models.stored_keys, json={"ids": part})
+            return Call(
+                "POST", path("/{index}/get_by_ids", index=name), models.stored_keys, json={"ids": part}
+            )
 
         return reads.stored(ids, call_for, self.client.max_concurrency)
 
@@ -361,7 +364,7 @@ class Vectorize(IndexOperations):
             params: dict[str, Any] = {"count": page_size}
             if cursor:
                 params["cursor"] = cursor
-            return Call("GET", f"/{name}/list", models.id_page, params=params)
+            return Call("GET", path("/{index}/list", index=name), models.id_page, params=params)
 
         def in_namespace(ids: list[str]) -> Flow[list[str]]:
             found = yield from self._get_flow(name, ids)

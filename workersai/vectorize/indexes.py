@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BadInput, IndexAlreadyExists
+from ..paths import path
 from . import models
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
@@ -51,11 +52,18 @@ class IndexOperations(VectorizeBase):
             created: IndexDescription = yield Request(
                 Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
             )
-        except IndexAlreadyExists:
-            if not exist_ok:
+        except IndexAlreadyExists as exc:
+            if not (exist_ok or exc.after_lost_answer):
                 raise
             found: IndexDescription = yield Request(self._get(name))
-            return found
+            # After an attempt whose answer was lost, the index may be that attempt's: it is taken as
+            # ours (and given its metadata indexes) when it is as asked for.
+            as_asked = preset is not None or (found.dimensions, found.metric) == (dimensions, metric)
+            if not (exc.after_lost_answer and as_asked):
+                if exist_ok:
+                    return found
+                raise exc
+            created = found
         for prop, kind in wanted.items():
             yield from self._md_create(name, prop, kind, True)
         return created
@@ -75,7 +83,11 @@ class IndexOperations(VectorizeBase):
         ``exist_ok=True`` returns the existing index of that name instead of raising
         :class:`~workersai.errors.IndexAlreadyExists` (its configuration is not compared).
         ``metadata_indexes`` (``{property: "string" | "number" | "boolean"}``) are created with a new
-        index, before any vector is written, and waited for."""
+        index, before any vector is written, and waited for.
+
+        When an attempt's answer was lost (the service may have created the index) and the retry finds
+        the name taken, the index is read back and, if it has the dimensions and metric asked for,
+        returned as created; a name taken at the first attempt raises as before."""
         flow = self._create(name, dimensions, metric, preset, description, exist_ok, metadata_indexes)
         return self._run(flow)
 
@@ -95,7 +107,9 @@ class IndexOperations(VectorizeBase):
 
     def _get(self, name: str) -> Call[IndexDescription]:
         check_index_name(name)
-        return Call("GET", f"/{name}", lambda r: self._remember(name, models.description(r)))
+        return Call(
+            "GET", path("/{index}", index=name), lambda r: self._remember(name, models.description(r))
+        )
 
     def get_index(self, name: str) -> IndexDescription:
         return self._do(self._get(name))
@@ -114,9 +128,9 @@ class IndexOperations(VectorizeBase):
 
         def deleted(result: Any) -> None:
             self._dimensions.pop(name, None)
-            forget(self._url(f"/{name}"))  # nothing left to wait for
+            forget(self._url(path("/{index}", index=name)))  # nothing left to wait for
 
-        return Call("DELETE", f"/{name}", deleted)
+        return Call("DELETE", path("/{index}", index=name), deleted)
 
     def delete_index(self, name: str) -> None:
         self._do(self._delete(name))
@@ -195,7 +209,7 @@ class IndexOperations(VectorizeBase):
         self._md_check(prop, kind)
         body = {"propertyName": prop, "indexType": kind}
         self._indexed.pop(name, None)
-        call = Call("POST", f"/{name}/metadata_index/create", models.mutation_id, json=body)
+        call = Call("POST", path("/{index}/metadata_index/create", index=name), models.mutation_id, json=body)
         return self._mutate(name, call, wait, 60.0)
 
     def create_metadata_index(
@@ -216,7 +230,7 @@ class IndexOperations(VectorizeBase):
             self._indexed[name] = models.metadata_indexes(result)
             return self._indexed[name]
 
-        return Call("GET", f"/{name}/metadata_index/list", keep)
+        return Call("GET", path("/{index}/metadata_index/list", index=name), keep)
 
     def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
         """Refuse a filter on a property without a metadata index (the list is cached, and read again
@@ -242,7 +256,12 @@ class IndexOperations(VectorizeBase):
     def _md_delete(self, name: str, prop: str, wait: bool) -> Flow[str]:
         check_index_name(name)
         self._indexed.pop(name, None)
-        call = Call("POST", f"/{name}/metadata_index/delete", models.mutation_id, json={"propertyName": prop})
+        call = Call(
+            "POST",
+            path("/{index}/metadata_index/delete", index=name),
+            models.mutation_id,
+            json={"propertyName": prop},
+        )
         return self._mutate(name, call, wait, 60.0)
 
     def delete_metadata_index(self, name: str, property_name: str, *, wait: bool = False) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from ..errors import ResponseFormatError
 from .flows import Call, Collect, Emit, Flow, Request, Start
 from .models import IdPage, Vector
 
@@ -54,8 +55,12 @@ def list_ids(
     in_namespace: Callable[[list[str]], Flow[list[str]]] | None = None,
 ) -> Flow[None]:
     """Emit every id of an index, following the cursor page by page; with ``in_namespace``, only the
-    ids of each page that flow keeps."""
+    ids of each page that flow keeps.
+
+    A cursor the server gave before (it ignores ``cursor``, or its cursors go round in a circle) is
+    :class:`~workersai.errors.ResponseFormatError` rather than a listing that never ends."""
     cursor: str | None = None
+    given: set[str] = set()
     while True:
         page: IdPage = yield Request(page_call(cursor))
         ids = page.ids if in_namespace is None else (yield from in_namespace(page.ids))
@@ -63,6 +68,12 @@ def list_ids(
             yield Emit(vector_id)
         if page.next_cursor is None:
             return
+        if page.next_cursor in given:
+            raise ResponseFormatError(
+                f"the id listing repeats cursor {page.next_cursor[:40]!r} after {len(given) + 1} pages "
+                "(the server ignores 'cursor')"
+            )
+        given.add(page.next_cursor)
         cursor = page.next_cursor
 
 
