@@ -28,8 +28,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import OPENAI, RESPONSES, ModelInfo
-from .ai_routes import embed, generate
+from .ai_routes import embedding_result, generate
 from .emulator import Emulator
+from .model_schemas import answers_chat_completions_output
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import ai as ai_rules
@@ -126,11 +127,10 @@ class BatchQueue:
 async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> tuple[Any, int, int]:
     """One queued request's result as a direct run's ``result`` (never streamed), and its tokens."""
     if info.is_embedding:
-        pooling = body.get("pooling", "mean")
-        data = await embed(emu, info, body.get("text"), pooling)
+        result = await embedding_result(emu, info, body)
         raw = body["text"]
         tokens = sum(emu.extractive.count_tokens(t) for t in ([raw] if isinstance(raw, str) else raw))
-        return {"shape": [len(data), info.dimensions], "data": data, "pooling": pooling}, tokens, 0
+        return result, tokens, 0
     request = {**body, "stream": False}
     chat = ai_rules.responses_input(request) if info.family == RESPONSES and "input" in request else request
     out = await generate(emu, info, chat)
@@ -138,7 +138,8 @@ async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> t
     if info.family == RESPONSES:
         result = responses_object(info.name, gen, out.reasoning, request, out.max_tokens)
     elif info.family == OPENAI:
-        result = openai_completion(info.name, gen, out.max_tokens, out.reasoning)
+        null_fields = answers_chat_completions_output(info.name)
+        result = openai_completion(info.name, gen, out.max_tokens, out.reasoning, null_fields=null_fields)
     else:
         result = legacy_result(gen, out.reasoning)
     return result, gen.prompt_tokens, gen.completion_tokens
