@@ -320,6 +320,7 @@ FORMS: dict[str, Form] = {
     "tools (legacy shape)": Form(_chat(tools=[WEATHER]), lambda i: i.is_generation and i.function_calling),
     "tool result": Form(_tool_turn, lambda i: i.is_generation and i.function_calling),
     "json_schema": Form(_chat(response_format=CITY), lambda i: i.is_generation),
+    "reasoning effort": Form(_chat(reasoning_effort="high"), lambda i: i.is_generation and i.reasoning),
     "image": Form(_vision, lambda i: i.is_generation and i.vision),
     "chat messages raw": Form(
         _raw({"messages": [SYSTEM, QUESTION], "max_tokens": 32}), lambda i: i.name in GPT_OSS, answer_branch=1
@@ -337,7 +338,29 @@ OWN_MESSAGES = (
     "its messages type has role and content only; the client sends a tool turn in OpenAI's form "
     "(assistant tool_calls, tool_call_id), which the service's handling of is not stated"
 )
+NO_EFFORT = (
+    "its type takes no reasoning_effort (glm-4.7-flash and kimi-k2.7-code: 'no reasoning effort levels', "
+    "chat_template_kwargs.enable_thinking instead); the client sends reasoning_effort to every catalog "
+    "reasoning model, the catalog recording no per-model effort levels"
+)
+OTHER_EFFORTS = (
+    "its type takes reasoning_effort low, medium or xhigh; the client takes and sends low, medium or "
+    "high to every reasoning model, the catalog recording no per-model effort levels"
+)
 KNOWN_REQUEST_GAPS = {
+    **{
+        (m, "reasoning effort"): NO_EFFORT
+        for m in (
+            "@cf/qwen/qwen3-30b-a3b-fp8",
+            "@cf/qwen/qwq-32b",
+            "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
+            "@cf/google/gemma-4-26b-a4b-it",
+            "@cf/moonshotai/kimi-k2.7-code",
+            "@cf/zai-org/glm-4.7-flash",
+            "@cf/nvidia/nemotron-3-120b-a12b",
+        )
+    },
+    ("@cf/qwen/qwen3.8-27b", "reasoning effort"): OTHER_EFFORTS,
     ("@cf/qwen/qwq-32b", "json_schema"): NO_JSON_MODE,
     ("@cf/google/gemma-3-12b-it", "json_schema"): NO_JSON_MODE,
     ("@cf/mistralai/mistral-small-3.1-24b-instruct", "json_schema"): NO_JSON_MODE,
@@ -369,7 +392,14 @@ KNOWN_ANSWER_GAPS = {
     **{
         (m, f): RESPONSES_OBJECT
         for m in ("@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b")
-        for f in ("messages", "json_schema", "tools (OpenAI shape)", "tools (legacy shape)", "tool result")
+        for f in (
+            "messages",
+            "json_schema",
+            "tools (OpenAI shape)",
+            "tools (legacy shape)",
+            "tool result",
+            "reasoning effort",
+        )
     },
 }
 """Answers of the emulator that the types refuse, kept for the reason given. Their requests are still
