@@ -139,11 +139,26 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     if info.family == OPENAI:
         if stream:
             return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
-        null_fields = answers_chat_completions_output(info.name)
-        return envelope(openai_completion(info.name, gen, out.max_tokens, reasoning, null_fields=null_fields))
+        return envelope(run_completion(info, out, reasoning))
     if stream:
         return _sse(legacy_stream(gen, reasoning), decision, gen)
-    return envelope(legacy_result(gen, reasoning))
+    return envelope(
+        legacy_result(gen, reasoning, nested_tool_calls=info.name in rules.NESTED_TOOL_CALL_MODELS)
+    )
+
+
+def run_completion(info: ModelInfo, out: Generated, reasoning: str | None) -> dict[str, Any]:
+    """A chat completion as ``/ai/run`` answers it for ``info``: OpenAI's (refusal, logprobs, null content
+    beside tool calls) where its type is the package's ChatCompletionsOutput, else its own older type's."""
+    typed = answers_chat_completions_output(info.name)
+    return openai_completion(
+        info.name,
+        out.gen,
+        out.max_tokens,
+        reasoning,
+        null_fields=typed,
+        calling_content=None if typed else "",
+    )
 
 
 def ai_routes(emu: Emulator, prefix: str) -> list[Route]:

@@ -28,15 +28,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import OPENAI, RESPONSES, ModelInfo
-from .ai_routes import embedding_result, generate
+from .ai_routes import embedding_result, generate, run_completion
 from .emulator import Emulator
-from .model_schemas import answers_chat_completions_output
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import ai as ai_rules
 from .rules import batch as rules
 from .wire.legacy import legacy_result
-from .wire.openai import openai_completion
 from .wire.responses import responses_object
 
 RESULT_TTL_S = 3600.0
@@ -138,10 +136,10 @@ async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> t
     if info.family == RESPONSES:
         result = responses_object(info.name, gen, out.reasoning, request, out.max_tokens)
     elif info.family == OPENAI:
-        null_fields = answers_chat_completions_output(info.name)
-        result = openai_completion(info.name, gen, out.max_tokens, out.reasoning, null_fields=null_fields)
+        result = run_completion(info, out, out.reasoning)
     else:
-        result = legacy_result(gen, out.reasoning)
+        nested = info.name in ai_rules.NESTED_TOOL_CALL_MODELS
+        result = legacy_result(gen, out.reasoning, nested_tool_calls=nested)
     return result, gen.prompt_tokens, gen.completion_tokens
 
 

@@ -26,15 +26,21 @@ def openai_completion(
     *,
     think_tags: bool = False,
     null_fields: bool = False,
+    calling_content: str | None = None,
 ) -> dict[str, Any]:
     """A ``chat.completion``. With ``null_fields``, the message's ``refusal`` and the choice's
     ``logprobs`` are sent as null: OpenAI's ChatCompletion requires both, and so does
     ``ChatCompletionsOutput`` in @cloudflare/workers-types, the output of the newer models; the older
-    per-model types (qwen3-30b-a3b, gemma-sea-lion) have neither and allow no other keys."""
+    per-model types (qwen3-30b-a3b, gemma-sea-lion) have neither and allow no other keys, and their
+    message ``content`` is a string, also beside tool calls (``calling_content=""`` there; null is
+    OpenAI's)."""
     content = json.dumps(gen.json_value) if gen.json_value is not None else gen.text
     if reasoning and think_tags:
         content = f"<think>\n{reasoning}\n</think>\n\n{content}"
-    message: dict[str, Any] = {"role": "assistant", "content": content if not gen.tool_calls else None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": content if not gen.tool_calls else calling_content,
+    }
     if null_fields:
         message["refusal"] = None
     if reasoning and not think_tags:
