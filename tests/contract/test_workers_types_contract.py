@@ -93,7 +93,11 @@ def _amended(generated: dict[str, Any]) -> dict[str, Any]:
       content (if available)") and Cloudflare's workers-ai-provider reads it from the answers;
     - bge-reranker-base's ``query``: its input type keeps the doc comment "A query you wish to perform
       against the provided contexts." with the property itself missing (index.d.ts); its model page
-      lists ``query`` as required."""
+      lists ``query`` as required;
+    - the generic text-generation output's ``tool_calls``, typed
+      ``AiTextGenerationToolLegacyOutput[] & AiTextGenerationToolOutput[]``: an intersection no tool
+      call fits (one shape has ``{name, arguments}``, the other ``{id, type, function}``, both closed);
+      read as the union (either shape), which the models' pages and the client's parser take."""
     oracle = copy.deepcopy(generated)
     definitions = oracle["definitions"]
     message = definitions["ChatCompletionResponseMessage"]["properties"]
@@ -101,6 +105,8 @@ def _amended(generated: dict[str, Any]) -> dict[str, Any]:
     rerank = definitions["Ai_Cf_Baai_Bge_Reranker_Base_Input"]
     rerank["properties"]["query"] = {"type": "string", "minLength": 1}
     rerank["required"] = sorted({*rerank.get("required", []), "query"})
+    tool_calls = definitions["AiTextGenerationOutput"]["properties"]["tool_calls"]
+    tool_calls["anyOf"] = tool_calls.pop("allOf")
     return oracle
 
 
@@ -249,8 +255,19 @@ CITY = {
 Call = Callable[[WorkersAI, str], Any]
 
 
-def _chat(**options: Any) -> Call:
-    return lambda client, model: client.chat([SYSTEM, QUESTION], model=model, max_tokens=32, **options)
+def _chat(question: dict[str, str] = QUESTION, **options: Any) -> Call:
+    return lambda client, model: client.chat([SYSTEM, question], model=model, max_tokens=32, **options)
+
+
+def _tool_call(**options: Any) -> Call:
+    """A chat that the emulator answers with a tool call (the answer's tool-call shape is checked)."""
+
+    def call(client: WorkersAI, model: str) -> Any:
+        result = _chat(ASKS_WEATHER, **options)(client, model)
+        assert [c.name for c in result.tool_calls] == ["get_weather"], result
+        return result
+
+    return call
 
 
 def _stream(client: WorkersAI, model: str) -> Any:
@@ -335,10 +352,12 @@ FORMS: dict[str, Form] = {
         _raw({"prompt": "What is the capital of France?", "max_tokens": 32}), lambda i: i.is_generation
     ),
     "tools (OpenAI shape)": Form(
-        _chat(tools=[{"type": "function", "function": WEATHER}]),
+        _tool_call(tools=[{"type": "function", "function": WEATHER}]),
         lambda i: i.is_generation and i.function_calling,
     ),
-    "tools (legacy shape)": Form(_chat(tools=[WEATHER]), lambda i: i.is_generation and i.function_calling),
+    "tools (legacy shape)": Form(
+        _tool_call(tools=[WEATHER]), lambda i: i.is_generation and i.function_calling
+    ),
     "tool result": Form(_tool_turn, lambda i: i.is_generation and i.function_calling),
     "json_schema": Form(_chat(response_format=CITY), lambda i: i.is_generation),
     "reasoning effort": Form(_chat(reasoning_effort="high"), lambda i: i.is_generation and i.reasoning),
