@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pyodide emulator bench clean
+.PHONY: install demo test lint typecheck pytest pyodide workers-types emulator bench clean
 
 install: $(STAMP)
 
@@ -29,19 +29,34 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install pyodide
+pytest: install pyodide workers-types
 	$(BIN)/python -m pytest -q
 
 # tests/pyodide runs the adapters under Pyodide 3.14 in Node with emulated env.AI / env.VECTORIZE bindings.
 # Its setup: the pinned npm package `pyodide` (npm ci) and the site folder of pinned wheels for Pyodide
 # (build_site.py), each redone only when its pins change. Without node the tests are skipped.
 PYODIDE := tests/pyodide
+# tests/contract/test_workers_types_contract.py checks the client's requests and the emulator's answers
+# against JSON Schemas generated from Cloudflare's @cloudflare/workers-types (tests/workers_types: the
+# pinned npm packages and generate.mjs), regenerated only when the pins, the generator or the catalog
+# change. Without node the test is skipped.
+WTYPES := tests/workers_types
 ifeq ($(shell command -v node 2>/dev/null),)
 pyodide:
 	@echo "node is not installed: tests/pyodide will be skipped (it needs Node 20+ and npm)"
+workers-types:
+	@echo "node is not installed: the workers-types contract test will be skipped (it needs Node 20+ and npm)"
 else
 pyodide: $(PYODIDE)/node_modules/.installed $(PYODIDE)/.site/.built
+workers-types: $(WTYPES)/.generated/workers_types.json
 endif
+
+$(WTYPES)/node_modules/.installed: $(WTYPES)/package.json $(WTYPES)/package-lock.json
+	cd $(WTYPES) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WTYPES)/.generated/workers_types.json: $(WTYPES)/node_modules/.installed $(WTYPES)/generate.mjs workersai/data/models.json
+	node $(WTYPES)/generate.mjs $@
 
 $(PYODIDE)/node_modules/.installed: $(PYODIDE)/package.json $(PYODIDE)/package-lock.json
 	cd $(PYODIDE) && npm ci --no-audit --no-fund --loglevel=error
@@ -71,4 +86,5 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/peers.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache $(PYODIDE)/node_modules $(PYODIDE)/.site
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache $(PYODIDE)/node_modules $(PYODIDE)/.site \
+		$(WTYPES)/node_modules $(WTYPES)/.generated

@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 from typing_extensions import TypedDict, Unpack
 
 from . import responses_api
-from .catalog import LEGACY, RESPONSES, get_model
+from .catalog import LEGACY, OPENAI, RESPONSES, get_model
 from .content import images, joined_text, parse_content, place_images, wire_parts
 from .errors import BadInput, ResponseFormatError
 from .reasoning import split_think
@@ -255,6 +255,29 @@ def build_chat_payload(
         payload["response_format"] = dict(response_format)
     if stream:
         payload["stream"] = True
+    return _in_openai_shape(payload) if family_of(model) == OPENAI else payload
+
+
+def _in_openai_shape(payload: dict[str, Any]) -> dict[str, Any]:
+    """A body for a model that takes OpenAI's chat-completion input (catalog family ``openai``), as its
+    types in @cloudflare/workers-types state it (``ChatCompletionsInput``): tools as ``{type: "function",
+    function}`` (a legacy ``{name, description, parameters}`` tool is wrapped), a tool message without
+    ``name`` (``ToolMessage``: role, content, tool_call_id) and ``json_schema`` as ``{name, schema}``
+    (``ResponseFormatJSONSchema``; a bare schema is wrapped, named by its ``title``)."""
+    if "tools" in payload:
+        payload["tools"] = [
+            t if t.get("type") == "function" else {"type": "function", "function": t}
+            for t in payload["tools"]
+        ]
+    payload["messages"] = [
+        {k: v for k, v in m.items() if k != "name"} if m["role"] == "tool" else m for m in payload["messages"]
+    ]
+    response_format = payload.get("response_format")
+    if response_format and response_format["type"] == "json_schema":
+        spec = response_format["json_schema"]
+        if not isinstance(spec.get("schema"), Mapping):
+            spec = {"name": str(spec.get("title") or "response"), "schema": dict(spec)}
+        payload["response_format"] = {"type": "json_schema", "json_schema": spec}
     return payload
 
 

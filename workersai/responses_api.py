@@ -80,12 +80,15 @@ def _input_items(wire: Sequence[Mapping[str, Any]]) -> tuple[str | None, list[di
 
 
 def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
-    """A tool in the Responses shape: ``{type: "function", name, description, parameters}``."""
+    """A tool in the Responses shape: ``{type: "function", name, description?, parameters, strict}``;
+    ``parameters`` and ``strict`` are required, null when not given (``ResponsesFunctionTool`` in
+    @cloudflare/workers-types, OpenAI's ``FunctionTool``)."""
     fn = tool["function"] if tool.get("type") == "function" else tool
     out = {"type": "function", "name": fn["name"]}
-    for key in ("description", "parameters", "strict"):
-        if fn.get(key) is not None:
-            out[key] = fn[key]
+    if fn.get("description") is not None:
+        out["description"] = fn["description"]
+    out["parameters"] = fn.get("parameters")
+    out["strict"] = fn.get("strict")
     return out
 
 

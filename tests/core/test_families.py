@@ -267,7 +267,13 @@ def test_messages_become_responses_input_for_a_responses_model() -> None:
         "temperature": 0,
         "reasoning": {"effort": "low"},
         "tools": [
-            {"type": "function", "name": "get_weather", "description": "d", "parameters": {"type": "object"}}
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "d",
+                "parameters": {"type": "object"},
+                "strict": None,  # required, null when not given (ResponsesFunctionTool)
+            }
         ],
         "tool_choice": {"type": "function", "name": "get_weather"},
     }

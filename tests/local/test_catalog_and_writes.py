@@ -85,6 +85,8 @@ def test_schema_for_every_catalog_model(http: httpx.Client, name: str) -> None:
     assert answer.status_code == 200, answer.text
     schema = answer.json()["result"]
     assert set(schema) == {"input", "output"}
+    if "workers-types" in schema["input"].get("$comment", ""):  # generated: tests/contract checks them
+        return
     assert schema["input"]["type"] == schema["output"]["type"] == "object"
     info = models()[name]
     if info.is_generation:

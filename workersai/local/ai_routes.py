@@ -26,6 +26,7 @@ from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
 from .generator import Generation
+from .model_schemas import answers_chat_completions_output
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
 from .scoring import score_contexts
@@ -42,6 +43,16 @@ async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean"
     emu.stats["embedded_texts"] += len(texts)
     vectors: Array = await run_in_threadpool(emu.embedder.embed, texts, info.dimensions or 384, pooling)
     return vectors
+
+
+async def embedding_result(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> dict[str, Any]:
+    """An embedding request's ``{shape, data}``, with ``pooling`` for the models that take it."""
+    pooling = body.get("pooling", "mean")
+    data = await embed(emu, info, body.get("text"), pooling)
+    result: dict[str, Any] = {"shape": [len(data), info.dimensions], "data": data}
+    if info.name in rules.POOLING_MODELS:
+        result["pooling"] = pooling
+    return result
 
 
 class Generated:
@@ -128,10 +139,26 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     if info.family == OPENAI:
         if stream:
             return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
-        return envelope(openai_completion(info.name, gen, out.max_tokens, reasoning))
+        return envelope(run_completion(info, out, reasoning))
     if stream:
         return _sse(legacy_stream(gen, reasoning), decision, gen)
-    return envelope(legacy_result(gen, reasoning))
+    return envelope(
+        legacy_result(gen, reasoning, nested_tool_calls=info.name in rules.NESTED_TOOL_CALL_MODELS)
+    )
+
+
+def run_completion(info: ModelInfo, out: Generated, reasoning: str | None) -> dict[str, Any]:
+    """A chat completion as ``/ai/run`` answers it for ``info``: OpenAI's (refusal, logprobs, null content
+    beside tool calls) where its type is the package's ChatCompletionsOutput, else its own older type's."""
+    typed = answers_chat_completions_output(info.name)
+    return openai_completion(
+        info.name,
+        out.gen,
+        out.max_tokens,
+        reasoning,
+        null_fields=typed,
+        calling_content=None if typed else "",
+    )
 
 
 def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
@@ -148,10 +175,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
-            data = await embed(emu, info, body.get("text"), body.get("pooling", "mean"))
-            return envelope(
-                {"shape": [len(data), info.dimensions], "data": data, "pooling": body.get("pooling", "mean")}
-            )
+            return envelope(await embedding_result(emu, info, body))
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
         out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES)
         return render_run(info, out, body, decision)

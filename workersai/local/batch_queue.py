@@ -28,14 +28,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import OPENAI, RESPONSES, ModelInfo
-from .ai_routes import embed, generate
+from .ai_routes import embedding_result, generate, run_completion
 from .emulator import Emulator
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import ai as ai_rules
 from .rules import batch as rules
 from .wire.legacy import legacy_result
-from .wire.openai import openai_completion
 from .wire.responses import responses_object
 
 RESULT_TTL_S = 3600.0
@@ -126,11 +125,10 @@ class BatchQueue:
 async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> tuple[Any, int, int]:
     """One queued request's result as a direct run's ``result`` (never streamed), and its tokens."""
     if info.is_embedding:
-        pooling = body.get("pooling", "mean")
-        data = await embed(emu, info, body.get("text"), pooling)
+        result = await embedding_result(emu, info, body)
         raw = body["text"]
         tokens = sum(emu.extractive.count_tokens(t) for t in ([raw] if isinstance(raw, str) else raw))
-        return {"shape": [len(data), info.dimensions], "data": data, "pooling": pooling}, tokens, 0
+        return result, tokens, 0
     request = {**body, "stream": False}
     chat = ai_rules.responses_input(request) if info.family == RESPONSES and "input" in request else request
     out = await generate(emu, info, chat)
@@ -138,9 +136,10 @@ async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> t
     if info.family == RESPONSES:
         result = responses_object(info.name, gen, out.reasoning, request, out.max_tokens)
     elif info.family == OPENAI:
-        result = openai_completion(info.name, gen, out.max_tokens, out.reasoning)
+        result = run_completion(info, out, out.reasoning)
     else:
-        result = legacy_result(gen, out.reasoning)
+        nested = info.name in ai_rules.NESTED_TOOL_CALL_MODELS
+        result = legacy_result(gen, out.reasoning, nested_tool_calls=nested)
     return result, gen.prompt_tokens, gen.completion_tokens
 
 

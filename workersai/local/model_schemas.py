@@ -1,6 +1,13 @@
 """The emulator's catalog as the service lists it: search entries and each model's ``{input, output}`` JSON
-schemas, derived from the bundled catalog entry's task and family (the emulator's own statement; the
-real schemas are longer and model-specific).
+schemas.
+
+The schemas come from Cloudflare's own per-model types where they cover the model: the npm package
+``@cloudflare/workers-types`` declares ``interface AiModels`` (``{inputs, postProcessedOutputs}`` per model
+id), and ``tests/workers_types/generate.mjs`` turns them into JSON Schemas (draft-07) committed as
+``data/workers_types.json`` with the package's version (:data:`WORKERS_TYPES_VERSION`; each served schema
+names it in ``$comment``). A test regenerates that file from the pinned package and compares. For a
+catalog model the types lack (listed in the file's ``not_in_types``), the schemas are written here from
+the catalog entry's task and family (the emulator's own statement).
 
 Shapes read from Cloudflare's model pages and their data files (cloudflare-docs
 ``src/content/workers-ai-models/*.json``: ``{id, source, name, description, task: {id, name,
@@ -13,7 +20,10 @@ schema object). Values are strings except ``price``, as on those pages.
 
 from __future__ import annotations
 
+import json
 import uuid
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from ..catalog import (
@@ -266,8 +276,76 @@ def _generation(info: ModelInfo) -> tuple[dict[str, Any], dict[str, Any]]:
     return inputs, outputs
 
 
+# -- schemas generated from @cloudflare/workers-types --------------------------------------------------
+@cache
+def _workers_types() -> dict[str, Any]:
+    text = resources.files("workersai.local").joinpath("data/workers_types.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+WORKERS_TYPES_PACKAGE = "@cloudflare/workers-types"
+WORKERS_TYPES_VERSION: str = _workers_types()["version"]
+"""The version of ``@cloudflare/workers-types`` the served schemas were generated from."""
+
+_REF = "#/definitions/"
+
+
+def _reachable(schema: Any, definitions: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """The definitions ``schema`` refers to, directly or through others."""
+    if isinstance(schema, list):
+        for item in schema:
+            _reachable(item, definitions, found)
+    elif isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(_REF):
+                name = value[len(_REF) :]
+                if name not in found:
+                    found[name] = definitions[name]
+                    _reachable(found[name], definitions, found)
+            else:
+                _reachable(value, definitions, found)
+    return found
+
+
+def _standalone(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """One generated schema with the definitions it uses, a JSON Schema document of its own."""
+    definitions = _reachable(schema, doc["definitions"], {})
+    ref = schema.get("$ref")
+    top = dict(definitions[ref[len(_REF) :]]) if len(schema) == 1 and isinstance(ref, str) else dict(schema)
+    comment = f"generated from {doc['package']} {doc['version']} ({doc['generator']})"
+    out: dict[str, Any] = {"$schema": doc["$schema"], "$comment": comment, **top}
+    if definitions:
+        out["definitions"] = dict(sorted(definitions.items()))
+    return out
+
+
+def typed_schema(name: str) -> dict[str, Any] | None:
+    """``{input, output}`` of ``name`` generated from @cloudflare/workers-types; None when its
+    ``AiModels`` does not name the model."""
+    doc = _workers_types()
+    entry = doc["models"].get(name)
+    if entry is None:
+        return None
+    return {"input": _standalone(entry["input"], doc), "output": _standalone(entry["output"], doc)}
+
+
+@cache
+def answers_chat_completions_output(name: str) -> bool:
+    """Whether ``name``'s output type is (or, as gpt-oss's ``XOR<ResponsesOutput, ChatCompletionsOutput>``,
+    includes) the shared ``ChatCompletionsOutput`` of @cloudflare/workers-types: OpenAI's chat completion,
+    ``refusal`` and ``logprobs`` required; the older per-model outputs (qwen3-30b-a3b) have neither."""
+    doc = _workers_types()
+    entry = doc["models"].get(name)
+    return entry is not None and "ChatCompletionChoice" in _reachable(entry["output"], doc["definitions"], {})
+
+
 def model_schema(info: ModelInfo) -> dict[str, Any]:
-    """``{input, output}`` for ``/ai/models/schema``."""
+    """``{input, output}`` for ``/ai/models/schema``: Cloudflare's types where they cover the model,
+    else written here from its catalog entry."""
+    typed = typed_schema(info.name)
+    if typed is not None:
+        return typed
     if info.family == RERANK:
         inputs, outputs = _rerank()
     elif info.is_embedding:

@@ -29,6 +29,17 @@ JSON_SCHEMA_STREAM = 5023
 # ``@cf/<author>/<name>`` or ``@hf/<author>/<name>``: a Workers AI model name in the path.
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
 _ROLES = ("system", "user", "assistant", "tool")
+POOLING_MODELS = frozenset(
+    {"@cf/baai/bge-small-en-v1.5", "@cf/baai/bge-base-en-v1.5", "@cf/baai/bge-large-en-v1.5"}
+)
+"""Embedding models that take ``pooling`` (mean | cls) and name it in their answer: the BGE English
+models' pages and their types in @cloudflare/workers-types (``Ai_Cf_Baai_Bge_*_En_V1_5_Input`` /
+``_Output``); bge-m3, qwen3-embedding and embeddinggemma answer ``{shape, data}`` only."""
+NESTED_TOOL_CALL_MODELS = frozenset({"@cf/meta/llama-4-scout-17b-16e-instruct"})
+"""Models that answer ``{response, tool_calls, usage}`` with each tool call as ``{id, type: "function",
+function: {name, arguments}}``, the arguments an object: Llama 4 Scout's output type in
+@cloudflare/workers-types (``Ai_Cf_Meta_Llama_4_Scout_17B_16E_Instruct_Output``); the other legacy
+models answer ``{name, arguments}``."""
 IMAGE_FIELD_MODELS = frozenset({"@cf/meta/llama-3.2-11b-vision-instruct"})
 """Models whose page documents a top-level ``image`` input (the image's bytes)."""
 

@@ -6,6 +6,7 @@ the answer, in ``response`` and in the stream's frames."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,12 +15,25 @@ from .reasoning import pieces, usage_with_reasoning
 from .sse import DONE, padding, sse, tool_call_deltas
 
 
-def legacy_result(gen: Generation, reasoning: str | None = None) -> dict[str, Any]:
+def legacy_result(
+    gen: Generation, reasoning: str | None = None, *, nested_tool_calls: bool = False
+) -> dict[str, Any]:
+    """``{response, tool_calls, usage}``; with ``nested_tool_calls`` each tool call is ``{id, type,
+    function: {name, arguments}}`` (the arguments still an object), as Llama 4 Scout answers."""
     response: Any = gen.json_value if gen.json_value is not None else gen.text
     if reasoning and gen.json_value is None:
         response = f"<think>\n{reasoning}\n</think>\n\n{gen.text}"
     result: dict[str, Any] = {"response": response}
-    if gen.tool_calls:
+    if gen.tool_calls and nested_tool_calls:
+        result["tool_calls"] = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in gen.tool_calls
+        ]
+    elif gen.tool_calls:
         result["tool_calls"] = [{"name": c["name"], "arguments": c["arguments"]} for c in gen.tool_calls]
     result["usage"] = usage_with_reasoning(gen, reasoning if gen.json_value is None else None)
     return result

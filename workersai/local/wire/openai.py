@@ -19,12 +19,30 @@ from .sse import DONE, sse, tool_call_deltas
 
 
 def openai_completion(
-    model: str, gen: Generation, max_tokens: int, reasoning: str | None = None, *, think_tags: bool = False
+    model: str,
+    gen: Generation,
+    max_tokens: int,
+    reasoning: str | None = None,
+    *,
+    think_tags: bool = False,
+    null_fields: bool = False,
+    calling_content: str | None = None,
 ) -> dict[str, Any]:
+    """A ``chat.completion``. With ``null_fields``, the message's ``refusal`` and the choice's
+    ``logprobs`` are sent as null: OpenAI's ChatCompletion requires both, and so does
+    ``ChatCompletionsOutput`` in @cloudflare/workers-types, the output of the newer models; the older
+    per-model types (qwen3-30b-a3b, gemma-sea-lion) have neither and allow no other keys, and their
+    message ``content`` is a string, also beside tool calls (``calling_content=""`` there; null is
+    OpenAI's)."""
     content = json.dumps(gen.json_value) if gen.json_value is not None else gen.text
     if reasoning and think_tags:
         content = f"<think>\n{reasoning}\n</think>\n\n{content}"
-    message: dict[str, Any] = {"role": "assistant", "content": content if not gen.tool_calls else None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": content if not gen.tool_calls else calling_content,
+    }
+    if null_fields:
+        message["refusal"] = None
     if reasoning and not think_tags:
         message["reasoning_content"] = reasoning
     finish = "stop"
@@ -45,7 +63,14 @@ def openai_completion(
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": finish,
+                **({"logprobs": None} if null_fields else {}),
+            }
+        ],
         "usage": usage_with_reasoning(gen, reasoning),
     }
 
