@@ -24,7 +24,7 @@ from .chat import (
     parse_stream_event,
     thinks_in_text,
 )
-from .errors import ConfigurationError, ResponseFormatError
+from .errors import ConfigurationError, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive
 from .models_api import (
     DEFAULT_PER_PAGE,
@@ -584,11 +584,21 @@ class WorkersAI:
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
         """Embed any number of texts through the Batch API: requests of 100 texts, as few batches as
-        the 10 MB limit allows, polled until done; the vectors in input order."""
+        the 10 MB limit allows, polled until done; the vectors in input order.
+
+        An error raised once a batch is queued names the queued batches (its ``queued_request_ids``
+        and message): take them up with :meth:`batch_job` instead of queuing the texts again."""
+        from .batch import name_queued
+
         chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
-        jobs = [self.queue(model, b) for b in batches]
-        responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
-        return self._batch_vectors(model, chunks, responses)
+        jobs: list[BatchJob] = []
+        try:
+            jobs.extend(self.queue(model, b) for b in batches)
+            responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
+            return self._batch_vectors(model, chunks, responses)
+        except WorkersAIError as exc:
+            name_queued(exc, model, [job.request_id for job in jobs])
+            raise
 
     async def aembed_batch(
         self,
@@ -600,11 +610,20 @@ class WorkersAI:
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
-        """Async twin of :meth:`embed_batch` (the batches polled together)."""
+        """Async twin of :meth:`embed_batch` (the batches polled together: the first to fail stops
+        the others' polling)."""
+        from .batch import await_all, name_queued
+
         chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
-        jobs = [await self.aqueue(model, b) for b in batches]
-        waited = await asyncio.gather(*(job.await_(timeout, poll_interval) for job in jobs))
-        return self._batch_vectors(model, chunks, [r for part in waited for r in part])
+        jobs: list[BatchJob] = []
+        try:
+            for b in batches:
+                jobs.append(await self.aqueue(model, b))
+            waited = await await_all([job.await_(timeout, poll_interval) for job in jobs])
+            return self._batch_vectors(model, chunks, [r for part in waited for r in part])
+        except WorkersAIError as exc:
+            name_queued(exc, model, [job.request_id for job in jobs])
+            raise
 
     # -- chat -----------------------------------------------------------------------------------
     # The sync and async twins below share everything but the send: the request (url, body, headers)

@@ -22,6 +22,9 @@ class WorkersAIError(Exception):
     """Base class of every error this package raises."""
 
     retryable: ClassVar[bool] = False
+    queued_request_ids: tuple[str, ...] = ()
+    """The Batch API request ids a call queued before it raised (``embed_batch``): take them up with
+    ``client.batch_job(model, request_id)`` rather than queuing the work again."""
 
     def __init__(
         self,
