@@ -40,7 +40,7 @@ from .models_api import (
     search_pages,
 )
 from .pacing import Pacer, PacingPolicy
-from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
+from .raw_vectors import RawVector, rows_from_body, rows_from_parsed, vectors_from_result
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
@@ -119,10 +119,6 @@ def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | N
         raw = os.environ.get(env)
     cleaned = clean_setting(raw, what, ascii_only=True) if raw else None
     return SecretStr(cleaned) if cleaned else None
-
-
-_FLOAT = {float}
-_NUMBER = {float, int}
 
 
 class WorkersAI:
@@ -345,29 +341,20 @@ class WorkersAI:
 
     @staticmethod
     def _vectors(model: str, batch: list[str], result: Any) -> list[list[float]]:
-        data = result.get("data") if isinstance(result, Mapping) else None
-        if not isinstance(data, list) or len(data) != len(batch):
-            got = len(data) if isinstance(data, list) else type(data).__name__
-            raise ResponseFormatError(f"embedding result for {len(batch)} texts has data of {got}")
+        vectors = vectors_from_result(result, len(batch))
         record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
-        # Checked at C speed (a set of the element types per row): this runs for every vector.
-        rows: list[list[float]] = data
-        for i, row in enumerate(rows):
-            kinds = set(map(type, row)) if isinstance(row, list) else {type(row)}
-            if kinds == _FLOAT:
-                continue
-            if not row or not kinds <= _NUMBER:
-                raise ResponseFormatError("embedding data is not numeric")
-            rows[i] = [float(x) for x in row]
-        return rows
+        return vectors
 
     @classmethod
     def _raw_vectors(cls, model: str, batch: list[str], response: httpx.Response) -> list[RawVector]:
-        """The answer's rows as checked JSON bytes; an answer laid out otherwise is parsed whole."""
+        """The answer's rows as checked JSON bytes, when the fast path is sure of them; otherwise the
+        answer is parsed whole and checked as the fast path checks (:mod:`.raw_vectors`)."""
         try:
             rows = rows_from_body(response.content, len(batch))
         except ValueError:
-            return rows_from_parsed(cls._vectors(model, batch, unwrap_envelope(response)))
+            result = unwrap_envelope(response)
+            vectors = cls._vectors(model, batch, result)
+            return rows_from_parsed(vectors, result.get("shape"))  # a mapping: _vectors checked it
         record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
         return rows
 
