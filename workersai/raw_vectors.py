@@ -19,9 +19,9 @@ Anything else (a positive exponent, which may overflow float32; ``1 2``, ``0x1F`
 ``NaN``, ``01``, ...) goes to the parsed path.
 
 The checks are numpy passes over the array's bytes, as this runs for every answer of a bulk
-ingestion: digits and minus signs are told from every other byte (the markers: ``.`` ``e`` ``,``
-``[`` ``]`` or a byte no number holds), and the grammar is checked on the sequence of markers and the
-gaps between them; the numbers themselves are never converted.
+ingestion: digits are told from every other byte (the markers: ``-`` ``.`` ``e`` ``,`` ``[`` ``]`` or
+a byte no number holds), and the grammar is checked on the sequence of markers and the digit counts
+between them; the numbers themselves are never converted.
 """
 
 from __future__ import annotations
@@ -97,47 +97,41 @@ def _rows(data: memoryview, count: int) -> tuple[list[memoryview], int]:
 
     u8 = np.uint8
     chars = np.frombuffer(data, u8)
-    minus = chars == u8(_MINUS)
-    # Markers: every byte but digits and minus signs ("." "e" "," "[" "]", and anything that is not
-    # part of a number), in order, with their positions; between two of them only digits and "-".
-    where = np.flatnonzero(~(((chars - u8(_DIGIT_0)) < u8(10)) | minus))
+    # Markers: every byte but digits ("-" "." "e" "," "[" "]", and anything that is not part of a
+    # number), in order, with their positions; between two of them only digits.
+    where = np.flatnonzero((chars - u8(_DIGIT_0)) >= u8(10))
     marks = chars[where]
-    point, comma = marks == u8(_POINT), marks == u8(_COMMA)
+    point, comma, minus = marks == u8(_POINT), marks == u8(_COMMA), marks == u8(_MINUS)
     opens, closes = marks == u8(_OPEN), marks == u8(_CLOSE)
     exp = (marks | u8(32)) == u8(_LOWER_E)
-    kinds = sum(np.count_nonzero(k) for k in (point, comma, opens, closes, exp))
+    kinds = sum(np.count_nonzero(k) for k in (point, comma, minus, opens, closes, exp))
     if kinds != marks.size:
         raise ValueError("a character that is not part of a JSON number")
-    # Neighbouring markers and what is between them (``gap`` bytes: digits, and a "-" first if
-    # ``signed``): a number's parts ("[" or "," then the integer part, "." then the fraction, "e" then
-    # "-" and the exponent) hold one digit or more; a "." or "e" cannot follow a "." or "e" of the same
-    # number; brackets and the comma between rows touch. A gap of 39 or more (a number of 1e38 or
-    # more) is left to the parsed path.
+    # Neighbouring markers and the ``gap`` of digits between them. A number's parts hold one digit or
+    # more: its integer part (after "[", "," or its "-"), fraction (after "."), exponent (after "e-");
+    # a "." or "e" cannot follow a "." or "e" of the same number. Touching: a "-" after "[", "," (a
+    # sign) or "e" (an exponent's: "e" is always followed by "-", as a positive exponent may overflow
+    # float32 and is left to the parsed path), brackets, and the comma between rows. A gap of 39
+    # digits or more (a number of 1e38 or more) is left to the parsed path too.
     gap = np.diff(where) - 1
     if int(gap.max(initial=0)) > 38:
         raise ValueError("a number of 38 digits or more")
-    after = chars[where[:-1] + 1]
-    signed = after == u8(_MINUS)
-    digits = gap - signed
     start, end = comma | opens, comma | closes
-    a_start, a_point, a_exp, a_close = start[:-1], point[:-1], exp[:-1], closes[:-1]
-    b_end, b_point, b_exp = end[1:], point[1:], exp[1:]
-    number = (a_start & (b_end | b_point | b_exp)) | (a_point & (b_end | b_exp)) | (a_exp & b_end)
-    touching = (opens[1:] & a_start) | (a_close & b_end)
-    if not ((number & (digits > 0)) | (touching & (gap == 0))).all():
-        raise ValueError("not an array of arrays of JSON numbers")
-    # Every "-" starts the gap after "[", "," or "e" (so not "--", "1-2", ".-5"), and every "e" is
-    # followed by one (a positive exponent may overflow float32: the parsed path decides).
-    if np.count_nonzero(signed & (a_start | a_exp)) != np.count_nonzero(minus) or np.count_nonzero(
-        signed & a_exp
-    ) != np.count_nonzero(exp):
-        raise ValueError("a misplaced minus sign or a positive exponent")
+    a_start, a_point, a_exp, a_close, a_minus = start[:-1], point[:-1], exp[:-1], closes[:-1], minus[:-1]
+    b_end, b_point, b_exp, b_minus = end[1:], point[1:], exp[1:], minus[1:]
+    exponent = np.zeros_like(minus)  # the "-" of an exponent
+    exponent[1:] = minus[1:] & exp[:-1]
+    a_exponent = exponent[:-1]
+    a_sign = a_minus & ~a_exponent
+    int_part = a_start | a_sign
+    number = (int_part & (b_end | b_point | b_exp)) | (a_point & (b_end | b_exp)) | (a_exponent & b_end)
+    touching = (b_minus & (a_start | a_exp)) | (opens[1:] & a_start) | (a_close & b_end)
+    if not ((number & (gap > 0)) | (touching & (gap == 0))).all():
+        raise ValueError("not an array of arrays of JSON numbers with negative exponents")
     # No leading zero: an integer part of two digits or more does not start with "0" ("e-05" is fine).
-    long_int = np.flatnonzero(a_start & (digits > 1))
-    if long_int.size:
-        first = where[long_int] + 1 + signed[long_int]
-        if (chars[first] == u8(_DIGIT_0)).any():
-            raise ValueError("a number with a leading zero")
+    long_int = np.flatnonzero(int_part & (gap > 1))
+    if long_int.size and (chars[where[long_int] + 1] == u8(_DIGIT_0)).any():
+        raise ValueError("a number with a leading zero")
     # Layout: "[[" row ("],[" row)* "]]", each row's brackets only there, one count of commas per row.
     at_open, at_close = np.flatnonzero(opens), np.flatnonzero(closes)
     last = marks.size - 1
