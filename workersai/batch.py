@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError, narrowed
 from .flows import Sleep, adrive, drive
@@ -38,6 +38,7 @@ MAX_BATCH_PAYLOAD_BYTES = 10 * 1000 * 1000
 measured on the JSON bytes as sent."""
 
 QUEUE_PARAMS = {"queueRequest": "true"}
+T = TypeVar("T")
 PENDING = ("queued", "running")
 
 
@@ -262,3 +263,32 @@ def results(responses: Sequence[BatchResponse]) -> list[Any]:
                 f"batch request {r.id} (reference {r.external_reference!r}) failed: {r.result!r}"
             )
     return [r.result for r in responses]
+
+
+def name_queued(exc: WorkersAIError, model: str, request_ids: Sequence[str]) -> None:
+    """Make ``exc``, raised by a call that had queued the batches ``request_ids`` before it failed,
+    name them (``exc.queued_request_ids`` and its message), so that a caller can take them up with
+    :meth:`WorkersAI.batch_job <workersai.WorkersAI.batch_job>` instead of queuing them again."""
+    if request_ids and not exc.queued_request_ids:
+        exc.queued_request_ids = tuple(request_ids)
+        exc.message = (
+            f"{exc.message}; batches already queued: {', '.join(request_ids)} "
+            f"(take them up with client.batch_job({model!r}, request_id))"
+        )
+
+
+async def await_all(waits: Sequence[Awaitable[T]]) -> list[T]:
+    """Every awaitable's result, in order, run together; the first to fail cancels the others (and
+    their polling stops) before its error is raised, as ``asyncio.TaskGroup`` does (Python 3.10 has
+    none). Cancelling the caller cancels them all too."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        return [task.result() for task in tasks]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

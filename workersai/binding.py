@@ -140,17 +140,34 @@ class BindingTransport(Transport):
             raise BindingUnsupported("no Vectorize binding: pass vectorize_binding=env.<YOUR_INDEX>")
         return self.vectorize
 
-    def _route(self, method: str, url: str, json: Json, content: bytes | None) -> _Route:
+    def _route(
+        self,
+        method: str,
+        url: str,
+        json: Json,
+        content: bytes | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _Route:
         path = httpx.URL(url).path
         run = _AI_RUN.search(path)
         if run and method == "POST":
             if self.ai is None:
                 raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
-            ai, model, inputs = self.ai, run["model"], _body(json, content)
+            ai, model, inputs, options = self.ai, run["model"], _body(json, content), _run_options(params)
+
+            def call() -> Awaitable[Any]:
+                extra = [jsbridge.to_js(options)] if options else []  # run(model, inputs) as before
+                return ai.run(model, jsbridge.to_js(inputs), *extra)  # type: ignore[no-any-return]
+
             return _Route(
                 f"env.AI.run({model!r})",
-                lambda: ai.run(model, jsbridge.to_js(inputs)),
+                call,
                 lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None)),
+            )
+        if params:
+            raise BindingUnsupported(
+                f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} with query parameters "
+                f"{sorted(params)} has no Workers binding method: use a REST client for it"
             )
         vz = _VECTORIZE.search(path)
         if vz:
@@ -203,7 +220,7 @@ class BindingTransport(Transport):
     # -- the Transport interface ----------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Refused: the binding path is async only (a request no binding method does says so first)."""
-        self._route(method, url, kwargs.get("json"), kwargs.get("content"))
+        self._route(method, url, kwargs.get("json"), kwargs.get("content"), kwargs.get("params"))
         _refuse_sync()
 
     def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:  # type: ignore[override]
@@ -223,8 +240,9 @@ class BindingTransport(Transport):
         retry: RetryMode = True,
         pace: str | None = None,
     ) -> httpx.Response:
-        """The binding call for this request (retried as a REST request is), its result as an envelope."""
-        route = self._route(method, url, json, content)
+        """The binding call for this request (retried as a REST request is), its result as an envelope;
+        its query (``params``) becomes the binding call's options (:func:`_run_options`)."""
+        route = self._route(method, url, json, content, params)
         turn = [False]
 
         async def attempt() -> httpx.Response:
@@ -265,6 +283,20 @@ class BindingTransport(Transport):
 
     async def aclose(self) -> None:
         """Nothing to close: the bindings belong to the Worker."""
+
+
+def _run_options(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``options`` argument of ``env.AI.run`` for a REST request's query: ``?queueRequest=true``
+    (the Batch API) is ``{queueRequest: true}`` (workerd's ai-api.ts sends ``options`` beside
+    ``inputs``; @cloudflare/workers-types' ``AiOptions.queueRequest?: boolean``). A query the binding
+    cannot carry is refused, never dropped."""
+    options: dict[str, Any] = {}
+    for name, value in (params or {}).items():
+        if name == "queueRequest" and str(value).lower() in ("true", "false"):
+            options["queueRequest"] = str(value).lower() == "true"
+        else:
+            raise BindingUnsupported(f"env.AI.run has no option for the query parameter {name}={value!r}")
+    return options
 
 
 def _int_or_none(value: Any) -> int | None:

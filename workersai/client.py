@@ -24,7 +24,7 @@ from .chat import (
     parse_stream_event,
     thinks_in_text,
 )
-from .errors import ConfigurationError, ResponseFormatError
+from .errors import ConfigurationError, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive
 from .models_api import (
     DEFAULT_PER_PAGE,
@@ -41,7 +41,7 @@ from .models_api import (
 )
 from .pacing import Pacer, PacingPolicy
 from .paths import path
-from .raw_vectors import RawVector, rows_from_body, rows_from_parsed
+from .raw_vectors import RawVector, rows_from_body, rows_from_parsed, vectors_from_result
 from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
@@ -120,10 +120,6 @@ def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | N
         raw = os.environ.get(env)
     cleaned = clean_setting(raw, what, ascii_only=True) if raw else None
     return SecretStr(cleaned) if cleaned else None
-
-
-_FLOAT = {float}
-_NUMBER = {float, int}
 
 
 class WorkersAI:
@@ -350,29 +346,20 @@ class WorkersAI:
 
     @staticmethod
     def _vectors(model: str, batch: list[str], result: Any) -> list[list[float]]:
-        data = result.get("data") if isinstance(result, Mapping) else None
-        if not isinstance(data, list) or len(data) != len(batch):
-            got = len(data) if isinstance(data, list) else type(data).__name__
-            raise ResponseFormatError(f"embedding result for {len(batch)} texts has data of {got}")
+        vectors = vectors_from_result(result, len(batch))
         record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
-        # Checked at C speed (a set of the element types per row): this runs for every vector.
-        rows: list[list[float]] = data
-        for i, row in enumerate(rows):
-            kinds = set(map(type, row)) if isinstance(row, list) else {type(row)}
-            if kinds == _FLOAT:
-                continue
-            if not row or not kinds <= _NUMBER:
-                raise ResponseFormatError("embedding data is not numeric")
-            rows[i] = [float(x) for x in row]
-        return rows
+        return vectors
 
     @classmethod
     def _raw_vectors(cls, model: str, batch: list[str], response: httpx.Response) -> list[RawVector]:
-        """The answer's rows as checked JSON bytes; an answer laid out otherwise is parsed whole."""
+        """The answer's rows as checked JSON bytes, when the fast path is sure of them; otherwise the
+        answer is parsed whole and checked as the fast path checks (:mod:`.raw_vectors`)."""
         try:
             rows = rows_from_body(response.content, len(batch))
         except ValueError:
-            return rows_from_parsed(cls._vectors(model, batch, unwrap_envelope(response)))
+            result = unwrap_envelope(response)
+            vectors = cls._vectors(model, batch, result)
+            return rows_from_parsed(vectors, result.get("shape"))  # a mapping: _vectors checked it
         record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
         return rows
 
@@ -589,11 +576,21 @@ class WorkersAI:
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
         """Embed any number of texts through the Batch API: requests of 100 texts, as few batches as
-        the 10 MB limit allows, polled until done; the vectors in input order."""
+        the 10 MB limit allows, polled until done; the vectors in input order.
+
+        An error raised once a batch is queued names the queued batches (its ``queued_request_ids``
+        and message): take them up with :meth:`batch_job` instead of queuing the texts again."""
+        from .batch import name_queued
+
         chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
-        jobs = [self.queue(model, b) for b in batches]
-        responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
-        return self._batch_vectors(model, chunks, responses)
+        jobs: list[BatchJob] = []
+        try:
+            jobs.extend(self.queue(model, b) for b in batches)
+            responses = [r for job in jobs for r in job.wait(timeout, poll_interval)]
+            return self._batch_vectors(model, chunks, responses)
+        except WorkersAIError as exc:
+            name_queued(exc, model, [job.request_id for job in jobs])
+            raise
 
     async def aembed_batch(
         self,
@@ -605,11 +602,20 @@ class WorkersAI:
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
     ) -> list[list[float]]:
-        """Async twin of :meth:`embed_batch` (the batches polled together)."""
+        """Async twin of :meth:`embed_batch` (the batches polled together: the first to fail stops
+        the others' polling)."""
+        from .batch import await_all, name_queued
+
         chunks, batches = self._embed_batch_requests(texts, model, pooling, batch_size)
-        jobs = [await self.aqueue(model, b) for b in batches]
-        waited = await asyncio.gather(*(job.await_(timeout, poll_interval) for job in jobs))
-        return self._batch_vectors(model, chunks, [r for part in waited for r in part])
+        jobs: list[BatchJob] = []
+        try:
+            for b in batches:
+                jobs.append(await self.aqueue(model, b))
+            waited = await await_all([job.await_(timeout, poll_interval) for job in jobs])
+            return self._batch_vectors(model, chunks, [r for part in waited for r in part])
+        except WorkersAIError as exc:
+            name_queued(exc, model, [job.request_id for job in jobs])
+            raise
 
     # -- chat -----------------------------------------------------------------------------------
     # The sync and async twins below share everything but the send: the request (url, body, headers)

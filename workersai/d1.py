@@ -21,6 +21,7 @@ any request. An invalid statement is answered 400 with code 7500 and SQLite's me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from .errors import BadInput, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive
 from .models_api import check_per_page
 from .paths import path
-from .transport import unwrap_envelope
+from .transport import RetryMode, unwrap_envelope
 
 if TYPE_CHECKING:
     from .client import WorkersAI
@@ -78,6 +79,38 @@ def check_statement(sql: str, params: Sequence[Param]) -> None:
     for value in params:
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise BadInput(f"D1 binds strings, numbers, booleans and null, not {type(value).__name__}")
+
+
+# Statements that surely only read: one SELECT (or VALUES) or EXPLAIN, or one pragma of D1's list that
+# reads (developers.cloudflare.com/d1/sql-api/sql-statements/: table_list, table_info, table_xinfo,
+# index_list, index_info, index_xinfo, foreign_key_list, foreign_key_check, quick_check), without a
+# value (``PRAGMA x = v`` sets). Anything else may write: WITH (it may lead to a DELETE), REPLACE,
+# several statements in one string (a ``;`` before the end), a pragma that sets or is not listed.
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+_READ_ONLY = re.compile(
+    r"(?:SELECT|VALUES|EXPLAIN)\b[^;]*;?\s*"
+    r"|PRAGMA\s+(?:\w+\s*\.\s*)?(?:table_list|table_info|table_xinfo|index_list|index_info|index_xinfo"
+    r"|foreign_key_list|foreign_key_check|quick_check)\b\s*(?:\(\s*[\w\"'`.\s]*\)\s*)?;?\s*",
+    re.IGNORECASE,
+)
+
+
+def is_read_only(sql: str) -> bool:
+    """True only when ``sql`` surely cannot write (see ``_READ_ONLY``); a statement it cannot classify
+    counts as a write. Comments before the statement are skipped; a ``;`` anywhere but at the end (in a
+    string literal too) makes it a write, as may a second statement."""
+    start = _LEADING.match(sql)
+    return _READ_ONLY.fullmatch(sql, start.end() if start else 0) is not None
+
+
+def retry_mode(statements: Sequence[Statement], retry: RetryMode | None) -> RetryMode:
+    """How a query is retried: ``retry`` when the caller says, else every retryable error for reads
+    and, for a batch with any statement that may write, only errors that prove it was not sent
+    (``"unsent"``, as the Batch API's submissions): after a lost answer a write may have run, and
+    ``UPDATE t SET n = n + 1`` sent again would run twice."""
+    if retry is not None:
+        return retry
+    return True if all(is_read_only(s.sql) for s in statements) else "unsent"
 
 
 def _statement(item: StatementLike) -> Statement:
@@ -162,8 +195,13 @@ class D1:
 
     Every method has an async twin (``a`` + name). Statements in a :meth:`batch` run in order in one
     request; D1 runs a batch as one transaction (a failing statement rolls the batch back).
-    Retries follow the client's policy: keep retried writes idempotent (``INSERT OR REPLACE``,
-    ``CREATE TABLE IF NOT EXISTS``, ``DELETE``), as the text store does.
+
+    Retries follow the client's policy for statements that only read (:func:`is_read_only`). A query
+    or batch that may write is sent again only when it cannot have run (the connection was never
+    made, a 429): a lost answer raises :class:`~workersai.errors.APIConnectionError` (or the 5xx)
+    instead of running the write twice. ``retry=True`` on a call whose writes are idempotent
+    (``INSERT OR REPLACE``, ``CREATE TABLE IF NOT EXISTS``, ``DELETE``) retries it fully;
+    ``retry=False`` sends once.
     """
 
     def __init__(self, client: WorkersAI) -> None:
@@ -250,32 +288,52 @@ class D1:
         unwrap_envelope(await self.client.transport.arequest("DELETE", url))
 
     # -- queries ----------------------------------------------------------------------------------
-    def query(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
-        """Run ``sql`` with ``params`` bound to its ``?`` placeholders: one result per statement."""
-        return self.batch(database_id, [Statement(sql, tuple(params))])
+    def query(
+        self, database_id: str, sql: str, params: Sequence[Param] = (), *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
+        """Run ``sql`` with ``params`` bound to its ``?`` placeholders: one result per statement.
+        ``retry`` overrides the retries chosen by what the statement does (see the class)."""
+        return self.batch(database_id, [Statement(sql, tuple(params))], retry=retry)
 
-    async def aquery(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
-        return await self.abatch(database_id, [Statement(sql, tuple(params))])
+    async def aquery(
+        self, database_id: str, sql: str, params: Sequence[Param] = (), *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
+        return await self.abatch(database_id, [Statement(sql, tuple(params))], retry=retry)
 
-    def batch(self, database_id: str, statements: Sequence[StatementLike]) -> list[QueryResult]:
+    def batch(
+        self, database_id: str, statements: Sequence[StatementLike], *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
         """Run statements in order in one request (one transaction); one result per statement."""
         url, body = self._query_request(database_id, statements, raw=False)
-        return QueryResult.parse_all(unwrap_envelope(self.client.transport.request("POST", url, json=body)))
-
-    async def abatch(self, database_id: str, statements: Sequence[StatementLike]) -> list[QueryResult]:
-        url, body = self._query_request(database_id, statements, raw=False)
-        response = await self.client.transport.arequest("POST", url, json=body)
+        response = self.client.transport.request("POST", url, json=body, retry=_retry(statements, retry))
         return QueryResult.parse_all(unwrap_envelope(response))
 
-    def raw(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
+    async def abatch(
+        self, database_id: str, statements: Sequence[StatementLike], *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
+        url, body = self._query_request(database_id, statements, raw=False)
+        response = await self.client.transport.arequest(
+            "POST", url, json=body, retry=_retry(statements, retry)
+        )
+        return QueryResult.parse_all(unwrap_envelope(response))
+
+    def raw(
+        self, database_id: str, sql: str, params: Sequence[Param] = (), *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
         """:meth:`query` through ``/raw``: rows as arrays, their names in ``QueryResult.columns``."""
-        url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
-        response = self.client.transport.request("POST", url, json=body)
+        statements = [Statement(sql, tuple(params))]
+        url, body = self._query_request(database_id, statements, raw=True)
+        response = self.client.transport.request("POST", url, json=body, retry=_retry(statements, retry))
         return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
 
-    async def araw(self, database_id: str, sql: str, params: Sequence[Param] = ()) -> list[QueryResult]:
-        url, body = self._query_request(database_id, [Statement(sql, tuple(params))], raw=True)
-        response = await self.client.transport.arequest("POST", url, json=body)
+    async def araw(
+        self, database_id: str, sql: str, params: Sequence[Param] = (), *, retry: RetryMode | None = None
+    ) -> list[QueryResult]:
+        statements = [Statement(sql, tuple(params))]
+        url, body = self._query_request(database_id, statements, raw=True)
+        response = await self.client.transport.arequest(
+            "POST", url, json=body, retry=_retry(statements, retry)
+        )
         return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
 
 
@@ -327,6 +385,12 @@ def _the_one_named(name: str, found: list[Database], refusal: WorkersAIError) ->
     if len(named) != 1:
         raise refusal
     return named[0]
+
+
+def _retry(statements: Sequence[StatementLike], retry: RetryMode | None) -> RetryMode:
+    if retry is not None and not (isinstance(retry, bool) or retry == "unsent"):
+        raise BadInput(f'retry must be True, False or "unsent", got {retry!r}')
+    return retry_mode([_statement(s) for s in statements], retry)
 
 
 def _name(name: str) -> str:

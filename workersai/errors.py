@@ -27,6 +27,9 @@ class WorkersAIError(Exception):
     service (a reset or timeout after sending, a 5xx without a Cloudflare error code): the service may
     have carried that attempt out, so an "already exists" is perhaps this request's own doing (set by
     the retry loop)."""
+    queued_request_ids: tuple[str, ...] = ()
+    """The Batch API request ids a call queued before it raised (``embed_batch``): take them up with
+    ``client.batch_job(model, request_id)`` rather than queuing the work again."""
 
     def __init__(
         self,

@@ -40,8 +40,8 @@ class ClientSettings(BaseModel):
     api_token: SecretStr | None = Field(
         default_factory=_secret_env("CLOUDFLARE_API_TOKEN"), alias="api_key", exclude=True
     )
-    """The API token; never serialized (``model_dump``, LlamaIndex ``to_json``): read it again from
-    ``CLOUDFLARE_API_TOKEN`` after loading."""
+    """The API token; never serialized (``model_dump``, LlamaIndex ``to_json``, pickles): read it again
+    from ``CLOUDFLARE_API_TOKEN`` after loading."""
     base_url: str | None = Field(default_factory=_env("CLOUDFLARE_API_BASE_URL"))
     gateway_id: str | None = Field(default_factory=_env("CLOUDFLARE_AI_GATEWAY_ID"))
     timeout: float | None = 60.0
@@ -73,6 +73,26 @@ class ClientSettings(BaseModel):
             ]
             raise TypeError(f"{cls.__name__} got unknown keyword arguments: {', '.join(hints)}")
         return data
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """A pickle leaves the token out, as LangChain's and LlamaIndex's serialization leave secrets
+        out, and the core client built from it (its connection pool cannot be pickled anyway): an
+        unpickled object reads ``CLOUDFLARE_API_TOKEN`` again (:meth:`__setstate__`)."""
+        state: dict[Any, Any] = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "api_token"}
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_built": None}
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """The pickled settings, with the token read again from ``CLOUDFLARE_API_TOKEN`` (None without
+        it: the first request then raises :class:`~workersai.errors.ConfigurationError`)."""
+        super().__setstate__(state)
+        if "api_token" not in self.__dict__:  # pydantic's own __setstate__ (LlamaIndex's re-inits)
+            self.__dict__["api_token"] = _secret_env("CLOUDFLARE_API_TOKEN")()
+        if self.__pydantic_private__ is not None and "_built" not in self.__pydantic_private__:
+            self.__pydantic_private__["_built"] = None
 
     @property
     def workers_ai(self) -> WorkersAI:

@@ -25,21 +25,28 @@ def envelope(data: bytes, shape: bytes = b"[2,3]", extra: bytes = b"") -> bytes:
 
 
 def test_rows_are_the_answers_bytes() -> None:
-    rows = rows_from_body(envelope(b"[[0.1,-2e-3,3],[4,5.5,-6E+2]]"), 2)
-    assert [r.json for r in rows] == [b"[0.1,-2e-3,3]", b"[4,5.5,-6E+2]"]
+    rows = rows_from_body(envelope(b"[[0.1,-2e-3,3],[4,5.5,-6E-2]]"), 2)
+    assert [r.json for r in rows] == [b"[0.1,-2e-3,3]", b"[4,5.5,-6E-2]"]
     assert [len(r) for r in rows] == [3, 3]
-    assert rows[1].values() == [4.0, 5.5, -600.0]
+    assert rows[1].values() == [4.0, 5.5, -0.06]
 
 
 def test_rows_are_views_of_the_body_not_copies() -> None:
-    body = envelope(b"[[0.1,-2e-3,3],[4,5.5,-6E+2]]")
+    body = envelope(b"[[0.1,-2e-3,3],[4,5.5,-6E-2]]")
     rows = rows_from_body(body, 2)
     assert all(isinstance(r.json, memoryview) and r.json.obj is body for r in rows)
 
 
-def test_whitespace_is_dropped_and_the_numbers_kept() -> None:
+def test_an_answer_with_whitespace_is_parsed_whole(wire: Wire, core: WorkersAI) -> None:
     body = b'{ "result" : { "data" : [ [ 1 , 2 ,3 ],\n [4,5,6] ] , "shape": [2, 3] }, "success": true }'
-    assert [r.json for r in rows_from_body(body, 2)] == [b"[1,2,3]", b"[4,5,6]"]
+    with pytest.raises(ValueError):
+        rows_from_body(body, 2)
+    wire.answer = lambda request: httpx.Response(200, content=body)
+    assert [r.json for r in core.embed_raw(["a", "b"], model=MODEL)] == [b"[1.0,2.0,3.0]", b"[4.0,5.0,6.0]"]
+    # "1 2" is two numbers without a comma: not JSON, refused (it was spliced in as "12").
+    wire.answer = lambda request: httpx.Response(200, content=envelope(b"[[1 2,3],[4,5,6]]"))
+    with pytest.raises(ResponseFormatError):
+        core.embed_raw(["a", "b"], model=MODEL)
 
 
 @pytest.mark.parametrize(
@@ -64,11 +71,13 @@ def test_a_malformed_data_array_is_refused(data: bytes) -> None:
         rows_from_body(envelope(data), 2)
 
 
-def test_ragged_rows_and_a_wrong_shape_are_response_format_errors() -> None:
+def test_ragged_rows_and_a_wrong_shape_are_response_format_errors(wire: Wire, core: WorkersAI) -> None:
+    wire.answer = lambda request: httpx.Response(200, content=envelope(b"[[1,2,3],[4,5]]"))
     with pytest.raises(ResponseFormatError, match="different lengths"):
-        rows_from_body(envelope(b"[[1,2,3],[4,5]]"), 2)
+        core.embed_raw(["a", "b"], model=MODEL)
+    wire.answer = lambda request: httpx.Response(200, content=envelope(b"[[1,2,3],[4,5,6]]", shape=b"[2,4]"))
     with pytest.raises(ResponseFormatError, match="shape"):
-        rows_from_body(envelope(b"[[1,2,3],[4,5,6]]", shape=b"[2,4]"), 2)
+        core.embed_raw(["a", "b"], model=MODEL)
 
 
 def test_a_data_key_elsewhere_or_an_error_envelope_falls_back_to_a_full_parse() -> None:
@@ -77,10 +86,10 @@ def test_a_data_key_elsewhere_or_an_error_envelope_falls_back_to_a_full_parse() 
     with pytest.raises(ValueError):
         rows_from_body(tricky, 1)
     nested = b'{"result":{"meta":{"data":[[7,7,7],[7,7,7]]},"data":[[1,2,3],[4,5,6]]},"success":true}'
-    with pytest.raises(ValueError, match="not the result's"):
+    with pytest.raises(ValueError, match="another data key"):
         rows_from_body(nested, 2)
     failed = b'{"result":{"data":[[1,2,3],[4,5,6]]},"success":false,"errors":[{"code":5006}]}'
-    with pytest.raises(ValueError, match="error envelope"):
+    with pytest.raises(ValueError, match="not a successful envelope"):
         rows_from_body(failed, 2)
 
 

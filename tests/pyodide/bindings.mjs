@@ -63,7 +63,9 @@ export class Ai {
   async run(model, inputs, options = {}) {
     refuseProxies(this.pyodide, [model, inputs, options], "AI.run");
     if (typeof model !== "string") throw new TypeError("AI.run: model must be a string");
-    const res = await this.api.fetch(`ai/run/${model}`, {
+    // workerd's ai-api.ts sends the options beside the inputs; the Batch API's is queueRequest.
+    const query = options && options.queueRequest ? "?queueRequest=true" : "";
+    const res = await this.api.fetch(`ai/run/${model}${query}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(inputs),

@@ -41,15 +41,17 @@ class _Api:
 
 
 class Ai(_Api):
-    """``env.AI``: ``run(model, inputs)`` answers the raw result, or the SSE body as an async iterator of
-    bytes when the answer is not JSON."""
+    """``env.AI``: ``run(model, inputs, options?)`` answers the raw result, or the SSE body as an async
+    iterator of bytes when the answer is not JSON; ``options.queueRequest`` queues a Batch API batch."""
 
     lastRequestHttpStatusCode: int | None = None
 
     async def run(self, model: str, inputs: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
         client = httpx.AsyncClient(timeout=60)
+        # workerd's ai-api.ts sends the options beside the inputs; the Batch API's is queueRequest.
+        params = {"queueRequest": "true"} if (options or {}).get("queueRequest") else None
         request = client.build_request(
-            "POST", f"{self.base}/ai/run/{model}", json=inputs, headers=self.headers
+            "POST", f"{self.base}/ai/run/{model}", json=inputs, params=params, headers=self.headers
         )
         response = await client.send(request, stream=True)
         self.lastRequestHttpStatusCode = response.status_code

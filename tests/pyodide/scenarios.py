@@ -98,6 +98,20 @@ async def embeddings(env: Any, index: str) -> dict[str, Any]:
     }
 
 
+async def batch_queue(env: Any, index: str) -> dict[str, Any]:
+    """The Batch API through ``env.AI``: ``aqueue`` passes ``{queueRequest: true}`` as run's options (a
+    JS object, converted by the client), and the queued batch is polled to its end."""
+    client = _client(env)
+    texts = [d for d, _ in DOCS]
+    job = await client.aqueue(EMBEDDING_MODEL, [{"text": texts, "external_reference": "docs"}])
+    responses = await job.await_(poll_interval=0.02, timeout=120)
+    direct = await client.aembed(texts, model=EMBEDDING_MODEL)
+    return {
+        "references": [r.external_reference for r in responses],
+        "same_as_direct": responses[0].result["data"] == direct,
+    }
+
+
 async def vector_store(env: Any, index: str) -> dict[str, Any]:
     from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
 
@@ -211,6 +225,7 @@ SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     chat_stream,
     chat_tools,
     embeddings,
+    batch_queue,
     vector_store,
     rag_chain,
     reranker,

@@ -103,6 +103,12 @@ def test_embeddings_match_the_rest_clients(run: dict[str, Any], _admin: WorkersA
     assert value["doc0_head"] == pytest.approx(rest[:5], abs=1e-6)
 
 
+def test_the_batch_api_queues_through_the_binding(run: dict[str, Any]) -> None:
+    """``aqueue`` on the binding path: ``env.AI.run(model, inputs, {queueRequest: true})``."""
+    value = seen(run, "batch_queue")
+    assert value == {"references": ["docs"], "same_as_direct": True}
+
+
 def test_vector_store_add_query_with_filter_get_delete(run: dict[str, Any]) -> None:
     value = seen(run, "vector_store")
     assert value["ids"] == ["d0", "d1", "d2"]

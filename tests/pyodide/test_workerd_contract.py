@@ -179,6 +179,32 @@ def test_ai_run_streams_as_workerds(sides: list[tuple[Caller, str]]) -> None:
     assert want != "" and got == [want, want]
 
 
+def test_ai_run_queues_a_batch_with_the_queue_request_option_as_workerds(
+    sides: list[tuple[Caller, str]],
+) -> None:
+    """``run(model, {requests}, {queueRequest: true})``: workerd's ai-api.ts sends the options beside
+    the inputs; each side queues the batch (ids differ: compared by shape), then answers its polls."""
+    texts = ["Paris is in France.", "The Seine"]
+    queued = [
+        call("AI", "run", [EMBED, {"requests": [{"text": texts}]}, {"queueRequest": True}])
+        for call, _ in sides
+    ]
+    for answer in queued:
+        assert set(answer) == {"value"} and answer["value"]["status"] == "queued", answer
+        assert answer["value"]["model"] == EMBED and isinstance(answer["value"]["request_id"], str)
+    done = []
+    for (call, _), answer in zip(sides, queued, strict=True):
+        poll = [EMBED, {"request_id": answer["value"]["request_id"]}, {"queueRequest": True}]
+        for _ in range(600):
+            status = call("AI", "run", poll)["value"]
+            if "responses" in status:
+                break
+            time.sleep(0.05)
+        done.append([r["result"]["data"] for r in status["responses"]])
+    want, *got = done
+    assert len(want[0]) == len(texts) and got == [want, want]
+
+
 def test_vectorize_answers_and_throws_as_workerds(sides: list[tuple[Caller, str]], _admin: WorkersAI) -> None:
     def each(method: str, *args: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         want, *got = [call("VECTORIZE", method, list(args)) for call, _ in sides]

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import jsonlib
 from ..errors import BadInput
-from ..raw_vectors import RawVector
+from ..raw_vectors import FLOAT32_OVERFLOW, MAX_FLOAT32, RawVector
 
 MAX_ID_BYTES = 64
 MAX_NAMESPACE_BYTES = 64
@@ -36,9 +36,6 @@ MAX_TOP_K_WITH_DATA = 50
 MAX_VECTORS_PER_WRITE = 5000
 MAX_BYTES_PER_WRITE = 100 * 1000 * 1000
 MAX_DIMENSIONS = 1536
-MAX_FLOAT32 = 3.4028234663852886e38
-FLOAT32_OVERFLOW = 3.4028235677973366e38
-"""Halfway from the largest float32 to 2**128: a value this large or larger rounds to infinity."""
 _NUMBER_TYPES = {float, int}
 METRICS = ("cosine", "euclidean", "dot-product")
 METADATA_INDEX_TYPES = ("string", "number", "boolean")

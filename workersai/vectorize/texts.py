@@ -167,7 +167,11 @@ class TextStore:
 
     # -- sync ---------------------------------------------------------------------------------
     def _send(self, statements: list[Statement]) -> list[QueryResult]:
-        return self._sent(self.d1.batch(self.database_id, self._with_table(statements)), statements)
+        # Every statement here is idempotent (CREATE TABLE IF NOT EXISTS, INSERT OR REPLACE, DELETE by
+        # id, SELECT): sent again after a lost answer, it changes nothing more, so it keeps full retries.
+        return self._sent(
+            self.d1.batch(self.database_id, self._with_table(statements), retry=True), statements
+        )
 
     def put(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         """Store ``texts`` under ``ids`` (replacing what those ids held)."""
@@ -187,7 +191,8 @@ class TextStore:
 
     # -- async --------------------------------------------------------------------------------
     async def _asend(self, statements: list[Statement]) -> list[QueryResult]:
-        return self._sent(await self.d1.abatch(self.database_id, self._with_table(statements)), statements)
+        sent = await self.d1.abatch(self.database_id, self._with_table(statements), retry=True)
+        return self._sent(sent, statements)
 
     async def aput(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         for statements in self._puts(ids, texts):

@@ -1,7 +1,8 @@
 // The services workerd's wrapped bindings call, answered from the emulator's REST API (a stand-in for
 // Cloudflare's internal services, whose wire is not public beyond what the binding code sends):
 // - ai-api.ts: POST https://workers-binding.ai/run?version=3 with {inputs, options}, the model in the
-//   cf-consn-model-id header; answered with the raw result (application/json), the SSE body, or the
+//   cf-consn-model-id header (options.queueRequest, the Batch API, becomes ?queueRequest=true on the
+//   REST call); answered with the raw result (application/json), the SSE body, or the
 //   error body with its status (ai-api.ts reads `errors[0].code` / `.message` from it).
 // - vectorize-api.ts (v2): http://vector-search/<info|query|insert|upsert|getByIds|deleteByIds>; answered
 //   with the raw result, or {code, error} with the status (vectorize-api.ts reads both).
@@ -20,9 +21,10 @@ export default {
     const api = `${env.BASE_URL}/accounts/${env.ACCOUNT_ID}`;
     const auth = { authorization: `Bearer ${env.TOKEN}` };
     if (url.hostname === "workers-binding.ai") {
-      const { inputs } = await request.json();
+      const { inputs, options } = await request.json();
       const model = request.headers.get("cf-consn-model-id");
-      const res = await env.emulator.fetch(`${api}/ai/run/${model}`, {
+      const query = options && options.queueRequest ? "?queueRequest=true" : "";
+      const res = await env.emulator.fetch(`${api}/ai/run/${model}${query}`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
         body: JSON.stringify(inputs),
