@@ -203,6 +203,7 @@ _BY_CODE: dict[int, type[WorkersAIError]] = {
     5016: TermsNotAgreed,
     10000: AuthenticationError,
     40006: DimensionMismatch,
+    40007: BadInput,
     40012: DimensionMismatch,
     40025: BadInput,
     40026: BadInput,
