@@ -70,7 +70,7 @@ async def test_amodels_pages_and_shares_the_cache(logged_client: WorkersAI, requ
     [
         ("@cf/baai/bge-m3", ["text"], "data"),
         ("@cf/baai/bge-reranker-base", ["query", "contexts"], "response"),
-        ("@cf/meta/llama-3.1-8b-instruct", None, "response"),
+        ("@cf/meta/llama-3.1-8b-instruct-fast", None, "response"),
         ("@cf/zai-org/glm-4.7-flash", None, "choices"),
         ("@cf/openai/gpt-oss-20b", None, "output"),
     ],

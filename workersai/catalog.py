@@ -74,6 +74,8 @@ class ModelInfo:
     client nor the emulator refuses a batch for a model without it."""
     deprecated: str | None = None
     """ISO date from which Cloudflare deprecates the model, when announced."""
+    replacement: str | None = None
+    """The model to move to from a deprecated one (see :func:`deprecation`)."""
     source: str | None = None
     note: str | None = None
 
@@ -128,6 +130,39 @@ def models() -> dict[str, ModelInfo]:
 def get_model(name: str) -> ModelInfo | None:
     """The catalog entry for ``name``, or None when the catalog does not know it."""
     return models().get(name)
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """A model's announced deprecation: from ``date`` the service refuses it (HTTP 410, code 5028,
+    "Model has been deprecated"); ``replacement`` is the catalog's suggestion."""
+
+    model: str
+    date: dt.date
+    replacement: str | None
+
+
+@cache
+def _deprecations() -> dict[str, Deprecation]:
+    listed = _data().get("deprecated_models", {})
+    assert isinstance(listed, dict)
+    found = {
+        str(name): Deprecation(str(name), dt.date.fromisoformat(date), replacement)
+        for name, (date, replacement) in listed.items()
+    }
+    for info in models().values():
+        if info.deprecated_on is not None:
+            found[info.name] = Deprecation(info.name, info.deprecated_on, info.replacement)
+    return found
+
+
+def deprecation(name: str) -> Deprecation | None:
+    """The announced deprecation of ``name`` (a catalog model, or one the service retired that the
+    snapshot describes no further, such as ``@cf/meta/llama-2-7b-chat-int8``), or None.
+
+    Source: the changelog of 2026-05-08 (``catalog_sources()["deprecations"]``), 18 models deprecated on
+    2026-05-30."""
+    return _deprecations().get(name)
 
 
 def neuron_price_usd() -> float:

@@ -182,6 +182,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         body = await emu.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
+        emu.check_lifecycle(body["model"])
         info = rules.model_info(body["model"])
         if emu.rate_limits is not None:  # the model's limit, whichever route names it
             emu.rate_limits.admit(info.name)

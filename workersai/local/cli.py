@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import secrets
@@ -110,6 +111,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the rate limits' window (the service's is a minute)",
     )
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply every model's rate limit")
+    p.add_argument(
+        "--serve-deprecated",
+        action="store_true",
+        help="serve models past their deprecation date (the service answers them 410, code 5028)",
+    )
+    p.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date model deprecations are read at (default: today's)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     args = p.parse_args(argv)
     if not (args.rate_window_s > 0 and args.rate_scale > 0):
@@ -190,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
         rate_limits=args.rate_limits,
         rate_window_s=args.rate_window_s,
         rate_scale=args.rate_scale,
+        serve_deprecated=args.serve_deprecated,
+        today=args.today,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)

@@ -4,6 +4,7 @@ and the Vectorize store."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import logging
 import os
@@ -23,6 +24,7 @@ from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
+from .rules.lifecycle import check_not_retired
 from .rules.rate_limits import RateLimitExceeded, RateLimits
 from .vectorize_store import VectorizeStore
 
@@ -62,6 +64,11 @@ class EmulatorConfig:
     """The rate limits' window (a minute at the service; shorter to see sustained behaviour in seconds)."""
     rate_scale: float = 1.0
     """Multiplies every model's limit (per window)."""
+    serve_deprecated: bool = False
+    """Serve models past their deprecation date instead of the service's 410/5028
+    (:mod:`.rules.lifecycle`)."""
+    today: dt.date | None = None
+    """The date deprecations are read at (None: the real date)."""
 
 
 class Emulator:
@@ -114,6 +121,10 @@ class Emulator:
             self.vectorize = VectorizeStore(self.config.data_dir, self.config.mutation_delay_ms)
         return self.vectorize
 
+    def check_lifecycle(self, model: str) -> None:
+        """410/5028 for a model past its deprecation date (:mod:`.rules.lifecycle`)."""
+        check_not_retired(model, self.config.today, serve_anyway=self.config.serve_deprecated)
+
     def check_auth(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -137,6 +148,8 @@ class Emulator:
             try:
                 self.check_auth(request)
                 model = request.path_params.get("model")
+                if area == "ai" and isinstance(model, str):
+                    self.check_lifecycle(model)
                 if self.rate_limits is not None and area == "ai" and isinstance(model, str):
                     # Per model named in the path (/ai/run/{model}, the gateway's); /ai/v1/* name it in
                     # the body and are counted once it is read (ai_routes.openai_body).

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import secrets
 import socket
@@ -49,6 +50,8 @@ class LocalEmulator(EmulatorControl):
         rate_limits: bool = False,
         rate_window_s: float = 60.0,
         rate_scale: float = 1.0,
+        serve_deprecated: bool = False,
+        today: dt.date | None = None,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -64,6 +67,8 @@ class LocalEmulator(EmulatorControl):
             rate_limits=rate_limits,
             rate_window_s=rate_window_s,
             rate_scale=rate_scale,
+            serve_deprecated=serve_deprecated,
+            today=today,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator
