@@ -144,7 +144,10 @@ class WorkersAI:
     client, adapting to 429s and ``Retry-After`` (:mod:`workersai.pacing`). By default (None) it is on
     against Cloudflare's own API (a ``*.cloudflare.com`` base URL), whose limits the catalog states, and
     off for any other base URL (the local emulator, a proxy), which may have none; ``True`` or a
-    :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off.
+    :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off; a
+    :class:`~workersai.pacing.Pacer` is used as it is (shared by several clients, or with its own clock).
+    Every request also keeps within the Cloudflare API's global budget once it is known (stated in the
+    policy, or read from the answers' ``Ratelimit`` headers).
 
     Inside a Cloudflare Python Worker, ``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)``
     runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
@@ -168,7 +171,7 @@ class WorkersAI:
         validate_models: bool = True,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
-        pace: bool | PacingPolicy | None = None,
+        pace: bool | PacingPolicy | Pacer | None = None,
         binding: Any = None,
         vectorize_binding: Any = None,
     ) -> None:
@@ -198,7 +201,11 @@ class WorkersAI:
 
             pace = (httpx.URL(self.base_url).host or "").endswith("cloudflare.com")
         self.pacer: Pacer | None = (
-            Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
+            pace
+            if isinstance(pace, Pacer)
+            else Pacer(pace if isinstance(pace, PacingPolicy) else None)
+            if pace is not False
+            else None
         )
         """The per-model pacing shared by this client's threads and tasks (None when it is off)."""
         headers = {"User-Agent": "workersai-python/0.1"}
@@ -224,7 +231,7 @@ class WorkersAI:
         max_retries: int,
         retry_policy: RetryPolicy | None,
         max_concurrency: int,
-        pace: bool | PacingPolicy | None,
+        pace: bool | PacingPolicy | Pacer | None,
     ) -> None:
         """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
         requests the client builds are answered by the Worker's bindings, async only."""
@@ -238,7 +245,11 @@ class WorkersAI:
         self._gateway_token = None
         self.max_concurrency = max(1, max_concurrency)
         self._catalog = CatalogCache()
-        self.pacer = Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace else None
+        self.pacer = (
+            (pace if isinstance(pace, Pacer) else Pacer(pace if isinstance(pace, PacingPolicy) else None))
+            if pace
+            else None
+        )
         self.transport = BindingTransport(
             binding,
             vectorize_binding,

@@ -112,6 +112,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply every model's rate limit")
     p.add_argument(
+        "--api-rate-limit",
+        action="store_true",
+        help="enforce the Cloudflare API's global budget per token (429, code 971, Retry-After) and send "
+        "its Ratelimit / Ratelimit-Policy headers",
+    )
+    p.add_argument("--api-rate-quota", type=int, default=1200, help="the global budget's requests per window")
+    p.add_argument(
+        "--api-rate-window-s",
+        type=float,
+        default=300.0,
+        help="the global budget's window, and how long a spent token is blocked (the service's: 5 minutes)",
+    )
+    p.add_argument(
         "--serve-deprecated",
         action="store_true",
         help="serve models past their deprecation date (the service answers them 410, code 5028)",
@@ -125,6 +138,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     args = p.parse_args(argv)
+    if not (args.api_rate_quota >= 1 and args.api_rate_window_s > 0):
+        p.error("--api-rate-quota must be >= 1 and --api-rate-window-s > 0")
     if not (args.rate_window_s > 0 and args.rate_scale > 0):
         p.error("--rate-window-s and --rate-scale must be > 0")
     if args.lm_threads < 1:
@@ -205,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         rate_scale=args.rate_scale,
         serve_deprecated=args.serve_deprecated,
         today=args.today,
+        api_rate_limit=args.api_rate_limit,
+        api_rate_quota=args.api_rate_quota,
+        api_rate_window_s=args.api_rate_window_s,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)

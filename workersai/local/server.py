@@ -16,6 +16,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ class LocalEmulator(EmulatorControl):
         rate_scale: float = 1.0,
         serve_deprecated: bool = False,
         today: dt.date | None = None,
+        api_rate_limit: bool = False,
+        api_rate_quota: int = 1200,
+        api_rate_window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -69,6 +74,10 @@ class LocalEmulator(EmulatorControl):
             rate_scale=rate_scale,
             serve_deprecated=serve_deprecated,
             today=today,
+            api_rate_limit=api_rate_limit,
+            api_rate_quota=api_rate_quota,
+            api_rate_window_s=api_rate_window_s,
+            clock=clock,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator
