@@ -7,7 +7,6 @@ import contextvars
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import SecretStr
@@ -26,6 +25,7 @@ from .chat import (
 )
 from .errors import ConfigurationError, ResponseFormatError
 from .flows import adrive, drive
+from .gateway import GATEWAY_ID_HEADER, GatewayOptions, GatewayRoute, gateway_info
 from .models_api import (
     DEFAULT_PER_PAGE,
     SCHEMA_PATH,
@@ -45,7 +45,7 @@ from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
 from .transport import Transport, unwrap_envelope
-from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall
+from .types import ChatChunk, ChatResult, GatewayInfo, ModelSchema, ModelSummary, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
@@ -69,35 +69,6 @@ Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
 _JSON = {"Content-Type": "application/json"}
 V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class GatewayOptions:
-    """Per-request AI Gateway settings, sent as ``cf-aig-*`` headers."""
-
-    cache_ttl: int | None = None
-    skip_cache: bool = False
-    metadata: Mapping[str, str | int | bool] | None = None
-    request_timeout_ms: int | None = None
-    max_attempts: int | None = None
-
-    def headers(self) -> dict[str, str]:
-        import json
-
-        out: dict[str, str] = {}
-        if self.cache_ttl is not None:
-            out["cf-aig-cache-ttl"] = str(int(self.cache_ttl))
-        if self.skip_cache:
-            out["cf-aig-skip-cache"] = "true"
-        if self.metadata:
-            if len(self.metadata) > 5:
-                raise ConfigurationError("AI Gateway metadata takes at most 5 entries")
-            out["cf-aig-metadata"] = json.dumps(dict(self.metadata))
-        if self.request_timeout_ms is not None:
-            out["cf-aig-request-timeout"] = str(int(self.request_timeout_ms))
-        if self.max_attempts is not None:
-            out["cf-aig-max-attempts"] = str(int(self.max_attempts))
-        return out
 
 
 def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
@@ -164,6 +135,7 @@ class WorkersAI:
         gateway_id: str | None = None,
         gateway_url: str | None = None,
         gateway_token: str | SecretStr | None = None,
+        gateway_route: GatewayRoute | None = None,
         timeout: float = 60.0,
         max_retries: int = 3,
         retry_policy: RetryPolicy | None = None,
@@ -192,6 +164,11 @@ class WorkersAI:
         self.gateway_id = check_gateway_id(gateway) if gateway else None
         gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
         self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
+        if gateway_route not in (None, "header", "url"):
+            raise ConfigurationError("gateway_route must be 'header' or 'url'")
+        self.gateway_route: GatewayRoute = gateway_route or ("url" if gateway_base else "header")
+        """How requests reach the gateway: the ``cf-aig-gateway-id`` header on the standard path (the
+        default), or the older gateway URL (the default when a gateway URL is given)."""
         self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
@@ -242,6 +219,7 @@ class WorkersAI:
         self.base_url = BINDING_BASE_URL
         self.gateway_id = None
         self.gateway_url = DEFAULT_GATEWAY_URL
+        self.gateway_route = "header"
         self._gateway_token = None
         self.max_concurrency = max(1, max_concurrency)
         self._catalog = CatalogCache()
@@ -315,15 +293,27 @@ class WorkersAI:
 
     def run_url(self, model: str) -> str:
         account = self._account()
-        if self.gateway_id:
+        if self.gateway_id and self.gateway_route == "url":
             return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/workers-ai/{model}"
         return f"{self.base_url}/accounts/{account}/ai/run/{model}"
+
+    def _raw_headers(self) -> dict[str, str]:
+        """The headers of an :meth:`embed_raw` request (JSON, and the gateway's id)."""
+        return {**_JSON, **self._gateway_headers(None)}
+
+    def _gateway_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
+        """The AI Gateway headers of one Workers AI request: the gateway's id (header route) and the
+        call's options."""
+        headers = gateway.headers() if gateway else {}
+        if self.gateway_id and self.gateway_route == "header":
+            headers[GATEWAY_ID_HEADER] = self.gateway_id
+        return headers
 
     # -- any model ------------------------------------------------------------------------------
     def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
         """Run any model with raw ``inputs``; returns the envelope's ``result``."""
         check_model(model, use_catalog=False)
-        headers = gateway.headers() if gateway else None
+        headers = self._gateway_headers(gateway)
         response = self.transport.request(
             "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
         )
@@ -334,7 +324,7 @@ class WorkersAI:
     ) -> Any:
         """Async twin of :meth:`run`."""
         check_model(model, use_catalog=False)
-        headers = gateway.headers() if gateway else None
+        headers = self._gateway_headers(gateway)
         response = await self.transport.arequest(
             "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
         )
@@ -454,7 +444,11 @@ class WorkersAI:
         def one(batch: list[str]) -> list[RawVector]:
             body = jsonlib.dumps(self._embed_inputs(batch, pooling))
             response = self.transport.request(
-                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+                "POST",
+                self.run_url(model),
+                content=body,
+                headers={**_JSON, **self._gateway_headers(None)},
+                pace=model,
             )
             return self._raw_vectors(model, batch, response)
 
@@ -473,7 +467,11 @@ class WorkersAI:
         async def one(batch: list[str]) -> list[RawVector]:
             body = jsonlib.dumps(self._embed_inputs(batch, pooling))
             response = await self.transport.arequest(
-                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+                "POST",
+                self.run_url(model),
+                content=body,
+                headers={**_JSON, **self._gateway_headers(None)},
+                pace=model,
             )
             return self._raw_vectors(model, batch, response)
 
@@ -632,12 +630,13 @@ class WorkersAI:
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
         headers = {"Accept": "text/event-stream"} if stream else {}
-        return self.run_url(model), payload, {**headers, **(gateway.headers() if gateway else {})}
+        return self.run_url(model), payload, {**headers, **self._gateway_headers(gateway)}
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
         json_mode = options.get("response_format") is not None
         result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"), json_mode=json_mode)
+        result.gateway = gateway_info(response.headers)
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -686,6 +685,7 @@ class WorkersAI:
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
+            state.gateway = gateway_info(response.headers)
             for event in iter_sse_json(response):
                 yield from state.feed(event)
         yield from state.finish()
@@ -704,6 +704,7 @@ class WorkersAI:
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
+            state.gateway = gateway_info(response.headers)
             async for event in aiter_sse_json(response):
                 for chunk in state.feed(event):
                     yield chunk
@@ -795,6 +796,7 @@ class _StreamState:
         self.tools = ToolCallAccumulator()
         self.usage: Any = None
         self.finish_reason: str | None = None
+        self.gateway: GatewayInfo | None = None
 
     def feed(self, event: Any) -> list[ChatChunk]:
         """The chunk to pass on for one parsed SSE frame (none when it holds nothing to show)."""
@@ -824,4 +826,4 @@ class _StreamState:
         finish = self.finish_reason or ("stop" if self.stop.stopped else None)
         if self.tools.tool_calls() and finish is None:
             finish = "tool_calls"
-        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop")
+        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop", gateway=self.gateway)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
+from .gateway import Gateways
 from .generator import LocalGenerator
 from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
@@ -94,7 +95,8 @@ class Emulator:
         self.generator_name = resolve_generator(config.generator)
         self._model: Any = None
         self._model_lock = threading.Lock()
-        self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
+        self.gateways = Gateways(config.clock)
+        """The AI Gateways' caches and logs (:mod:`.gateway`)."""
         self.vectorize: VectorizeStore | None = None
         self.rate_limits = (
             RateLimits(window_s=config.rate_window_s, scale=config.rate_scale) if config.rate_limits else None

@@ -147,7 +147,8 @@ class LocalEmulator(EmulatorControl):
         kwargs.setdefault("account_id", self.account_id)
         kwargs.setdefault("api_token", self.token)
         kwargs.setdefault("base_url", self.base_url)
-        kwargs.setdefault("gateway_url", self.url)
+        if kwargs.get("gateway_route") == "url":  # the older gateway URL form, served at this emulator
+            kwargs.setdefault("gateway_url", self.url)
         return WorkersAI(**kwargs)
 
 
