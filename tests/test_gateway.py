@@ -16,7 +16,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from langchain_workersai import ChatWorkersAI
 from llamaindex_workersai import WorkersAI as LlamaWorkersAI
-from workersai import ConfigurationError, GatewayOptions, WorkersAI
+from workersai import ConfigurationError, GatewayOptions, ModelNotFound, WorkersAI
 from workersai.local import LocalEmulator
 
 from .conftest import RequestLog
@@ -205,3 +205,40 @@ def test_llamaindex_gateway_options_and_raw(emulator: LocalEmulator) -> None:
     assert skipped.raw["gateway_cache_status"] == "BYPASS"
     last = list(llm.stream_chat([ChatMessage(role="user", content="stream")]))[-1]
     assert last.raw["gateway"]["log_id"]
+
+
+# -- third-party models through Unified Billing (openai/..., anthropic/...) ------------------------------
+
+THIRD_PARTY = "openai/gpt-4.1"
+
+
+def test_a_third_party_model_chats_on_the_openai_endpoint_through_the_default_gateway(
+    logged_client: WorkersAI, request_log: RequestLog, emulator: LocalEmulator
+) -> None:
+    result = logged_client.chat("Say hi", model=THIRD_PARTY, max_tokens=8)
+    sent = request_log.requests[-1]
+    assert sent.url.path == f"/client/v4/accounts/{emulator.account_id}/ai/v1/chat/completions"
+    assert json.loads(sent.content)["model"] == THIRD_PARTY
+    assert result.text and result.model == THIRD_PARTY
+    assert result.gateway is not None and result.gateway.log_id
+    entry = _log(emulator, "default", result.gateway.log_id).json()["result"]
+    assert entry["model"] == THIRD_PARTY
+    chunks = list(logged_client.stream_chat("Say hi", model="anthropic/claude-sonnet-4", max_tokens=8))
+    assert "".join(c.text for c in chunks) and chunks[-1].gateway is not None
+    with pytest.raises(ModelNotFound, match="chat only"):  # no embedding path is documented for them
+        logged_client.embed(["x"], model="openai/text-embedding-3-small")
+
+
+def test_the_openai_sdk_reaches_a_third_party_model(emulator: LocalEmulator) -> None:
+    openai = pytest.importorskip("openai")
+    sdk = openai.OpenAI(
+        api_key=emulator.token,
+        base_url=f"{emulator.base_url}/accounts/{emulator.account_id}/ai/v1",
+        default_headers={"cf-aig-gateway-id": "sdk-gw"},
+    )
+    raw = sdk.chat.completions.with_raw_response.create(
+        model="google/gemini-3-flash", messages=[{"role": "user", "content": "hi"}], max_tokens=8
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content and completion.model == "google/gemini-3-flash"
+    assert _log(emulator, "sdk-gw", raw.headers["cf-aig-log-id"]).status_code == 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -130,6 +131,24 @@ def models() -> dict[str, ModelInfo]:
 def get_model(name: str) -> ModelInfo | None:
     """The catalog entry for ``name``, or None when the catalog does not know it."""
     return models().get(name)
+
+
+THIRD_PARTY_ID = re.compile(r"[a-z0-9][a-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A third-party model id of AI Gateway's Unified Billing: ``author/model`` (``openai/gpt-4.1``), no ``@``
+(https://developers.cloudflare.com/ai-gateway/usage/rest-api/, "Model naming")."""
+
+
+def is_third_party(name: str) -> bool:
+    """Whether ``name`` has the form of a third-party model id (``openai/gpt-4.1``)."""
+    return isinstance(name, str) and THIRD_PARTY_ID.fullmatch(name) is not None
+
+
+@cache
+def third_party_models() -> dict[str, ModelInfo]:
+    """The third-party models the REST API page names (OpenAI chat-completion shape), by id."""
+    entries = _data().get("third_party_models", [])
+    assert isinstance(entries, list)
+    return {e["name"]: ModelInfo(**e) for e in entries}
 
 
 @dataclass(frozen=True)

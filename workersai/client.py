@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from typing_extensions import Unpack
 
 from . import jsonlib
-from .catalog import EMBEDDING_TASK, GENERATION_TASK
+from .catalog import EMBEDDING_TASK, GENERATION_TASK, is_third_party
 from .chat import (
     ChatOptions,
     StopFilter,
@@ -69,6 +69,20 @@ Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
 _JSON = {"Content-Type": "application/json"}
 V = TypeVar("V")
+
+
+OPENAI_CHAT_PATH = "ai/v1/chat/completions"
+"""Where third-party models (``openai/gpt-4.1``: AI Gateway's Unified Billing) are asked to chat: the
+REST API page documents them on the OpenAI-compatible endpoints and ``/ai/run`` with ``{model, input}``,
+not on ``/ai/run/{model}`` (https://developers.cloudflare.com/ai-gateway/usage/rest-api/)."""
+
+
+def _bare_json(response: httpx.Response) -> Any:
+    """An answer that is not in the Cloudflare envelope (the OpenAI-compatible endpoints)."""
+    try:
+        return jsonlib.loads(response.content)
+    except ValueError as exc:
+        raise ResponseFormatError(f"expected JSON, got {response.text[:120]!r}") from exc
 
 
 def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
@@ -627,15 +641,21 @@ class WorkersAI:
         *,
         stream: bool,
     ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        headers = {"Accept": "text/event-stream"} if stream else {}
+        headers.update(self._gateway_headers(gateway))
+        if is_third_party(model):  # Unified Billing: the OpenAI-compatible endpoint, model in the body
+            payload = build_chat_payload(_as_messages(messages), model=None, stream=stream, **options)
+            return self.account_url(OPENAI_CHAT_PATH), {"model": model, **payload}, headers
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
-        headers = {"Accept": "text/event-stream"} if stream else {}
-        return self.run_url(model), payload, {**headers, **self._gateway_headers(gateway)}
+        return self.run_url(model), payload, headers
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
         json_mode = options.get("response_format") is not None
-        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"), json_mode=json_mode)
+        # /ai/v1/chat/completions answers a bare chat completion, /ai/run an envelope
+        body = _bare_json(response) if is_third_party(model) else unwrap_envelope(response)
+        result = parse_chat_result(model, body, options.get("stop"), json_mode=json_mode)
         result.gateway = gateway_info(response.headers)
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)

@@ -65,7 +65,10 @@ def check_model(model: str, task: str | None = None, *, use_catalog: bool = True
     decides (it answers 5007 for a model it does not have), so models newer than the snapshot work.
     A model with a deprecation date is warned about (:func:`warn_if_deprecated`)."""
     if not isinstance(model, str) or not _MODEL_ID.fullmatch(model):
-        raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
+        raise ModelNotFound(
+            f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>'; third-party models "
+            "such as 'openai/gpt-4.1' are served through chat only)"
+        )
     warn_if_deprecated(model)
     if use_catalog:
         info = get_model(model)

@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo
+from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
+from .gateway import default_gateway_for
 from .generator import Generation
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
@@ -177,9 +178,11 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
 
         async def route(request: Request, decision: Decision) -> Response:
             gateway = request.headers.get(GATEWAY_ID_HEADER)
+            raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
+            if not gateway and "model" not in request.path_params:
+                gateway = default_gateway_for(raw)
             if not gateway:
                 return await handler(request, decision)
-            raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
             model = request.path_params.get("model")
             run = lambda: handler(request, decision)  # noqa: E731
             return await emu.gateways.through(gateway, request, raw, model, run)
@@ -191,8 +194,10 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         body = await emu.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
-        emu.check_lifecycle(body["model"])
-        info = rules.model_info(body["model"])
+        info = third_party_models().get(body["model"])  # Unified Billing (.gateway's docstring)
+        if info is None:
+            emu.check_lifecycle(body["model"])
+            info = rules.model_info(body["model"])
         if emu.rate_limits is not None:  # the model's limit, whichever route names it
             emu.rate_limits.admit(info.name)
         if embedding and not info.is_embedding:

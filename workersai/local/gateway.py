@@ -1,7 +1,11 @@
 """The emulator's AI Gateway: per-gateway cache and logs around the Workers AI routes.
 
 A request reaches a gateway in either documented form (:mod:`.rules.gateway`): the ``cf-aig-gateway-id``
-header on the standard API path, or the older ``/v1/{account}/{gateway}/workers-ai/{model}`` URL. The
+header on the standard API path, or the older ``/v1/{account}/{gateway}/workers-ai/{model}`` URL.
+Third-party models of AI Gateway's Unified Billing (``openai/gpt-4.1``, the catalog's
+``third_party_models``) are answered on ``/ai/v1/chat/completions`` and ``/ai/v1/responses`` in the
+OpenAI shape by the same generator, always through a gateway (``default`` unless one is named); no
+credits are counted. The
 gateway answers a cached request from its cache (``cf-aig-cache-status: HIT``), else runs it; every
 answer carries a new ``cf-aig-log-id``, and unless the request said ``cf-aig-collect-log: false`` the log
 entry (with the request's ``cf-aig-metadata``) can be read back from
@@ -24,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..catalog import third_party_models
 from .faults import Decision
 from .responses import envelope, error_response
 from .rules import Rejected
@@ -32,6 +37,10 @@ from .rules import gateway as rules
 if TYPE_CHECKING:
     from .emulator import Emulator
 
+DEFAULT_GATEWAY = "default"
+"""The gateway third-party requests go through when no ``cf-aig-gateway-id`` names one ("routed through
+your account's default gateway, which is created automatically on first use": the changelog of
+2026-05-21)."""
 MAX_LOGS = 10_000
 """Log entries kept (the oldest go first)."""
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -133,6 +142,16 @@ class Gateways:
         if found is None:
             return error_response(404, None, "Not Found")
         return envelope(found)
+
+
+def default_gateway_for(body: bytes) -> str | None:
+    """:data:`DEFAULT_GATEWAY` for an OpenAI-compatible request naming a third-party model (one of the
+    catalog's ``third_party_models``: Unified Billing, always through a gateway), else None."""
+    try:
+        named = json.loads(body).get("model")
+    except (ValueError, AttributeError):
+        return None
+    return DEFAULT_GATEWAY if isinstance(named, str) and named in third_party_models() else None
 
 
 def gateway_routes(emu: Emulator, prefix: str) -> list[Route]:
