@@ -90,3 +90,18 @@ def test_off_by_default_no_headers(emulator: LocalEmulator) -> None:
     with httpx.Client(timeout=60) as http:
         answer = _get(http, emulator, "ai/models/search")
     assert answer.status_code == 200 and "ratelimit" not in answer.headers
+
+
+def test_the_cli_flags_reach_the_config() -> None:
+    from workersai.local.cli import parse_args
+
+    args = parse_args(
+        ["--api-rate-limit", "--api-rate-quota", "50", "--api-rate-window-s", "10", "--today", "2026-06-01"]
+    )
+    assert (args.api_rate_limit, args.api_rate_quota, args.api_rate_window_s) == (True, 50, 10.0)
+    assert args.today.isoformat() == "2026-06-01" and args.serve_deprecated is False
+    assert parse_args(["--serve-deprecated"]).serve_deprecated is True
+    defaults = parse_args([])
+    assert (defaults.api_rate_limit, defaults.api_rate_quota, defaults.today) == (False, 1200, None)
+    with pytest.raises(SystemExit):
+        parse_args(["--api-rate-quota", "0"])
