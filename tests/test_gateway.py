@@ -242,3 +242,31 @@ def test_the_openai_sdk_reaches_a_third_party_model(emulator: LocalEmulator) -> 
     completion = raw.parse()
     assert completion.choices[0].message.content and completion.model == "google/gemini-3-flash"
     assert _log(emulator, "sdk-gw", raw.headers["cf-aig-log-id"]).status_code == 200
+
+
+def test_embeddings_of_both_adapters_send_the_gateway_options(
+    emulator: LocalEmulator, request_log: RequestLog
+) -> None:
+    from langchain_workersai import WorkersAIEmbeddings
+    from llamaindex_workersai import WorkersAIEmbedding
+
+    http = httpx.Client(timeout=60, event_hooks={"request": [request_log]})
+    core = WorkersAI(
+        account_id=emulator.account_id,
+        api_token=emulator.token,
+        base_url=emulator.base_url,
+        gateway_id="embed-gw",
+        http_client=http,
+    )
+    options = GatewayOptions(cache_ttl=30, metadata={"app": "search"})
+    WorkersAIEmbeddings(client=core, gateway=options).embed_documents(["one", "two"])
+    WorkersAIEmbedding(client=core, gateway=options).get_text_embedding("three")
+    core.embed_raw(["four"], gateway=options)  # the bulk adds' raw path
+    assert len(request_log.requests) == 3
+    for sent in request_log.requests:
+        assert sent.headers["cf-aig-gateway-id"] == "embed-gw"
+        assert (sent.headers["cf-aig-cache-ttl"], sent.headers["cf-aig-metadata"]) == (
+            "30",
+            '{"app": "search"}',
+        )
+    http.close()

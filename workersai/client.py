@@ -311,9 +311,9 @@ class WorkersAI:
             return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/workers-ai/{model}"
         return f"{self.base_url}/accounts/{account}/ai/run/{model}"
 
-    def _raw_headers(self) -> dict[str, str]:
-        """The headers of an :meth:`embed_raw` request (JSON, and the gateway's id)."""
-        return {**_JSON, **self._gateway_headers(None)}
+    def _raw_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
+        """The headers of an :meth:`embed_raw` request (JSON, and the gateway's)."""
+        return {**_JSON, **self._gateway_headers(gateway)}
 
     def _gateway_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
         """The AI Gateway headers of one Workers AI request: the gateway's id (header route) and the
@@ -449,6 +449,7 @@ class WorkersAI:
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
     ) -> list[RawVector]:
         """:meth:`embed` for vectors that are only written to Vectorize: each comes back as a view of
         its JSON array's bytes in the answer (:class:`~workersai.raw_vectors.RawVector`, checked:
@@ -461,7 +462,7 @@ class WorkersAI:
                 "POST",
                 self.run_url(model),
                 content=body,
-                headers={**_JSON, **self._gateway_headers(None)},
+                headers=self._raw_headers(gateway),
                 pace=model,
             )
             return self._raw_vectors(model, batch, response)
@@ -475,6 +476,7 @@ class WorkersAI:
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
     ) -> list[RawVector]:
         """Async twin of :meth:`embed_raw`."""
 
@@ -484,7 +486,7 @@ class WorkersAI:
                 "POST",
                 self.run_url(model),
                 content=body,
-                headers={**_JSON, **self._gateway_headers(None)},
+                headers=self._raw_headers(gateway),
                 pace=model,
             )
             return self._raw_vectors(model, batch, response)
