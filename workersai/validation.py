@@ -6,7 +6,7 @@ import re
 import warnings
 from collections.abc import Sequence
 
-from .catalog import deprecation, get_model
+from .catalog import deprecation, get_model, is_third_party
 from .errors import BadInput, ConfigurationError, ModelNotFound
 
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
@@ -65,10 +65,11 @@ def check_model(model: str, task: str | None = None, *, use_catalog: bool = True
     decides (it answers 5007 for a model it does not have), so models newer than the snapshot work.
     A model with a deprecation date is warned about (:func:`warn_if_deprecated`)."""
     if not isinstance(model, str) or not _MODEL_ID.fullmatch(model):
-        raise ModelNotFound(
-            f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>'; third-party models "
-            "such as 'openai/gpt-4.1' are served through chat only)"
-        )
+        if is_third_party(model):
+            raise ModelNotFound(
+                f"{model!r} is a third-party model (AI Gateway Unified Billing), served through chat only"
+            )
+        raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
     warn_if_deprecated(model)
     if use_catalog:
         info = get_model(model)
