@@ -59,7 +59,8 @@ def main() -> None:
             )
             print(f"A (core): {result.text}")
             try:  # a text-only model is refused before any request
-                client.chat([{"role": "user", "content": [part]}], model="@cf/meta/llama-3.1-8b-instruct")
+                text_only = "@cf/meta/llama-3.1-8b-instruct-fast"
+                client.chat([{"role": "user", "content": [part]}], model=text_only)
             except BadInput as exc:
                 print(f"text-only model: {exc}")
         assert str(answer.content).strip() and result.text.strip(), (answer.content, result.text)

@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from workersai import DEFAULT_CHAT_MODEL
 from workersai.chat import ChatOptions, take_chat_options
 from workersai.errors import BadInput
+from workersai.gateway import GatewayOptions
 from workersai.settings import ChatOptionFields, ClientSettings
-from workersai.types import ChatChunk, Usage
+from workersai.types import ChatChunk, GatewayInfo, Usage
 from workersai.types import ChatResult as CoreResult
 
 if TYPE_CHECKING:  # only bind_tools' argument type; the output parsers are imported where used
@@ -130,6 +131,13 @@ def _usage(usage: Usage | None) -> UsageMetadata | None:
     )
 
 
+def _gateway_metadata(gateway: GatewayInfo | None) -> dict[str, Any]:
+    """``gateway_log_id`` / ``gateway_cache_status`` for ``response_metadata`` (AI Gateway answers)."""
+    if gateway is None:
+        return {}
+    return {"gateway_log_id": gateway.log_id, "gateway_cache_status": gateway.cache_status}
+
+
 class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     """Cloudflare Workers AI chat models (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
 
@@ -147,7 +155,11 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
 
     Tool calling (``bind_tools``), structured output (``with_structured_output`` with
     ``json_schema``, ``function_calling`` or ``json_mode``), usage metadata, async and batch calls are
-    supported. Errors are the core's typed errors (``workersai.CapacityExceeded`` and so on).
+    supported. AI Gateway: ``gateway_id`` routes through a gateway, ``gateway=GatewayOptions(...)`` (on
+    the model or per call) sets its cache, metadata and retries, ``session_id`` keeps a conversation on
+    one model instance; the gateway's log id and cache status come back in ``response_metadata``
+    (``gateway_log_id``, ``gateway_cache_status``). Errors are the core's typed errors
+    (``workersai.CapacityExceeded`` and so on).
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
@@ -178,10 +190,13 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
             params["ls_stop"] = list(stops)
         return params
 
-    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[str, ChatOptions]:
-        """The model and options of one call: LangChain's ``stop`` and any chat option passed to
-        ``invoke``/``bind`` override the model's fields."""
+    def _request(
+        self, stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[str, ChatOptions, GatewayOptions | None]:
+        """The model, options and AI Gateway settings of one call: LangChain's ``stop`` and any chat
+        option or ``gateway=GatewayOptions(...)`` passed to ``invoke``/``bind`` override the model's."""
         model = kwargs.pop("model", self.model)
+        gateway = self.gateway_options(kwargs.pop("gateway", None))
         overrides = take_chat_options(kwargs)
         if stop is not None:
             overrides["stop"] = stop
@@ -189,7 +204,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         kwargs.pop("stream_usage", None)
         if kwargs:
             raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
-        return model, self.chat_options(overrides)
+        return model, self.chat_options(overrides), gateway
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:
@@ -208,6 +223,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 "model_name": result.model,
                 "model_provider": PROVIDER,
                 "finish_reason": result.finish_reason,
+                **_gateway_metadata(result.gateway),
             },
         )
 
@@ -218,8 +234,8 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options = self._request(stop, kwargs)
-        result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+        model, options, gateway = self._request(stop, kwargs)
+        result = self.workers_ai.chat(convert_messages(messages), model=model, gateway=gateway, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     async def _agenerate(
@@ -229,8 +245,10 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options = self._request(stop, kwargs)
-        result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+        model, options, gateway = self._request(stop, kwargs)
+        result = await self.workers_ai.achat(
+            convert_messages(messages), model=model, gateway=gateway, **options
+        )
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     @staticmethod
@@ -251,6 +269,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 "model_name": model,
                 "model_provider": PROVIDER,
                 "finish_reason": chunk.finish_reason,
+                **_gateway_metadata(chunk.gateway),
             }
             message.chunk_position = "last"
         return ChatGenerationChunk(message=message)
@@ -262,12 +281,13 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, options = self._request(stop, kwargs)
+        model, options, gateway = self._request(stop, kwargs)
         if "response_format" in options:  # Workers AI refuses to stream JSON mode: answer in one chunk
-            result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+            result = self.workers_ai.chat(convert_messages(messages), model=model, gateway=gateway, **options)
             yield self._whole(result)
             return
-        for chunk in self.workers_ai.stream_chat(convert_messages(messages), model=model, **options):
+        wire = convert_messages(messages)
+        for chunk in self.workers_ai.stream_chat(wire, model=model, gateway=gateway, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 run_manager.on_llm_new_token(chunk.text, chunk=generation)
@@ -280,12 +300,15 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, options = self._request(stop, kwargs)
+        model, options, gateway = self._request(stop, kwargs)
         if "response_format" in options:
-            result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+            result = await self.workers_ai.achat(
+                convert_messages(messages), model=model, gateway=gateway, **options
+            )
             yield self._whole(result)
             return
-        async for chunk in self.workers_ai.astream_chat(convert_messages(messages), model=model, **options):
+        wire = convert_messages(messages)
+        async for chunk in self.workers_ai.astream_chat(wire, model=model, gateway=gateway, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=generation)

@@ -39,10 +39,17 @@ class WorkersAIEmbeddings(ClientSettings, Embeddings):
     batch_timeout: float = Field(default=3600.0, ge=0)
 
     def _options(self) -> dict[str, Any]:
-        return {"model": self.model, "pooling": self.pooling, "batch_size": self.batch_size}
+        return {
+            "model": self.model,
+            "pooling": self.pooling,
+            "batch_size": self.batch_size,
+            "gateway": self.gateway_options(),
+        }
 
     def _batch_options(self) -> dict[str, Any]:
-        return {**self._options(), "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
+        """The Batch API's options (AI Gateway settings do not apply to queued batches)."""
+        options = {k: v for k, v in self._options().items() if k != "gateway"}
+        return {**options, "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:

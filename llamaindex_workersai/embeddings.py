@@ -40,10 +40,17 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
         return "WorkersAIEmbedding"
 
     def _options(self) -> dict[str, Any]:
-        return {"model": self.model_name, "pooling": self.pooling, "batch_size": self.embed_batch_size}
+        return {
+            "model": self.model_name,
+            "pooling": self.pooling,
+            "batch_size": self.embed_batch_size,
+            "gateway": self.gateway_options(),
+        }
 
     def _batch_options(self) -> dict[str, Any]:
-        return {**self._options(), "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
+        """The Batch API's options (AI Gateway settings do not apply to queued batches)."""
+        options = {k: v for k, v in self._options().items() if k != "gateway"}
+        return {**options, "timeout": self.batch_timeout, "poll_interval": self.batch_poll_interval}
 
     def _embed(self, texts: list[str], *, query: bool = False) -> list[list[float]]:
         if self.batch_api and not query:

@@ -37,6 +37,7 @@ from workersai.catalog import get_model
 from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.errors import BadInput
 from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
+from workersai.gateway import GatewayOptions
 from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, ChatResult
 
@@ -132,6 +133,11 @@ def _response(result: ChatResult) -> ChatResponse:
             "finish_reason": result.finish_reason,
             "usage": usage,
             "result": result.raw,
+            **(
+                {"gateway_log_id": result.gateway.log_id, "gateway_cache_status": result.gateway.cache_status}
+                if result.gateway
+                else {}
+            ),
         },
         additional_kwargs={"usage": usage, "model": result.model},
     )
@@ -178,31 +184,37 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         LlamaIndex passes along are left alone."""
         return self.chat_options(take_chat_options(kwargs))
 
+    def _gateway(self, kwargs: dict[str, Any]) -> GatewayOptions | None:
+        """The call's AI Gateway settings (``gateway=GatewayOptions(...)``), else the model's."""
+        return self.gateway_options(kwargs.pop("gateway", None))
+
     def _models(self) -> list[str]:
         return [self.model, *self.fallback_models]
 
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        wire, options = convert_messages(messages), self._options(kwargs)
-        result = call_with_fallbacks(self._models(), lambda m: self.workers_ai.chat(wire, model=m, **options))
+        wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
+        result = call_with_fallbacks(
+            self._models(), lambda m: self.workers_ai.chat(wire, model=m, gateway=gateway, **options)
+        )
         return _response(result)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        wire, options = convert_messages(messages), self._options(kwargs)
+        wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
 
         async def one(model: str) -> ChatResult:
-            return await self.workers_ai.achat(wire, model=model, **options)
+            return await self.workers_ai.achat(wire, model=model, gateway=gateway, **options)
 
         return _response(await acall_with_fallbacks(self._models(), one))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        wire, options = convert_messages(messages), self._options(kwargs)
+        wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
 
         def opened(model: str) -> tuple[str, Iterator[Any]]:
-            stream = self.workers_ai.stream_chat(wire, model=model, **options)
+            stream = self.workers_ai.stream_chat(wire, model=model, gateway=gateway, **options)
             first = next(stream)  # fall back only before the first chunk arrives
             return model, _chain(first, stream)
 
@@ -217,10 +229,10 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        wire, options = convert_messages(messages), self._options(kwargs)
+        wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
 
         async def opened(model: str) -> tuple[str, AsyncIterator[Any]]:
-            stream = self.workers_ai.astream_chat(wire, model=model, **options)
+            stream = self.workers_ai.astream_chat(wire, model=model, gateway=gateway, **options)
             first = await stream.__anext__()
             return model, _achain(first, stream)
 

@@ -70,7 +70,7 @@ async def test_amodels_pages_and_shares_the_cache(logged_client: WorkersAI, requ
     ("model", "good_input"),
     [
         ("@cf/baai/bge-m3", {"text": ["a", "b"]}),
-        ("@cf/meta/llama-3.1-8b-instruct", {"prompt": "Hi"}),  # not in workers-types: the emulator's own
+        ("@cf/meta/llama-3.1-8b-instruct-fast", {"prompt": "Hi"}),  # not in workers-types: the emulator's own
         ("@cf/zai-org/glm-4.7-flash", {"messages": [{"role": "user", "content": "Hi"}]}),
         ("@cf/openai/gpt-oss-20b", {"input": "Hi", "reasoning": {"effort": "low"}}),
     ],

@@ -177,7 +177,7 @@ async def test_achat(client: WorkersAI) -> None:
 
 def test_openai_compatible_shape_is_parsed(client: WorkersAI) -> None:
     body = {
-        "model": "@cf/meta/llama-3.1-8b-instruct",
+        "model": "@cf/meta/llama-3.1-8b-instruct-fast",
         "messages": ask("Where is the Eiffel Tower?"),
         "max_tokens": 12,
     }

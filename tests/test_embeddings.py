@@ -108,7 +108,7 @@ def test_malformed_or_wrong_model_fails_before_any_request(
     with pytest.raises(ModelNotFound, match="not a Workers AI model id"):
         logged_client.embed(["x"], model="../../etc/passwd")
     with pytest.raises(BadInput, match="Text Generation model"):
-        logged_client.embed(["x"], model="@cf/meta/llama-3.1-8b-instruct")
+        logged_client.embed(["x"], model="@cf/meta/llama-3.1-8b-instruct-fast")
     with pytest.raises(BadInput, match="Text Embeddings model"):
         logged_client.chat("x", model="@cf/baai/bge-base-en-v1.5")
     assert request_log.requests == []

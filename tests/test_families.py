@@ -38,7 +38,7 @@ class Family:
 
 
 FAMILIES = [
-    Family("legacy", "@cf/meta/llama-3.1-8b-instruct", False, "response"),
+    Family("legacy", "@cf/meta/llama-3.1-8b-instruct-fast", False, "response"),
     Family("openai", "@cf/qwen/qwen3-30b-a3b-fp8", True, "choices"),
     Family("responses", "@cf/openai/gpt-oss-20b", True, "output"),
     Family("think-in-text", "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", True, "response"),

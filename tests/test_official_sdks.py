@@ -122,7 +122,7 @@ def test_openai_refuses_a_bad_reasoning_effort(openai_client: OpenAI) -> None:
 @pytest.mark.parametrize(
     ("model", "check"),
     [
-        ("@cf/meta/llama-3.1-8b-instruct", lambda r: "Paris" in r["response"]),
+        ("@cf/meta/llama-3.1-8b-instruct-fast", lambda r: "Paris" in r["response"]),
         ("@cf/qwen/qwen3-30b-a3b-fp8", lambda r: "Paris" in r["choices"][0]["message"]["content"]),
         (
             "@cf/openai/gpt-oss-20b",

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from workersai import RetryPolicy
+from workersai import RateLimited, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
-from workersai.pacing import PacingPolicy
+from workersai.pacing import Pacer, PacingPolicy
 
 EMBED = "@cf/baai/bge-small-en-v1.5"  # 3000 a minute in the catalog
 WINDOW_S = 0.5
@@ -80,3 +80,72 @@ def test_pacing_rates_come_from_the_catalog_and_default_off_for_the_emulator(emu
         assert client.pacer.rate(EMBED) == pytest.approx(3000 * 0.97 / 60)
     with emulator.client() as client:  # not Cloudflare's API: no limits to assume
         assert client.pacer is None
+
+
+# -- the Cloudflare API's global budget (--api-rate-limit), in one injected clock -----------------------
+
+
+class FakeTime:
+    """The emulator's and the client's clock; the client's sleeps move it (no wall clock)."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+QUOTA = 12
+
+
+@pytest.fixture
+def budgeted() -> Iterator[tuple[LocalEmulator, FakeTime]]:
+    time = FakeTime()
+    with LocalEmulator(api_rate_limit=True, api_rate_quota=QUOTA, api_rate_window_s=300, clock=time) as emu:
+        yield emu, time
+
+
+def _ingest(client: WorkersAI, documents: int, per_request: int) -> None:
+    """Embed and write ``documents`` texts, ``per_request`` a request each way: a bulk add's requests."""
+    client.vectorize.create_index("budget", dimensions=384)
+    for start in range(0, documents, per_request):
+        texts = [f"document {i} about budgets" for i in range(start, start + per_request)]
+        vectors = client.embed(texts, model=EMBED)
+        client.vectorize.upsert(
+            "budget", [{"id": f"d{start + i}", "values": v} for i, v in enumerate(vectors)]
+        )
+
+
+def test_paced_ingestion_keeps_within_the_global_budget_read_from_ratelimit(
+    budgeted: tuple[LocalEmulator, FakeTime],
+) -> None:
+    """Embedding (paced per model) and Vectorize writes (no model) share the API budget the client
+    learns from the answers' headers: 61 requests, five windows' worth, and not one 429."""
+    emu, time = budgeted
+    pacer = Pacer(clock=time)
+    retry = RetryPolicy(max_retries=0, sleep=time.sleep, async_sleep=time.asleep)
+    start = time.now
+    with emu.client(pace=pacer, retry_policy=retry) as client:
+        _ingest(client, 150, 5)
+    stats = emu.stats()
+    assert stats["requests"] == 61 and stats["api_rate_limited"] == 0
+    assert pacer.api_limited_count == 0
+    assert time.now - start >= 4 * 300  # the budget, not the models' limits, set the pace
+
+
+def test_unpaced_ingestion_is_refused_by_the_global_budget(budgeted: tuple[LocalEmulator, FakeTime]) -> None:
+    emu, _ = budgeted
+    with (
+        emu.client(pace=False, retry_policy=RetryPolicy(max_retries=0)) as client,
+        pytest.raises(RateLimited) as info,
+    ):
+        _ingest(client, 150, 5)
+    assert (info.value.status, info.value.code, info.value.retry_after) == (429, 971, 300.0)
+    assert emu.stats()["api_rate_limited"] == 1
+    assert emu.stats()["requests"] == QUOTA + 1

@@ -74,7 +74,7 @@ def test_reranker_scores_are_in_the_unit_interval(client: WorkersAI) -> None:
         (QUESTION, TEXTS, {"top_k": 0}, BadInput),
         (QUESTION, TEXTS, {"top_k": True}, BadInput),
         (QUESTION, TEXTS, {"top_k": 1.5}, BadInput),
-        (QUESTION, TEXTS, {"model": "@cf/meta/llama-3.1-8b-instruct"}, BadInput),
+        (QUESTION, TEXTS, {"model": "@cf/meta/llama-3.1-8b-instruct-fast"}, BadInput),
         (QUESTION, TEXTS, {"model": "@cf/baai/bge-small-en-v1.5"}, BadInput),
         (QUESTION, TEXTS, {"model": "bge-reranker-base"}, ModelNotFound),
     ],

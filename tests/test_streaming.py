@@ -27,7 +27,7 @@ def test_stream_text_equals_the_whole_answer(client: WorkersAI) -> None:
 
 
 def test_frames_carry_padding_that_is_ignored(client: WorkersAI) -> None:
-    model = "@cf/meta/llama-3.1-8b-instruct"
+    model = "@cf/meta/llama-3.1-8b-instruct-fast"
     url, payload, headers = client._chat_request("hello", model, None, {"max_tokens": 4}, stream=True)
     with client.transport.stream("POST", url, json=payload, headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -90,7 +90,7 @@ def test_openai_style_stream_is_parsed(client: WorkersAI) -> None:
     from workersai.chat import parse_stream_event
 
     body = {
-        "model": "@cf/meta/llama-3.1-8b-instruct",
+        "model": "@cf/meta/llama-3.1-8b-instruct-fast",
         "messages": [{"role": "user", "content": "magic_function(5) please"}],
         "tools": [MAGIC_OPENAI],
         "stream": True,

@@ -90,7 +90,7 @@ def test_gateway_routes_and_caches(emulator: LocalEmulator) -> None:
         statuses.append((response.request.url.path, response.headers.get("cf-aig-cache-status")))
 
     http = httpx.Client(event_hooks={"response": [hook]})
-    with emulator.client(gateway_id="my-gateway", http_client=http) as client:
+    with emulator.client(gateway_id="my-gateway", gateway_route="url", http_client=http) as client:
         cached = GatewayOptions(cache_ttl=60, metadata={"user": "u1"})
         a = client.embed(["cache me"], gateway=cached)
         b = client.embed(["cache me"], gateway=cached)
@@ -102,10 +102,10 @@ def test_gateway_routes_and_caches(emulator: LocalEmulator) -> None:
 
 def test_gateway_token_is_checked(tmp_path: object) -> None:
     with LocalEmulator(gateway_token="gw-secret") as emu:
-        with emu.client(gateway_id="g", gateway_token="gw-secret") as ok:
+        with emu.client(gateway_id="g", gateway_route="url", gateway_token="gw-secret") as ok:
             assert ok.embed(["x"])
         with (
-            emu.client(gateway_id="g", gateway_token="wrong", max_retries=0) as bad,
+            emu.client(gateway_id="g", gateway_route="url", gateway_token="wrong", max_retries=0) as bad,
             pytest.raises(Exception) as info,
         ):
             bad.embed(["x"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import threading
@@ -168,6 +169,36 @@ def test_read_your_writes(vz: Vectorize, index: str) -> None:
     mutation = vz.delete_by_ids(index, ["v0", "v1"], wait=True)
     assert vz.info(index).processed_up_to_mutation == mutation
     assert vz.info(index).vector_count == 28
+
+
+def test_delete_by_ids_is_split_into_requests_of_100_ids(
+    logged_client: WorkersAI, request_log: RequestLog
+) -> None:
+    """Vectorize refuses a delete of more than 100 ids whole (40007, wevm/vocs#577): 250 ids go as
+    100 + 100 + 50, and all of them are deleted."""
+    vz = logged_client.vectorize
+    name = f"del-{uuid.uuid4().hex[:8]}"
+    vz.create_index(name, dimensions=4)
+    vz.upsert(name, [vec(i) for i in range(260)], wait=True)
+    request_log.requests.clear()
+    vz.delete_by_ids(name, [f"v{i}" for i in range(250)], wait=True)
+    deletes = [r for r in request_log.requests if r.url.path.endswith("/delete_by_ids")]
+    sizes = sorted(len(json.loads(r.content)["ids"]) for r in deletes)
+    assert sizes == [50, 100, 100]
+    assert vz.info(name).vector_count == 10
+
+
+def test_the_emulator_refuses_a_delete_of_more_than_100_ids(emulator: LocalEmulator, index: str) -> None:
+    """The service's answer past 100 ids, over raw HTTP (the client never sends one)."""
+    url = f"{emulator.base_url}/accounts/{emulator.account_id}/vectorize/v2/indexes/{index}/delete_by_ids"
+    headers = {"Authorization": f"Bearer {emulator.token}"}
+    too_many = httpx.post(url, json={"ids": [f"v{i}" for i in range(101)]}, headers=headers, timeout=60)
+    assert too_many.status_code == 400
+    error = too_many.json()["errors"][0]
+    assert error["code"] == 40007
+    assert error["message"] == "too many ids in payload; max id count is 100, got 101"
+    ok = httpx.post(url, json={"ids": [f"v{i}" for i in range(100)]}, headers=headers, timeout=60)
+    assert ok.status_code == 200 and ok.json()["result"]["mutationId"]
 
 
 def test_large_writes_are_split_into_5000_vector_ndjson_requests(

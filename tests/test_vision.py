@@ -18,9 +18,9 @@ from .conftest import RequestLog
 from .images import RED, RED_URL, data_url, png, says_red_png
 
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
-GEMMA = "@cf/google/gemma-3-12b-it"
+GEMMA = "@cf/google/gemma-4-26b-a4b-it"
 LLAMA_VISION = "@cf/meta/llama-3.2-11b-vision-instruct"
-TEXT_ONLY = "@cf/meta/llama-3.1-8b-instruct"
+TEXT_ONLY = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 def with_image(url: str = RED_URL, text: str = "What is in this image?") -> list[dict[str, Any]]:

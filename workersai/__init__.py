@@ -24,12 +24,7 @@ if TYPE_CHECKING:
     )
     from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
     from .chat import ChatOptions
-    from .client import (
-        DEFAULT_CHAT_MODEL,
-        DEFAULT_EMBEDDING_MODEL,
-        GatewayOptions,
-        WorkersAI,
-    )
+    from .client import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, WorkersAI
     from .errors import (
         APIConnectionError,
         APITimeoutError,
@@ -56,6 +51,7 @@ if TYPE_CHECKING:
         TermsNotAgreed,
         WorkersAIError,
     )
+    from .gateway import GatewayOptions
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -79,7 +75,7 @@ _HOMES = {
     "ChatOptions": "chat",
     "DEFAULT_CHAT_MODEL": "client",
     "DEFAULT_EMBEDDING_MODEL": "client",
-    "GatewayOptions": "client",
+    "GatewayOptions": "gateway",
     "WorkersAI": "client",
     "APIConnectionError": "errors",
     "APITimeoutError": "errors",

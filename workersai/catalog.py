@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -74,6 +75,8 @@ class ModelInfo:
     client nor the emulator refuses a batch for a model without it."""
     deprecated: str | None = None
     """ISO date from which Cloudflare deprecates the model, when announced."""
+    replacement: str | None = None
+    """The model to move to from a deprecated one (see :func:`deprecation`)."""
     source: str | None = None
     note: str | None = None
 
@@ -128,6 +131,57 @@ def models() -> dict[str, ModelInfo]:
 def get_model(name: str) -> ModelInfo | None:
     """The catalog entry for ``name``, or None when the catalog does not know it."""
     return models().get(name)
+
+
+THIRD_PARTY_ID = re.compile(r"[a-z0-9][a-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A third-party model id of AI Gateway's Unified Billing: ``author/model`` (``openai/gpt-4.1``), no ``@``
+(https://developers.cloudflare.com/ai-gateway/usage/rest-api/, "Model naming")."""
+
+
+def is_third_party(name: str) -> bool:
+    """Whether ``name`` has the form of a third-party model id (``openai/gpt-4.1``)."""
+    return isinstance(name, str) and THIRD_PARTY_ID.fullmatch(name) is not None
+
+
+@cache
+def third_party_models() -> dict[str, ModelInfo]:
+    """The third-party models the REST API page names (OpenAI chat-completion shape), by id."""
+    entries = _data().get("third_party_models", [])
+    assert isinstance(entries, list)
+    return {e["name"]: ModelInfo(**e) for e in entries}
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """A model's announced deprecation: from ``date`` the service refuses it (HTTP 410, code 5028,
+    "Model has been deprecated"); ``replacement`` is the catalog's suggestion."""
+
+    model: str
+    date: dt.date
+    replacement: str | None
+
+
+@cache
+def _deprecations() -> dict[str, Deprecation]:
+    listed = _data().get("deprecated_models", {})
+    assert isinstance(listed, dict)
+    found = {
+        str(name): Deprecation(str(name), dt.date.fromisoformat(date), replacement)
+        for name, (date, replacement) in listed.items()
+    }
+    for info in models().values():
+        if info.deprecated_on is not None:
+            found[info.name] = Deprecation(info.name, info.deprecated_on, info.replacement)
+    return found
+
+
+def deprecation(name: str) -> Deprecation | None:
+    """The announced deprecation of ``name`` (a catalog model, or one the service retired that the
+    snapshot describes no further, such as ``@cf/meta/llama-2-7b-chat-int8``), or None.
+
+    Source: the changelog of 2026-05-08 (``catalog_sources()["deprecations"]``), 18 models deprecated on
+    2026-05-30."""
+    return _deprecations().get(name)
 
 
 def neuron_price_usd() -> float:

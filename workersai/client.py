@@ -7,14 +7,13 @@ import contextvars
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import SecretStr
 from typing_extensions import Unpack
 
 from . import jsonlib
-from .catalog import EMBEDDING_TASK, GENERATION_TASK
+from .catalog import EMBEDDING_TASK, GENERATION_TASK, is_third_party
 from .chat import (
     ChatOptions,
     StopFilter,
@@ -26,6 +25,7 @@ from .chat import (
 )
 from .errors import ConfigurationError, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive
+from .gateway import GATEWAY_ID_HEADER, GatewayOptions, GatewayRoute, gateway_info
 from .models_api import (
     DEFAULT_PER_PAGE,
     SCHEMA_PATH,
@@ -46,7 +46,7 @@ from .reasoning import ThinkSplitter
 from .rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from .retry import RetryPolicy
 from .transport import Transport, unwrap_envelope
-from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall
+from .types import ChatChunk, ChatResult, GatewayInfo, ModelSchema, ModelSummary, ToolCall
 from .usage import estimate_tokens, record_usage
 from .validation import check_account_id, check_gateway_id, check_model, check_texts, clean_setting
 
@@ -72,33 +72,18 @@ _JSON = {"Content-Type": "application/json"}
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class GatewayOptions:
-    """Per-request AI Gateway settings, sent as ``cf-aig-*`` headers."""
+OPENAI_CHAT_PATH = "ai/v1/chat/completions"
+"""Where third-party models (``openai/gpt-4.1``: AI Gateway's Unified Billing) are asked to chat: the
+REST API page documents them on the OpenAI-compatible endpoints and ``/ai/run`` with ``{model, input}``,
+not on ``/ai/run/{model}`` (https://developers.cloudflare.com/ai-gateway/usage/rest-api/)."""
 
-    cache_ttl: int | None = None
-    skip_cache: bool = False
-    metadata: Mapping[str, str | int | bool] | None = None
-    request_timeout_ms: int | None = None
-    max_attempts: int | None = None
 
-    def headers(self) -> dict[str, str]:
-        import json
-
-        out: dict[str, str] = {}
-        if self.cache_ttl is not None:
-            out["cf-aig-cache-ttl"] = str(int(self.cache_ttl))
-        if self.skip_cache:
-            out["cf-aig-skip-cache"] = "true"
-        if self.metadata:
-            if len(self.metadata) > 5:
-                raise ConfigurationError("AI Gateway metadata takes at most 5 entries")
-            out["cf-aig-metadata"] = json.dumps(dict(self.metadata))
-        if self.request_timeout_ms is not None:
-            out["cf-aig-request-timeout"] = str(int(self.request_timeout_ms))
-        if self.max_attempts is not None:
-            out["cf-aig-max-attempts"] = str(int(self.max_attempts))
-        return out
+def _bare_json(response: httpx.Response) -> Any:
+    """An answer that is not in the Cloudflare envelope (the OpenAI-compatible endpoints)."""
+    try:
+        return jsonlib.loads(response.content)
+    except ValueError as exc:
+        raise ResponseFormatError(f"expected JSON, got {response.text[:120]!r}") from exc
 
 
 def _as_messages(messages: str | Sequence[Message]) -> list[Message]:
@@ -141,7 +126,10 @@ class WorkersAI:
     client, adapting to 429s and ``Retry-After`` (:mod:`workersai.pacing`). By default (None) it is on
     against Cloudflare's own API (a ``*.cloudflare.com`` base URL), whose limits the catalog states, and
     off for any other base URL (the local emulator, a proxy), which may have none; ``True`` or a
-    :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off.
+    :class:`~workersai.pacing.PacingPolicy` (other limits) turns it on, ``False`` off; a
+    :class:`~workersai.pacing.Pacer` is used as it is (shared by several clients, or with its own clock).
+    Every request also keeps within the Cloudflare API's global budget once it is known (stated in the
+    policy, or read from the answers' ``Ratelimit`` headers).
 
     Inside a Cloudflare Python Worker, ``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)``
     runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
@@ -158,6 +146,7 @@ class WorkersAI:
         gateway_id: str | None = None,
         gateway_url: str | None = None,
         gateway_token: str | SecretStr | None = None,
+        gateway_route: GatewayRoute | None = None,
         timeout: float = 60.0,
         max_retries: int = 3,
         retry_policy: RetryPolicy | None = None,
@@ -165,7 +154,7 @@ class WorkersAI:
         validate_models: bool = True,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
-        pace: bool | PacingPolicy | None = None,
+        pace: bool | PacingPolicy | Pacer | None = None,
         binding: Any = None,
         vectorize_binding: Any = None,
     ) -> None:
@@ -186,6 +175,11 @@ class WorkersAI:
         self.gateway_id = check_gateway_id(gateway) if gateway else None
         gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
         self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
+        if gateway_route not in (None, "header", "url"):
+            raise ConfigurationError("gateway_route must be 'header' or 'url'")
+        self.gateway_route: GatewayRoute = gateway_route or ("url" if gateway_base else "header")
+        """How requests reach the gateway: the ``cf-aig-gateway-id`` header on the standard path (the
+        default), or the older gateway URL (the default when a gateway URL is given)."""
         self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
         self.max_concurrency = max(1, max_concurrency)
         self.validate_models = validate_models
@@ -195,7 +189,11 @@ class WorkersAI:
 
             pace = (httpx.URL(self.base_url).host or "").endswith("cloudflare.com")
         self.pacer: Pacer | None = (
-            Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace is not False else None
+            pace
+            if isinstance(pace, Pacer)
+            else Pacer(pace if isinstance(pace, PacingPolicy) else None)
+            if pace is not False
+            else None
         )
         """The per-model pacing shared by this client's threads and tasks (None when it is off)."""
         headers = {"User-Agent": "workersai-python/0.1"}
@@ -221,7 +219,7 @@ class WorkersAI:
         max_retries: int,
         retry_policy: RetryPolicy | None,
         max_concurrency: int,
-        pace: bool | PacingPolicy | None,
+        pace: bool | PacingPolicy | Pacer | None,
     ) -> None:
         """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
         requests the client builds are answered by the Worker's bindings, async only."""
@@ -232,10 +230,15 @@ class WorkersAI:
         self.base_url = BINDING_BASE_URL
         self.gateway_id = None
         self.gateway_url = DEFAULT_GATEWAY_URL
+        self.gateway_route = "header"
         self._gateway_token = None
         self.max_concurrency = max(1, max_concurrency)
         self._catalog = CatalogCache()
-        self.pacer = Pacer(pace if isinstance(pace, PacingPolicy) else None) if pace else None
+        self.pacer = (
+            (pace if isinstance(pace, Pacer) else Pacer(pace if isinstance(pace, PacingPolicy) else None))
+            if pace
+            else None
+        )
         self.transport = BindingTransport(
             binding,
             vectorize_binding,
@@ -303,17 +306,29 @@ class WorkersAI:
         """The URL that runs ``model``: ``.../ai/run/{model}``, or the AI Gateway's. The model id is
         checked (:func:`~workersai.paths.path`) and stays unencoded, slashes and all."""
         account = self._account()
-        if self.gateway_id:
+        if self.gateway_id and self.gateway_route == "url":
             return f"{self.gateway_url}/v1/{account}/{self.gateway_id}/" + path(
                 "workers-ai/{model}", model=model
             )
         return self.account_url(path("ai/run/{model}", model=model))
 
+    def _raw_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
+        """The headers of an :meth:`embed_raw` request (JSON, and the gateway's)."""
+        return {**_JSON, **self._gateway_headers(gateway)}
+
+    def _gateway_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
+        """The AI Gateway headers of one Workers AI request: the gateway's id (header route) and the
+        call's options."""
+        headers = gateway.headers() if gateway else {}
+        if self.gateway_id and self.gateway_route == "header":
+            headers[GATEWAY_ID_HEADER] = self.gateway_id
+        return headers
+
     # -- any model ------------------------------------------------------------------------------
     def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
         """Run any model with raw ``inputs``; returns the envelope's ``result``."""
         check_model(model, use_catalog=False)
-        headers = gateway.headers() if gateway else None
+        headers = self._gateway_headers(gateway)
         response = self.transport.request(
             "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
         )
@@ -324,7 +339,7 @@ class WorkersAI:
     ) -> Any:
         """Async twin of :meth:`run`."""
         check_model(model, use_catalog=False)
-        headers = gateway.headers() if gateway else None
+        headers = self._gateway_headers(gateway)
         response = await self.transport.arequest(
             "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
         )
@@ -426,6 +441,7 @@ class WorkersAI:
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
     ) -> list[RawVector]:
         """:meth:`embed` for vectors that are only written to Vectorize: each comes back as a view of
         its JSON array's bytes in the answer (:class:`~workersai.raw_vectors.RawVector`, checked:
@@ -435,7 +451,11 @@ class WorkersAI:
         def one(batch: list[str]) -> list[RawVector]:
             body = jsonlib.dumps(self._embed_inputs(batch, pooling))
             response = self.transport.request(
-                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+                "POST",
+                self.run_url(model),
+                content=body,
+                headers=self._raw_headers(gateway),
+                pace=model,
             )
             return self._raw_vectors(model, batch, response)
 
@@ -448,13 +468,18 @@ class WorkersAI:
         model: str = DEFAULT_EMBEDDING_MODEL,
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
+        gateway: GatewayOptions | None = None,
     ) -> list[RawVector]:
         """Async twin of :meth:`embed_raw`."""
 
         async def one(batch: list[str]) -> list[RawVector]:
             body = jsonlib.dumps(self._embed_inputs(batch, pooling))
             response = await self.transport.arequest(
-                "POST", self.run_url(model), content=body, headers=_JSON, pace=model
+                "POST",
+                self.run_url(model),
+                content=body,
+                headers=self._raw_headers(gateway),
+                pace=model,
             )
             return self._raw_vectors(model, batch, response)
 
@@ -629,15 +654,22 @@ class WorkersAI:
         *,
         stream: bool,
     ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        headers = {"Accept": "text/event-stream"} if stream else {}
+        headers.update(self._gateway_headers(gateway))
+        if is_third_party(model):  # Unified Billing: the OpenAI-compatible endpoint, model in the body
+            payload = build_chat_payload(_as_messages(messages), model=None, stream=stream, **options)
+            return self.account_url(OPENAI_CHAT_PATH), {"model": model, **payload}, headers
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
-        headers = {"Accept": "text/event-stream"} if stream else {}
-        return self.run_url(model), payload, {**headers, **(gateway.headers() if gateway else {})}
+        return self.run_url(model), payload, headers
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
         json_mode = options.get("response_format") is not None
-        result = parse_chat_result(model, unwrap_envelope(response), options.get("stop"), json_mode=json_mode)
+        # /ai/v1/chat/completions answers a bare chat completion, /ai/run an envelope
+        body = _bare_json(response) if is_third_party(model) else unwrap_envelope(response)
+        result = parse_chat_result(model, body, options.get("stop"), json_mode=json_mode)
+        result.gateway = gateway_info(response.headers)
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -686,6 +718,7 @@ class WorkersAI:
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         with self.transport.stream("POST", url, json=payload, headers=headers) as response:
+            state.gateway = gateway_info(response.headers)
             for event in iter_sse_json(response):
                 yield from state.feed(event)
         yield from state.finish()
@@ -704,6 +737,7 @@ class WorkersAI:
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
         async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
+            state.gateway = gateway_info(response.headers)
             async for event in aiter_sse_json(response):
                 for chunk in state.feed(event):
                     yield chunk
@@ -795,6 +829,7 @@ class _StreamState:
         self.tools = ToolCallAccumulator()
         self.usage: Any = None
         self.finish_reason: str | None = None
+        self.gateway: GatewayInfo | None = None
 
     def feed(self, event: Any) -> list[ChatChunk]:
         """The chunk to pass on for one parsed SSE frame (none when it holds nothing to show)."""
@@ -824,4 +859,4 @@ class _StreamState:
         finish = self.finish_reason or ("stop" if self.stop.stopped else None)
         if self.tools.tool_calls() and finish is None:
             finish = "tool_calls"
-        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop")
+        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop", gateway=self.gateway)

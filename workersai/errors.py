@@ -94,7 +94,8 @@ class RequestTooLarge(BadInput):
 
 
 class ModelNotFound(WorkersAIError):
-    """No such model (5007, 3042), or a model id the client's catalog does not know."""
+    """No such model (5007, 3042), a model past its deprecation date (5028, HTTP 410), or a model id
+    the client's catalog does not know."""
 
 
 class AuthenticationError(WorkersAIError):
@@ -209,8 +210,10 @@ _BY_CODE: dict[int, type[WorkersAIError]] = {
     5006: BadInput,
     5007: ModelNotFound,
     5016: TermsNotAgreed,
+    5028: ModelNotFound,
     10000: AuthenticationError,
     40006: DimensionMismatch,
+    40007: BadInput,
     40012: DimensionMismatch,
     40025: BadInput,
     40026: BadInput,

@@ -8,6 +8,7 @@ too). The chat option fields are the model-level defaults of :class:`workersai.c
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
 from .client import WorkersAI
+from .gateway import GatewayOptions
 
 
 def _env(name: str) -> Callable[[], str | None]:
@@ -44,6 +46,12 @@ class ClientSettings(BaseModel):
     from ``CLOUDFLARE_API_TOKEN`` after loading."""
     base_url: str | None = Field(default_factory=_env("CLOUDFLARE_API_BASE_URL"))
     gateway_id: str | None = Field(default_factory=_env("CLOUDFLARE_AI_GATEWAY_ID"))
+    gateway: GatewayOptions | None = Field(default=None, exclude=True)
+    """AI Gateway settings sent with every request (cache TTL, skip-cache, cache key, metadata, request
+    timeout, attempts: :class:`~workersai.GatewayOptions`); a call's ``gateway=`` replaces them."""
+    session_id: str | None = None
+    """Sent as ``x-session-affinity``: the requests of one conversation reach the same model instance,
+    which reuses its prompt prefix cache."""
     timeout: float | None = 60.0
     max_retries: int = 3
     client: WorkersAI | None = Field(default=None, exclude=True, repr=False)
@@ -93,6 +101,13 @@ class ClientSettings(BaseModel):
             self.__dict__["api_token"] = _secret_env("CLOUDFLARE_API_TOKEN")()
         if self.__pydantic_private__ is not None and "_built" not in self.__pydantic_private__:
             self.__pydantic_private__["_built"] = None
+
+    def gateway_options(self, call: GatewayOptions | None = None) -> GatewayOptions | None:
+        """The AI Gateway settings of one call: the call's (else the model's), with ``session_id``."""
+        chosen = call if call is not None else self.gateway
+        if self.session_id is not None and (chosen is None or chosen.session_id is None):
+            chosen = dataclasses.replace(chosen or GatewayOptions(), session_id=self.session_id)
+        return chosen
 
     @property
     def workers_ai(self) -> WorkersAI:

@@ -29,7 +29,7 @@ from .errors import (
     WorkersAIError,
     error_from_response,
 )
-from .pacing import Pacer
+from .pacing import API_RATE_LIMITED_CODE, Pacer
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:  # httpx is imported where a client is built or an error mapped, not with the package
@@ -274,31 +274,40 @@ class Transport:
 
     # -- pacing: the pacer books a sending time per model; only the sleep differs in the two halves ----
     def _pace(self, model: str | None, turn: list[bool]) -> float:
-        """Seconds to wait before sending an attempt to ``model`` (0 when not paced). ``turn`` holds
-        whether this request's last attempt was refused by the rate limit: the retry policy has then
-        already waited out its ``Retry-After``, so only the rate applies, not the hold."""
-        if self.pacer is None or model is None:
+        """Seconds to wait before sending an attempt to ``model`` (None: no model's limit applies, only
+        the global budget's; 0 when not paced). ``turn`` holds whether this request's last attempt was
+        refused by the model's rate limit: the retry policy has then already waited out its
+        ``Retry-After``, so only the rate applies, not the hold."""
+        if self.pacer is None:
             return 0.0
         return self.pacer.reserve(model, hold=not turn[0])
 
+    def _observe(self, response: httpx.Response) -> None:
+        """Let the pacer read the global budget from an answer's ``Ratelimit`` headers."""
+        if self.pacer is not None:
+            self.pacer.observe(response.headers)
+
     @contextmanager
     def _paced(self, model: str | None, turn: list[bool]) -> Iterator[None]:
-        """Tell the pacer how an attempt to ``model`` ended: served, or refused by the rate limit."""
+        """Tell the pacer how an attempt to ``model`` ended: served, or refused by a rate limit (the
+        model's, or the global budget's: code 971)."""
         turn[0] = False
-        if self.pacer is None or model is None:
+        if self.pacer is None:
             yield
             return
         try:
             yield
         except RateLimited as exc:
-            if not isinstance(exc, CapacityExceeded):  # 3040 is the service's capacity, not our rate
-                wait = exc.retry_after
-                self.pacer.rate_limited(
-                    model, None if wait is None else min(wait, self.retry.max_retry_after)
-                )
+            wait = None if exc.retry_after is None else min(exc.retry_after, self.retry.max_retry_after)
+            if exc.code == API_RATE_LIMITED_CODE:
+                self.pacer.api_limited(exc.retry_after)
+            elif model is not None and not isinstance(exc, CapacityExceeded):
+                # 3040 is the service's capacity, not our rate
+                self.pacer.rate_limited(model, wait)
                 turn[0] = True
             raise
-        self.pacer.succeeded(model)
+        if model is not None:
+            self.pacer.succeeded(model)
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -334,6 +343,7 @@ class Transport:
             self._sleep(self._pace(pace, turn))
             with self._paced(pace, turn), self._sending(request):
                 response = client.send(request)
+                self._observe(response)
                 return self._checked(response)
 
         return self._retried(attempt, retry)
@@ -360,6 +370,7 @@ class Transport:
             await self._asleep(self._pace(pace, turn))
             with self._paced(pace, turn), self._sending(request):
                 response = await client.send(request)
+                self._observe(response)
                 return self._checked(response)
 
         return await self._aretried(attempt, retry)

@@ -23,6 +23,14 @@ class ToolCall(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class GatewayInfo(BaseModel):
+    """What AI Gateway said of an answer: its log entry's id (``cf-aig-log-id``) and whether it came
+    from the gateway's cache (``cf-aig-cache-status``: ``HIT``, ``MISS``, ...)."""
+
+    log_id: str | None = None
+    cache_status: str | None = None
+
+
 class ChatResult(BaseModel):
     """A whole chat answer."""
 
@@ -37,6 +45,8 @@ class ChatResult(BaseModel):
     None when the model gave none."""
     parsed: Any = None
     """In JSON mode, the object the model answered with."""
+    gateway: GatewayInfo | None = None
+    """The AI Gateway's log id and cache status, when the answer went through a gateway."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 
 
@@ -59,6 +69,8 @@ class ChatChunk(BaseModel):
     tool_calls: list[ToolCallDelta] = Field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
+    gateway: GatewayInfo | None = None
+    """On the last chunk of a stream that went through AI Gateway: its log id and cache status."""
 
 
 class ModelSummary(BaseModel):

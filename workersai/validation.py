@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 
-from .catalog import get_model
+from .catalog import deprecation, get_model, is_third_party
 from .errors import BadInput, ConfigurationError, ModelNotFound
 
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
@@ -37,12 +38,39 @@ def check_gateway_id(gateway_id: str) -> str:
     return gateway_id
 
 
+_WARNED: set[str] = set()
+"""The deprecated models warned about in this process (once each)."""
+
+
+def warn_if_deprecated(model: str) -> None:
+    """A :class:`DeprecationWarning` (once per model per process) for a model with an announced
+    deprecation date, naming the catalog's replacement. The service refuses such a model from that
+    date (410, code 5028); the request is still sent: the service decides."""
+    found = deprecation(model)
+    if found is None or model in _WARNED:
+        return
+    _WARNED.add(model)
+    instead = f"; use {found.replacement} instead" if found.replacement else ""
+    warnings.warn(
+        f"{model} is deprecated on Workers AI from {found.date.isoformat()}{instead} "
+        "(https://developers.cloudflare.com/changelog/post/2026-05-08-planned-model-deprecations/)",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+
+
 def check_model(model: str, task: str | None = None, *, use_catalog: bool = True) -> str:
     """Check a model id's form, and, when ``use_catalog`` and the bundled catalog knows the model,
     that it is a model for ``task``. A well-formed id the catalog lacks is sent as it is: the service
-    decides (it answers 5007 for a model it does not have), so models newer than the snapshot work."""
+    decides (it answers 5007 for a model it does not have), so models newer than the snapshot work.
+    A model with a deprecation date is warned about (:func:`warn_if_deprecated`)."""
     if not isinstance(model, str) or not _MODEL_ID.fullmatch(model):
+        if is_third_party(model):
+            raise ModelNotFound(
+                f"{model!r} is a third-party model (AI Gateway Unified Billing), served through chat only"
+            )
         raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
+    warn_if_deprecated(model)
     if use_catalog:
         info = get_model(model)
         if info is not None and task is not None and info.task != task:

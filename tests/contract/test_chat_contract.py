@@ -22,7 +22,7 @@ from ..images import RED_URL
 MODELS = [
     "@cf/meta/llama-4-scout-17b-16e-instruct",
     "@cf/meta/llama-3.2-11b-vision-instruct",
-    "@cf/meta/llama-3.1-8b-instruct",
+    "@cf/meta/llama-3.1-8b-instruct-fast",
 ]
 TEXT = {"type": "text", "text": "What is this?"}
 

@@ -114,17 +114,17 @@ def test_status_read_from_the_binding_types_an_error_without_a_known_code() -> N
 async def test_chat_sends_the_payload_to_run_and_reads_the_raw_result() -> None:
     ai = FakeAI([{"response": "Paris.", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}])
     client = WorkersAI(binding=ai)
-    result = await client.achat("Capital of France?", model="@cf/meta/llama-3.1-8b-instruct")
+    result = await client.achat("Capital of France?", model="@cf/meta/llama-3.1-8b-instruct-fast")
     assert result.text == "Paris."
     model, inputs = ai.calls[0]
-    assert model == "@cf/meta/llama-3.1-8b-instruct"
+    assert model == "@cf/meta/llama-3.1-8b-instruct-fast"
     assert inputs["messages"][-1] == {"role": "user", "content": "Capital of France?"}
 
 
 async def test_a_stream_is_read_from_the_binding_and_parsed_as_sse() -> None:
     ai = FakeAI([sse('{"response": "Hel"}', '{"response": "lo"}', "[DONE]")])
     client = WorkersAI(binding=ai)
-    chunks = [c async for c in client.astream_chat("hi", model="@cf/meta/llama-3.1-8b-instruct")]
+    chunks = [c async for c in client.astream_chat("hi", model="@cf/meta/llama-3.1-8b-instruct-fast")]
     assert "".join(c.text for c in chunks) == "Hello"
     assert ai.calls[0][1]["stream"] is True
 
@@ -133,7 +133,7 @@ async def test_a_stream_cut_short_is_interrupted() -> None:
     ai = FakeAI([sse('{"response": "Hel"}')])
     client = WorkersAI(binding=ai)
     with pytest.raises(StreamInterrupted):
-        _ = [c async for c in client.astream_chat("hi", model="@cf/meta/llama-3.1-8b-instruct")]
+        _ = [c async for c in client.astream_chat("hi", model="@cf/meta/llama-3.1-8b-instruct-fast")]
 
 
 async def test_capacity_errors_are_retried_like_rest(fast_retry: Any) -> None:

@@ -23,7 +23,7 @@ def test_409_is_not_retried(
     """A 409 is a lasting conflict (an index or metadata index exists already): retrying repeats it."""
     wire.answer = lambda request: answer
     with pytest.raises(cls) as info:
-        core.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "x"})
+        core.run("@cf/meta/llama-3.1-8b-instruct-fast", {"prompt": "x"})
     assert info.value.retryable is False
     assert info.value.status == 409
     assert len(wire.requests) == 1

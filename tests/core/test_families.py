@@ -17,7 +17,7 @@ from workersai.reasoning import ThinkSplitter, split_think
 from .conftest import Wire, envelope, sse
 
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 GPT_OSS = "@cf/openai/gpt-oss-20b"
 
 

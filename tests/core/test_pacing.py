@@ -122,3 +122,51 @@ def test_threads_share_one_schedule() -> None:
     # No slot is booked twice: after the burst, sends are one interval apart whichever thread booked.
     gaps = [b - a for a, b in itertools.pairwise(times[2:])]
     assert min(gaps) == pytest.approx(1 / 97)
+
+
+# -- the global API budget (Ratelimit headers, 971) ---------------------------------------------------
+
+
+def test_the_global_budget_is_unknown_until_stated_or_sent() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    assert [pacer.reserve(None) for _ in range(50)] == [0.0] * 50  # nothing known: nothing held
+    pacer.observe({"content-type": "application/json"})  # no headers: still nothing
+    assert pacer.reserve(None) == 0.0
+    stated = Pacer(PacingPolicy(api_quota=1200, api_window_s=300), clock=clock)
+    times = [clock.now + stated.reserve(None) for _ in range(1200)]
+    most = max(sum(1 for t in times if start <= t < start + 300) for start in times)
+    assert most <= 1200 * 0.99  # within the budget in any window
+    with pytest.raises(ValueError):
+        PacingPolicy(api_quota=0)
+
+
+def test_ratelimit_policy_sets_the_ceiling_and_ratelimit_spreads_what_is_left() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    pacer.observe({"ratelimit-policy": '"default";q=1200;w=300', "ratelimit": '"default";r=1199;t=300'})
+    times = [clock.now + pacer.reserve(None) for _ in range(100)]
+    assert times[:23] == pytest.approx([clock.now] * 23)  # a burst of 2% of what is left
+    gaps = [b - a for a, b in itertools.pairwise(times[22:])]
+    assert gaps == pytest.approx([300 / (1199 * 0.97)] * len(gaps))  # r over t, at headroom
+    # 10 left and 100 s to go: 10 requests spread over the 100 s, whatever the policy allows.
+    pacer = Pacer(clock=clock)
+    pacer.observe({"ratelimit-policy": '"default";q=1200;w=300', "ratelimit": '"default";r=10;t=100'})
+    times = [clock.now + pacer.reserve(None) for _ in range(40)]
+    assert sum(1 for t in times if t < clock.now + 100) <= 10  # no burst beyond what is left
+    assert times[-1] - times[-2] == pytest.approx(100 / (10 * 0.97))
+
+
+def test_none_left_holds_every_request_and_a_971_holds_without_slowing_the_model() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    pacer.observe({"ratelimit": '"default";r=0;t=42'})
+    assert pacer.reserve(EMBED) == pytest.approx(42.0)
+    assert pacer.reserve(None) == pytest.approx(42.0)
+    clock.now += 42
+    rate = pacer.rate(EMBED)
+    pacer.api_limited(300.0)
+    assert pacer.api_limited_count == 1 and pacer.rate_limited_count == 0
+    assert pacer.reserve(EMBED) == pytest.approx(300.0)
+    assert pacer.rate(EMBED) == rate  # the model's own rate is not lowered by the global budget
+    assert pacer.reserve(EMBED, hold=False) >= 300.0  # a model retry still waits for the budget

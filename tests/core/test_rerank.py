@@ -40,8 +40,8 @@ def test_an_unsorted_answer_is_sorted_and_cut() -> None:
 
 def test_a_check_can_be_skipped_for_the_catalog_only() -> None:
     with pytest.raises(BadInput):
-        RerankRequest.build("q", TEXTS, model="@cf/meta/llama-3.1-8b-instruct")
-    RerankRequest.build("q", TEXTS, model="@cf/meta/llama-3.1-8b-instruct", use_catalog=False)
+        RerankRequest.build("q", TEXTS, model="@cf/meta/llama-3.1-8b-instruct-fast")
+    RerankRequest.build("q", TEXTS, model="@cf/meta/llama-3.1-8b-instruct-fast", use_catalog=False)
 
 
 @pytest.mark.parametrize(

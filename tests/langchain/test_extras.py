@@ -73,10 +73,10 @@ def test_retry_runnable_does_not_retry_the_daily_quota(
 
 def test_fallback_moves_on_for_capacity(emulator: LocalEmulator, conn: dict[str, Any]) -> None:
     big = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", max_retries=0, **conn)
-    small = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct", max_retries=0, **conn)
+    small = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct-fast", max_retries=0, **conn)
     emulator.set_faults(error="3040", fail_next=1)
     answer = with_model_fallbacks(big, small).invoke("hello")
-    assert answer.response_metadata["model_name"] == "@cf/meta/llama-3.1-8b-instruct"
+    assert answer.response_metadata["model_name"] == "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
 def test_fallback_moves_on_for_an_unknown_model(conn: dict[str, Any]) -> None:

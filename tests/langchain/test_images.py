@@ -49,7 +49,7 @@ async def test_streamed_and_async_answers_about_an_image(conn: dict[str, Any]) -
 
 
 def test_a_text_only_model_is_refused_an_image(conn: dict[str, Any]) -> None:
-    llm = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct", **conn)
+    llm = ChatWorkersAI(model="@cf/meta/llama-3.1-8b-instruct-fast", **conn)
     with pytest.raises(BadInput, match="text only"):
         llm.invoke([HumanMessage(content=[QUESTION, BLOCKS["v1 base64"]])])
 

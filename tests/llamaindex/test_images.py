@@ -35,7 +35,9 @@ def ask(image: ImageBlock) -> list[ChatMessage]:
     return [ChatMessage(role=MessageRole.USER, blocks=[QUESTION, image])]
 
 
-@pytest.mark.parametrize("model", ["@cf/meta/llama-4-scout-17b-16e-instruct", "@cf/google/gemma-3-12b-it"])
+@pytest.mark.parametrize(
+    "model", ["@cf/meta/llama-4-scout-17b-16e-instruct", "@cf/google/gemma-4-26b-a4b-it"]
+)
 def test_image_bytes_reach_a_vision_model(conn: dict[str, Any], model: str) -> None:
     answer = WorkersAI(model=model, **conn).chat(ask(ImageBlock(image=RED)))
     assert says_red_png(answer.message.content or ""), answer.message.content
@@ -54,7 +56,7 @@ async def test_image_from_a_path_async_and_streamed(conn: dict[str, Any], tmp_pa
 
 def test_a_text_only_model_is_refused_an_image(conn: dict[str, Any]) -> None:
     with pytest.raises(BadInput, match="text only"):
-        WorkersAI(model="@cf/meta/llama-3.1-8b-instruct", **conn).chat(ask(ImageBlock(image=RED)))
+        WorkersAI(model="@cf/meta/llama-3.1-8b-instruct-fast", **conn).chat(ask(ImageBlock(image=RED)))
 
 
 def test_blocks_become_core_parts() -> None:

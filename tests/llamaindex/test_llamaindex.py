@@ -19,6 +19,8 @@ from workersai.local import LocalEmulator
 from ..conftest import RequestLog
 from .checklist import VectorStoreChecklist, nodes, unit
 
+FAST_LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
+
 
 @pytest.fixture
 def conn(emulator: LocalEmulator) -> dict[str, Any]:
@@ -127,17 +129,17 @@ def test_structured_predict(conn: dict[str, Any]) -> None:
 def test_fallback_models(emulator: LocalEmulator, conn: dict[str, Any]) -> None:
     llm = WorkersAI(
         model="@cf/meta/llama-3.3-70b-instruct-fp8-fast",
-        fallback_models=["@cf/meta/llama-3.1-8b-instruct"],
+        fallback_models=["@cf/meta/llama-3.1-8b-instruct-fast"],
         max_retries=0,
         **conn,
     )
     emulator.set_faults(error="3040", fail_next=1)
-    assert llm.chat([ChatMessage(role="user", content="hi")]).raw["model"] == "@cf/meta/llama-3.1-8b-instruct"
+    assert llm.chat([ChatMessage(role="user", content="hi")]).raw["model"] == FAST_LLAMA
     emulator.set_faults(error="3040", fail_next=1)
     streamed = list(llm.stream_chat([ChatMessage(role="user", content="hi")]))
-    assert streamed[-1].message.additional_kwargs["model"] == "@cf/meta/llama-3.1-8b-instruct"
+    assert streamed[-1].message.additional_kwargs["model"] == FAST_LLAMA
     with pytest.raises(BadInput):  # bad input never falls back
-        WorkersAI(temperature=9, fallback_models=["@cf/meta/llama-3.1-8b-instruct"], **conn).complete("x")
+        WorkersAI(temperature=9, fallback_models=[FAST_LLAMA], **conn).complete("x")
 
 
 def test_secret_not_in_repr(conn: dict[str, Any]) -> None:

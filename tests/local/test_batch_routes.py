@@ -88,7 +88,7 @@ def test_a_batch_is_queued_then_running_then_done_in_request_order(
 
 
 def test_a_failing_request_fails_alone(http: httpx.Client) -> None:
-    model = "@cf/meta/llama-3.1-8b-instruct"
+    model = "@cf/meta/llama-3.1-8b-instruct-fast"
     requests = [{"prompt": 5, "external_reference": "bad"}, {"prompt": "Say hello", "max_tokens": 16}]
     queued = ok(http.post(f"/{model}", params=QUEUE, json={"requests": requests}))
     bad, good = until_done(http, queued["request_id"], model)["responses"]

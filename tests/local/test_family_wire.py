@@ -40,7 +40,7 @@ def frames(response: httpx.Response) -> list[tuple[str | None, str]]:
 @pytest.mark.parametrize(
     ("model", "keys"),
     [
-        ("@cf/meta/llama-3.1-8b-instruct", {"response", "usage"}),
+        ("@cf/meta/llama-3.1-8b-instruct-fast", {"response", "usage"}),
         ("@cf/qwen/qwen3-30b-a3b-fp8", {"id", "object", "created", "model", "choices", "usage"}),
         ("@cf/openai/gpt-oss-20b", {"id", "object", "output", "status", "usage", "reasoning"}),
         ("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", {"response", "usage"}),

@@ -18,7 +18,7 @@ from ..images import RED, RED_URL, data_url, png, says_red_png
 
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
 LLAMA_VISION = "@cf/meta/llama-3.2-11b-vision-instruct"
-TEXT_ONLY = "@cf/meta/llama-3.1-8b-instruct"
+TEXT_ONLY = "@cf/meta/llama-3.1-8b-instruct-fast"
 CONTEXT = "Vectorize is a vector database. It stores embeddings and finds the nearest ones for a query."
 
 

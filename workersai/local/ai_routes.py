@@ -12,8 +12,7 @@ item for the Responses shape. One generator is underneath every shape."""
 from __future__ import annotations
 
 import hmac
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,20 +20,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo
+from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
+from .gateway import default_gateway_for
 from .generator import Generation
 from .model_schemas import answers_chat_completions_output
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
+from .rules.gateway import GATEWAY_ID_HEADER
 from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
 from .wire.reasoning import reasoning_text
 from .wire.responses import responses_object, responses_stream
 from .wire.sse import paced
+
+Handler = Callable[[Request, Decision], Awaitable[Response]]
 
 
 async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean") -> Array:
@@ -186,27 +189,39 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             if not hmac.compare_digest(header.encode(), f"Bearer {emu.config.gateway_token}".encode()):
                 raise ApiError(401, 2009, "Unauthorized: AI Gateway authentication failed")
         raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
-        ttl = int(request.headers.get("cf-aig-cache-ttl", "0") or 0)
-        skip = request.headers.get("cf-aig-skip-cache", "").lower() == "true"
-        key = (
-            f"{request.path_params['gateway']}|{request.path_params['model']}|{raw.decode(errors='replace')}"
+        return await emu.gateways.through(
+            request.path_params["gateway"],
+            request,
+            raw,
+            request.path_params["model"],
+            lambda: ai_run(request, decision),
         )
-        cached = emu.gateway_cache.get(key)
-        if ttl > 0 and not skip and cached and cached[0] > time.monotonic():
-            return Response(cached[1], 200, {"cf-aig-cache-status": "HIT"}, media_type=cached[2])
-        response = await ai_run(request, decision)
-        status = "BYPASS" if skip or ttl <= 0 else "MISS"
-        if ttl > 0 and not skip and response.status_code == 200 and isinstance(response, JSONResponse):
-            emu.gateway_cache[key] = (time.monotonic() + ttl, bytes(response.body), "application/json")
-        response.headers["cf-aig-cache-status"] = status
-        return response
+
+    def via_gateway_header(handler: Handler) -> Handler:
+        """``handler`` through the gateway a ``cf-aig-gateway-id`` header names (:mod:`.gateway`)."""
+
+        async def route(request: Request, decision: Decision) -> Response:
+            gateway = request.headers.get(GATEWAY_ID_HEADER)
+            raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
+            if not gateway and "model" not in request.path_params:
+                gateway = default_gateway_for(raw)
+            if not gateway:
+                return await handler(request, decision)
+            model = request.path_params.get("model")
+            run = lambda: handler(request, decision)  # noqa: E731
+            return await emu.gateways.through(gateway, request, raw, model, run)
+
+        return route
 
     async def openai_body(request: Request, embedding: bool) -> tuple[dict[str, Any], ModelInfo]:
         """The body of an OpenAI-compatible request and its model (an embedding model or not)."""
         body = await emu.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
-        info = rules.model_info(body["model"])
+        info = third_party_models().get(body["model"])  # Unified Billing (.gateway's docstring)
+        if info is None:
+            emu.check_lifecycle(body["model"])
+            info = rules.model_info(body["model"])
         if emu.rate_limits is not None:  # the model's limit, whichever route names it
             emu.rate_limits.admit(info.name)
         if embedding and not info.is_embedding:
@@ -251,10 +266,15 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         )
 
     return [
-        Route(prefix + "/ai/run/{model:path}", emu.guarded("ai", ai_run), methods=["POST"]),
-        Route(prefix + "/ai/v1/chat/completions", emu.guarded("ai", openai_chat), methods=["POST"]),
-        Route(prefix + "/ai/v1/responses", emu.guarded("ai", openai_responses), methods=["POST"]),
-        Route(prefix + "/ai/v1/embeddings", emu.guarded("ai", openai_embeddings), methods=["POST"]),
+        *(
+            Route(prefix + path, emu.guarded("ai", via_gateway_header(handler)), methods=["POST"])
+            for path, handler in (
+                ("/ai/run/{model:path}", ai_run),
+                ("/ai/v1/chat/completions", openai_chat),
+                ("/ai/v1/responses", openai_responses),
+                ("/ai/v1/embeddings", openai_embeddings),
+            )
+        ),
         Route(
             "/v1/{account_id}/{gateway}/workers-ai/{model:path}",
             emu.guarded("ai", gateway_run),

@@ -34,8 +34,9 @@ from .responses import envelope
 from .rules import ai_search as rules
 
 DEFAULT_NAMESPACE = "default"
-FALLBACK_MODEL = "@cf/meta/llama-3.1-8b-instruct"
-"""Answers' model when the instance's ``ai_search_model`` is not in the catalog (e.g. a third-party one)."""
+FALLBACK_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
+"""Answers' model when the instance's ``ai_search_model`` is not in the catalog (e.g. a third-party one):
+the active variant of the Llama 3.1 8B deprecated on 2026-05-30."""
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant. Answer the question using only the numbered sources below, and cite "

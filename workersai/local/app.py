@@ -6,7 +6,9 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``POST /client/v4/accounts/{a}/ai/run/{model}``: embeddings and text generation (JSON or SSE)
 - ``POST /client/v4/accounts/{a}/ai/v1/chat/completions`` and ``/ai/v1/embeddings``: OpenAI-compatible
 - ``POST /v1/{a}/{gateway}/workers-ai/{model}``: the same through an AI Gateway, with its cache
-  (all in :mod:`workersai.local.ai_routes`)
+  (all in :mod:`workersai.local.ai_routes`); on the standard paths, a ``cf-aig-gateway-id`` header does
+  the same; ``GET /client/v4/accounts/{a}/ai-gateway/gateways/{gateway}/logs/{id}`` reads a gateway's
+  log entry (:mod:`workersai.local.gateway`)
 - ``GET  /client/v4/accounts/{a}/ai/models/search`` and ``/ai/models/schema``: the catalog
   (:mod:`workersai.local.catalog_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
@@ -33,6 +35,7 @@ from .d1_routes import d1_routes
 from .embedder import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
+from .gateway import gateway_routes
 from .responses import ApiError, envelope, error_response
 from .rules.rate_limits import RateLimits
 from .vectorize_routes import vectorize_routes
@@ -115,6 +118,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         + vectorize_routes(emu, prefix)
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)
+        + gateway_routes(emu, prefix)
     )
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import secrets
@@ -110,8 +111,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the rate limits' window (the service's is a minute)",
     )
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply every model's rate limit")
+    p.add_argument(
+        "--api-rate-limit",
+        action="store_true",
+        help="enforce the Cloudflare API's global budget per token (429, code 971, Retry-After) and send "
+        "its Ratelimit / Ratelimit-Policy headers",
+    )
+    p.add_argument("--api-rate-quota", type=int, default=1200, help="the global budget's requests per window")
+    p.add_argument(
+        "--api-rate-window-s",
+        type=float,
+        default=300.0,
+        help="the global budget's window, and how long a spent token is blocked (the service's: 5 minutes)",
+    )
+    p.add_argument(
+        "--serve-deprecated",
+        action="store_true",
+        help="serve models past their deprecation date (the service answers them 410, code 5028)",
+    )
+    p.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date model deprecations are read at (default: today's)",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     args = p.parse_args(argv)
+    if not (args.api_rate_quota >= 1 and args.api_rate_window_s > 0):
+        p.error("--api-rate-quota must be >= 1 and --api-rate-window-s > 0")
     if not (args.rate_window_s > 0 and args.rate_scale > 0):
         p.error("--rate-window-s and --rate-scale must be > 0")
     if args.lm_threads < 1:
@@ -190,6 +218,11 @@ def main(argv: list[str] | None = None) -> None:
         rate_limits=args.rate_limits,
         rate_window_s=args.rate_window_s,
         rate_scale=args.rate_scale,
+        serve_deprecated=args.serve_deprecated,
+        today=args.today,
+        api_rate_limit=args.api_rate_limit,
+        api_rate_quota=args.api_rate_quota,
+        api_rate_window_s=args.api_rate_window_s,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
     print(f"workersai-local on {base}", file=sys.stderr)

@@ -4,10 +4,12 @@ and the Vectorize store."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import logging
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,11 +20,14 @@ from starlette.responses import Response
 
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
+from .gateway import Gateways
 from .generator import LocalGenerator
 from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
+from .rules.api_limits import ApiRateLimit, ApiRateLimitExceeded
+from .rules.lifecycle import check_not_retired
 from .rules.rate_limits import RateLimitExceeded, RateLimits
 from .vectorize_store import VectorizeStore
 
@@ -62,6 +67,20 @@ class EmulatorConfig:
     """The rate limits' window (a minute at the service; shorter to see sustained behaviour in seconds)."""
     rate_scale: float = 1.0
     """Multiplies every model's limit (per window)."""
+    serve_deprecated: bool = False
+    """Serve models past their deprecation date instead of the service's 410/5028
+    (:mod:`.rules.lifecycle`)."""
+    today: dt.date | None = None
+    """The date deprecations are read at (None: the real date)."""
+    api_rate_limit: bool = False
+    """Enforce the Cloudflare API's global budget per token and send its ``Ratelimit`` /
+    ``Ratelimit-Policy`` headers on every API answer (:mod:`.rules.api_limits`)."""
+    api_rate_quota: int = 1200
+    """Requests per token per ``api_rate_window_s`` (the service's: 1,200 per 5 minutes)."""
+    api_rate_window_s: float = 300.0
+    """The global budget's window, and how long a token is blocked once it is spent."""
+    clock: Callable[[], float] = time.monotonic
+    """The time the global budget is counted in (tests inject one)."""
 
 
 class Emulator:
@@ -76,10 +95,21 @@ class Emulator:
         self.generator_name = resolve_generator(config.generator)
         self._model: Any = None
         self._model_lock = threading.Lock()
-        self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
+        self.gateways = Gateways(config.clock)
+        """The AI Gateways' caches and logs (:mod:`.gateway`)."""
         self.vectorize: VectorizeStore | None = None
         self.rate_limits = (
             RateLimits(window_s=config.rate_window_s, scale=config.rate_scale) if config.rate_limits else None
+        )
+        self.api_limit = (
+            ApiRateLimit(
+                quota=config.api_rate_quota,
+                window_s=config.api_rate_window_s,
+                block_s=config.api_rate_window_s,
+                clock=config.clock,
+            )
+            if config.api_rate_limit
+            else None
         )
         self.stats = {
             "requests": 0,
@@ -87,11 +117,13 @@ class Emulator:
             "max_in_flight": 0,
             "streamed_pieces": 0,
             "rate_limited": 0,
+            "api_rate_limited": 0,
             "embedded_texts": 0,
         }
         """Request counters; ``streamed_pieces`` counts the text pieces the language model generated for
         live streams (it stops growing when a client goes away mid-stream); ``rate_limited`` counts the
-        requests answered 429/3021 by the rate limits; ``embedded_texts`` the texts the embedding models
+        requests answered 429/3021 by the rate limits, ``api_rate_limited`` those answered 429/971 by
+        the global API budget; ``embedded_texts`` the texts the embedding models
         were asked to embed (every route, the Batch API's too)."""
 
     @property
@@ -114,6 +146,10 @@ class Emulator:
             self.vectorize = VectorizeStore(self.config.data_dir, self.config.mutation_delay_ms)
         return self.vectorize
 
+    def check_lifecycle(self, model: str) -> None:
+        """410/5028 for a model past its deprecation date (:mod:`.rules.lifecycle`)."""
+        check_not_retired(model, self.config.today, serve_anyway=self.config.serve_deprecated)
+
     def check_auth(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -129,14 +165,21 @@ class Emulator:
             stats["in_flight"] += 1
             stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
             try:
-                return await guarded_route(request)
+                response = await guarded_route(request)
             finally:
                 stats["in_flight"] -= 1
+            response.headers.update(request.scope.get("workersai.ratelimit", {}))
+            return response
 
         async def guarded_route(request: Request) -> Response:
             try:
                 self.check_auth(request)
+                if self.api_limit is not None and request.url.path.startswith("/client/v4/"):
+                    token = request.headers["authorization"].partition(" ")[2]
+                    request.scope["workersai.ratelimit"] = self.api_limit.admit(token)
                 model = request.path_params.get("model")
+                if area == "ai" and isinstance(model, str):
+                    self.check_lifecycle(model)
                 if self.rate_limits is not None and area == "ai" and isinstance(model, str):
                     # Per model named in the path (/ai/run/{model}, the gateway's); /ai/v1/* name it in
                     # the body and are counted once it is read (ai_routes.openai_body).
@@ -157,6 +200,9 @@ class Emulator:
                 if decision.error:
                     return fault_response(decision)
                 return await handler(request, decision)
+            except ApiRateLimitExceeded as exc:
+                self.stats["api_rate_limited"] += 1
+                return error_response(exc.status, exc.code, exc.message, exc.headers)
             except RateLimitExceeded as exc:
                 self.stats["rate_limited"] += 1
                 return error_response(exc.status, exc.code, exc.message, exc.headers)

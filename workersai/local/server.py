@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,12 @@ class LocalEmulator(EmulatorControl):
         rate_limits: bool = False,
         rate_window_s: float = 60.0,
         rate_scale: float = 1.0,
+        serve_deprecated: bool = False,
+        today: dt.date | None = None,
+        api_rate_limit: bool = False,
+        api_rate_quota: int = 1200,
+        api_rate_window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -64,6 +72,12 @@ class LocalEmulator(EmulatorControl):
             rate_limits=rate_limits,
             rate_window_s=rate_window_s,
             rate_scale=rate_scale,
+            serve_deprecated=serve_deprecated,
+            today=today,
+            api_rate_limit=api_rate_limit,
+            api_rate_quota=api_rate_quota,
+            api_rate_window_s=api_rate_window_s,
+            clock=clock,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator
@@ -133,7 +147,8 @@ class LocalEmulator(EmulatorControl):
         kwargs.setdefault("account_id", self.account_id)
         kwargs.setdefault("api_token", self.token)
         kwargs.setdefault("base_url", self.base_url)
-        kwargs.setdefault("gateway_url", self.url)
+        if kwargs.get("gateway_route") == "url":  # the older gateway URL form, served at this emulator
+            kwargs.setdefault("gateway_url", self.url)
         return WorkersAI(**kwargs)
 
 

@@ -102,7 +102,7 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
         return envelope(await call(emu.vectorize_store().get_by_ids, *where(request), ids))
 
     async def delete_by_ids(request: Request, decision: Decision) -> Response:
-        ids = rules.ids(await body_object(request))
+        ids = rules.delete_ids(await body_object(request))
         mutation = await call(emu.vectorize_store().delete_ids, *where(request), ids)
         return envelope({"mutationId": mutation})
 

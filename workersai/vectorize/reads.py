@@ -11,7 +11,9 @@ from .models import IdPage, Vector
 
 T = TypeVar("T")
 GET_BY_IDS_BATCH = 20
-"""Ids a ``get_by_ids`` request asks for."""
+"""Ids a ``get_by_ids`` request asks for. No limit is documented (limits page, workers-types'
+``getByIds(ids: string[])``) or reported for reads; ``delete_by_ids`` is refused past 100 ids (40007),
+so reads stay well within what is known to be served."""
 
 
 def gather(calls: Sequence[Call[T]], concurrency: int) -> Flow[list[T]]:

@@ -4,7 +4,8 @@ bug and an emulator bug should not agree by construction. Only data is shared (t
 
 - :mod:`.vectorize`: Vectorize v2 limits and request checks;
 - :mod:`.ai`: Workers AI model ids and input checks;
-- :mod:`.rate_limits`: Workers AI's requests per minute per model (``--rate-limits``).
+- :mod:`.rate_limits`: Workers AI's requests per minute per model (``--rate-limits``);
+- :mod:`.lifecycle`: models past their deprecation date (410/5028).
 
 Every check raises :class:`Rejected`; the routes answer it in the Cloudflare envelope.
 """

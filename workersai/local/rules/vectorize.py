@@ -26,6 +26,11 @@ Sources (read 2026-11-28):
 - Error codes observed from the service (design.md): 3000 index not found, 3002 duplicate name,
   40006 query dimension mismatch, 40012 insert dimension mismatch, 40025 topK over the ceiling,
   40026 invalid body, 40023 NDJSON that does not parse.
+- ``delete_by_ids``: at most :data:`MAX_DELETE_IDS` (100) ids a request; more are refused whole with
+  40007, "too many ids in payload; max id count is 100, got N" (not on the limits page; the service's
+  answers as users report them: ``VECTOR_DELETE_ERROR (code = 40007): too many ids in payload; max id
+  count is 100, got 173`` in JSONbored/metagraphed#11137, the same limit in wevm/vocs#577 and
+  get-engram/engram#437). ``get_by_ids`` has no documented or reported limit: none is enforced.
 
 Not documented by the service, chosen here (and why):
 
@@ -58,6 +63,7 @@ MAX_FILTER_BYTES = 2048
 MAX_TOP_K = 100
 MAX_TOP_K_WITH_DATA = 50
 MAX_VECTORS_PER_WRITE = 5000
+MAX_DELETE_IDS = 100
 MAX_BYTES_PER_WRITE = 100 * 1000 * 1000
 MAX_METADATA_INDEXES = 10
 MAX_LIST_COUNT = 1000
@@ -72,6 +78,7 @@ BAD_NDJSON = 40023
 TOP_K_CEILING = 40025
 QUERY_DIMENSIONS = 40006
 INSERT_DIMENSIONS = 40012
+TOO_MANY_DELETE_IDS = 40007
 INDEX_NOT_FOUND = 3000
 DUPLICATE_INDEX = 3002
 
@@ -350,6 +357,18 @@ def ids(body: dict[str, Any]) -> list[str]:
     found = body.get("ids")
     if not isinstance(found, list) or not all(isinstance(i, str) for i in found):
         raise invalid("'ids' must be a list of strings")
+    return found
+
+
+def delete_ids(body: dict[str, Any]) -> list[str]:
+    """The ids of a ``delete_by_ids`` request: at most :data:`MAX_DELETE_IDS` (40007 beyond)."""
+    found = ids(body)
+    if len(found) > MAX_DELETE_IDS:
+        raise Rejected(
+            400,
+            TOO_MANY_DELETE_IDS,
+            f"too many ids in payload; max id count is {MAX_DELETE_IDS}, got {len(found)}",
+        )
     return found
 
 
