@@ -210,8 +210,12 @@ def _recording() -> Iterator[tuple[WorkersAI, list[Exchange]]]:
     """One client for the module whose every exchange with the session's emulator is kept (the answer
     read whole in the hook); one, because each httpx client loads the CA bundle anew. The emulator is
     taken without its ``emulator`` fixture, whose per-test clean-up (faults, indexes) has nothing to do
-    here: these tests set no faults and make no index."""
+    here: these tests set no faults and make no index. The catalog's retired models are served for the
+    module's duration (``serve_deprecated``): past their date the service answers 410/5028, but their
+    types still say what they took and answered, and the catalog still lists them."""
     emulator = shared_emulator()
+    serving = emulator.config.serve_deprecated
+    emulator.config.serve_deprecated = True
     seen: list[Exchange] = []
 
     def keep(response: httpx.Response) -> None:
@@ -220,7 +224,10 @@ def _recording() -> Iterator[tuple[WorkersAI, list[Exchange]]]:
 
     http = httpx.Client(timeout=60, event_hooks={"response": [keep]})
     with emulator.client(http_client=http, async_http_client=httpx.AsyncClient(timeout=60)) as client:
-        yield client, seen
+        try:
+            yield client, seen
+        finally:
+            emulator.config.serve_deprecated = serving
     http.close()
 
 
