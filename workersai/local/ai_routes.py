@@ -144,7 +144,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if not isinstance(body, dict):
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
         if queued(request):  # the Batch API: a submission or a poll (batch_queue.py)
-            return await batch_queue(emu).answer(info, body)
+            return await batch_queue(emu).answer(str(request.path_params["account_id"]), info, body)
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:

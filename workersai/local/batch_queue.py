@@ -45,6 +45,8 @@ HOLDS = (None, "queued", "running")
 
 @dataclass
 class Job:
+    account: str
+    """The account in the submission's path: only that account can poll the batch."""
     info: ModelInfo
     requests: list[dict[str, Any]]
     status: str = "queued"
@@ -63,23 +65,23 @@ class BatchQueue:
         self._pending: asyncio.Queue[str] | None = None
         self._worker: asyncio.Task[None] | None = None
 
-    async def answer(self, info: ModelInfo, body: dict[str, Any]) -> Response:
-        """A submission or a poll."""
+    async def answer(self, account: str, info: ModelInfo, body: dict[str, Any]) -> Response:
+        """A submission or a poll, for ``account`` (the account id in the request's path)."""
         self._expire()
         request_id = rules.request_id(body)
         if request_id is None:
-            return self._submit(info, rules.submission(body))
+            return self._submit(account, info, rules.submission(body))
         job = self.jobs.get(request_id)
-        if job is None or job.info.name != info.name:
+        if job is None or job.account != account or job.info.name != info.name:
             raise rules.unknown(request_id, info.name)
         if job.status != "done":
             return envelope({"status": job.status, "request_id": request_id, "model": info.name})
         usage = {**job.usage, "total_tokens": job.usage["prompt_tokens"] + job.usage["completion_tokens"]}
         return envelope({"responses": job.responses, "usage": usage})
 
-    def _submit(self, info: ModelInfo, requests: list[dict[str, Any]]) -> Response:
+    def _submit(self, account: str, info: ModelInfo, requests: list[dict[str, Any]]) -> Response:
         request_id = str(uuid.uuid4())
-        self.jobs[request_id] = Job(info, requests)
+        self.jobs[request_id] = Job(account, info, requests)
         if self._pending is None:
             self._pending = asyncio.Queue()
         if self._worker is None or self._worker.done():
