@@ -12,7 +12,6 @@ item for the Responses shape. One generator is underneath every shape."""
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,6 +27,7 @@ from .faults import Decision
 from .generator import Generation
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
+from .rules import gateway as gateway_rules
 from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
@@ -161,19 +161,19 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             header = request.headers.get("cf-aig-authorization", "")
             if not hmac.compare_digest(header.encode(), f"Bearer {emu.config.gateway_token}".encode()):
                 raise ApiError(401, 2009, "Unauthorized: AI Gateway authentication failed")
+        ttl = gateway_rules.cache_ttl(request.headers.get("cf-aig-cache-ttl"))
         raw = await emu.read_body(request, MAX_JSON_BODY_BYTES)
-        ttl = int(request.headers.get("cf-aig-cache-ttl", "0") or 0)
         skip = request.headers.get("cf-aig-skip-cache", "").lower() == "true"
         key = (
             f"{request.path_params['gateway']}|{request.path_params['model']}|{raw.decode(errors='replace')}"
         )
-        cached = emu.gateway_cache.get(key)
-        if ttl > 0 and not skip and cached and cached[0] > time.monotonic():
-            return Response(cached[1], 200, {"cf-aig-cache-status": "HIT"}, media_type=cached[2])
+        cached = emu.gateway_cache.get(key) if ttl > 0 and not skip else None
+        if cached is not None:
+            return Response(cached.body, 200, {"cf-aig-cache-status": "HIT"}, media_type=cached.media_type)
         response = await ai_run(request, decision)
         status = "BYPASS" if skip or ttl <= 0 else "MISS"
         if ttl > 0 and not skip and response.status_code == 200 and isinstance(response, JSONResponse):
-            emu.gateway_cache[key] = (time.monotonic() + ttl, bytes(response.body), "application/json")
+            emu.gateway_cache.put(key, bytes(response.body), "application/json", ttl)
         response.headers["cf-aig-cache-status"] = status
         return response
 

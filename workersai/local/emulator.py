@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
+from .gateway_cache import GatewayCache
 from .generator import LocalGenerator
 from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
@@ -76,7 +77,7 @@ class Emulator:
         self.generator_name = resolve_generator(config.generator)
         self._model: Any = None
         self._model_lock = threading.Lock()
-        self.gateway_cache: dict[str, tuple[float, bytes, str]] = {}
+        self.gateway_cache = GatewayCache()
         self.vectorize: VectorizeStore | None = None
         self.rate_limits = (
             RateLimits(window_s=config.rate_window_s, scale=config.rate_scale) if config.rate_limits else None
