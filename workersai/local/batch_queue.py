@@ -18,6 +18,7 @@ or before each request is processed, so tests can observe every status without t
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from starlette.routing import Route
 from ..catalog import OPENAI, RESPONSES, ModelInfo
 from .ai_routes import embed, generate
 from .emulator import Emulator
+from .faults import ERRORS
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import ai as ai_rules
@@ -37,6 +39,8 @@ from .rules import batch as rules
 from .wire.legacy import legacy_result
 from .wire.openai import openai_completion
 from .wire.responses import responses_object
+
+log = logging.getLogger("workersai.local")
 
 RESULT_TTL_S = 3600.0
 """How long a done batch's responses are kept (seconds after it finished)."""
@@ -101,6 +105,9 @@ class BatchQueue:
             await asyncio.sleep(0.01)
 
     async def _work(self, pending: asyncio.Queue[str]) -> None:
+        """The worker: batch after batch, each request answered on its own. Nothing one request does
+        (a body the checks let through that breaks the generator) stops the worker or leaves a batch
+        ``running``: that request gets its own error entry and the rest are answered."""
         while True:
             job = self.jobs.get(await pending.get())
             if job is None:
@@ -120,6 +127,10 @@ class BatchQueue:
         except Rejected as exc:
             error = {"code": exc.code, "message": exc.message}
             return {**answer, "result": {"errors": [error]}, "success": False}
+        except Exception:  # an emulator bug: this request's error, as a direct call's 500 would be
+            log.exception("batch request %d of %s failed", index, job.info.name)
+            _, code, message = ERRORS["500"]
+            return {**answer, "result": {"errors": [{"code": code, "message": message}]}, "success": False}
         job.usage["prompt_tokens"] += prompt
         job.usage["completion_tokens"] += completion
         return {**answer, "result": result, "success": True}
