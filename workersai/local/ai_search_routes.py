@@ -208,37 +208,3 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
             r(inst + "/stats", stats, "GET"),
         ]
     return routes
-
-
-def index_folder(emu: Emulator, spec: str) -> tuple[str, int]:
-    """Create the instance ``NAME`` (default namespace of the account the emulator prints,
-    ``LOCAL_ACCOUNT_ID``) and index every .md / .txt file under ``DIR`` (``spec`` is ``NAME=DIR``; keys
-    are the files' paths relative to ``DIR``). Returns (name, files)."""
-    from pathlib import Path
-
-    from .server import LOCAL_ACCOUNT_ID
-
-    name, sep, folder = spec.partition("=")
-    if not sep or not folder:
-        raise ValueError(f"--ai-search takes NAME=DIR, got {spec!r}")
-    try:
-        name = rules.instance_id(name)
-    except rules.Rejected as exc:
-        raise ValueError(f"--ai-search {spec}: {exc.message}") from None
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ValueError(f"--ai-search {spec}: {root} is not a directory")
-    s = ai_search_store(emu)
-    try:
-        s.create(LOCAL_ACCOUNT_ID, DEFAULT_NAMESPACE, name, rules.settings({}))
-    except rules.Rejected as exc:
-        if exc.status != 409:
-            raise
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".md", ".txt", ".markdown"}
-    )
-    for path in files:
-        data = path.read_bytes()
-        key = path.relative_to(root).as_posix()
-        s.upload(LOCAL_ACCOUNT_ID, DEFAULT_NAMESPACE, name, key, rules.upload_file(key, data), len(data), {})
-    return name, len(files)

@@ -212,15 +212,17 @@ def main(argv: list[str] | None = None) -> None:
         except (sqlite3.Error, OSError) as exc:
             print(f"workersai-local: error: cannot open the Vectorize database: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    from .ai_search_routes import index_folder
+    from .ai_search_folder import index_folder
 
     for spec in args.ai_search:
         try:
-            name, count = index_folder(app.state.emulator, spec)
+            indexed = index_folder(app.state.emulator, spec)
         except ValueError as exc:
             print(f"workersai-local: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        print(f"  AI Search instance {name}: {count} files indexed", file=sys.stderr)
+        for key, reason in indexed.skipped:  # one line each; the start goes on
+            print(f"  AI Search instance {indexed.name}: skipped {key}: {reason}", file=sys.stderr)
+        print(f"  AI Search instance {indexed.name}: {indexed.files} files indexed", file=sys.stderr)
     logging.getLogger("uvicorn.error").addFilter(InjectedFaultLog())
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
