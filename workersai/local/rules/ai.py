@@ -190,6 +190,25 @@ def token_cap(body: dict[str, Any]) -> int:
     return 256
 
 
+def context_window(info: ModelInfo, max_tokens: int, prompt_tokens: int) -> None:
+    """The prompt and ``max_tokens`` together within the model's context window (the catalog's
+    ``context_window``), as the service answers past it (400, cloudflare/cloudflare-docs#29731: "AiError:
+    This model's maximum context length is 131072 tokens. However, you requested 16000 output tokens and
+    your prompt contains at least 115073 input tokens, ..."; its code is not shown there: 5006 here).
+    ``prompt_tokens`` is the emulator's count, so "at least" holds only roughly."""
+    window = info.context_window
+    if window is None or max_tokens + prompt_tokens <= window:
+        return
+    raise Rejected(
+        400,
+        BAD_INPUT,
+        f"AiError: This model's maximum context length is {window} tokens. However, you requested "
+        f"{max_tokens} output tokens and your prompt contains at least {prompt_tokens} input tokens, for a "
+        f"total of at least {max_tokens + prompt_tokens} tokens. Please reduce the length of the input "
+        "prompt or reduce max_tokens.",
+    )
+
+
 def openai_chat(body: dict[str, Any]) -> None:
     """What ``/ai/v1/chat/completions`` refuses beyond ``/ai/run``: both token caps at once, as OpenAI's
     chat completions API does ("Setting 'max_tokens' and 'max_completion_tokens' at the same time is
