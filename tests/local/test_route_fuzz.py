@@ -27,7 +27,7 @@ from workersai.local.app import EmulatorConfig, create_app
 from workersai.local.faults import FaultPlan
 
 FAULT_FIELDS = [f.name for f in fields(FaultPlan)]
-EXAMPLES = 10
+EXAMPLES = 8
 """Examples per route and method (about 65 of them): the whole module runs in well under a minute."""
 
 MODELS = [
