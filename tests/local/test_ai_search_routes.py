@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from workersai.local import LocalEmulator
+from workersai.local import LOCAL_ACCOUNT_ID, LocalEmulator
 
 LONG = "\n\n".join(
     f"Paragraph {i}. The river Quillon floods the valley of Emberfall every {i + 2} years. "
@@ -185,7 +185,8 @@ def test_cli_indexes_a_folder(tmp_path: Path) -> None:
         env={**os.environ, "WORKERSAI_LOCAL_GENERATOR": "extractive"},
     )
     try:
-        base = f"http://127.0.0.1:{port}/client/v4/accounts/a/ai-search/instances/kb"
+        # The instance belongs to the account the emulator prints (and LocalEmulator uses).
+        base = f"http://127.0.0.1:{port}/client/v4/accounts/{LOCAL_ACCOUNT_ID}/ai-search/instances/kb"
         headers = {"Authorization": "Bearer t"}
         for _ in range(600):
             try:

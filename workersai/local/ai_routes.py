@@ -11,7 +11,9 @@ item for the Responses shape. One generator is underneath every shape."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,7 +27,7 @@ from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
 from .gateway import default_gateway_for
-from .generator import Generation
+from .generator import CANCEL, Generation
 from .model_schemas import answers_chat_completions_output
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
@@ -68,18 +70,37 @@ class Generated:
         self.think_tags = info.reasoning and info.family == LEGACY
 
 
+async def _until_disconnected(request: Request, cancel: threading.Event) -> None:
+    """Set ``cancel`` when the request's client goes away (its body is already read: the next message
+    the server has for this request is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    cancel.set()
+
+
 async def generate(
-    emu: Emulator, info: ModelInfo, body: dict[str, Any], *, can_stream_live: bool = False
+    emu: Emulator,
+    info: ModelInfo,
+    body: dict[str, Any],
+    *,
+    can_stream_live: bool = False,
+    request: Request | None = None,
 ) -> Generated:
     """Run the generator on a checked request. With ``can_stream_live`` (a renderer that sends text
     before it needs the whole generation: the legacy and chat-completion streams), a stream from the
     language model for a model that shows no reasoning (shown first, it is made from the finished
     generation) is started here and generated as it is sent: the first piece is made now, so a prompt
-    the model refuses is still a 400, and the rest as the response is read (:attr:`Generation.live`)."""
+    the model refuses is still a 400, and the rest as the response is read (:attr:`Generation.live`).
+
+    With ``request``, a generation whose client goes away (or whose request is cancelled, as at
+    shut-down) stops before its next token (:data:`~.generator.CANCEL`); a live stream stops when its
+    response stops being read."""
     rules.reasoning_effort(body)
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
+    prompt_tokens = sum(emu.extractive.count_tokens(str(m.get("content") or "")) for m in messages)
+    rules.context_window(info, params["max_tokens"], prompt_tokens)
     live = (
         can_stream_live
         and emu.generator_name == "smollm2"
@@ -89,7 +110,10 @@ async def generate(
     if emu.generator_name == "smollm2":  # the extractive generator has no sampling to steer
         params.update(sampling)
 
+    cancel = threading.Event()
+
     def run() -> Generation:
+        CANCEL.set(cancel)  # this worker thread's context, for the generation it starts
         try:
             if live:
                 return _started(emu.generator.stream(messages, **params), emu.stats)
@@ -98,7 +122,16 @@ async def generate(
             raise rules.bad_input(str(exc)) from None
         return gen
 
-    return Generated(await run_in_threadpool(run), messages, info, params["max_tokens"])
+    watcher = asyncio.ensure_future(_until_disconnected(request, cancel)) if request is not None else None
+    try:
+        gen = await run_in_threadpool(run)
+    except BaseException:
+        cancel.set()  # cancelled (shut-down) or failed: the thread stops at its next token
+        raise
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    return Generated(gen, messages, info, params["max_tokens"])
 
 
 def _started(stream: Any, stats: dict[str, int]) -> Generation:
@@ -174,13 +207,13 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if not isinstance(body, dict):
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
         if queued(request):  # the Batch API: a submission or a poll (batch_queue.py)
-            return await batch_queue(emu).answer(info, body)
+            return await batch_queue(emu).answer(str(request.path_params["account_id"]), info, body)
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
             return envelope(await embedding_result(emu, info, body))
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
-        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES)
+        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES, request=request)
         return render_run(info, out, body, decision)
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
@@ -233,7 +266,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def openai_chat(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
         rules.openai_chat(body)
-        out = await generate(emu, info, body, can_stream_live=True)
+        out = await generate(emu, info, body, can_stream_live=True, request=request)
         if body.get("stream"):
             return _sse(
                 openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision, out.gen
@@ -244,7 +277,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
 
     async def openai_responses(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
-        out = await generate(emu, info, rules.responses_input(body))
+        out = await generate(emu, info, rules.responses_input(body), request=request)
         whole = responses_object(info.name, out.gen, out.reasoning, body, out.max_tokens)
         if body.get("stream"):
             return _sse(responses_stream(whole, out.gen), decision, out.gen)

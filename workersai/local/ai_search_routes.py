@@ -78,24 +78,27 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)
 
-    def where(request: Request) -> tuple[str, str]:
-        namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
-        return namespace, str(request.path_params["id"])
+    def scope(request: Request) -> tuple[str, str]:
+        """The account and namespace of the path: every store call is scoped by both."""
+        account = str(request.path_params["account_id"])
+        return account, str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
+
+    def where(request: Request) -> tuple[str, str, str]:
+        return (*scope(request), str(request.path_params["id"]))
 
     async def body(request: Request) -> dict[str, Any]:
         return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
 
     async def instances(request: Request, decision: Decision) -> Response:
-        namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
         if request.method == "GET":
-            found = await call(store().list_instances, namespace)
+            found = await call(store().list_instances, *scope(request))
             info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
             return JSONResponse(
                 {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
             )
         data = await body(request)
         instance = rules.instance_id(data.get("id"))
-        return envelope(await call(store().create, namespace, instance, rules.settings(data)))
+        return envelope(await call(store().create, *scope(request), instance, rules.settings(data)))
 
     async def one(request: Request, decision: Decision) -> Response:
         if request.method == "GET":
@@ -206,34 +209,3 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
             r(inst + "/stats", stats, "GET"),
         ]
     return routes
-
-
-def index_folder(emu: Emulator, spec: str) -> tuple[str, int]:
-    """Create the instance ``NAME`` (default namespace) and index every .md / .txt file under ``DIR``
-    (``spec`` is ``NAME=DIR``; keys are the files' paths relative to ``DIR``). Returns (name, files)."""
-    from pathlib import Path
-
-    name, sep, folder = spec.partition("=")
-    if not sep or not folder:
-        raise ValueError(f"--ai-search takes NAME=DIR, got {spec!r}")
-    try:
-        name = rules.instance_id(name)
-    except rules.Rejected as exc:
-        raise ValueError(f"--ai-search {spec}: {exc.message}") from None
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ValueError(f"--ai-search {spec}: {root} is not a directory")
-    s = ai_search_store(emu)
-    try:
-        s.create(DEFAULT_NAMESPACE, name, rules.settings({}))
-    except rules.Rejected as exc:
-        if exc.status != 409:
-            raise
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".md", ".txt", ".markdown"}
-    )
-    for path in files:
-        data = path.read_bytes()
-        key = path.relative_to(root).as_posix()
-        s.upload(DEFAULT_NAMESPACE, name, key, rules.upload_file(key, data), len(data), {})
-    return name, len(files)

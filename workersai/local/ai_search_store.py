@@ -62,8 +62,49 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+_TABLES = {
+    "instances": "account TEXT, namespace TEXT, id TEXT, settings TEXT, created_at TEXT, modified_at TEXT,"
+    " last_activity TEXT, PRIMARY KEY (account, namespace, id)",
+    "items": "account TEXT, namespace TEXT, instance TEXT, id TEXT, key TEXT, checksum TEXT,"
+    " file_size INTEGER, chunks_count INTEGER, metadata TEXT, created_at TEXT, timestamp INTEGER,"
+    " PRIMARY KEY (account, namespace, instance, id)",
+    "chunks": "rowid INTEGER PRIMARY KEY, account TEXT, namespace TEXT, instance TEXT, item_id TEXT,"
+    " chunk_id TEXT, position INTEGER, text TEXT, vector BLOB",
+}
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    """The tables, every row keyed by its account first. A file written before the account was kept
+    (tables without an ``account`` column) is moved over, its rows given to the account the emulator
+    prints at start-up (``LOCAL_ACCOUNT_ID``): the only one a client of that emulator would have used."""
+    columns = [r[1] for r in db.execute("PRAGMA table_info(instances)")]
+    legacy = bool(columns) and "account" not in columns
+    if legacy:
+        db.execute("DROP INDEX IF EXISTS chunks_by_instance")
+        for table in _TABLES:
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_unscoped")
+    for table, schema in _TABLES.items():
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({schema})")
+    if legacy:
+        from .server import LOCAL_ACCOUNT_ID
+
+        for table in _TABLES:
+            names = [r[1] for r in db.execute(f"PRAGMA table_info({table}_unscoped)")]
+            listed = ", ".join(names)
+            db.execute(
+                f"INSERT INTO {table} (account, {listed}) SELECT ?, {listed} FROM {table}_unscoped",
+                (LOCAL_ACCOUNT_ID,),
+            )
+            db.execute(f"DROP TABLE {table}_unscoped")
+    db.execute("CREATE INDEX IF NOT EXISTS chunks_by_instance ON chunks (account, namespace, instance)")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS fts_porter USING fts5(text, tokenize='porter unicode61')")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS fts_trigram USING fts5(text, tokenize='trigram')")
+
+
 class AISearchStore:
-    """Instances, items and chunks of every namespace; thread-safe (one lock, one connection)."""
+    """Instances, items and chunks of every account and namespace; thread-safe (one lock, one
+    connection). Every method takes the account of the request's path first: one account never reads
+    or changes another's instances."""
 
     def __init__(self, embedder: Embedder, data_dir: Path | None = None) -> None:
         self.embedder = embedder
@@ -72,36 +113,25 @@ class AISearchStore:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.lock = threading.Lock()
-        self.db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS instances (namespace TEXT, id TEXT, settings TEXT, created_at TEXT,
-                modified_at TEXT, last_activity TEXT, PRIMARY KEY (namespace, id));
-            CREATE TABLE IF NOT EXISTS items (namespace TEXT, instance TEXT, id TEXT, key TEXT,
-                checksum TEXT, file_size INTEGER, chunks_count INTEGER, metadata TEXT, created_at TEXT,
-                timestamp INTEGER, PRIMARY KEY (namespace, instance, id));
-            CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, namespace TEXT, instance TEXT,
-                item_id TEXT, chunk_id TEXT, position INTEGER, text TEXT, vector BLOB);
-            CREATE INDEX IF NOT EXISTS chunks_by_instance ON chunks (namespace, instance);
-            CREATE VIRTUAL TABLE IF NOT EXISTS fts_porter USING fts5(text, tokenize='porter unicode61');
-            CREATE VIRTUAL TABLE IF NOT EXISTS fts_trigram USING fts5(text, tokenize='trigram');
-            """
-        )
+        with self.db:
+            _create_schema(self.db)
 
     # -- instances --------------------------------------------------------------------------------
-    def _settings(self, namespace: str, instance: str) -> dict[str, Any]:
+    def _settings(self, account: str, namespace: str, instance: str) -> dict[str, Any]:
         row = self.db.execute(
-            "SELECT settings FROM instances WHERE namespace=? AND id=?", (namespace, instance)
+            "SELECT settings FROM instances WHERE account=? AND namespace=? AND id=?",
+            (account, namespace, instance),
         ).fetchone()
         if row is None:
             raise rules.not_found(instance)
         settings: dict[str, Any] = json.loads(row[0])
         return settings
 
-    def _describe(self, namespace: str, instance: str) -> dict[str, Any]:
+    def _describe(self, account: str, namespace: str, instance: str) -> dict[str, Any]:
         row = self.db.execute(
             "SELECT settings, created_at, modified_at, last_activity FROM instances"
-            " WHERE namespace=? AND id=?",
-            (namespace, instance),
+            " WHERE account=? AND namespace=? AND id=?",
+            (account, namespace, instance),
         ).fetchone()
         if row is None:
             raise rules.not_found(instance)
@@ -118,49 +148,57 @@ class AISearchStore:
             "paused": False,
         }
 
-    def create(self, namespace: str, instance: str, settings: dict[str, Any]) -> dict[str, Any]:
+    def create(self, account: str, namespace: str, instance: str, settings: dict[str, Any]) -> dict[str, Any]:
         with self.lock, self.db:
             exists = self.db.execute(
-                "SELECT 1 FROM instances WHERE namespace=? AND id=?", (namespace, instance)
+                "SELECT 1 FROM instances WHERE account=? AND namespace=? AND id=?",
+                (account, namespace, instance),
             ).fetchone()
             if exists:
                 raise rules.Rejected(409, None, f"AI Search instance '{instance}' already exists")
             now = _now()
             self.db.execute(
-                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?)",
-                (namespace, instance, json.dumps(settings), now, now, now),
+                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account, namespace, instance, json.dumps(settings), now, now, now),
             )
-            return self._describe(namespace, instance)
+            return self._describe(account, namespace, instance)
 
-    def get(self, namespace: str, instance: str) -> dict[str, Any]:
+    def get(self, account: str, namespace: str, instance: str) -> dict[str, Any]:
         with self.lock:
-            return self._describe(namespace, instance)
+            return self._describe(account, namespace, instance)
 
-    def list_instances(self, namespace: str) -> list[dict[str, Any]]:
+    def list_instances(self, account: str, namespace: str) -> list[dict[str, Any]]:
         with self.lock:
             ids = [
                 r[0]
                 for r in self.db.execute(
-                    "SELECT id FROM instances WHERE namespace=? ORDER BY id", (namespace,)
+                    "SELECT id FROM instances WHERE account=? AND namespace=? ORDER BY id",
+                    (account, namespace),
                 )
             ]
-            return [self._describe(namespace, i) for i in ids]
+            return [self._describe(account, namespace, i) for i in ids]
 
-    def update(self, namespace: str, instance: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update(self, account: str, namespace: str, instance: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock, self.db:
-            settings = rules.settings(body, base=self._settings(namespace, instance))
+            settings = rules.settings(body, base=self._settings(account, namespace, instance))
             self.db.execute(
-                "UPDATE instances SET settings=?, modified_at=? WHERE namespace=? AND id=?",
-                (json.dumps(settings), _now(), namespace, instance),
+                "UPDATE instances SET settings=?, modified_at=? WHERE account=? AND namespace=? AND id=?",
+                (json.dumps(settings), _now(), account, namespace, instance),
             )
-            return self._describe(namespace, instance)
+            return self._describe(account, namespace, instance)
 
-    def delete(self, namespace: str, instance: str) -> dict[str, Any]:
+    def delete(self, account: str, namespace: str, instance: str) -> dict[str, Any]:
         with self.lock, self.db:
-            described = self._describe(namespace, instance)
-            self._drop_chunks("namespace=? AND instance=?", (namespace, instance))
-            self.db.execute("DELETE FROM items WHERE namespace=? AND instance=?", (namespace, instance))
-            self.db.execute("DELETE FROM instances WHERE namespace=? AND id=?", (namespace, instance))
+            described = self._describe(account, namespace, instance)
+            self._drop_chunks("account=? AND namespace=? AND instance=?", (account, namespace, instance))
+            self.db.execute(
+                "DELETE FROM items WHERE account=? AND namespace=? AND instance=?",
+                (account, namespace, instance),
+            )
+            self.db.execute(
+                "DELETE FROM instances WHERE account=? AND namespace=? AND id=?",
+                (account, namespace, instance),
+            )
             return described
 
     # -- items ------------------------------------------------------------------------------------
@@ -205,10 +243,17 @@ class AISearchStore:
         return end
 
     def upload(
-        self, namespace: str, instance: str, key: str, text: str, size: int, metadata: dict[str, Any]
+        self,
+        account: str,
+        namespace: str,
+        instance: str,
+        key: str,
+        text: str,
+        size: int,
+        metadata: dict[str, Any],
     ) -> dict[str, Any]:
         with self.lock:
-            settings = self._settings(namespace, instance)
+            settings = self._settings(account, namespace, instance)
         chunks = self.chunk(text, int(settings["chunk_size"]), int(settings["chunk_overlap"]))
         vectors = self.embedder.embed_unit(chunks) if chunks else np.zeros((0, 384), np.float32)
         checksum = hashlib.sha256(text.encode()).hexdigest()
@@ -216,14 +261,19 @@ class AISearchStore:
         timestamp = int(time.time() * 1000)
         now = _now()
         with self.lock, self.db:
-            self._settings(namespace, instance)  # still there
-            self._drop_chunks("namespace=? AND instance=? AND item_id=?", (namespace, instance, item_id))
-            self.db.execute(
-                "DELETE FROM items WHERE namespace=? AND instance=? AND id=?", (namespace, instance, item_id)
+            self._settings(account, namespace, instance)  # still there
+            self._drop_chunks(
+                "account=? AND namespace=? AND instance=? AND item_id=?",
+                (account, namespace, instance, item_id),
             )
             self.db.execute(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "DELETE FROM items WHERE account=? AND namespace=? AND instance=? AND id=?",
+                (account, namespace, instance, item_id),
+            )
+            self.db.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    account,
                     namespace,
                     instance,
                     item_id,
@@ -238,9 +288,10 @@ class AISearchStore:
             )
             for i, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
                 cur = self.db.execute(
-                    "INSERT INTO chunks (namespace, instance, item_id, chunk_id, position, text, vector)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO chunks (account, namespace, instance, item_id, chunk_id, position, text,"
+                    " vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
+                        account,
                         namespace,
                         instance,
                         item_id,
@@ -255,15 +306,16 @@ class AISearchStore:
                         f"INSERT INTO {table} (rowid, text) VALUES (?, ?)", (cur.lastrowid, chunk)
                     )
             self.db.execute(
-                "UPDATE instances SET last_activity=? WHERE namespace=? AND id=?", (now, namespace, instance)
+                "UPDATE instances SET last_activity=? WHERE account=? AND namespace=? AND id=?",
+                (now, account, namespace, instance),
             )
-            return self._item(namespace, instance, item_id)
+            return self._item(account, namespace, instance, item_id)
 
-    def _item(self, namespace: str, instance: str, item_id: str) -> dict[str, Any]:
+    def _item(self, account: str, namespace: str, instance: str, item_id: str) -> dict[str, Any]:
         row = self.db.execute(
             "SELECT id, key, checksum, file_size, chunks_count, metadata, created_at FROM items"
-            " WHERE namespace=? AND instance=? AND id=?",
-            (namespace, instance, item_id),
+            " WHERE account=? AND namespace=? AND instance=? AND id=?",
+            (account, namespace, instance, item_id),
         ).fetchone()
         if row is None:
             raise rules.Rejected(404, None, f"item '{item_id}' not found")
@@ -282,46 +334,52 @@ class AISearchStore:
             "status": "completed",
         }
 
-    def items(self, namespace: str, instance: str) -> list[dict[str, Any]]:
+    def items(self, account: str, namespace: str, instance: str) -> list[dict[str, Any]]:
         with self.lock:
-            self._settings(namespace, instance)
+            self._settings(account, namespace, instance)
             ids = [
                 r[0]
                 for r in self.db.execute(
-                    "SELECT id FROM items WHERE namespace=? AND instance=? ORDER BY key",
-                    (namespace, instance),
+                    "SELECT id FROM items WHERE account=? AND namespace=? AND instance=? ORDER BY key",
+                    (account, namespace, instance),
                 )
             ]
-            return [self._item(namespace, instance, i) for i in ids]
+            return [self._item(account, namespace, instance, i) for i in ids]
 
-    def delete_item(self, namespace: str, instance: str, item_id: str) -> dict[str, Any]:
+    def delete_item(self, account: str, namespace: str, instance: str, item_id: str) -> dict[str, Any]:
         with self.lock, self.db:
-            self._settings(namespace, instance)
-            item = self._item(namespace, instance, item_id)
-            self._drop_chunks("namespace=? AND instance=? AND item_id=?", (namespace, instance, item_id))
+            self._settings(account, namespace, instance)
+            item = self._item(account, namespace, instance, item_id)
+            self._drop_chunks(
+                "account=? AND namespace=? AND instance=? AND item_id=?",
+                (account, namespace, instance, item_id),
+            )
             self.db.execute(
-                "DELETE FROM items WHERE namespace=? AND instance=? AND id=?", (namespace, instance, item_id)
+                "DELETE FROM items WHERE account=? AND namespace=? AND instance=? AND id=?",
+                (account, namespace, instance, item_id),
             )
             return item
 
-    def chunks_of(self, namespace: str, instance: str, item_id: str) -> list[dict[str, Any]]:
+    def chunks_of(self, account: str, namespace: str, instance: str, item_id: str) -> list[dict[str, Any]]:
         with self.lock:
-            self._item(namespace, instance, item_id)
+            self._item(account, namespace, instance, item_id)
             rows = self.db.execute(
-                "SELECT chunk_id, text FROM chunks WHERE namespace=? AND instance=? AND item_id=?"
-                " ORDER BY position",
-                (namespace, instance, item_id),
+                "SELECT chunk_id, text FROM chunks"
+                " WHERE account=? AND namespace=? AND instance=? AND item_id=? ORDER BY position",
+                (account, namespace, instance, item_id),
             ).fetchall()
         return [{"id": r[0], "text": r[1]} for r in rows]
 
-    def stats(self, namespace: str, instance: str) -> dict[str, Any]:
+    def stats(self, account: str, namespace: str, instance: str) -> dict[str, Any]:
         with self.lock:
-            described = self._describe(namespace, instance)
+            described = self._describe(account, namespace, instance)
             items = self.db.execute(
-                "SELECT COUNT(*) FROM items WHERE namespace=? AND instance=?", (namespace, instance)
+                "SELECT COUNT(*) FROM items WHERE account=? AND namespace=? AND instance=?",
+                (account, namespace, instance),
             ).fetchone()[0]
             chunks = self.db.execute(
-                "SELECT COUNT(*) FROM chunks WHERE namespace=? AND instance=?", (namespace, instance)
+                "SELECT COUNT(*) FROM chunks WHERE account=? AND namespace=? AND instance=?",
+                (account, namespace, instance),
             ).fetchone()[0]
         return {
             "completed": items,
@@ -337,22 +395,25 @@ class AISearchStore:
         }
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, namespace: str, instance: str, query: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
+    def search(
+        self, account: str, namespace: str, instance: str, query: str, opts: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """The chunks for ``query`` under the effective options ``opts`` (:func:`rules.search_options`)."""
         with self.lock, self.db:  # last_activity is written: commit it
-            settings = self._settings(namespace, instance)
+            settings = self._settings(account, namespace, instance)
             rows = self.db.execute(
                 "SELECT c.rowid, c.chunk_id, c.text, c.vector, i.key, i.metadata, i.timestamp FROM chunks c"
-                " JOIN items i ON i.namespace=c.namespace AND i.instance=c.instance AND i.id=c.item_id"
-                " WHERE c.namespace=? AND c.instance=?",
-                (namespace, instance),
+                " JOIN items i ON i.account=c.account AND i.namespace=c.namespace"
+                " AND i.instance=c.instance AND i.id=c.item_id"
+                " WHERE c.account=? AND c.namespace=? AND c.instance=?",
+                (account, namespace, instance),
             ).fetchall()
             rows = [r for r in rows if _matches(opts["filters"], _attributes(r[4], r[5], r[6]))]
             kinds = opts["retrieval_type"]
             keyword = self._keyword(settings, query, opts, {r[0] for r in rows}) if kinds != "vector" else {}
             self.db.execute(
-                "UPDATE instances SET last_activity=? WHERE namespace=? AND id=?",
-                (_now(), namespace, instance),
+                "UPDATE instances SET last_activity=? WHERE account=? AND namespace=? AND id=?",
+                (_now(), account, namespace, instance),
             )
         if not rows:
             return []

@@ -69,14 +69,15 @@ def control_routes(emu: Emulator) -> list[Route]:
         return envelope({"status": "ok"})
 
     async def stats(request: Request) -> Response:
-        """Request counters; ``DELETE`` resets the high-water mark."""
+        """Request counters and the language model's (tokens generated, generations running);
+        ``DELETE`` resets the high-water mark."""
         try:
             emu.check_auth(request)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message)
         if request.method == "DELETE":
             emu.stats["max_in_flight"] = emu.stats["in_flight"]
-        return envelope(dict(emu.stats))
+        return envelope({**emu.stats, **emu.lm_stats()})
 
     async def rate_limits(request: Request) -> Response:
         """The rate limits: ``POST {"window_s": 60, "scale": 1}`` (new, empty windows), ``DELETE`` off."""

@@ -18,6 +18,7 @@ or before each request is processed, so tests can observe every status without t
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -30,12 +31,15 @@ from starlette.routing import Route
 from ..catalog import OPENAI, RESPONSES, ModelInfo
 from .ai_routes import embedding_result, generate, run_completion
 from .emulator import Emulator
+from .faults import ERRORS
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import ai as ai_rules
 from .rules import batch as rules
 from .wire.legacy import legacy_result
 from .wire.responses import responses_object
+
+log = logging.getLogger("workersai.local")
 
 RESULT_TTL_S = 3600.0
 """How long a done batch's responses are kept (seconds after it finished)."""
@@ -44,6 +48,8 @@ HOLDS = (None, "queued", "running")
 
 @dataclass
 class Job:
+    account: str
+    """The account in the submission's path: only that account can poll the batch."""
     info: ModelInfo
     requests: list[dict[str, Any]]
     status: str = "queued"
@@ -62,23 +68,23 @@ class BatchQueue:
         self._pending: asyncio.Queue[str] | None = None
         self._worker: asyncio.Task[None] | None = None
 
-    async def answer(self, info: ModelInfo, body: dict[str, Any]) -> Response:
-        """A submission or a poll."""
+    async def answer(self, account: str, info: ModelInfo, body: dict[str, Any]) -> Response:
+        """A submission or a poll, for ``account`` (the account id in the request's path)."""
         self._expire()
         request_id = rules.request_id(body)
         if request_id is None:
-            return self._submit(info, rules.submission(body))
+            return self._submit(account, info, rules.submission(body))
         job = self.jobs.get(request_id)
-        if job is None or job.info.name != info.name:
+        if job is None or job.account != account or job.info.name != info.name:
             raise rules.unknown(request_id, info.name)
         if job.status != "done":
             return envelope({"status": job.status, "request_id": request_id, "model": info.name})
         usage = {**job.usage, "total_tokens": job.usage["prompt_tokens"] + job.usage["completion_tokens"]}
         return envelope({"responses": job.responses, "usage": usage})
 
-    def _submit(self, info: ModelInfo, requests: list[dict[str, Any]]) -> Response:
+    def _submit(self, account: str, info: ModelInfo, requests: list[dict[str, Any]]) -> Response:
         request_id = str(uuid.uuid4())
-        self.jobs[request_id] = Job(info, requests)
+        self.jobs[request_id] = Job(account, info, requests)
         if self._pending is None:
             self._pending = asyncio.Queue()
         if self._worker is None or self._worker.done():
@@ -98,6 +104,9 @@ class BatchQueue:
             await asyncio.sleep(0.01)
 
     async def _work(self, pending: asyncio.Queue[str]) -> None:
+        """The worker: batch after batch, each request answered on its own. Nothing one request does
+        (a body the checks let through that breaks the generator) stops the worker or leaves a batch
+        ``running``: that request gets its own error entry and the rest are answered."""
         while True:
             job = self.jobs.get(await pending.get())
             if job is None:
@@ -117,6 +126,10 @@ class BatchQueue:
         except Rejected as exc:
             error = {"code": exc.code, "message": exc.message}
             return {**answer, "result": {"errors": [error]}, "success": False}
+        except Exception:  # an emulator bug: this request's error, as a direct call's 500 would be
+            log.exception("batch request %d of %s failed", index, job.info.name)
+            _, code, message = ERRORS["500"]
+            return {**answer, "result": {"errors": [{"code": code, "message": message}]}, "success": False}
         job.usage["prompt_tokens"] += prompt
         job.usage["completion_tokens"] += completion
         return {**answer, "result": result, "success": True}

@@ -16,6 +16,9 @@ from .generators import GENERATOR_ENV, GENERATORS
 from .install import INSTALL_MODELS, install_models, missing_extra_modules
 
 TOKEN_ENV = "WORKERSAI_LOCAL_TOKEN"
+SHUTDOWN_GRACE_S = 2
+"""Seconds requests in flight get to finish after SIGTERM before they are cancelled (the process then
+exits well within 5 s)."""
 TOKEN_FILE = "token"
 """Under ``--data-dir``: the token made up when none is given, kept so clients work across restarts."""
 
@@ -245,17 +248,27 @@ def main(argv: list[str] | None = None) -> None:
         except (sqlite3.Error, OSError) as exc:
             print(f"workersai-local: error: cannot open the Vectorize database: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    from .ai_search_routes import index_folder
+    from .ai_search_folder import index_folder
 
     for spec in args.ai_search:
         try:
-            name, count = index_folder(app.state.emulator, spec)
+            indexed = index_folder(app.state.emulator, spec)
         except ValueError as exc:
             print(f"workersai-local: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        print(f"  AI Search instance {name}: {count} files indexed", file=sys.stderr)
+        for key, reason in indexed.skipped:  # one line each; the start goes on
+            print(f"  AI Search instance {indexed.name}: skipped {key}: {reason}", file=sys.stderr)
+        print(f"  AI Search instance {indexed.name}: {indexed.files} files indexed", file=sys.stderr)
     logging.getLogger("uvicorn.error").addFilter(InjectedFaultLog())
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # On SIGTERM / Ctrl-C uvicorn waits for requests in flight; a long generation would hold the exit for
+    # minutes. After SHUTDOWN_GRACE_S it cancels them, which stops their generations at the next token.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
 
 
 if __name__ == "__main__":

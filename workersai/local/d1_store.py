@@ -29,6 +29,7 @@ _LIMITS = {
     "SQLITE_LIMIT_VARIABLE_NUMBER": rules.MAX_BOUND_PARAMETERS,
     "SQLITE_LIMIT_SQL_LENGTH": rules.MAX_SQL_BYTES,
     "SQLITE_LIMIT_LENGTH": rules.MAX_VALUE_BYTES,
+    "SQLITE_LIMIT_ATTACHED": 0,  # no second database file, whatever the authorizer lets through
 }
 
 
@@ -95,6 +96,9 @@ class D1Store:
             if found is None:
                 target = str(self._dir / f"{database_id}.sqlite3") if self._dir is not None else ":memory:"
                 conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+                disable = getattr(conn, "enable_load_extension", None)  # absent: no loading at all
+                if disable is not None:
+                    disable(False)  # off by default; said here so it stays off
                 setlimit = getattr(conn, "setlimit", None)  # Python 3.11+: D1's limits as SQLite's own
                 if setlimit is not None:
                     for limit, value in _LIMITS.items():
@@ -154,8 +158,12 @@ class D1Store:
         with lock:
             conn.execute("BEGIN")
             try:
-                for sql, params in statements:
-                    out.append(self._one(conn, sql, params, raw))
+                conn.set_authorizer(rules.authorize)  # the user's SQL only: not our BEGIN / COMMIT
+                try:
+                    for sql, params in statements:
+                        out.append(self._one(conn, sql, params, raw))
+                finally:
+                    conn.set_authorizer(None)
                 conn.execute("COMMIT")
             except (sqlite3.Error, OverflowError) as exc:
                 if conn.in_transaction:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from .embedder import Embedder
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .gateway import Gateways
-from .generator import LocalGenerator
+from .generator import GenerationCancelled, LocalGenerator
 from .generators import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
 from .rules import Rejected
@@ -140,6 +140,15 @@ class Emulator:
                 self._model = SmolLM2Generator(cache_dir=cache, threads=self.config.lm_threads)
             return self._model
 
+    def lm_stats(self) -> dict[str, int]:
+        """The language model's counters: tokens generated since it was loaded and generations running
+        now (zeros until it is loaded)."""
+        engine = getattr(self._model, "engine", None)
+        return {
+            "generated_tokens": int(getattr(engine, "generated_tokens", 0)),
+            "generating": int(getattr(engine, "generating", 0)),
+        }
+
     def vectorize_store(self) -> VectorizeStore:
         """The Vectorize store, opened on first use."""
         if self.vectorize is None:
@@ -209,6 +218,11 @@ class Emulator:
             except ClientDisconnect:  # the client went away mid-body (killed, timed out): one line
                 log.info("client went away before sending all of %s %s", request.method, request.url.path)
                 return Response(status_code=499)  # nobody reads it (nginx's "client closed request")
+            except GenerationCancelled:  # the client went away mid-generation: the model stopped
+                log.info(
+                    "client went away during %s %s; generation stopped", request.method, request.url.path
+                )
+                return Response(status_code=499)
             except Rejected as exc:
                 return error_response(exc.status, exc.code, exc.message)
 

@@ -87,11 +87,24 @@ class FaultPlan:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.error not in ERRORS:
+        # Every field is checked for its type too: a plan comes from JSON (a header, a POST body), and a
+        # badly typed one is the caller's error (400), never a failure of the request it rides on.
+        for name in ("latency_ms", "error_rate", "token_interval_ms"):
+            _check_number(name, getattr(self, name))
+        for name in ("retry_after",):
+            if getattr(self, name) is not None:
+                _check_number(name, getattr(self, name))
+        for name in ("fail_next", "cut_stream_after", "seed"):
+            value = getattr(self, name)
+            if (value is not None or name == "fail_next") and (
+                isinstance(value, bool) or not isinstance(value, int) or (name != "seed" and value < 0)
+            ):
+                raise ValueError(f"{name} must be a whole number >= 0")
+        if not isinstance(self.error, str) or self.error not in ERRORS:
             raise ValueError(f"unknown fault {self.error!r}; one of {sorted(ERRORS)}")
         if not 0.0 <= self.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
-        if self.scope not in ("all", "ai", "vectorize", "ai-search"):
+        if not isinstance(self.scope, str) or self.scope not in ("all", "ai", "vectorize", "ai-search"):
             raise ValueError("scope must be all, ai, vectorize or ai-search")
 
     @classmethod
@@ -106,6 +119,12 @@ class FaultPlan:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _check_number(name: str, value: Any) -> None:
+    """A finite number >= 0 (not a bool), or ValueError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError(f"{name} must be a number >= 0")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from ..catalog import third_party_models
 from .faults import Decision
+from .gateway_cache import GatewayCache
 from .responses import envelope, error_response
 from .rules import Rejected
 from .rules import gateway as rules
@@ -56,7 +57,8 @@ class Gateways:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.cache: dict[str, tuple[float, bytes, str]] = {}
+        self.cache = GatewayCache(clock=clock)
+        """Cached answers, bounded by bytes (:mod:`.gateway_cache`)."""
         self.logs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     async def through(
@@ -74,8 +76,8 @@ class Gateways:
         key = f"{gateway}|{asked.cache_key}" if asked.cache_key else f"{gateway}|{where}|{body!r}"
         cached = self.cache.get(key) if asked.cacheable else None
         response: Response
-        if cached is not None and cached[0] > self.clock():
-            response = Response(cached[1], 200, media_type=cached[2])
+        if cached is not None:
+            response = Response(cached.body, 200, media_type=cached.media_type)
             status = "HIT"
         else:
             try:
@@ -84,8 +86,7 @@ class Gateways:
                 response = error_response(exc.status, exc.code, exc.message)
             status = "MISS" if asked.cacheable else "BYPASS"
             if asked.cacheable and response.status_code == 200 and isinstance(response, JSONResponse):
-                expires = self.clock() + (asked.cache_ttl or 0)
-                self.cache[key] = (expires, bytes(response.body), "application/json")
+                self.cache.put(key, bytes(response.body), "application/json", asked.cache_ttl or 0)
         entry = log_id()
         response.headers["cf-aig-cache-status"] = status
         response.headers["cf-aig-log-id"] = entry

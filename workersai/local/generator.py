@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .embedder import Embedder
+
+CANCEL: ContextVar[threading.Event | None] = ContextVar("workersai_local_cancel", default=None)
+"""Set (in the thread that starts a generation) to an event the route sets when its client goes away:
+the language model checks it before each token and stops (:class:`GenerationCancelled`)."""
+
+
+class GenerationCancelled(Exception):
+    """A generation stopped because the request it was for has no client any more."""
+
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..generator import CANCEL, GenerationCancelled
 from . import weights as weights_mod
 from .grammar import Grammar, closing_tokens, make_lltokenizer
 from .model import KVCache, Model
@@ -115,6 +116,17 @@ class Engine:
         )
         self._stop_ids = self.tokenizer.special_ids
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.generated_tokens = 0
+        """Tokens sampled by every completion since the engine was loaded (a counter for tests and
+        ``/__local__/stats``)."""
+        self.generating = 0
+        """Completions running now (started and neither finished, closed nor cancelled)."""
+
+    def _count(self, tokens: int = 0, running: int = 0) -> None:
+        with self._count_lock:
+            self.generated_tokens += tokens
+            self.generating += running
 
     def complete(
         self,
@@ -181,6 +193,23 @@ class Engine:
         grammar: Grammar | None,
         prefix: Prefix | None,
     ) -> Generator[str, None, None]:
+        cancel = CANCEL.get()  # read where the generation starts: later steps may run on other threads
+        self._count(running=1)
+        try:
+            yield from self._token_loop(out, prompt, params, max_tokens, grammar, prefix, cancel)
+        finally:
+            self._count(running=-1)
+
+    def _token_loop(
+        self,
+        out: Completion,
+        prompt: list[int],
+        params: SamplingParams,
+        max_tokens: int,
+        grammar: Grammar | None,
+        prefix: Prefix | None,
+        cancel: threading.Event | None,
+    ) -> Generator[str, None, None]:
         sampler = Sampler(params, self.config.vocab_size)
         stream = out._stream
         if prefix is None:
@@ -192,6 +221,8 @@ class Engine:
             rest = prompt[len(prefix.tokens) :]
             logits = self._forward(rest, cache) if rest else prefix.logits
         for step in range(max_tokens):
+            if cancel is not None and cancel.is_set():  # the client went away: stop before the next token
+                raise GenerationCancelled("the client went away")
             if grammar is not None:
                 logits = grammar.mask(logits, closing=max_tokens - step <= CLOSE_WITHIN)
             token = sampler(logits)
@@ -203,6 +234,7 @@ class Engine:
             sampler.accept(token)
             out.tokens.append(token)
             out.completion_tokens += 1
+            self._count(tokens=1)
             piece = stream.push(self.tokenizer.token_bytes(token))
             if piece:
                 yield piece

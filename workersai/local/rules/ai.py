@@ -201,12 +201,62 @@ def token_cap(body: dict[str, Any]) -> int:
     return 256
 
 
+def context_window(info: ModelInfo, max_tokens: int, prompt_tokens: int) -> None:
+    """The prompt and ``max_tokens`` together within the model's context window (the catalog's
+    ``context_window``), as the service answers past it (400, cloudflare/cloudflare-docs#29731: "AiError:
+    This model's maximum context length is 131072 tokens. However, you requested 16000 output tokens and
+    your prompt contains at least 115073 input tokens, ..."; its code is not shown there: 5006 here).
+    ``prompt_tokens`` is the emulator's count, so "at least" holds only roughly."""
+    window = info.context_window
+    if window is None or max_tokens + prompt_tokens <= window:
+        return
+    raise Rejected(
+        400,
+        BAD_INPUT,
+        f"AiError: This model's maximum context length is {window} tokens. However, you requested "
+        f"{max_tokens} output tokens and your prompt contains at least {prompt_tokens} input tokens, for a "
+        f"total of at least {max_tokens + prompt_tokens} tokens. Please reduce the length of the input "
+        "prompt or reduce max_tokens.",
+    )
+
+
 def openai_chat(body: dict[str, Any]) -> None:
     """What ``/ai/v1/chat/completions`` refuses beyond ``/ai/run``: both token caps at once, as OpenAI's
     chat completions API does ("Setting 'max_tokens' and 'max_completion_tokens' at the same time is
     not supported."); Cloudflare's pages say nothing of the pair, so OpenAI's rule stands."""
     if body.get("max_tokens") is not None and body.get("max_completion_tokens") is not None:
         raise bad_input("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.")
+
+
+def _stop(value: Any) -> list[str]:
+    """``stop``: a string or an array of strings (the type OpenAI's chat completions give it, which the
+    OpenAI-schema model pages take); anything else is bad input, never a failure mid-generation."""
+    if value is None:
+        return []
+    stop = [value] if isinstance(value, str) else value
+    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+        raise bad_input("'/stop' must be a string or an array of strings")
+    return list(stop)
+
+
+def _tools(value: Any) -> list[dict[str, Any]]:
+    """``tools``: an array of tools, each ``{name, description?, parameters?}`` or ``{type: "function",
+    function: {name, description?, parameters?}}`` (the text-generation model pages), with ``parameters``
+    a JSON Schema object."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad_input("'/tools' must be array")
+    for i, tool in enumerate(value):
+        spec = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else tool
+        where = f"/tools/{i}/function" if spec is not tool else f"/tools/{i}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise bad_input(f"'{where}' must be an object with a string 'name'")
+        if spec.get("parameters") is not None and not isinstance(spec["parameters"], dict):
+            raise bad_input(f"'{where}/parameters' must be object")
+        if spec.get("description") is not None and not isinstance(spec["description"], str):
+            raise bad_input(f"'{where}/description' must be string")
+    return value
 
 
 def generation(body: dict[str, Any], info: ModelInfo | None = None) -> dict[str, Any]:
@@ -221,12 +271,8 @@ def generation(body: dict[str, Any], info: ModelInfo | None = None) -> dict[str,
         or not 0 <= temperature <= 5
     ):
         raise bad_input("'/temperature' must be <= 5")
-    stop = body.get("stop") or []
-    if isinstance(stop, str):
-        stop = [stop]
-    tools = body.get("tools") or []
-    if not isinstance(tools, list):
-        raise bad_input("'/tools' must be array")
+    stop = _stop(body.get("stop"))
+    tools = _tools(body.get("tools"))
     response_format = body.get("response_format")
     if response_format is not None and (
         not isinstance(response_format, dict)

@@ -8,8 +8,8 @@ under 10 MB: the emulator's JSON body cap, 413/3006, applies as for every AI req
 
 Not documented, so chosen here and said so: a body with neither ``requests`` nor ``request_id``, an
 empty ``requests``, a request that is not an object, a non-string ``external_reference`` and a
-``request_id`` the service does not know (never queued, for another model, or expired) are 400/5006
-bad input, each with a message naming what is wrong.
+``request_id`` the service does not know (never queued, for another model or another account, or
+expired) are 400/5006 bad input, each with a message naming what is wrong.
 """
 
 from __future__ import annotations

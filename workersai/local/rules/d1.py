@@ -17,6 +17,16 @@ Sources (read 2026-11-28):
   invalid statement is 400 with code 7500 and SQLite's message followed by its result code's name.
 - Batches (developers.cloudflare.com/d1/worker-api/d1-database/#batch): "Batched statements are SQL
   transactions": a failing statement rolls the whole batch back.
+- What user SQL may do (:func:`authorize`, an SQLite authorizer, as workerd runs D1's SQL under one:
+  cloudflare/workerd#2866, ``src/workerd/util/sqlite.c++``): the PRAGMAs of "Compatible PRAGMA
+  statements" (developers.cloudflare.com/d1/sql-api/sql-statements/, the partial
+  ``d1/use-pragma-statements.mdx``) and no other; no ``ATTACH`` / ``DETACH`` (so no ``VACUUM``, which
+  SQLite authorizes as an attach of its target file); no transaction control (``BEGIN``, ``COMMIT``,
+  ``ROLLBACK``, ``SAVEPOINT``, ``RELEASE``: "To execute a transaction, please use the
+  state.storage.transaction() API instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements",
+  nuxt-hub/core#81); no ``load_extension``. The service answers each with SQLite's own
+  ``not authorized`` and its code's name: ``D1_ERROR: not authorized: SQLITE_AUTH``
+  (cloudflare/workers-sdk#8663, bknd-io/bknd#117), here 400/7500 like any refused statement.
 
 Not documented by the service, chosen here (and why):
 
@@ -37,6 +47,7 @@ Not documented by the service, chosen here (and why):
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from . import Rejected, parse_json
@@ -48,6 +59,42 @@ QUERY_ERROR = 7500
 NOT_FOUND = 7404
 DUPLICATE_NAME = 7502
 BAD_REQUEST = 7400
+ALLOWED_PRAGMAS = frozenset(
+    {
+        "table_list",
+        "table_info",
+        "table_xinfo",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "quick_check",
+        "foreign_key_check",
+        "foreign_key_list",
+        "case_sensitive_like",
+        "ignore_check_constraints",
+        "legacy_alter_table",
+        "recursive_triggers",
+        "reverse_unordered_selects",
+        "foreign_keys",
+        "defer_foreign_keys",
+    }
+)
+"""D1's "Compatible PRAGMA statements" (developers.cloudflare.com/d1/sql-api/sql-statements/)."""
+_REFUSED_ACTIONS = frozenset(
+    {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT}
+)
+
+
+def authorize(action: int, arg1: str | None, arg2: str | None, schema: str | None, source: str | None) -> int:
+    """The SQLite authorizer user SQL runs under (``Connection.set_authorizer``): what D1 refuses is
+    ``SQLITE_DENY``, so SQLite fails the statement with "not authorized" (SQLITE_AUTH) before it runs."""
+    if action in _REFUSED_ACTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() not in ALLOWED_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def invalid(message: str) -> Rejected:

@@ -18,7 +18,10 @@ The answer carries ``cf-aig-log-id`` (the log entry's id, read back with ``GET
 ``MISS``; ``BYPASS`` when the request may not be cached: no TTL, or skip-cache). Session affinity
 (``x-session-affinity``, prefix caching on the model's servers) is accepted and has no effect here.
 
-A header value that does not parse is ignored (the gateway's behaviour for it is not documented).
+A header value that does not parse is ignored (the gateway's behaviour for it is not documented),
+except ``cf-aig-cache-ttl``: not documented either, so chosen here and said so: a value that is not a
+whole number of seconds (>= 0) is refused 400 with code 5006 (bad input) naming the header, before the
+request is run (a typo would otherwise silently turn caching off).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from . import Rejected
+from .ai import BAD_INPUT
 
 GATEWAY_ID_HEADER = "cf-aig-gateway-id"
 MAX_METADATA_ENTRIES = 5
@@ -56,8 +62,7 @@ def _bool(value: str | None, default: bool) -> bool:
 
 def read(headers: Mapping[str, str]) -> GatewayRequest:
     """The gateway settings of a request's headers."""
-    ttl_text = headers.get("cf-aig-cache-ttl")
-    ttl = int(ttl_text) if ttl_text is not None and ttl_text.strip().isdigit() else None
+    ttl = cache_ttl(headers.get("cf-aig-cache-ttl"))
     metadata: dict[str, Any] | None = None
     raw = headers.get("cf-aig-metadata")
     if raw:
@@ -75,3 +80,13 @@ def read(headers: Mapping[str, str]) -> GatewayRequest:
         collect_log=_bool(headers.get("cf-aig-collect-log"), True),
         metadata=metadata,
     )
+
+
+def cache_ttl(header: str | None) -> int | None:
+    """The seconds to cache an answer for (None: no header; 0: not cached)."""
+    if header is None or not header.strip():
+        return None
+    value = header.strip()
+    if not value.isascii() or not value.isdigit():
+        raise Rejected(400, BAD_INPUT, "Bad input: cf-aig-cache-ttl must be a whole number of seconds")
+    return int(value)
