@@ -19,7 +19,7 @@ import pytest
 from workersai.local import LocalEmulator
 from workersai.local import batch_queue as batch_module
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 GOOD = {"prompt": "Say hello."}
 BAD_BODIES = [
     {"prompt": "Say hello.", "stop": [1, 2]},

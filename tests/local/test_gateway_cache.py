@@ -55,7 +55,7 @@ def small_cache(
 ) -> Iterator[tuple[GatewayCache, Clock]]:
     clock = Clock()
     cache = GatewayCache(max_bytes=40_000, clock=clock)
-    monkeypatch.setattr(emulator.app.state.emulator, "gateway_cache", cache)
+    monkeypatch.setattr(emulator.app.state.emulator.gateways, "cache", cache)
     yield cache, clock
 
 

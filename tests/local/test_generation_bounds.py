@@ -21,7 +21,7 @@ import pytest
 
 from workersai.local import LOCAL_ACCOUNT_ID, LocalEmulator
 
-MODEL = "@cf/meta/llama-3.1-8b-instruct"  # context window 7968 in the catalog
+MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"  # context window 32000 in the catalog
 LONG = {
     "messages": [{"role": "user", "content": "Write a very long story about a lighthouse keeper."}],
     "max_tokens": 4000,
@@ -36,12 +36,12 @@ on an idle machine (it checks before every token, so it is a handful)."""
 def test_max_tokens_past_the_context_window_is_refused(emulator: LocalEmulator) -> None:
     url = f"{emulator.base_url}/accounts/{emulator.account_id}/ai/run/{MODEL}"
     headers = {"Authorization": f"Bearer {emulator.token}"}
-    body = {"prompt": "Say hello.", "max_tokens": 7968}
+    body = {"prompt": "Say hello.", "max_tokens": 32000}
     refused = httpx.post(url, json=body, headers=headers, timeout=60)
     assert refused.status_code == 400, refused.text
     message = refused.json()["errors"][0]["message"]
-    assert message.startswith("AiError: This model's maximum context length is 7968 tokens."), message
-    assert "you requested 7968 output tokens" in message
+    assert message.startswith("AiError: This model's maximum context length is 32000 tokens."), message
+    assert "you requested 32000 output tokens" in message
     assert httpx.post(url, json={**body, "max_tokens": 100}, headers=headers, timeout=60).status_code == 200
     big = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10**9}
     chat = f"{emulator.base_url}/accounts/{emulator.account_id}/ai/v1/chat/completions"

@@ -138,6 +138,7 @@ class Resources:
             "namespace": "default",
             "name": "fuzz",
             "id": "fuzz",
+            "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",  # an AI Gateway log id's form; none is kept by that id
         }
         self.index()
         self.database()
