@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -282,6 +282,24 @@ def search_options(
 
 
 # -- parsing -----------------------------------------------------------------------------------------
+PER_PAGE = 100
+"""Instances and items per list request: the API reference's maximum (instances/methods/list)."""
+MAX_PAGES = 10_000
+
+
+def _pages() -> Generator[dict[str, int], list[Any] | None, list[Any]]:
+    """Every entry of a page-numbered list: yields each page's query and receives its entries, ending
+    on a page shorter than ``PER_PAGE`` (the listing ends there; the SDK's paginator would ask once more
+    and stop on the empty page)."""
+    found: list[Any] = []
+    for number in range(1, MAX_PAGES + 1):
+        page = yield {"page": number, "per_page": PER_PAGE}
+        found.extend(page or [])
+        if len(page or []) < PER_PAGE:
+            return found
+    raise ResponseFormatError(f"the list did not end within {MAX_PAGES} pages")
+
+
 def _json(response: httpx.Response) -> Any:
     """The envelope's ``result``, or the body itself when it is not an envelope (chat completions
     answer in the OpenAI shape)."""
@@ -361,6 +379,24 @@ class AISearch:
         with narrowed(NotFound, InstanceNotFound):
             return _json(await self.client.transport.arequest(method, url, **kwargs))
 
+    def _list(self, url: str) -> list[Any]:
+        flow = _pages()
+        params = next(flow)
+        try:
+            while True:
+                params = flow.send(self._send("GET", url, params=params))
+        except StopIteration as done:
+            return list(done.value)
+
+    async def _alist(self, url: str) -> list[Any]:
+        flow = _pages()
+        params = next(flow)
+        try:
+            while True:
+                params = flow.send(await self._asend("GET", url, params=params))
+        except StopIteration as done:
+            return list(done.value)
+
     # -- instances --------------------------------------------------------------------------------
     def _create(self, instance: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         check_instance_id(instance)
@@ -391,13 +427,11 @@ class AISearch:
 
     def list_instances(self) -> list[AISearchInstance]:
         """The namespace's instances."""
-        return [AISearchInstance.model_validate(i) for i in self._send("GET", self._calls.base()) or []]
+        return [AISearchInstance.model_validate(i) for i in self._list(self._calls.base())]
 
     async def alist_instances(self) -> list[AISearchInstance]:
         """Async twin of :meth:`list_instances`."""
-        return [
-            AISearchInstance.model_validate(i) for i in await self._asend("GET", self._calls.base()) or []
-        ]
+        return [AISearchInstance.model_validate(i) for i in await self._alist(self._calls.base())]
 
     def update_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Change an instance's settings (only those given)."""
@@ -441,15 +475,12 @@ class AISearch:
 
     def list_items(self, instance: str) -> list[AISearchItem]:
         """The instance's files."""
-        return [
-            AISearchItem.model_validate(i)
-            for i in self._send("GET", self._calls.url(instance, "/items")) or []
-        ]
+        return [AISearchItem.model_validate(i) for i in self._list(self._calls.url(instance, "/items"))]
 
     async def alist_items(self, instance: str) -> list[AISearchItem]:
         """Async twin of :meth:`list_items`."""
-        found = await self._asend("GET", self._calls.url(instance, "/items"))
-        return [AISearchItem.model_validate(i) for i in found or []]
+        found = await self._alist(self._calls.url(instance, "/items"))
+        return [AISearchItem.model_validate(i) for i in found]
 
     def delete_item(self, instance: str, item_id: str) -> None:
         """Remove a file and its chunks."""

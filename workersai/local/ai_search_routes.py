@@ -32,6 +32,7 @@ from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
 from .responses import envelope
 from .rules import ai_search as rules
+from .rules import paging
 
 DEFAULT_NAMESPACE = "default"
 FALLBACK_MODEL = "@cf/meta/llama-3.1-8b-instruct"
@@ -84,14 +85,20 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def body(request: Request) -> dict[str, Any]:
         return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
 
+    def paged(request: Request, found: list[dict[str, Any]]) -> Response:
+        """One page of ``found`` as the SDK's ``V4PagePaginationArray`` reads it (per_page at most 100,
+        the API reference's maximum for instances/items list; the default is not stated: 20 here)."""
+        chosen = paging.page(
+            request.query_params, default_per_page=20, max_per_page=100, code=rules.INVALID, prefix=""
+        )
+        return JSONResponse(paging.listing(*chosen.of(found)))
+
     async def instances(request: Request, decision: Decision) -> Response:
         namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
         if request.method == "GET":
             found = await call(store().list_instances, namespace)
-            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
-            return JSONResponse(
-                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
-            )
+            wanted = (request.query_params.get("search") or "").lower()  # "id contains", case-insensitive
+            return paged(request, [i for i in found if wanted in str(i["id"]).lower()])
         data = await body(request)
         instance = rules.instance_id(data.get("id"))
         return envelope(await call(store().create, namespace, instance, rules.settings(data)))
@@ -105,11 +112,7 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
 
     async def items(request: Request, decision: Decision) -> Response:
         if request.method == "GET":
-            found = await call(store().items, *where(request))
-            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
-            return JSONResponse(
-                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
-            )
+            return paged(request, await call(store().items, *where(request)))
         await emu.read_body(request, rules.MAX_FILE_BYTES + 64 * 1024)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise rules.invalid("upload an item as multipart/form-data with a 'file' part")
