@@ -21,17 +21,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo
+from ..catalog import OPENAI, RESPONSES, ModelInfo
+from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
-from .generator import Generation
+from .generator import Generation, schema_in_prompt
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
 from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
-from .wire.reasoning import reasoning_text
+from .wire.reasoning import template_reasoning
 from .wire.responses import responses_object, responses_stream
 from .wire.sse import paced
 
@@ -44,14 +45,24 @@ async def embed(emu: Emulator, info: ModelInfo, text: Any, pooling: Any = "mean"
     return vectors
 
 
-class Generated:
-    """One generation with what its renderers need: the checked messages, the reasoning to show (for
-    a catalog reasoning model) and the ``max_tokens`` it was cut at."""
+REASONING_SHARE = 2
+"""A reasoning model's reasoning takes at most 1/REASONING_SHARE of ``max_tokens`` (the rest is the
+answer's), so that a small cap still leaves room for an answer."""
+MAX_REASONING_TOKENS = 96
+"""The language model's reasoning is cut here: a 135M model's thoughts do not improve with length, and
+every token costs the tests time."""
 
-    def __init__(self, gen: Generation, messages: list[Any], info: ModelInfo, max_tokens: int) -> None:
-        self.gen, self.max_tokens = gen, max_tokens
-        self.reasoning = reasoning_text(messages, gen) if info.reasoning else None
-        self.think_tags = info.reasoning and info.family == LEGACY
+
+class Generated:
+    """One generation with what its renderers need: the reasoning to show (for a catalog reasoning
+    model) and the ``max_tokens`` the answer was cut at.
+
+    ``max_tokens`` bounds the reasoning and the answer together, in the text and in ``usage``."""
+
+    def __init__(
+        self, gen: Generation, info: ModelInfo, max_tokens: int, reasoning: str | None = None
+    ) -> None:
+        self.gen, self.max_tokens, self.reasoning = gen, max_tokens, reasoning
 
 
 async def generate(
@@ -66,6 +77,11 @@ async def generate(
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
+    fmt = params.get("response_format")
+    if fmt is not None and fmt.get("type") == "json_object" and (schema := schema_in_prompt(messages)):
+        params["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+    cap = params["max_tokens"]
+    model_reasons = info.reasoning and emu.generator_name == "smollm2"
     live = (
         can_stream_live
         and emu.generator_name == "smollm2"
@@ -75,16 +91,26 @@ async def generate(
     if emu.generator_name == "smollm2":  # the extractive generator has no sampling to steer
         params.update(sampling)
 
-    def run() -> Generation:
+    def run() -> Generated:
+        thought, thought_tokens = None, 0
         try:
+            if model_reasons and cap >= REASONING_SHARE:  # the model reasons first, then answers
+                budget = min(MAX_REASONING_TOKENS, cap // REASONING_SHARE)
+                seed = params["seed"]
+                thought, thought_tokens = emu.generator.reason(messages, max_tokens=budget, seed=seed)
+                params["max_tokens"] = cap - thought_tokens
             if live:
-                return _started(emu.generator.stream(messages, **params), emu.stats)
+                return Generated(_started(emu.generator.stream(messages, **params), emu.stats), info, cap)
             gen: Generation = emu.generator.generate(messages, **params)
         except ValueError as exc:  # a prompt over the context window, a schema the grammar refuses
             raise rules.bad_input(str(exc)) from None
-        return gen
+        if model_reasons:
+            gen.reasoning_tokens = thought_tokens
+        elif info.reasoning:  # the extractive generator: its labelled template, in the room left
+            thought = template_reasoning(messages, gen, cap - gen.completion_tokens)
+        return Generated(gen, info, params["max_tokens"], thought or None)
 
-    return Generated(await run_in_threadpool(run), messages, info, params["max_tokens"])
+    return await run_in_threadpool(run)
 
 
 def _started(stream: Any, stats: dict[str, int]) -> Generation:
@@ -120,12 +146,19 @@ def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> Stream
 
 
 def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
-    """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not)."""
+    """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not).
+
+    gpt-oss takes Responses input (``input``) or chat ``messages`` and answers in the matching shape:
+    @cloudflare/workers-types types gpt-oss-120b/20b as ``XOR<ResponsesInput, ChatCompletionsInput>`` in
+    and ``XOR<ResponsesOutput, ChatCompletionsOutput>`` out, so ``messages`` get a chat completion."""
     gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
-    if info.family == RESPONSES:
+    family = info.family
+    if family == RESPONSES and "input" not in request:
+        family = OPENAI
+    if family == RESPONSES:
         whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
         return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)
-    if info.family == OPENAI:
+    if family == OPENAI:
         if stream:
             return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
         return envelope(openai_completion(info.name, gen, out.max_tokens, reasoning))
@@ -153,7 +186,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
                 {"shape": [len(data), info.dimensions], "data": data, "pooling": body.get("pooling", "mean")}
             )
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
-        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES)
+        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES or chat is body)
         return render_run(info, out, body, decision)
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
@@ -192,26 +225,47 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         return body, info
 
     async def openai_chat(request: Request, decision: Decision) -> Response:
+        """OpenAI's chat completions: every reasoning model's reasoning in ``reasoning_content`` apart
+        from ``content`` (the OpenAI-compatible shape; DeepSeek-R1-distill's ``<think>`` is split out as
+        DeepSeek's own API does), the ``developer`` role taken as OpenAI's API takes it."""
         body, info = await openai_body(request, embedding=False)
-        rules.openai_chat(body)
+        body = rules.openai_chat(body)
         out = await generate(emu, info, body, can_stream_live=True)
         if body.get("stream"):
-            return _sse(
-                openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision, out.gen
-            )
-        return JSONResponse(
-            openai_completion(info.name, out.gen, out.max_tokens, out.reasoning, think_tags=out.think_tags)
-        )
+            return _sse(openai_stream(info.name, out.gen, out.reasoning), decision, out.gen)
+        return JSONResponse(openai_completion(info.name, out.gen, out.max_tokens, out.reasoning))
+
+    stored = StoredResponses()
 
     async def openai_responses(request: Request, decision: Decision) -> Response:
+        """OpenAI's Responses API, with ``store`` and ``previous_response_id`` (:mod:`.conversations`)."""
         body, info = await openai_body(request, embedding=False)
-        out = await generate(emu, info, rules.responses_input(body))
+        chat = rules.responses_input(body)
+        instructions = body.get("instructions") is not None
+        turn = chat["messages"][1:] if instructions else chat["messages"]
+        previous = body.get("previous_response_id")
+        history = stored.history(previous) if previous is not None else []
+        store = body.get("store", True)
+        if not isinstance(store, bool):
+            raise rules.bad_input("'/store' must be a boolean")
+        out = await generate(emu, info, with_history(chat, history, instructions))
         whole = responses_object(info.name, out.gen, out.reasoning, body, out.max_tokens)
+        whole.update(previous_response_id=previous, store=store)
+        if store:
+            stored.keep(whole["id"], [*history, *turn], out.gen)
         if body.get("stream"):
             return _sse(responses_stream(whole, out.gen), decision, out.gen)
         return JSONResponse(whole)
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:
+        """OpenAI's embeddings: float vectors of the model's own size, whatever ``dimensions`` or
+        ``encoding_format`` ask. No Cloudflare page documents either option: the OpenAI-compatibility
+        page (developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/) shows only
+        ``model`` and ``input``; @cloudflare/workers-types' embedding inputs (e.g.
+        ``Ai_Cf_Baai_Bge_Base_En_V1_5_Input``) have ``text`` and ``pooling`` only and the outputs
+        ``data: number[][]``; and users of the compat route with ``dimensions`` set and the openai SDKs
+        (which ask for base64 by default) got float arrays back (karakeep-app/karakeep#2698). The
+        openai SDKs decode base64 only when the answer is a string, so floats work with them."""
         body, info = await openai_body(request, embedding=True)
         raw = body.get("input")
         data = await embed(emu, info, raw)
