@@ -178,6 +178,19 @@ def _topic(text: str) -> str:
     return " ".join(content[-6:]) if content else text.strip()[:80]
 
 
+def _numeric_required(spec: Mapping[str, Any]) -> int:
+    """How many of a tool's required arguments are numbers (a message stating as many numbers reads as
+    the tool's arguments: "Anna is 31." for ``Person(name, age)``)."""
+    params = spec.get("parameters")
+    if not isinstance(params, Mapping):
+        return 0
+    defs = params.get("$defs") or params.get("definitions") or {}
+    props = params.get("properties") or {}
+    required = params.get("required") or []
+    kinds = [_resolve(props.get(k), defs).get("type") for k in required if isinstance(k, str)]
+    return sum(1 for kind in kinds if kind in ("integer", "number"))
+
+
 class LocalGenerator:
     """Answers chat requests extractively; see the module docstring."""
 
@@ -339,9 +352,13 @@ class LocalGenerator:
         ]
         vectors = self.embedder.embed_unit([question or " ", *descriptions])
         scores = vectors[1:] @ vectors[0]
+        numbers = len(_NUMBER.findall(question))
         for i, n in enumerate(names):
             if n and (n.lower() in lowered or n.replace("_", " ").lower() in lowered):
                 scores[i] += 1.0
+            wanted = _numeric_required(specs[i])
+            if wanted and numbers >= wanted:  # the message carries the tool's numeric arguments
+                scores[i] += 0.3
         best = int(np.argmax(scores))
         asks_for_tool = bool(re.search(r"\b(tool|function|call|use)\b", lowered))
         if not (
