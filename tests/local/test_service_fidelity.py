@@ -211,3 +211,16 @@ def test_tasks_and_authors_are_listed(http: httpx.Client) -> None:
     assert all({"id", "name", "description"} <= set(t) for t in tasks)
     authors = http.get("/ai/authors/search").json()["result"]
     assert {"meta", "openai", "baai"} <= {a["name"] for a in authors}
+
+
+def test_a_queued_gpt_oss_chat_request_answers_a_chat_completion(http: httpx.Client) -> None:
+    url = f"/ai/run/{GPT_OSS}"
+    queued = http.post(url, params={"queueRequest": "true"}, json={"requests": [{"messages": MESSAGES}]})
+    request_id = queued.json()["result"]["request_id"]
+    for _ in range(100):  # the Batch API: poll with the request id until the responses are there
+        polled = http.post(url, params={"queueRequest": "true"}, json={"request_id": request_id}).json()
+        if "responses" in polled["result"]:
+            break
+    answer = polled["result"]["responses"][0]
+    result = answer.get("result", answer)
+    assert result["object"] == "chat.completion" and "Paris" in result["choices"][0]["message"]["content"]

@@ -145,6 +145,12 @@ def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> Stream
     )
 
 
+def answer_family(info: ModelInfo, request: dict[str, Any]) -> str | None:
+    """The shape ``/ai/run`` answers ``request`` in: the model's catalog family, except that a Responses
+    model given chat ``messages`` (no ``input``) answers a chat completion (see :func:`render_run`)."""
+    return OPENAI if info.family == RESPONSES and "input" not in request else info.family
+
+
 def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
     """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not).
 
@@ -152,9 +158,7 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     @cloudflare/workers-types types gpt-oss-120b/20b as ``XOR<ResponsesInput, ChatCompletionsInput>`` in
     and ``XOR<ResponsesOutput, ChatCompletionsOutput>`` out, so ``messages`` get a chat completion."""
     gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
-    family = info.family
-    if family == RESPONSES and "input" not in request:
-        family = OPENAI
+    family = answer_family(info, request)
     if family == RESPONSES:
         whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
         return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import OPENAI, RESPONSES, ModelInfo
-from .ai_routes import embed, generate
+from .ai_routes import answer_family, embed, generate
 from .emulator import Emulator
 from .responses import envelope, error_response
 from .rules import Rejected
@@ -135,9 +135,10 @@ async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> t
     chat = ai_rules.responses_input(request) if info.family == RESPONSES and "input" in request else request
     out = await generate(emu, info, chat)
     gen = out.gen
-    if info.family == RESPONSES:
+    family = answer_family(info, request)
+    if family == RESPONSES:
         result = responses_object(info.name, gen, out.reasoning, request, out.max_tokens)
-    elif info.family == OPENAI:
+    elif family == OPENAI:
         result = openai_completion(info.name, gen, out.max_tokens, out.reasoning)
     else:
         result = legacy_result(gen, out.reasoning)
