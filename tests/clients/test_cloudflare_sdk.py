@@ -72,6 +72,14 @@ def test_ai_search_instances_list_pages_and_stops(
     assert budget.sent == pages_for(len(listed), 2)
 
 
+def test_ai_search_namespaces_list_pages_and_stops(
+    cf: Any, emulator: LocalEmulator, budget: RequestBudget, instances: list[str]
+) -> None:
+    listed = [n.name for n in cf.aisearch.namespaces.list(account_id=emulator.account_id, per_page=1)]
+    assert "default" in listed and len(listed) == len(set(listed))
+    assert budget.sent == pages_for(len(listed), 1)
+
+
 def test_ai_search_items_list_pages_and_stops(
     cf: Any, emulator: LocalEmulator, budget: RequestBudget, instances: list[str]
 ) -> None:
@@ -115,6 +123,16 @@ def test_vectorize_round_trip(cf: Any, emulator: LocalEmulator, budget: RequestB
             info = cf.vectorize.indexes.info(name, account_id=emulator.account_id)
             if info.processed_up_to_mutation == mutation.mutation_id:
                 break
+        ids, cursor, sent = [], None, budget.sent
+        while True:  # list_vectors is not a paginator: the caller follows nextCursor while truncated
+            page = cf.vectorize.indexes.list_vectors(
+                name, account_id=emulator.account_id, count=1, cursor=cursor
+            )
+            ids += [v.id for v in page.vectors]
+            if not page.is_truncated:
+                break
+            cursor = page.next_cursor
+        assert ids == ["a", "b"] and budget.sent - sent == 2
         found = cf.vectorize.indexes.query(
             name, account_id=emulator.account_id, vector=[1.0, 0.1, 0.0], top_k=1
         )

@@ -224,3 +224,21 @@ def test_a_queued_gpt_oss_chat_request_answers_a_chat_completion(http: httpx.Cli
     answer = polled["result"]["responses"][0]
     result = answer.get("result", answer)
     assert result["object"] == "chat.completion" and "Paris" in result["choices"][0]["message"]["content"]
+
+
+def test_ai_search_namespaces_are_listed_and_paged(http: httpx.Client) -> None:
+    assert http.post("/ai-search/namespaces/team-x/instances", json={"id": "ns-list"}).status_code == 200
+    try:
+        first = http.get("/ai-search/namespaces", params={"per_page": 1}).json()
+        names = [n["name"] for n in first["result"]]
+        total = first["result_info"]["total_count"]
+        for page in range(2, total + 2):
+            names += [
+                n["name"]
+                for n in http.get("/ai-search/namespaces", params={"per_page": 1, "page": page}).json()[
+                    "result"
+                ]
+            ]
+        assert {"default", "team-x"} <= set(names) and len(names) == total
+    finally:
+        http.delete("/ai-search/namespaces/team-x/instances/ns-list")

@@ -8,7 +8,9 @@
 Under each: instances (list, create, read, update, delete), ``/{id}/items`` (list, multipart upload),
 ``/{id}/items/{item_id}`` (read, delete) and ``/{id}/items/{item_id}/chunks``, ``/{id}/search``,
 ``/{id}/chat/completions`` (answered by the emulator's generator over the retrieved chunks) and
-``/{id}/stats``. Requests are checked by :mod:`workersai.local.rules.ai_search`; the work is done by
+``/{id}/stats``; and ``GET /ai-search/namespaces`` (the namespaces that hold instances, and ``default``).
+Every list pages (:mod:`workersai.local.rules.paging`). Requests are checked by
+:mod:`workersai.local.rules.ai_search`; the work is done by
 :class:`~workersai.local.ai_search_store.AISearchStore` (see there for what stands in for what).
 """
 
@@ -189,12 +191,17 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def stats(request: Request, decision: Decision) -> Response:
         return envelope(await call(store().stats, *where(request)))
 
+    async def namespaces(request: Request, decision: Decision) -> Response:
+        found = await call(store().namespaces, DEFAULT_NAMESPACE)
+        wanted = (request.query_params.get("search") or "").lower()
+        return paged(request, [n for n in found if wanted in n["name"].lower()])
+
     Handler = Callable[[Request, Decision], Awaitable[Response]]
 
     def r(path: str, handler: Handler, *methods: str) -> Route:
         return Route(path, emu.guarded("ai-search", handler), methods=list(methods))
 
-    routes: list[Route] = []
+    routes: list[Route] = [r(prefix + "/ai-search/namespaces", namespaces, "GET")]
     for base in (prefix + "/ai-search/namespaces/{namespace}/instances", prefix + "/ai-search/instances"):
         inst = base + "/{id}"
         routes += [

@@ -136,6 +136,18 @@ class AISearchStore:
         with self.lock:
             return self._describe(namespace, instance)
 
+    def namespaces(self, always: str) -> list[dict[str, Any]]:
+        """Every namespace that holds an instance, and ``always`` (the account's ``default``), by name;
+        each dated by its first instance (namespaces are not created on their own here)."""
+        with self.lock:
+            rows = dict(
+                self.db.execute(
+                    "SELECT namespace, MIN(created_at) FROM instances GROUP BY namespace"
+                ).fetchall()
+            )
+        rows.setdefault(always, None)
+        return [{"name": n, "description": None, "created_at": rows[n]} for n in sorted(rows)]
+
     def list_instances(self, namespace: str) -> list[dict[str, Any]]:
         with self.lock:
             ids = [
