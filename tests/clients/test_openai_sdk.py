@@ -59,6 +59,18 @@ def test_tool_call(oai: Any) -> None:
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Lyon"}
 
 
+def test_tool_call_stream(oai: Any) -> None:
+    stream = oai.chat.completions.create(
+        model="@cf/qwen/qwen3-30b-a3b-fp8",
+        messages=[{"role": "user", "content": "Use the tool: weather in 'Lyon'"}],
+        tools=[WEATHER],
+        stream=True,
+    )
+    parts = [d for c in stream if c.choices for d in c.choices[0].delta.tool_calls or []]
+    assert parts[0].function.name == "get_weather"
+    assert json.loads("".join(p.function.arguments or "" for p in parts)) == {"city": "Lyon"}
+
+
 def test_parse_with_a_pydantic_schema(oai: Any) -> None:
     completion = oai.chat.completions.parse(
         model=LLAMA, messages=[{"role": "user", "content": "Anna is 31."}], response_format=Person

@@ -198,6 +198,11 @@ def test_ai_search_lists_page(http: httpx.Client) -> None:
             == "page-1"
         )
         assert http.get("/ai-search/instances", params={"per_page": 101}).status_code == 400
+        ordered = http.get(
+            "/ai-search/instances", params={"order_by": "created_at", "order_by_direction": "desc"}
+        ).json()["result"]
+        stamps = [i["created_at"] for i in ordered]
+        assert stamps == sorted(stamps, reverse=True) and set(names) <= {i["id"] for i in ordered}
         items = http.get("/ai-search/namespaces/default/instances/page-0/items", params={"page": 2}).json()
         assert items["result"] == [] and items["result_info"]["total_count"] == 0
     finally:

@@ -99,8 +99,12 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
         namespace = str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
         if request.method == "GET":
             found = await call(store().list_instances, namespace)
-            wanted = (request.query_params.get("search") or "").lower()  # "id contains", case-insensitive
-            return paged(request, [i for i in found if wanted in str(i["id"]).lower()])
+            q = request.query_params
+            wanted = (q.get("search") or "").lower()  # "id contains", case-insensitive
+            found = [i for i in found if wanted in str(i["id"]).lower()]
+            if q.get("order_by") == "created_at":  # the one order_by the API reference lists
+                found.sort(key=lambda i: str(i["created_at"]), reverse=q.get("order_by_direction") == "desc")
+            return paged(request, found)
         data = await body(request)
         instance = rules.instance_id(data.get("id"))
         return envelope(await call(store().create, namespace, instance, rules.settings(data)))
