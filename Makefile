@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pyodide workers-types emulator bench clean
+.PHONY: install demo test lint typecheck pytest pyodide workers-types clients emulator bench clean
 
 install: $(STAMP)
 
@@ -29,8 +29,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install pyodide workers-types
+pytest: install pyodide workers-types clients
 	$(BIN)/python -m pytest -q
+
+# tests/clients runs real clients nobody here wrote (langchain-openai, langchain-cloudflare, LlamaIndex's
+# Cloudflare embeddings; pinned in its requirements.txt) against the emulator: installed into the test
+# venv, never dependencies of the package. Redone when the pins change (the stamp lives in the venv).
+CLIENTS := tests/clients
+clients: $(VENV)/.clients-installed
+
+$(VENV)/.clients-installed: $(CLIENTS)/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install -q -r $(CLIENTS)/requirements.txt
+	touch $@
 
 # tests/pyodide runs the adapters under Pyodide 3.14 in Node with emulated env.AI / env.VECTORIZE bindings.
 # Its setup: the pinned npm package `pyodide` (npm ci) and the site folder of pinned wheels for Pyodide

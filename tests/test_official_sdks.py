@@ -124,13 +124,17 @@ def test_openai_refuses_a_bad_reasoning_effort(openai_client: OpenAI) -> None:
     [
         ("@cf/meta/llama-3.1-8b-instruct-fast", lambda r: "Paris" in r["response"]),
         ("@cf/qwen/qwen3-30b-a3b-fp8", lambda r: "Paris" in r["choices"][0]["message"]["content"]),
-        (
+        (  # chat messages in, a chat completion out (workers-types: XOR<..., ChatCompletionsOutput>)
             "@cf/openai/gpt-oss-20b",
-            lambda r: r["object"] == "response" and r["output"][0]["type"] == "reasoning",
+            lambda r: (
+                r["object"] == "chat.completion"
+                and "Paris" in r["choices"][0]["message"]["content"]
+                and bool(r["choices"][0]["message"]["reasoning_content"])
+            ),
         ),
         ("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", lambda r: "</think>" in r["response"]),
     ],
-    ids=["legacy", "openai", "responses", "think-in-text"],
+    ids=["legacy", "openai", "gpt-oss-messages", "think-in-text"],
 )
 def test_cloudflare_ai_run_each_family(
     cloudflare_client: Cloudflare, emulator: LocalEmulator, model: str, check: Any

@@ -25,7 +25,7 @@ Wire facts (Cloudflare's pages):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -280,6 +280,43 @@ def search_options(
 
 
 # -- parsing -----------------------------------------------------------------------------------------
+PER_PAGE = 100
+"""Instances and items per list request: the API reference's maximum (instances/methods/list)."""
+MAX_PAGES = 10_000
+
+
+def _pages() -> Generator[dict[str, int], list[Any] | None, list[Any]]:
+    """Every entry of a page-numbered list: yields each page's query and receives its entries, ending
+    on a page shorter than ``PER_PAGE`` (the listing ends there; the SDK's paginator would ask once more
+    and stop on the empty page)."""
+    found: list[Any] = []
+    seen: set[str] = set()
+    for number in range(1, MAX_PAGES + 1):
+        page = yield {"page": number, "per_page": PER_PAGE}
+        if page is None:
+            page = []
+        if not isinstance(page, list):
+            raise ResponseFormatError(f"AI Search answered {type(page).__name__} where a list page was due")
+        keys = [_entry_key(entry) for entry in page]
+        if page and seen.issuperset(keys):
+            raise ResponseFormatError(
+                f"AI Search list page {number} repeats earlier pages' entries (the server ignores 'page')"
+            )
+        found.extend(entry for entry, key in zip(page, keys, strict=True) if key not in seen)
+        seen.update(keys)
+        if len(page) < PER_PAGE:
+            return found
+    raise ResponseFormatError(f"the list did not end within {MAX_PAGES} pages")
+
+
+def _entry_key(entry: Any) -> str:
+    """What tells a listed entry from another: its ``id``, else its whole JSON."""
+    key = entry.get("id") if isinstance(entry, dict) else None
+    if isinstance(key, str):
+        return key
+    return json.dumps(entry, sort_keys=True, default=str)
+
+
 def _json(response: httpx.Response) -> Any:
     """The envelope's ``result``, or the body itself when it is not an envelope (chat completions
     answer in the OpenAI shape)."""
@@ -406,6 +443,24 @@ class AISearch:
         with narrowed(NotFound, InstanceNotFound):
             return _json(await self.client.transport.arequest(method, url, **kwargs))
 
+    def _list(self, url: str) -> list[Any]:
+        flow = _pages()
+        params = next(flow)
+        try:
+            while True:
+                params = flow.send(self._send("GET", url, params=params))
+        except StopIteration as done:
+            return list(done.value)
+
+    async def _alist(self, url: str) -> list[Any]:
+        flow = _pages()
+        params = next(flow)
+        try:
+            while True:
+                params = flow.send(await self._asend("GET", url, params=params))
+        except StopIteration as done:
+            return list(done.value)
+
     # -- instances --------------------------------------------------------------------------------
     def _create(self, instance: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         check_instance_id(instance)
@@ -450,11 +505,11 @@ class AISearch:
 
     def list_instances(self) -> list[AISearchInstance]:
         """The namespace's instances."""
-        return _parse_list(AISearchInstance, self._send("GET", self._calls.base()))
+        return _parse_list(AISearchInstance, self._list(self._calls.base()))
 
     async def alist_instances(self) -> list[AISearchInstance]:
         """Async twin of :meth:`list_instances`."""
-        return _parse_list(AISearchInstance, await self._asend("GET", self._calls.base()))
+        return _parse_list(AISearchInstance, await self._alist(self._calls.base()))
 
     def update_instance(self, instance: str, **settings: Any) -> AISearchInstance:
         """Change an instance's settings (only those given)."""
@@ -496,12 +551,11 @@ class AISearch:
 
     def list_items(self, instance: str) -> list[AISearchItem]:
         """The instance's files."""
-        return _parse_list(AISearchItem, self._send("GET", self._calls.url(instance, "/items")))
+        return _parse_list(AISearchItem, self._list(self._calls.url(instance, "/items")))
 
     async def alist_items(self, instance: str) -> list[AISearchItem]:
         """Async twin of :meth:`list_items`."""
-        found = await self._asend("GET", self._calls.url(instance, "/items"))
-        return _parse_list(AISearchItem, found)
+        return _parse_list(AISearchItem, await self._alist(self._calls.url(instance, "/items")))
 
     def delete_item(self, instance: str, item_id: str) -> None:
         """Remove a file and its chunks."""

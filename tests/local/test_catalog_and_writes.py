@@ -40,7 +40,14 @@ def error(answer: httpx.Response) -> tuple[int, int]:
 def test_search_pages_with_result_info(http: httpx.Client) -> None:
     total = len(models())
     first, last = search(http, per_page=8), search(http, per_page=8, page=(total + 7) // 8)
-    assert first["result_info"] == {"page": 1, "per_page": 8, "count": 8, "total_count": total}
+    pages = (total + 7) // 8
+    assert first["result_info"] == {
+        "page": 1,
+        "per_page": 8,
+        "count": 8,
+        "total_count": total,
+        "total_pages": pages,
+    }
     assert last["result_info"]["count"] == total - 8 * ((total + 7) // 8 - 1)
     assert search(http, per_page=8, page=99)["result"] == []  # past the end: empty, as the SDK expects
     entry = first["result"][0]

@@ -22,12 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
+from ..catalog import OPENAI, RESPONSES, ModelInfo, third_party_models
+from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision
 from .gateway import default_gateway_for
-from .generator import CANCEL, Generation
+from .generator import CANCEL, Generation, schema_in_prompt
 from .model_schemas import answers_chat_completions_output
 from .responses import ApiError, FastJSONResponse, envelope
 from .rules import ai as rules
@@ -35,7 +36,7 @@ from .rules.gateway import GATEWAY_ID_HEADER
 from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
-from .wire.reasoning import reasoning_text
+from .wire.reasoning import template_reasoning
 from .wire.responses import responses_object, responses_stream
 from .wire.sse import paced
 
@@ -60,14 +61,24 @@ async def embedding_result(emu: Emulator, info: ModelInfo, body: dict[str, Any])
     return result
 
 
-class Generated:
-    """One generation with what its renderers need: the checked messages, the reasoning to show (for
-    a catalog reasoning model) and the ``max_tokens`` it was cut at."""
+REASONING_SHARE = 2
+"""A reasoning model's reasoning takes at most 1/REASONING_SHARE of ``max_tokens`` (the rest is the
+answer's), so that a small cap still leaves room for an answer."""
+MAX_REASONING_TOKENS = 96
+"""The language model's reasoning is cut here: a 135M model's thoughts do not improve with length, and
+every token costs the tests time."""
 
-    def __init__(self, gen: Generation, messages: list[Any], info: ModelInfo, max_tokens: int) -> None:
-        self.gen, self.max_tokens = gen, max_tokens
-        self.reasoning = reasoning_text(messages, gen) if info.reasoning else None
-        self.think_tags = info.reasoning and info.family == LEGACY
+
+class Generated:
+    """One generation with what its renderers need: the reasoning to show (for a catalog reasoning
+    model) and the ``max_tokens`` the answer was cut at.
+
+    ``max_tokens`` bounds the reasoning and the answer together, in the text and in ``usage``."""
+
+    def __init__(
+        self, gen: Generation, info: ModelInfo, max_tokens: int, reasoning: str | None = None
+    ) -> None:
+        self.gen, self.max_tokens, self.reasoning = gen, max_tokens, reasoning
 
 
 async def _until_disconnected(request: Request, cancel: threading.Event) -> None:
@@ -101,6 +112,11 @@ async def generate(
     messages = params.pop("messages")
     prompt_tokens = sum(emu.extractive.count_tokens(str(m.get("content") or "")) for m in messages)
     rules.context_window(info, params["max_tokens"], prompt_tokens)
+    fmt = params.get("response_format")
+    if fmt is not None and fmt.get("type") == "json_object" and (schema := schema_in_prompt(messages)):
+        params["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+    cap = params["max_tokens"]
+    model_reasons = info.reasoning and emu.generator_name == "smollm2"
     live = (
         can_stream_live
         and emu.generator_name == "smollm2"
@@ -112,26 +128,35 @@ async def generate(
 
     cancel = threading.Event()
 
-    def run() -> Generation:
+    def run() -> Generated:
         CANCEL.set(cancel)  # this worker thread's context, for the generation it starts
+        thought, thought_tokens = None, 0
         try:
+            if model_reasons and cap >= REASONING_SHARE:  # the model reasons first, then answers
+                budget = min(MAX_REASONING_TOKENS, cap // REASONING_SHARE)
+                seed = params["seed"]
+                thought, thought_tokens = emu.generator.reason(messages, max_tokens=budget, seed=seed)
+                params["max_tokens"] = cap - thought_tokens
             if live:
-                return _started(emu.generator.stream(messages, **params), emu.stats)
+                return Generated(_started(emu.generator.stream(messages, **params), emu.stats), info, cap)
             gen: Generation = emu.generator.generate(messages, **params)
         except ValueError as exc:  # a prompt over the context window, a schema the grammar refuses
             raise rules.bad_input(str(exc)) from None
-        return gen
+        if model_reasons:
+            gen.reasoning_tokens = thought_tokens
+        elif info.reasoning:  # the extractive generator: its labelled template, in the room left
+            thought = template_reasoning(messages, gen, cap - gen.completion_tokens)
+        return Generated(gen, info, params["max_tokens"], thought or None)
 
     watcher = asyncio.ensure_future(_until_disconnected(request, cancel)) if request is not None else None
     try:
-        gen = await run_in_threadpool(run)
+        return await run_in_threadpool(run)
     except BaseException:
         cancel.set()  # cancelled (shut-down) or failed: the thread stops at its next token
         raise
     finally:
         if watcher is not None:
             watcher.cancel()
-    return Generated(gen, messages, info, params["max_tokens"])
 
 
 def _started(stream: Any, stats: dict[str, int]) -> Generation:
@@ -166,13 +191,24 @@ def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> Stream
     )
 
 
+def answer_family(info: ModelInfo, request: dict[str, Any]) -> str | None:
+    """The shape ``/ai/run`` answers ``request`` in: the model's catalog family, except that a Responses
+    model given chat ``messages`` (no ``input``) answers a chat completion (see :func:`render_run`)."""
+    return OPENAI if info.family == RESPONSES and "input" not in request else info.family
+
+
 def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
-    """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not)."""
+    """A generation on ``/ai/run`` in the model's family shape (enveloped; streams are not).
+
+    gpt-oss takes Responses input (``input``) or chat ``messages`` and answers in the matching shape:
+    @cloudflare/workers-types types gpt-oss-120b/20b as ``XOR<ResponsesInput, ChatCompletionsInput>`` in
+    and ``XOR<ResponsesOutput, ChatCompletionsOutput>`` out, so ``messages`` get a chat completion."""
     gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
-    if info.family == RESPONSES:
+    family = answer_family(info, request)
+    if family == RESPONSES:
         whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
         return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)
-    if info.family == OPENAI:
+    if family == OPENAI:
         if stream:
             return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
         return envelope(run_completion(info, out, reasoning))
@@ -213,7 +249,9 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if info.is_embedding:
             return envelope(await embedding_result(emu, info, body))
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
-        out = await generate(emu, info, chat, can_stream_live=info.family != RESPONSES, request=request)
+        out = await generate(
+            emu, info, chat, can_stream_live=info.family != RESPONSES or chat is body, request=request
+        )
         return render_run(info, out, body, decision)
 
     async def gateway_run(request: Request, decision: Decision) -> Response:
@@ -264,26 +302,47 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         return body, info
 
     async def openai_chat(request: Request, decision: Decision) -> Response:
+        """OpenAI's chat completions: every reasoning model's reasoning in ``reasoning_content`` apart
+        from ``content`` (the OpenAI-compatible shape; DeepSeek-R1-distill's ``<think>`` is split out as
+        DeepSeek's own API does), the ``developer`` role taken as OpenAI's API takes it."""
         body, info = await openai_body(request, embedding=False)
-        rules.openai_chat(body)
+        body = rules.openai_chat(body)
         out = await generate(emu, info, body, can_stream_live=True, request=request)
         if body.get("stream"):
-            return _sse(
-                openai_stream(info.name, out.gen, out.reasoning, think_tags=out.think_tags), decision, out.gen
-            )
-        return JSONResponse(
-            openai_completion(info.name, out.gen, out.max_tokens, out.reasoning, think_tags=out.think_tags)
-        )
+            return _sse(openai_stream(info.name, out.gen, out.reasoning), decision, out.gen)
+        return JSONResponse(openai_completion(info.name, out.gen, out.max_tokens, out.reasoning))
+
+    stored = StoredResponses()
 
     async def openai_responses(request: Request, decision: Decision) -> Response:
+        """OpenAI's Responses API, with ``store`` and ``previous_response_id`` (:mod:`.conversations`)."""
         body, info = await openai_body(request, embedding=False)
-        out = await generate(emu, info, rules.responses_input(body), request=request)
+        chat = rules.responses_input(body)
+        instructions = body.get("instructions") is not None
+        turn = chat["messages"][1:] if instructions else chat["messages"]
+        previous = body.get("previous_response_id")
+        history = stored.history(previous) if previous is not None else []
+        store = body.get("store", True)
+        if not isinstance(store, bool):
+            raise rules.bad_input("'/store' must be a boolean")
+        out = await generate(emu, info, with_history(chat, history, instructions), request=request)
         whole = responses_object(info.name, out.gen, out.reasoning, body, out.max_tokens)
+        whole.update(previous_response_id=previous, store=store)
+        if store:
+            stored.keep(whole["id"], [*history, *turn], out.gen)
         if body.get("stream"):
             return _sse(responses_stream(whole, out.gen), decision, out.gen)
         return JSONResponse(whole)
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:
+        """OpenAI's embeddings: float vectors of the model's own size, whatever ``dimensions`` or
+        ``encoding_format`` ask. No Cloudflare page documents either option: the OpenAI-compatibility
+        page (developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/) shows only
+        ``model`` and ``input``; @cloudflare/workers-types' embedding inputs (e.g.
+        ``Ai_Cf_Baai_Bge_Base_En_V1_5_Input``) have ``text`` and ``pooling`` only and the outputs
+        ``data: number[][]``; and users of the compat route with ``dimensions`` set and the openai SDKs
+        (which ask for base64 by default) got float arrays back (karakeep-app/karakeep#2698). The
+        openai SDKs decode base64 only when the answer is a string, so floats work with them."""
         body, info = await openai_body(request, embedding=True)
         raw = body.get("input")
         data = await embed(emu, info, raw)

@@ -8,7 +8,9 @@
 Under each: instances (list, create, read, update, delete), ``/{id}/items`` (list, multipart upload),
 ``/{id}/items/{item_id}`` (read, delete) and ``/{id}/items/{item_id}/chunks``, ``/{id}/search``,
 ``/{id}/chat/completions`` (answered by the emulator's generator over the retrieved chunks) and
-``/{id}/stats``. Requests are checked by :mod:`workersai.local.rules.ai_search`; the work is done by
+``/{id}/stats``; and ``GET /ai-search/namespaces`` (the namespaces that hold instances, and ``default``).
+Every list pages (:mod:`workersai.local.rules.paging`). Requests are checked by
+:mod:`workersai.local.rules.ai_search`; the work is done by
 :class:`~workersai.local.ai_search_store.AISearchStore` (see there for what stands in for what).
 """
 
@@ -32,6 +34,7 @@ from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
 from .responses import envelope
 from .rules import ai_search as rules
+from .rules import paging
 
 DEFAULT_NAMESPACE = "default"
 FALLBACK_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
@@ -89,13 +92,23 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def body(request: Request) -> dict[str, Any]:
         return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
 
+    def paged(request: Request, found: list[dict[str, Any]]) -> Response:
+        """One page of ``found`` as the SDK's ``V4PagePaginationArray`` reads it (per_page at most 100,
+        the API reference's maximum for instances/items list; the default is not stated: 20 here)."""
+        chosen = paging.page(
+            request.query_params, default_per_page=20, max_per_page=100, code=rules.INVALID, prefix=""
+        )
+        return JSONResponse(paging.listing(*chosen.of(found)))
+
     async def instances(request: Request, decision: Decision) -> Response:
         if request.method == "GET":
             found = await call(store().list_instances, *scope(request))
-            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
-            return JSONResponse(
-                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
-            )
+            q = request.query_params
+            wanted = (q.get("search") or "").lower()  # "id contains", case-insensitive
+            found = [i for i in found if wanted in str(i["id"]).lower()]
+            if q.get("order_by") == "created_at":  # the one order_by the API reference lists
+                found.sort(key=lambda i: str(i["created_at"]), reverse=q.get("order_by_direction") == "desc")
+            return paged(request, found)
         data = await body(request)
         instance = rules.instance_id(data.get("id"))
         return envelope(await call(store().create, *scope(request), instance, rules.settings(data)))
@@ -109,11 +122,7 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
 
     async def items(request: Request, decision: Decision) -> Response:
         if request.method == "GET":
-            found = await call(store().items, *where(request))
-            info = {"page": 1, "per_page": len(found), "count": len(found), "total_count": len(found)}
-            return JSONResponse(
-                {"result": found, "result_info": info, "success": True, "errors": [], "messages": []}
-            )
+            return paged(request, await call(store().items, *where(request)))
         await emu.read_body(request, rules.MAX_FILE_BYTES + 64 * 1024)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise rules.invalid("upload an item as multipart/form-data with a 'file' part")
@@ -190,12 +199,17 @@ def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
     async def stats(request: Request, decision: Decision) -> Response:
         return envelope(await call(store().stats, *where(request)))
 
+    async def namespaces(request: Request, decision: Decision) -> Response:
+        found = await call(store().namespaces, str(request.path_params["account_id"]), DEFAULT_NAMESPACE)
+        wanted = (request.query_params.get("search") or "").lower()
+        return paged(request, [n for n in found if wanted in n["name"].lower()])
+
     Handler = Callable[[Request, Decision], Awaitable[Response]]
 
     def r(path: str, handler: Handler, *methods: str) -> Route:
         return Route(path, emu.guarded("ai-search", handler), methods=list(methods))
 
-    routes: list[Route] = []
+    routes: list[Route] = [r(prefix + "/ai-search/namespaces", namespaces, "GET")]
     for base in (prefix + "/ai-search/namespaces/{namespace}/instances", prefix + "/ai-search/instances"):
         inst = base + "/{id}"
         routes += [

@@ -167,6 +167,19 @@ class AISearchStore:
         with self.lock:
             return self._describe(account, namespace, instance)
 
+    def namespaces(self, account: str, always: str) -> list[dict[str, Any]]:
+        """Every namespace that holds an instance, and ``always`` (the account's ``default``), by name;
+        each dated by its first instance (namespaces are not created on their own here)."""
+        with self.lock:
+            rows = dict(
+                self.db.execute(
+                    "SELECT namespace, MIN(created_at) FROM instances WHERE account = ? GROUP BY namespace",
+                    (account,),
+                ).fetchall()
+            )
+        rows.setdefault(always, None)
+        return [{"name": n, "description": None, "created_at": rows[n]} for n in sorted(rows)]
+
     def list_instances(self, account: str, namespace: str) -> list[dict[str, Any]]:
         with self.lock:
             ids = [

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..catalog import OPENAI, RESPONSES, ModelInfo
-from .ai_routes import embedding_result, generate, run_completion
+from .ai_routes import answer_family, embedding_result, generate, run_completion
 from .emulator import Emulator
 from .faults import ERRORS
 from .responses import envelope, error_response
@@ -146,9 +146,10 @@ async def run_request(emu: Emulator, info: ModelInfo, body: dict[str, Any]) -> t
     chat = ai_rules.responses_input(request) if info.family == RESPONSES and "input" in request else request
     out = await generate(emu, info, chat)
     gen = out.gen
-    if info.family == RESPONSES:
+    family = answer_family(info, request)
+    if family == RESPONSES:
         result = responses_object(info.name, gen, out.reasoning, request, out.max_tokens)
-    elif info.family == OPENAI:
+    elif family == OPENAI:
         result = run_completion(info, out, out.reasoning)
     else:
         nested = info.name in ai_rules.NESTED_TOOL_CALL_MODELS

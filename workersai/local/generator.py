@@ -50,6 +50,8 @@ class Generation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     pieces: list[str] = field(default_factory=list)
+    reasoning_tokens: int = 0
+    """Tokens of the reasoning a reasoning model shows with this generation (counted as output)."""
     live: Iterator[str] | None = field(default=None, repr=False, compare=False)
     """While the language model is still generating: its pieces as they come (reading it runs the
     model); the other fields are complete once it is exhausted."""
@@ -65,6 +67,38 @@ class Generation:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+
+
+def schema_in_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A JSON Schema written into the conversation (the largest JSON object in a system or user message
+    that reads as one: ``properties``, ``type: object`` or ``$defs``), or None.
+
+    Clients that ask for ``response_format: json_object`` often give the schema only in the prompt
+    (langchain-cloudflare's ``with_structured_output`` for most models: "You must respond with valid JSON
+    that matches this schema ... {schema}"); a model that follows its prompt answers an instance of it,
+    so the emulator's generators are given that schema as if it had been sent as ``json_schema``."""
+    decoder = json.JSONDecoder()
+    best: dict[str, Any] | None = None
+    best_size = 0
+    for m in messages:
+        if m.get("role") not in ("system", "user", "developer"):
+            continue
+        text = str(m.get("content") or "")
+        start = text.find("{")
+        while start != -1:
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except ValueError:
+                start = text.find("{", start + 1)
+                continue
+            if (
+                isinstance(value, dict)
+                and (isinstance(value.get("properties"), dict) or value.get("type") == "object")
+                and end - start > best_size
+            ):
+                best, best_size = value, end - start
+            start = text.find("{", end)
+    return best
 
 
 def _tool_spec(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,6 +189,19 @@ def _topic(text: str) -> str:
     return " ".join(content[-6:]) if content else text.strip()[:80]
 
 
+def _numeric_required(spec: Mapping[str, Any]) -> int:
+    """How many of a tool's required arguments are numbers (a message stating as many numbers reads as
+    the tool's arguments: "Anna is 31." for ``Person(name, age)``)."""
+    params = spec.get("parameters")
+    if not isinstance(params, Mapping):
+        return 0
+    defs = params.get("$defs") or params.get("definitions") or {}
+    props = params.get("properties") or {}
+    required = params.get("required") or []
+    kinds = [_resolve(props.get(k), defs).get("type") for k in required if isinstance(k, str)]
+    return sum(1 for kind in kinds if kind in ("integer", "number"))
+
+
 class LocalGenerator:
     """Answers chat requests extractively; see the module docstring."""
 
@@ -221,16 +268,36 @@ class LocalGenerator:
         if last.get("role") == "tool":
             text = self._answer_from_tools(messages)
         elif tools and tool_choice != "none" and (call := self._pick_tool(question, tools, tool_choice)):
-            gen.tool_calls = [call]
-            gen.completion_tokens = self.count_tokens(json.dumps(call))
-            return gen
+            return self._within(gen, json.dumps(call["arguments"]), max_tokens, tool_call=call)
         elif response_format is not None:
-            gen.json_value = self._json_answer(question, messages, response_format)
-            gen.completion_tokens = self.count_tokens(json.dumps(gen.json_value))
-            return gen
+            value = self._json_answer(question, messages, response_format)
+            return self._within(gen, json.dumps(value), max_tokens, json_value=value)
         else:
             text = self._extract(question, messages, temperature, seed)
         gen.text, gen.pieces = self._cut(text, max_tokens, stop)
+        gen.completion_tokens = sum(max(1, self.count_tokens(p)) for p in gen.pieces)
+        return gen
+
+    def _within(
+        self,
+        gen: Generation,
+        text: str,
+        max_tokens: int,
+        *,
+        tool_call: dict[str, Any] | None = None,
+        json_value: Any = None,
+    ) -> Generation:
+        """A tool call's arguments or a JSON answer (``text``) if it fits in ``max_tokens``; else, as a
+        model cut by its token cap, the text so far (unparsed) and ``max_tokens`` tokens."""
+        tokens = self.count_tokens(text)
+        if tokens <= max_tokens:
+            gen.completion_tokens = tokens
+            if tool_call is not None:
+                gen.tool_calls = [tool_call]
+            else:
+                gen.json_value = json_value
+            return gen
+        gen.text, gen.pieces = self._cut(text, max_tokens, ())
         gen.completion_tokens = sum(max(1, self.count_tokens(p)) for p in gen.pieces)
         return gen
 
@@ -296,9 +363,13 @@ class LocalGenerator:
         ]
         vectors = self.embedder.embed_unit([question or " ", *descriptions])
         scores = vectors[1:] @ vectors[0]
+        numbers = len(_NUMBER.findall(question))
         for i, n in enumerate(names):
             if n and (n.lower() in lowered or n.replace("_", " ").lower() in lowered):
                 scores[i] += 1.0
+            wanted = _numeric_required(specs[i])
+            if wanted and numbers >= wanted:  # the message carries the tool's numeric arguments
+                scores[i] += 0.3
         best = int(np.argmax(scores))
         asks_for_tool = bool(re.search(r"\b(tool|function|call|use)\b", lowered))
         if not (

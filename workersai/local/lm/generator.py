@@ -49,6 +49,10 @@ _NO_CALL_MARGIN = 1.0
 CALLS_OPEN = TOOL_CALL_OPEN + "["
 # Giving the schema itself in the prompt made the model echo it; the grammar enforces it anyway.
 _JSON_SYSTEM = "Answer in JSON."
+_REASON_SYSTEM = (
+    "Before answering, think about the question step by step: what is asked, what the conversation "
+    "gives you, and how to answer. Write only this reasoning, not the final answer."
+)
 
 
 class GenerationStream:
@@ -79,6 +83,21 @@ class SmolLM2Generator:
 
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
+
+    def reason(
+        self, messages: Sequence[Mapping[str, Any]], *, max_tokens: int, seed: int | None = None
+    ) -> tuple[str, int]:
+        """The model's own reasoning about ``messages`` (asked for in the system turn, before the answer
+        is generated) and its token count: what a reasoning model shows apart from its answer."""
+        prompt = chat_ids(self.tokenizer, messages, system=_REASON_SYSTEM)
+        completion = self.engine.complete(
+            prompt, SamplingParams(temperature=0.6, seed=seed), max_tokens=max_tokens
+        )
+        try:
+            text = "".join(completion)
+        finally:
+            completion.close()
+        return text.strip(), completion.completion_tokens
 
     def generate(self, messages: Sequence[Mapping[str, Any]], **options: Any) -> Generation:
         """Takes the options of :meth:`stream`."""
@@ -188,7 +207,7 @@ class SmolLM2Generator:
         completion = self.engine.complete(
             prompt + openings[choice],
             params,
-            max_tokens=max_tokens,
+            max_tokens=max(1, max_tokens - len(openings[choice])),
             schema=strict_schema(spec["parameters"]),
             prefix=branches.take(choice + 1),
         )

@@ -220,12 +220,25 @@ def context_window(info: ModelInfo, max_tokens: int, prompt_tokens: int) -> None
     )
 
 
-def openai_chat(body: dict[str, Any]) -> None:
-    """What ``/ai/v1/chat/completions`` refuses beyond ``/ai/run``: both token caps at once, as OpenAI's
-    chat completions API does ("Setting 'max_tokens' and 'max_completion_tokens' at the same time is
-    not supported."); Cloudflare's pages say nothing of the pair, so OpenAI's rule stands."""
+def openai_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """A ``/ai/v1/chat/completions`` body as ``/ai/run`` takes it. Refused beyond ``/ai/run``: both token
+    caps at once, as OpenAI's chat completions API does ("Setting 'max_tokens' and
+    'max_completion_tokens' at the same time is not supported."); Cloudflare's pages say nothing of the
+    pair, so OpenAI's rule stands. Accepted beyond it: the ``developer`` role, OpenAI's name for system
+    instructions ("developer messages ... replace the previous system messages", OpenAI's chat API
+    reference), which the openai SDK and langchain-openai send for some models; it reaches the model as
+    a system message. The OpenAI-compatible endpoint is documented as taking the OpenAI SDK's calls
+    unchanged (developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/)."""
     if body.get("max_tokens") is not None and body.get("max_completion_tokens") is not None:
         raise bad_input("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.")
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return body
+    developer = [isinstance(m, dict) and m.get("role") == "developer" for m in messages]
+    if not any(developer):
+        return body
+    as_system = [{**m, "role": "system"} if d else m for m, d in zip(messages, developer, strict=True)]
+    return {**body, "messages": as_system}
 
 
 def _stop(value: Any) -> list[str]:

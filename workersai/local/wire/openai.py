@@ -2,8 +2,9 @@
 tool calls merged by index, usage on the last chunk).
 
 Reasoning goes in ``reasoning_content`` (message and delta), as Workers AI's OpenAI-shape reasoning
-models send it (cloudflare/ai workers-ai-provider reads ``reasoning_content ?? reasoning``), or, for a
-model that reasons in its text (``think_tags``), as ``<think>...</think>`` before the content."""
+models send it (cloudflare/ai workers-ai-provider reads ``reasoning_content ?? reasoning``); on the
+OpenAI-compatible endpoint this holds for the models that reason in their text on ``/ai/run``
+(DeepSeek-R1-distill, QwQ) too, so no ``<think>`` is left in ``content``."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ def openai_completion(
     max_tokens: int,
     reasoning: str | None = None,
     *,
-    think_tags: bool = False,
     null_fields: bool = False,
     calling_content: str | None = None,
 ) -> dict[str, Any]:
@@ -35,15 +35,13 @@ def openai_completion(
     message ``content`` is a string, also beside tool calls (``calling_content=""`` there; null is
     OpenAI's)."""
     content = json.dumps(gen.json_value) if gen.json_value is not None else gen.text
-    if reasoning and think_tags:
-        content = f"<think>\n{reasoning}\n</think>\n\n{content}"
     message: dict[str, Any] = {
         "role": "assistant",
         "content": content if not gen.tool_calls else calling_content,
     }
     if null_fields:
         message["refusal"] = None
-    if reasoning and not think_tags:
+    if reasoning:
         message["reasoning_content"] = reasoning
     finish = "stop"
     if gen.tool_calls:
@@ -75,9 +73,7 @@ def openai_completion(
     }
 
 
-def openai_stream(
-    model: str, gen: Generation, reasoning: str | None = None, *, think_tags: bool = False
-) -> Iterator[bytes]:
+def openai_stream(model: str, gen: Generation, reasoning: str | None = None) -> Iterator[bytes]:
     """``chat.completion.chunk`` frames, made as they are read (a live generation streams as it goes)."""
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -89,10 +85,7 @@ def openai_stream(
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         return sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
-    if reasoning and think_tags:
-        for piece in ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]:
-            yield chunk({"role": "assistant", "content": piece})
-    elif reasoning:
+    if reasoning:
         for piece in pieces(reasoning):
             yield chunk({"role": "assistant", "reasoning_content": piece})
     for piece in gen.text_pieces():

@@ -1,9 +1,13 @@
-"""The reasoning a reasoning model shows, derived from the request and the generation underneath.
+"""The reasoning a reasoning model shows, and how it counts.
 
-The emulator's generators do not reason, so this is not a chain of thought: it is a short, true
-statement of what the answer was made from (the question, how many messages of context, the tool
-chosen or the JSON shape asked for), so that every reasoning family has real, request-dependent
-reasoning to carry and clients can check it is kept apart from the answer.
+With the language model (``smollm2``) the reasoning is the model's own, generated before the answer
+(:meth:`~workersai.local.lm.generator.SmolLM2Generator.reason`). The extractive generator cannot reason:
+for it, :func:`template_reasoning` states what the answer was made from (the question, how many messages
+of context, the tool chosen or the JSON shape asked for), labelled as a template, so that every
+reasoning family still carries request-dependent reasoning apart from the answer.
+
+Either way the reasoning's tokens are output tokens (``Generation.reasoning_tokens``), inside the
+request's ``max_tokens`` together with the answer's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from ..generator import Generation
 
 _PIECE = re.compile(r"\S+\s*|\s+")
+TEMPLATE_LABEL = "[extractive emulator: template, not model reasoning]"
 
 
 def _text(content: Any) -> str:
@@ -25,8 +30,18 @@ def _text(content: Any) -> str:
     return ""
 
 
-def reasoning_text(messages: Sequence[Mapping[str, Any]], gen: Generation) -> str:
-    """What the model is answering and from what, in one or two sentences."""
+def template_reasoning(messages: Sequence[Mapping[str, Any]], gen: Generation, budget: int) -> str | None:
+    """The extractive generator's stand-in for reasoning, cut to ``budget`` word pieces (None when no
+    room is left); its piece count is recorded in ``gen.reasoning_tokens``."""
+    kept = pieces(_template(messages, gen))[: max(0, budget)]
+    if not kept:
+        return None
+    gen.reasoning_tokens = len(kept)
+    return "".join(kept).rstrip()
+
+
+def _template(messages: Sequence[Mapping[str, Any]], gen: Generation) -> str:
+    """What the model is answering and from what, in one or two sentences, after the label."""
     question = next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     question = " ".join(question.split())
     if len(question) > 160:
@@ -42,7 +57,7 @@ def reasoning_text(messages: Sequence[Mapping[str, Any]], gen: Generation) -> st
         plan = "A tool has answered, so I report what it returned."
     else:
         plan = f"I answer from the {context} message(s) of context I was given."
-    return f"{asked} {plan}"
+    return f"{TEMPLATE_LABEL} {asked} {plan}"
 
 
 def pieces(text: str) -> list[str]:
@@ -51,11 +66,10 @@ def pieces(text: str) -> list[str]:
 
 
 def usage_with_reasoning(gen: Generation, reasoning: str | None) -> dict[str, int]:
-    """The generation's usage with the reasoning's pieces counted as output tokens, as services count
+    """The generation's usage with the reasoning's tokens counted as output tokens, as services count
     reasoning tokens."""
     usage = dict(gen.usage)
     if reasoning:
-        extra = len(pieces(reasoning))
-        usage["completion_tokens"] += extra
-        usage["total_tokens"] += extra
+        usage["completion_tokens"] += gen.reasoning_tokens
+        usage["total_tokens"] += gen.reasoning_tokens
     return usage

@@ -98,7 +98,7 @@ def responses_object(
             "input_tokens": usage["prompt_tokens"],
             "input_tokens_details": {"cached_tokens": 0},
             "output_tokens": usage["completion_tokens"],
-            "output_tokens_details": {"reasoning_tokens": len(pieces(reasoning)) if reasoning else 0},
+            "output_tokens_details": {"reasoning_tokens": gen.reasoning_tokens if reasoning else 0},
             "total_tokens": usage["total_tokens"],
         },
         "metadata": {},
