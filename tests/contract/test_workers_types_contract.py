@@ -464,13 +464,6 @@ def cases() -> Iterator[Any]:
                 marks.append(pytest.mark.skip(reason=f"{name}: {UNTYPED[name]}"))
             elif (name, form_name) in KNOWN_REQUEST_GAPS:
                 marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_REQUEST_GAPS[name, form_name]))
-            elif form_name == "chat messages raw":
-                marks.append(
-                    pytest.mark.xfail(
-                        strict=True,
-                        reason="fixed by the fidelity branch",
-                    )
-                )
             yield pytest.param(name, form_name, id=f"{name}-{form_name}", marks=marks)
 
 
