@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         ConfigurationError,
         Conflict,
         DailyQuotaExceeded,
+        DeadlineExceeded,
         DimensionMismatch,
         IndexAlreadyExists,
         IndexNotFound,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         TermsNotAgreed,
         WorkersAIError,
     )
+    from .health import ModelHealth
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -91,6 +93,7 @@ _HOMES = {
     "ConfigurationError": "errors",
     "Conflict": "errors",
     "DailyQuotaExceeded": "errors",
+    "DeadlineExceeded": "errors",
     "DimensionMismatch": "errors",
     "IndexAlreadyExists": "errors",
     "IndexNotFound": "errors",
@@ -105,6 +108,7 @@ _HOMES = {
     "StreamInterrupted": "errors",
     "TermsNotAgreed": "errors",
     "WorkersAIError": "errors",
+    "ModelHealth": "health",
     "DEFAULT_RERANK_MODEL": "rerank",
     "RerankResult": "rerank",
     "RetryPolicy": "retry",
@@ -148,11 +152,13 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "DailyQuotaExceeded",
+    "DeadlineExceeded",
     "DimensionMismatch",
     "GatewayOptions",
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "ModelHealth",
     "ModelNotFound",
     "ModelSchema",
     "ModelSummary",

@@ -147,9 +147,17 @@ class BindingTransport(Transport):
             if self.ai is None:
                 raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
             ai, model, inputs = self.ai, run["model"], _body(json, content)
+            # The REST body's "options" (rejectIfBusy) is the binding's third argument, never part of
+            # the model's inputs (developers.cloudflare.com/workers-ai/features/reject-if-busy/).
+            options = inputs.pop("options", None) if isinstance(inputs, dict) else None
+            call = (
+                (lambda: ai.run(model, jsbridge.to_js(inputs), jsbridge.to_js(options)))
+                if options
+                else (lambda: ai.run(model, jsbridge.to_js(inputs)))
+            )
             return _Route(
                 f"env.AI.run({model!r})",
-                lambda: ai.run(model, jsbridge.to_js(inputs)),
+                call,
                 lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None)),
             )
         vz = _VECTORIZE.search(path)
@@ -222,39 +230,58 @@ class BindingTransport(Transport):
         headers: Mapping[str, str] | None = None,
         retry: RetryMode = True,
         pace: str | None = None,
+        model: str | None = None,
     ) -> httpx.Response:
         """The binding call for this request (retried as a REST request is), its result as an envelope."""
         route = self._route(method, url, json, content)
-        turn = [False]
+        turn, deadline, count = [False], self._budget(), [0]
 
         async def attempt() -> httpx.Response:
             await self._asleep(self._pace(pace, turn))
-            with self._paced(pace, turn):
+            if deadline is not None:
+                deadline.check(route.what)
+            count[0] += 1
+            with self._watched(model or pace), self._paced(pace, turn):
                 result = jsbridge.to_py(await self._call(route))
             return self._answer(method, url, result)
 
-        return await self._aretried(attempt, retry)
+        response = await self._aretried(attempt, retry, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        return response
 
     @asynccontextmanager
     async def astream(
-        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        headers: Mapping[str, str] | None = None,
+        model: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """The binding's ``ReadableStream`` as a streaming response (retried only until it opens)."""
         route = self._route(method, url, json, None)
+        deadline, count = self._budget(), [0]
 
         async def attempt() -> Any:
-            answer = await self._call(route)
+            if deadline is not None:
+                deadline.check(route.what)
+            count[0] += 1
+            with self._watched(model):
+                answer = await self._call(route)
             if not jsbridge.is_stream(answer):
                 raise ResponseFormatError(f"{route.what} with stream set answered no stream")
             return answer
 
-        body = _BindingStream(await self.retry.acall(attempt))
+        body = _BindingStream(await self._aretried(attempt, True, deadline))
         response = httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
             stream=body,
             request=httpx.Request(method, url),
         )
+        response.extensions["workersai_attempts"] = count[0]
+        response.extensions["workersai_deadline"] = deadline
         try:
             yield response
         finally:

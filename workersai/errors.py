@@ -148,6 +148,13 @@ class APITimeoutError(APIConnectionError):
     """The client's own timeout expired before the service answered."""
 
 
+class DeadlineExceeded(APITimeoutError):
+    """A call's total time budget (``deadline=``) ran out across its attempts and fallbacks. Not
+    retried: the budget is what decides that no more attempts fit."""
+
+    retryable = False
+
+
 class StreamInterrupted(WorkersAIError):
     """A server-sent event stream ended before ``[DONE]``: the answer is incomplete."""
 

@@ -38,6 +38,11 @@ class ChatResult(BaseModel):
     parsed: Any = None
     """In JSON mode, the object the model answered with."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    attempts: int = 1
+    """Requests sent for this answer (1 when the first was answered), on every model a fallback chain
+    tried."""
+    fallbacks: int = 0
+    """Models left (failed or skipped) before ``model`` answered, in a fallback chain."""
 
 
 class ToolCallDelta(BaseModel):
@@ -59,6 +64,13 @@ class ChatChunk(BaseModel):
     tool_calls: list[ToolCallDelta] = Field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
+    model: str | None = None
+    """On the last chunk: the model that answered."""
+    attempts: int | None = None
+    """On the last chunk: requests sent until the stream opened (on every model a fallback chain
+    tried)."""
+    fallbacks: int | None = None
+    """On the last chunk of a fallback chain's stream: models left before ``model`` answered."""
 
 
 class ModelSummary(BaseModel):

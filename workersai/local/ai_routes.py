@@ -11,6 +11,7 @@ item for the Responses shape. One generator is underneath every shape."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Iterable, Iterator
@@ -24,9 +25,9 @@ from starlette.routing import Route
 from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
-from .faults import Decision
+from .faults import Decision, FaultInjector
 from .generator import Generation
-from .responses import ApiError, FastJSONResponse, envelope
+from .responses import ApiError, FastJSONResponse, envelope, fault_response
 from .rules import ai as rules
 from .scoring import score_contexts
 from .wire.legacy import legacy_result, legacy_stream
@@ -113,6 +114,45 @@ def _started(stream: Any, stats: dict[str, int]) -> Generation:
     return gen
 
 
+CAPACITY_MESSAGE = "Capacity temporarily exceeded, please try again."
+"""What a busy model answers a request that asked to be rejected: 429, code 3040
+(developers.cloudflare.com/workers-ai/features/reject-if-busy/, "Handle capacity errors")."""
+
+
+def rejects_if_busy(body: dict[str, Any]) -> bool:
+    """Whether the body asks not to wait in the capacity queue: ``options.rejectIfBusy`` at the top
+    level, on ``/ai/run`` and ``/ai/v1/chat/completions`` alike (same page, "Send a REST request" and
+    "Call Chat Completions")."""
+    options = body.get("options")
+    return isinstance(options, dict) and options.get("rejectIfBusy") is True
+
+
+async def capacity_queue(emu: Emulator, decision: Decision, body: dict[str, Any]) -> None:
+    """A busy model: refuse at once a request that asked for it (``rejected_busy`` in the stats), else
+    hold it ``busy_ms`` first (``queued``)."""
+    if decision.busy_ms <= 0:
+        return
+    if rejects_if_busy(body):
+        emu.stats["rejected_busy"] = emu.stats.get("rejected_busy", 0) + 1
+        raise ApiError(429, 3040, CAPACITY_MESSAGE)
+    emu.stats["queued"] = emu.stats.get("queued", 0) + 1
+    await asyncio.sleep(decision.busy_ms / 1000)
+
+
+async def late_decision(faults: FaultInjector, request: Request, model: str, decision: Decision) -> Decision:
+    """For a route whose model is in the body (``/ai/v1/*``): a plan limited to some ``models`` was not
+    applied before the body was read; decide for this model now."""
+    header = request.headers.get("x-workersai-local-faults")
+    if decision != Decision() or faults.applies(header, None):
+        return decision  # the plan covers every model: it was applied already
+    if faults.applies(header, model):
+        late = faults.decide("ai", header, model)
+        if late.latency_ms:
+            await asyncio.sleep(late.latency_ms / 1000)
+        return late
+    return decision
+
+
 def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:
     return StreamingResponse(
         paced(frames, decision, live=gen.live is not None), media_type="text/event-stream"
@@ -145,6 +185,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
         if queued(request):  # the Batch API: a submission or a poll (batch_queue.py)
             return await batch_queue(emu).answer(info, body)
+        await capacity_queue(emu, decision, body)  # synchronous inference only: not the Batch API
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
@@ -183,6 +224,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise ApiError(400, 5006, "AiError: Bad input: 'model' is required")
         info = rules.model_info(body["model"])
+        emu.count_model_request(body["model"])
         if emu.rate_limits is not None:  # the model's limit, whichever route names it
             emu.rate_limits.admit(info.name)
         if embedding and not info.is_embedding:
@@ -193,6 +235,10 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
 
     async def openai_chat(request: Request, decision: Decision) -> Response:
         body, info = await openai_body(request, embedding=False)
+        decision = await late_decision(emu.faults, request, info.name, decision)
+        if decision.error:
+            return fault_response(decision)
+        await capacity_queue(emu, decision, body)
         rules.openai_chat(body)
         out = await generate(emu, info, body, can_stream_live=True)
         if body.get("stream"):
