@@ -22,15 +22,16 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from workersai import DEFAULT_CHAT_MODEL
+from workersai import WorkersAI as CoreClient
 from workersai.chat import ChatOptions, take_chat_options
 from workersai.errors import BadInput
-from workersai.settings import ChatOptionFields, ClientSettings
+from workersai.settings import CALL_OPTIONS, ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, Usage
 from workersai.types import ChatResult as CoreResult
 
@@ -130,6 +131,16 @@ def _usage(usage: Usage | None) -> UsageMetadata | None:
     )
 
 
+def _configured(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's keywords with the call options (:data:`CALL_OPTIONS`) its ``RunnableConfig``'s
+    ``configurable`` holds (keywords win)."""
+    configurable = (config or {}).get("configurable") or {}
+    for name in CALL_OPTIONS:
+        if kwargs.get(name) is None and configurable.get(name) is not None:
+            kwargs[name] = configurable[name]
+    return kwargs
+
+
 class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     """Cloudflare Workers AI chat models (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
 
@@ -148,6 +159,17 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     Tool calling (``bind_tools``), structured output (``with_structured_output`` with
     ``json_schema``, ``function_calling`` or ``json_mode``), usage metadata, async and batch calls are
     supported. Errors are the core's typed errors (``workersai.CapacityExceeded`` and so on).
+
+    Retries and fallbacks: the client retries ``max_retries`` times (3). ``.with_retry(...)`` and
+    ``.with_fallbacks(...)`` on this model (and ``with_workersai_retry`` / ``with_model_fallbacks``)
+    take the retry budget over: they wrap a copy that does not retry, so the attempts they are asked
+    for are the attempts sent; a model with a fallback is tried once with ``rejectIfBusy``. A retry
+    wrapper around a whole chain cannot see this model: build it with ``max_retries=0`` there. A call
+    may carry ``max_retries``, ``timeout``, ``deadline`` (total seconds) and ``reject_if_busy``
+    (``llm.invoke(x, deadline=10)``, ``llm.bind(max_retries=0)``, or ``config={"configurable":
+    {"deadline": 10}}``). ``response_metadata`` of an answer (and of a stream's last chunk) holds
+    ``model_name`` (the model that answered) and ``attempts``; behind a fallback chain also
+    ``fallbacks``.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
@@ -178,9 +200,11 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
             params["ls_stop"] = list(stops)
         return params
 
-    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[str, ChatOptions]:
-        """The model and options of one call: LangChain's ``stop`` and any chat option passed to
-        ``invoke``/``bind`` override the model's fields."""
+    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> tuple[CoreClient, str, ChatOptions]:
+        """The client, model and options of one call: LangChain's ``stop`` and any chat option passed
+        to ``invoke``/``bind`` override the model's fields; call options (:data:`CALL_OPTIONS`, from
+        the call's keywords or its ``RunnableConfig``'s ``configurable``) the client's settings."""
+        client = self.call_client(kwargs)
         model = kwargs.pop("model", self.model)
         overrides = take_chat_options(kwargs)
         if stop is not None:
@@ -189,7 +213,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         kwargs.pop("stream_usage", None)
         if kwargs:
             raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
-        return model, self.chat_options(overrides)
+        return client, model, self.chat_options(overrides)
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:
@@ -208,6 +232,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 "model_name": result.model,
                 "model_provider": PROVIDER,
                 "finish_reason": result.finish_reason,
+                "attempts": result.attempts,
             },
         )
 
@@ -218,8 +243,8 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options = self._request(stop, kwargs)
-        result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+        client, model, options = self._request(stop, kwargs)
+        result = client.chat(convert_messages(messages), model=model, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     async def _agenerate(
@@ -229,8 +254,8 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options = self._request(stop, kwargs)
-        result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+        client, model, options = self._request(stop, kwargs)
+        result = await client.achat(convert_messages(messages), model=model, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     @staticmethod
@@ -248,9 +273,10 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         if chunk.finish_reason is not None:  # the last chunk: usage and model, once per stream
             message.usage_metadata = _usage(chunk.usage)
             message.response_metadata = {
-                "model_name": model,
+                "model_name": chunk.model or model,
                 "model_provider": PROVIDER,
                 "finish_reason": chunk.finish_reason,
+                "attempts": chunk.attempts or 1,
             }
             message.chunk_position = "last"
         return ChatGenerationChunk(message=message)
@@ -262,12 +288,12 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, options = self._request(stop, kwargs)
+        client, model, options = self._request(stop, kwargs)
         if "response_format" in options:  # Workers AI refuses to stream JSON mode: answer in one chunk
-            result = self.workers_ai.chat(convert_messages(messages), model=model, **options)
+            result = client.chat(convert_messages(messages), model=model, **options)
             yield self._whole(result)
             return
-        for chunk in self.workers_ai.stream_chat(convert_messages(messages), model=model, **options):
+        for chunk in client.stream_chat(convert_messages(messages), model=model, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 run_manager.on_llm_new_token(chunk.text, chunk=generation)
@@ -280,12 +306,12 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, options = self._request(stop, kwargs)
+        client, model, options = self._request(stop, kwargs)
         if "response_format" in options:
-            result = await self.workers_ai.achat(convert_messages(messages), model=model, **options)
+            result = await client.achat(convert_messages(messages), model=model, **options)
             yield self._whole(result)
             return
-        async for chunk in self.workers_ai.astream_chat(convert_messages(messages), model=model, **options):
+        async for chunk in client.astream_chat(convert_messages(messages), model=model, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=generation)
@@ -312,6 +338,61 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 chunk_position="last",
             )
         )
+
+    # -- call options from a RunnableConfig's "configurable" -------------------------------------
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return super().invoke(input, config, stop=stop, **_configured(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return await super().ainvoke(input, config, stop=stop, **_configured(config, kwargs))
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        return super().stream(input, config, stop=stop, **_configured(config, kwargs))
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        return super().astream(input, config, stop=stop, **_configured(config, kwargs))
+
+    # -- retries and fallbacks: the wrapper owns the budget ---------------------------------------
+    def with_retry(self, **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+        """LangChain's ``with_retry`` around a copy of this model that does not retry itself, so
+        ``stop_after_attempt=3`` sends at most 3 requests (not 3 x 4)."""
+        return BaseChatModel.with_retry(self.without_retries(), **kwargs)
+
+    def with_fallbacks(self, fallbacks: Sequence[Runnable[Any, Any]], **kwargs: Any) -> Any:
+        """LangChain's ``with_fallbacks`` under the budget rules of
+        :func:`~langchain_workersai.with_model_fallbacks`: this model (and every fallback but the last)
+        tried once with ``rejectIfBusy``, skipped while its breaker is open; the last one retries."""
+        from .runnables import fallback_chain
+
+        return fallback_chain(self, list(fallbacks), **kwargs)
 
     # -- tools and structured output ------------------------------------------------------------
     def bind_tools(

@@ -108,7 +108,10 @@ class ClientSettings(BaseModel):
         given = {name: kwargs.pop(name) for name in CALL_OPTIONS if kwargs.get(name) is not None}
         if self.deadline is not None:
             given.setdefault("deadline", self.deadline)
-        return self.workers_ai.with_options(**given) if given else self.workers_ai
+        client = self.workers_ai
+        if self.reject_if_busy is not None and self.reject_if_busy != client.reject_if_busy:
+            given.setdefault("reject_if_busy", self.reject_if_busy)  # a given client's own setting
+        return client.with_options(**given) if given else client
 
     def without_retries(self, **update: Any) -> Any:
         """A copy of this model whose client does not retry (its own client if it was given one), for
