@@ -3,7 +3,7 @@ input). Locally, the emulator makes the 70B model refuse with 3040 for the whole
 
 The fallback is taken at once: the 70B model is sent one request, with `options.rejectIfBusy` (a busy
 model refuses instead of queueing), and no retries: retrying is for the last model of the chain. After
-3 refusals in 30 s the 70B model's breaker opens and calls go straight to the 3B model for 30 s."""
+5 refusals in a row the 70B model's breaker opens and calls go straight to the 3B model for 15 s."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def main() -> None:
         small = ChatWorkersAI(model=SMALL, max_tokens=30)
         chain = with_model_fallbacks(big, small)
         with get_workersai_callback() as usage:
-            answers = [chain.invoke("Name a fruit.") for _ in range(4)]
+            answers = [chain.invoke("Name a fruit.") for _ in range(6)]
         for answer in answers:
             meta = answer.response_metadata
             print(
@@ -47,7 +47,7 @@ def main() -> None:
             sent = {m: after.get(f"requests:{m}", 0) - before.get(f"requests:{m}", 0) for m in (BIG, SMALL)}
             print(f"requests sent: {sent[BIG]} to {BIG}, {sent[SMALL]} to {SMALL}")
             assert all(a.response_metadata["model_name"] == SMALL for a in answers)
-            assert sent == {BIG: 3, SMALL: 4}  # the fourth call skipped the 70B model
+            assert sent == {BIG: 5, SMALL: 6}  # the sixth call skipped the 70B model
 
 
 if __name__ == "__main__":

@@ -142,11 +142,13 @@ class WorkersAIFallbacks(RunnableWithFallbacks[Input, Output]):
         meta["attempts"] = int(meta.get("attempts") or 1) + index - len(skipped)
         return output
 
-    @staticmethod
-    def _budget(kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The call's ``deadline`` started once, so every model tried shares it."""
+    def _budget(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's ``deadline`` started once (on the first model's client's clock), so every model
+        tried shares it."""
         if kwargs.get("deadline") is not None and not isinstance(kwargs["deadline"], Deadline):
-            kwargs["deadline"] = start(kwargs["deadline"])
+            settings = _settings(self.runnable)
+            clock = settings.workers_ai.transport.retry.clock if settings is not None else None
+            kwargs["deadline"] = start(kwargs["deadline"], clock)
         return kwargs
 
     def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:

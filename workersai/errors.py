@@ -148,9 +148,9 @@ class APITimeoutError(APIConnectionError):
     """The client's own timeout expired before the service answered."""
 
 
-class DeadlineExceeded(APITimeoutError):
-    """A call's total time budget (``deadline=``) ran out across its attempts and fallbacks. Not
-    retried: the budget is what decides that no more attempts fit."""
+class DeadlineExceeded(WorkersAIError, TimeoutError):
+    """A call's total time budget (``deadline=``) ran out across its attempts and fallbacks. Neither
+    retried nor a reason to fall back (no model is left time); also a ``TimeoutError``."""
 
     retryable = False
 

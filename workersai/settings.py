@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
 from .client import WorkersAI
+from .deadline import start
 
 
 def _env(name: str) -> Callable[[], str | None]:
@@ -104,11 +105,14 @@ class ClientSettings(BaseModel):
 
     def call_client(self, kwargs: dict[str, Any]) -> WorkersAI:
         """The core client for one call: :data:`CALL_OPTIONS` taken out of the call's ``kwargs`` (and
-        this object's ``deadline``) applied with :meth:`WorkersAI.with_options`."""
+        this object's ``deadline``, started now and shared by every request of the call) applied with
+        :meth:`WorkersAI.with_options`."""
         given = {name: kwargs.pop(name) for name in CALL_OPTIONS if kwargs.get(name) is not None}
         if self.deadline is not None:
             given.setdefault("deadline", self.deadline)
         client = self.workers_ai
+        if "deadline" in given:  # started now: one budget for every request of this call
+            given["deadline"] = start(given["deadline"], client.transport.retry.clock)
         if self.reject_if_busy is not None and self.reject_if_busy != client.reject_if_busy:
             given.setdefault("reject_if_busy", self.reject_if_busy)  # a given client's own setting
         return client.with_options(**given) if given else client

@@ -120,3 +120,19 @@ def test_call_options_reach_the_client(emulator: LocalEmulator, core: WorkersAI,
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+def test_a_chains_deadline_is_one_budget_for_every_model(emulator: LocalEmulator, clock: Clock) -> None:
+    from workersai.errors import DeadlineExceeded
+
+    policy = RetryPolicy(max_retries=5, initial_backoff=1.0, jitter=0.0, sleep=clock.sleep, clock=clock)
+    emulator.set_faults(error="3040", error_rate=1.0, models=[PRIMARY, FALLBACK])
+    before = sent(emulator, PRIMARY) + sent(emulator, FALLBACK)
+    with emulator.client(retry_policy=policy) as client:
+        chain = with_model_fallbacks(
+            ChatWorkersAI(model=PRIMARY, client=client), ChatWorkersAI(model=FALLBACK, client=client)
+        )
+        with pytest.raises(DeadlineExceeded):
+            chain.invoke("hi", deadline=3.5)
+    assert clock.waits == [1.0, 2.0]  # the fallback's retries, within what the primary left
+    assert sent(emulator, PRIMARY) + sent(emulator, FALLBACK) - before == 4

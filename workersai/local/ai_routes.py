@@ -140,17 +140,16 @@ async def capacity_queue(emu: Emulator, decision: Decision, body: dict[str, Any]
 
 
 async def late_decision(faults: FaultInjector, request: Request, model: str, decision: Decision) -> Decision:
-    """For a route whose model is in the body (``/ai/v1/*``): a plan limited to some ``models`` was not
-    applied before the body was read; decide for this model now."""
+    """For a route whose model is in the body (``/ai/v1/*``): a plan whose failures are limited to some
+    ``models`` could not apply them before the body was read; decide for this model now (its latency
+    was already waited)."""
     header = request.headers.get("x-workersai-local-faults")
-    if decision != Decision() or faults.applies(header, None):
-        return decision  # the plan covers every model: it was applied already
-    if faults.applies(header, model):
-        late = faults.decide("ai", header, model)
-        if late.latency_ms:
-            await asyncio.sleep(late.latency_ms / 1000)
-        return late
-    return decision
+    models = faults.fails_only(header)
+    if models is None or model not in models:
+        return decision
+    late = faults.decide("ai", header, model)
+    late.latency_ms = 0.0
+    return late
 
 
 def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:

@@ -32,8 +32,10 @@ A busy model (``busy_ms``) is the service's capacity queue: a request to it wait
 :data:`MAX_QUEUE_MS`, on the event loop's clock) before it is served, or, when its body asks
 ``options.rejectIfBusy``, is refused at once with 429/3040 "Capacity temporarily exceeded, please try
 again." (developers.cloudflare.com/workers-ai/features/reject-if-busy/, "Handle capacity errors").
-``models`` limits every fault of the plan to requests that name one of those models (in the path, or in
-the body of ``/ai/v1/*``), so a primary can be busy while its fallback answers.
+``models`` limits the plan's failures (errors, cut streams, a busy queue) to requests that name one of
+those models (in the path, or in the body of ``/ai/v1/*``), so a primary can be busy while its fallback
+answers; ``latency_ms`` and ``token_interval_ms`` (the round trip, the generation speed) apply to every
+request in the plan's scope.
 
 A dropped connection is an exception the server logs; :class:`InjectedFaultLog` makes that one line
 ("injected fault: ...") instead of a traceback, so a run with faults keeps a readable log.
@@ -158,10 +160,10 @@ class FaultInjector:
         with self._lock:
             self.lost_answers += 1
 
-    def applies(self, header: str | None, model: str | None) -> bool:
-        """Whether the plan (the header's, else the active one) covers a request naming ``model``."""
+    def fails_only(self, header: str | None) -> list[str] | None:
+        """The models the plan's failures are limited to (the header's plan, else the active one)."""
         plan = FaultPlan.from_json(json.loads(header)) if header else self.plan
-        return plan.models is None or model in plan.models
+        return plan.models
 
     def decide(self, area: str, header: str | None, model: str | None = None) -> Decision:
         """The faults for one request; ``model`` is the model its path names (None: not known yet, or
@@ -175,7 +177,8 @@ class FaultInjector:
         if plan.scope not in ("all", area):
             return Decision()
         if plan.models is not None and model not in plan.models:
-            return Decision()
+            # Another model: the round trip and the generation speed apply, the failures do not.
+            return Decision(latency_ms=plan.latency_ms, token_interval_ms=plan.token_interval_ms)
         decision = Decision(
             latency_ms=plan.latency_ms,
             retry_after=plan.retry_after,
