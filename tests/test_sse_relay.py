@@ -105,3 +105,28 @@ async def test_the_upstream_stops_when_the_browser_leaves(emulator: LocalEmulato
     assert closed.is_set()
     assert chunks_read[0] < 20  # of up to 200 tokens: it stopped, it did not read on
     assert not any(m.get("body") == b"data: [DONE]\n\n" for m in sent)  # nobody was left to read it
+
+
+async def test_a_llamaindex_stream_is_relayed_with_the_model(emulator: LocalEmulator) -> None:
+    from llama_index.core.base.llms.types import ChatMessage
+
+    from llamaindex_workersai import WorkersAI as LlamaWorkersAI
+
+    llm = LlamaWorkersAI(
+        account_id=emulator.account_id, api_key=emulator.token, base_url=emulator.base_url, max_tokens=20
+    )
+    sent: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message.get("body", b""))
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # the browser stays
+        return {"type": "http.disconnect"}
+
+    stream = await llm.astream_chat([ChatMessage(role="user", content=QUESTION)])
+    await asyncio.wait_for(relay({"type": "http"}, receive, send, stream), 60)
+    frames = events(b"".join(sent).decode())
+    assert any(e == "message" and d.startswith('{"text"') for e, d in frames)
+    assert frames[-2][0] == "meta" and json.loads(frames[-2][1])["model"] == llm.model
+    assert frames[-1] == ("message", "[DONE]")
