@@ -1,5 +1,8 @@
-"""A streaming SSE endpoint (starlette) that relays ChatWorkersAI.astream as `data:` frames and ends
-with `data: [DONE]`; the example serves it on a free local port and reads it back with httpx."""
+"""A streaming SSE endpoint (starlette) that relays ChatWorkersAI.astream to a browser with
+`workersai.sse_relay.SSEResponse`: `data:` frames of text, an `event: meta` frame naming the model that
+answered, and `data: [DONE]` at the end, also when the stream breaks or times out (then after an
+`event: error` frame); the model's stream is closed as soon as the browser leaves. The example serves it
+on a free local port and reads it back with httpx."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,24 +20,17 @@ import uvicorn
 from _runtime import cloudflare_env, corpus
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from langchain_workersai import ChatWorkersAI
+from workersai.sse_relay import SSEResponse
 
 
 def create_app(llm: ChatWorkersAI) -> Starlette:
-    async def chat(request: Request) -> StreamingResponse:
+    async def chat(request: Request) -> SSEResponse:
         question = (await request.json())["question"]
-
-        async def events() -> AsyncIterator[str]:
-            messages = [("system", " ".join(corpus())), ("human", question)]
-            async for chunk in llm.astream(messages):
-                if chunk.content:
-                    yield f"data: {json.dumps({'text': chunk.content})}\n\n"
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+        messages = [("system", " ".join(corpus())), ("human", question)]
+        return SSEResponse(llm.astream(messages), timeout=120)
 
     return Starlette(routes=[Route("/chat", chat, methods=["POST"])])
 
@@ -50,16 +45,29 @@ def main() -> None:
         thread.start()
         while not server.started:
             time.sleep(0.01)
-        frames = []
-        with httpx.stream(
-            "POST", f"http://127.0.0.1:{port}/chat", json={"question": "What does error 3040 mean?"}
+        frames, event, meta = [], "message", {}
+        with httpx.stream(  # generous timeouts: a busy machine answers slowly
+            "POST",
+            f"http://127.0.0.1:{port}/chat",
+            json={"question": "What does error 3040 mean?"},
+            timeout=httpx.Timeout(120.0, connect=30.0),
         ) as response:
             for line in response.iter_lines():
-                if line.startswith("data: "):
-                    frames.append(line[6:])
-                    if frames[-1] != "[DONE]":
-                        print(json.loads(frames[-1])["text"], end="", flush=True)
-        print(f"\n{len(frames) - 1} text frames, then {frames[-1]}")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        frames.append(data)
+                    elif event == "meta":
+                        meta = json.loads(data)
+                    elif event == "error":
+                        print(f"\n[the stream ended early: {json.loads(data)}]")
+                    else:
+                        frames.append(data)
+                        print(json.loads(data)["text"], end="", flush=True)
+                    event = "message"
+        print(f"\n{len(frames) - 1} text frames from {meta.get('model')}, then {frames[-1]}")
         server.should_exit = True
         thread.join()
         assert frames[-1] == "[DONE]" and len(frames) > 5

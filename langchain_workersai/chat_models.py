@@ -22,16 +22,17 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from workersai import DEFAULT_CHAT_MODEL
+from workersai import WorkersAI as CoreClient
 from workersai.chat import ChatOptions, take_chat_options
 from workersai.errors import BadInput
 from workersai.gateway import GatewayOptions
-from workersai.settings import ChatOptionFields, ClientSettings
+from workersai.settings import CALL_OPTIONS, ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, GatewayInfo, Usage
 from workersai.types import ChatResult as CoreResult
 
@@ -138,6 +139,16 @@ def _gateway_metadata(gateway: GatewayInfo | None) -> dict[str, Any]:
     return {"gateway_log_id": gateway.log_id, "gateway_cache_status": gateway.cache_status}
 
 
+def _configured(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's keywords with the call options (:data:`CALL_OPTIONS`) its ``RunnableConfig``'s
+    ``configurable`` holds (keywords win)."""
+    configurable = (config or {}).get("configurable") or {}
+    for name in CALL_OPTIONS:
+        if kwargs.get(name) is None and configurable.get(name) is not None:
+            kwargs[name] = configurable[name]
+    return kwargs
+
+
 class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     """Cloudflare Workers AI chat models (``@cf/meta/llama-3.3-70b-instruct-fp8-fast`` by default).
 
@@ -160,6 +171,17 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
     one model instance; the gateway's log id and cache status come back in ``response_metadata``
     (``gateway_log_id``, ``gateway_cache_status``). Errors are the core's typed errors
     (``workersai.CapacityExceeded`` and so on).
+
+    Retries and fallbacks: the client retries ``max_retries`` times (3). ``.with_retry(...)`` and
+    ``.with_fallbacks(...)`` on this model (and ``with_workersai_retry`` / ``with_model_fallbacks``)
+    take the retry budget over: they wrap a copy that does not retry, so the attempts they are asked
+    for are the attempts sent; a model with a fallback is tried once with ``rejectIfBusy``. A retry
+    wrapper around a whole chain cannot see this model: build it with ``max_retries=0`` there. A call
+    may carry ``max_retries``, ``timeout``, ``deadline`` (total seconds) and ``reject_if_busy``
+    (``llm.invoke(x, deadline=10)``, ``llm.bind(max_retries=0)``, or ``config={"configurable":
+    {"deadline": 10}}``). ``response_metadata`` of an answer (and of a stream's last chunk) holds
+    ``model_name`` (the model that answered) and ``attempts``; behind a fallback chain also
+    ``fallbacks``.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
@@ -192,9 +214,12 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
 
     def _request(
         self, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> tuple[str, ChatOptions, GatewayOptions | None]:
-        """The model, options and AI Gateway settings of one call: LangChain's ``stop`` and any chat
-        option or ``gateway=GatewayOptions(...)`` passed to ``invoke``/``bind`` override the model's."""
+    ) -> tuple[CoreClient, str, ChatOptions, GatewayOptions | None]:
+        """The client, model, options and AI Gateway settings of one call: LangChain's ``stop`` and any
+        chat option or ``gateway=GatewayOptions(...)`` passed to ``invoke``/``bind`` override the model's
+        fields; call options (:data:`CALL_OPTIONS`, from the call's keywords or its ``RunnableConfig``'s
+        ``configurable``) the client's settings."""
+        client = self.call_client(kwargs)
         model = kwargs.pop("model", self.model)
         gateway = self.gateway_options(kwargs.pop("gateway", None))
         overrides = take_chat_options(kwargs)
@@ -204,7 +229,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         kwargs.pop("stream_usage", None)
         if kwargs:
             raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
-        return model, self.chat_options(overrides), gateway
+        return client, model, self.chat_options(overrides), gateway
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:
@@ -224,6 +249,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 "model_provider": PROVIDER,
                 "finish_reason": result.finish_reason,
                 **_gateway_metadata(result.gateway),
+                "attempts": result.attempts,
             },
         )
 
@@ -234,8 +260,8 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options, gateway = self._request(stop, kwargs)
-        result = self.workers_ai.chat(convert_messages(messages), model=model, gateway=gateway, **options)
+        client, model, options, gateway = self._request(stop, kwargs)
+        result = client.chat(convert_messages(messages), model=model, gateway=gateway, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     async def _agenerate(
@@ -245,10 +271,8 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, options, gateway = self._request(stop, kwargs)
-        result = await self.workers_ai.achat(
-            convert_messages(messages), model=model, gateway=gateway, **options
-        )
+        client, model, options, gateway = self._request(stop, kwargs)
+        result = await client.achat(convert_messages(messages), model=model, gateway=gateway, **options)
         return ChatResult(generations=[ChatGeneration(message=self._message(result))])
 
     @staticmethod
@@ -266,10 +290,11 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         if chunk.finish_reason is not None:  # the last chunk: usage and model, once per stream
             message.usage_metadata = _usage(chunk.usage)
             message.response_metadata = {
-                "model_name": model,
+                "model_name": chunk.model or model,
                 "model_provider": PROVIDER,
                 "finish_reason": chunk.finish_reason,
                 **_gateway_metadata(chunk.gateway),
+                "attempts": chunk.attempts or 1,
             }
             message.chunk_position = "last"
         return ChatGenerationChunk(message=message)
@@ -281,13 +306,13 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, options, gateway = self._request(stop, kwargs)
+        client, model, options, gateway = self._request(stop, kwargs)
         if "response_format" in options:  # Workers AI refuses to stream JSON mode: answer in one chunk
-            result = self.workers_ai.chat(convert_messages(messages), model=model, gateway=gateway, **options)
+            result = client.chat(convert_messages(messages), model=model, gateway=gateway, **options)
             yield self._whole(result)
             return
         wire = convert_messages(messages)
-        for chunk in self.workers_ai.stream_chat(wire, model=model, gateway=gateway, **options):
+        for chunk in client.stream_chat(wire, model=model, gateway=gateway, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 run_manager.on_llm_new_token(chunk.text, chunk=generation)
@@ -300,15 +325,13 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, options, gateway = self._request(stop, kwargs)
+        client, model, options, gateway = self._request(stop, kwargs)
         if "response_format" in options:
-            result = await self.workers_ai.achat(
-                convert_messages(messages), model=model, gateway=gateway, **options
-            )
+            result = await client.achat(convert_messages(messages), model=model, gateway=gateway, **options)
             yield self._whole(result)
             return
         wire = convert_messages(messages)
-        async for chunk in self.workers_ai.astream_chat(wire, model=model, gateway=gateway, **options):
+        async for chunk in client.astream_chat(wire, model=model, gateway=gateway, **options):
             generation = self._chunk(chunk, model)
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=generation)
@@ -335,6 +358,61 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
                 chunk_position="last",
             )
         )
+
+    # -- call options from a RunnableConfig's "configurable" -------------------------------------
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return super().invoke(input, config, stop=stop, **_configured(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return await super().ainvoke(input, config, stop=stop, **_configured(config, kwargs))
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        return super().stream(input, config, stop=stop, **_configured(config, kwargs))
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        return super().astream(input, config, stop=stop, **_configured(config, kwargs))
+
+    # -- retries and fallbacks: the wrapper owns the budget ---------------------------------------
+    def with_retry(self, **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+        """LangChain's ``with_retry`` around a copy of this model that does not retry itself, so
+        ``stop_after_attempt=3`` sends at most 3 requests (not 3 x 4)."""
+        return BaseChatModel.with_retry(self.without_retries(), **kwargs)
+
+    def with_fallbacks(self, fallbacks: Sequence[Runnable[Any, Any]], **kwargs: Any) -> Any:
+        """LangChain's ``with_fallbacks`` under the budget rules of
+        :func:`~langchain_workersai.with_model_fallbacks`: this model (and every fallback but the last)
+        tried once with ``rejectIfBusy``, skipped while its breaker is open; the last one retries."""
+        from .runnables import fallback_chain
+
+        return fallback_chain(self, list(fallbacks), **kwargs)
 
     # -- tools and structured output ------------------------------------------------------------
     def bind_tools(

@@ -56,17 +56,17 @@ class WorkersAIEmbeddings(ClientSettings, Embeddings):
             return []
         if self.batch_api:
             return self.workers_ai.embed_batch(texts, **self._batch_options())
-        return self.workers_ai.embed(texts, **self._options())
+        return self.call_client({}).embed(texts, **self._options())
 
     def embed_query(self, text: str) -> list[float]:
-        return self.workers_ai.embed([text], **self._options())[0]
+        return self.call_client({}).embed([text], **self._options())[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         if self.batch_api:
             return await self.workers_ai.aembed_batch(texts, **self._batch_options())
-        return await self.workers_ai.aembed(texts, **self._options())
+        return await self.call_client({}).aembed(texts, **self._options())
 
     async def aembed_query(self, text: str) -> list[float]:
-        return (await self.workers_ai.aembed([text], **self._options()))[0]
+        return (await self.call_client({}).aembed([text], **self._options()))[0]

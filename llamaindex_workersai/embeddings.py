@@ -55,12 +55,12 @@ class WorkersAIEmbedding(ClientSettings, BaseEmbedding):
     def _embed(self, texts: list[str], *, query: bool = False) -> list[list[float]]:
         if self.batch_api and not query:
             return self.workers_ai.embed_batch(texts, **self._batch_options())
-        return self.workers_ai.embed(texts, **self._options())
+        return self.call_client({}).embed(texts, **self._options())
 
     async def _aembed(self, texts: list[str], *, query: bool = False) -> list[list[float]]:
         if self.batch_api and not query:
             return await self.workers_ai.aembed_batch(texts, **self._batch_options())
-        return await self.workers_ai.aembed(texts, **self._options())
+        return await self.call_client({}).aembed(texts, **self._options())
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self._embed([query], query=True)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.generic_utils import (
@@ -33,10 +33,11 @@ from llama_index.core.llms.llm import ToolSelection
 from pydantic import Field
 
 from workersai import DEFAULT_CHAT_MODEL
+from workersai import WorkersAI as CoreClient
 from workersai.catalog import get_model
 from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.errors import BadInput
-from workersai.fallback import acall_with_fallbacks, call_with_fallbacks
+from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions
 from workersai.settings import ChatOptionFields, ClientSettings
 from workersai.types import ChatChunk, ChatResult
@@ -122,14 +123,21 @@ def _assistant(text: str, reasoning: str | None, extra: dict[str, Any]) -> ChatM
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
+def _route(model: str | None, attempts: int | None, fallbacks: int | None) -> dict[str, Any]:
+    """Which model answered, after how many requests, leaving how many models: the same keys in
+    ``raw`` and ``additional_kwargs`` of ``chat`` and of the last ``stream_chat`` response."""
+    return {"model": model, "attempts": attempts, "fallbacks": fallbacks or 0}
+
+
 def _response(result: ChatResult) -> ChatResponse:
     calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls]
     usage = result.usage.model_dump() if result.usage else None
     message = _assistant(result.text, result.reasoning, {"tool_calls": calls} if calls else {})
+    route = _route(result.model, result.attempts, result.fallbacks)
     return ChatResponse(
         message=message,
         raw={
-            "model": result.model,
+            **route,
             "finish_reason": result.finish_reason,
             "usage": usage,
             "result": result.raw,
@@ -139,7 +147,7 @@ def _response(result: ChatResult) -> ChatResponse:
                 else {}
             ),
         },
-        additional_kwargs={"usage": usage, "model": result.model},
+        additional_kwargs={"usage": usage, **route},
     )
 
 
@@ -149,7 +157,13 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
 
     Setup: ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` (or ``account_id`` / ``api_key``);
     ``base_url`` points it at the local emulator. ``fallback_models`` are tried in order when the
-    model is out of capacity, rate limited, unknown or failing (never for bad input).
+    model is out of capacity, rate limited, unknown or failing (never for bad input), under
+    :mod:`workersai.fallback`'s budget rules: a model that has a fallback is tried once with
+    ``rejectIfBusy`` (``reject_if_busy=False`` turns that off) and is skipped while its breaker is open;
+    only the last model retries. ``deadline`` bounds a whole call; a call's ``max_retries``,
+    ``timeout``, ``deadline`` and ``reject_if_busy`` keyword arguments override the fields for it.
+    ``raw`` and ``additional_kwargs`` of ``chat`` and of the last ``stream_chat`` response hold
+    ``model`` (the one that answered), ``attempts`` and ``fallbacks``.
 
     .. code-block:: python
 
@@ -188,40 +202,44 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         """The call's AI Gateway settings (``gateway=GatewayOptions(...)``), else the model's."""
         return self.gateway_options(kwargs.pop("gateway", None))
 
-    def _models(self) -> list[str]:
-        return [self.model, *self.fallback_models]
+    def _chain(self, kwargs: dict[str, Any]) -> FallbackChain:
+        """The model and its fallbacks for one call, on the client its call options ask for; the
+        call's deadline (or the field) is one budget for the whole chain."""
+        deadline = kwargs.pop("deadline", None)
+        deadline = self.deadline if deadline is None else deadline
+        client = self.call_client(kwargs)
+        return FallbackChain(
+            client, [self.model, *self.fallback_models], reject_if_busy=self.reject_if_busy, deadline=deadline
+        )
 
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        chain = self._chain(kwargs)
         wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
-        result = call_with_fallbacks(
-            self._models(), lambda m: self.workers_ai.chat(wire, model=m, gateway=gateway, **options)
-        )
-        return _response(result)
+        return _response(chain.run(lambda c, m: c.chat(wire, model=m, gateway=gateway, **options)))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        chain = self._chain(kwargs)
         wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
 
-        async def one(model: str) -> ChatResult:
-            return await self.workers_ai.achat(wire, model=model, gateway=gateway, **options)
+        async def one(client: CoreClient, model: str) -> ChatResult:
+            return await client.achat(wire, model=model, gateway=gateway, **options)
 
-        return _response(await acall_with_fallbacks(self._models(), one))
+        return _response(await chain.arun(one))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        chain = self._chain(kwargs)
         wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
-
-        def opened(model: str) -> tuple[str, Iterator[Any]]:
-            stream = self.workers_ai.stream_chat(wire, model=model, gateway=gateway, **options)
-            first = next(stream)  # fall back only before the first chunk arrives
-            return model, _chain(first, stream)
-
-        model, stream = call_with_fallbacks(self._models(), opened)
+        # Opened here, not on the first next(): a model is left only before its first chunk arrives.
+        stream = stream_through(chain, lambda c, m: c.stream_chat(wire, model=m, gateway=gateway, **options))
+        first = next(stream)
 
         def gen() -> ChatResponseGen:
-            assembler = _StreamAssembler(model)
+            assembler = _StreamAssembler(chain.route)
+            yield assembler.feed(first)
             for chunk in stream:
                 yield assembler.feed(chunk)
 
@@ -229,17 +247,16 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        chain = self._chain(kwargs)
         wire, gateway, options = convert_messages(messages), self._gateway(kwargs), self._options(kwargs)
-
-        async def opened(model: str) -> tuple[str, AsyncIterator[Any]]:
-            stream = self.workers_ai.astream_chat(wire, model=model, gateway=gateway, **options)
-            first = await stream.__anext__()
-            return model, _achain(first, stream)
-
-        model, stream = await acall_with_fallbacks(self._models(), opened)
+        stream = astream_through(
+            chain, lambda c, m: c.astream_chat(wire, model=m, gateway=gateway, **options)
+        )
+        first = await anext(stream)
 
         async def gen() -> ChatResponseAsyncGen:
-            assembler = _StreamAssembler(model)
+            assembler = _StreamAssembler(chain.route)
+            yield assembler.feed(first)
             async for chunk in stream:
                 yield assembler.feed(chunk)
 
@@ -307,12 +324,13 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
 
 class _StreamAssembler:
     """Turns core stream chunks into LlamaIndex responses: the text so far, the delta, and on the last
-    chunk the merged tool calls and the model that answered. The reasoning so far is a
+    chunk the merged tool calls and the route (:func:`_route`: the model that answered, attempts,
+    fallbacks) in the message's, the response's and ``raw``'s keys. The reasoning so far is a
     :class:`ThinkingBlock` of the message, and each piece of it ``additional_kwargs["thinking_delta"]``
     (as llama-index-llms-ollama streams thinking); ``delta`` and ``content`` hold only the answer."""
 
-    def __init__(self, model: str) -> None:
-        self.model = model
+    def __init__(self, route: Route) -> None:
+        self.route = route
         self.text = ""
         self.reasoning = ""
         self.tools = ToolCallAccumulator()
@@ -322,28 +340,21 @@ class _StreamAssembler:
         self.reasoning += chunk.reasoning
         self.tools.add(chunk.tool_calls)
         extra: dict[str, Any] = {}
+        details: dict[str, Any] = {"usage": chunk.usage.model_dump()} if chunk.usage else {}
+        raw = chunk.model_dump()
         if chunk.finish_reason is not None:
             calls = self.tools.tool_calls()
             if calls:
                 extra["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
-            extra["model"] = self.model
-        details: dict[str, Any] = {"usage": chunk.usage.model_dump()} if chunk.usage else {}
+            route = _route(chunk.model or self.route.model, chunk.attempts, chunk.fallbacks)
+            extra["model"] = route["model"]
+            details.update(route)
+            raw.update(route)
         if chunk.reasoning:
             details["thinking_delta"] = chunk.reasoning
         return ChatResponse(
             message=_assistant(self.text, self.reasoning or None, extra),
             delta=chunk.text,
-            raw=chunk.model_dump(),
+            raw=raw,
             additional_kwargs=details,
         )
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
-
-
-async def _achain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    yield first
-    async for item in rest:
-        yield item

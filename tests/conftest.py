@@ -57,6 +57,17 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
                 admin.vectorize.delete_index(index.name)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_model_health() -> Iterator[None]:
+    """Every test starts with a fresh process-wide model health record: a breaker opened by one test's
+    capacity errors must not skip a model in the next."""
+    from workersai.health import configure_health
+
+    configure_health()
+    yield
+    configure_health()
+
+
 @pytest.fixture(scope="session")
 def _admin(emulator: LocalEmulator) -> Iterator[WorkersAI]:
     """One client for the housekeeping of every test (a client per test would build its pools anew)."""

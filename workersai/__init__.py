@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         ConfigurationError,
         Conflict,
         DailyQuotaExceeded,
+        DeadlineExceeded,
         DimensionMismatch,
         IndexAlreadyExists,
         IndexNotFound,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         WorkersAIError,
     )
     from .gateway import GatewayOptions
+    from .health import ModelHealth
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -87,6 +89,7 @@ _HOMES = {
     "ConfigurationError": "errors",
     "Conflict": "errors",
     "DailyQuotaExceeded": "errors",
+    "DeadlineExceeded": "errors",
     "DimensionMismatch": "errors",
     "IndexAlreadyExists": "errors",
     "IndexNotFound": "errors",
@@ -101,6 +104,7 @@ _HOMES = {
     "StreamInterrupted": "errors",
     "TermsNotAgreed": "errors",
     "WorkersAIError": "errors",
+    "ModelHealth": "health",
     "DEFAULT_RERANK_MODEL": "rerank",
     "RerankResult": "rerank",
     "RetryPolicy": "retry",
@@ -144,11 +148,13 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "DailyQuotaExceeded",
+    "DeadlineExceeded",
     "DimensionMismatch",
     "GatewayOptions",
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "ModelHealth",
     "ModelNotFound",
     "ModelSchema",
     "ModelSummary",

@@ -153,7 +153,12 @@ class BindingTransport(Transport):
         if run and method == "POST":
             if self.ai is None:
                 raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
-            ai, model, inputs, options = self.ai, run["model"], _body(json, content), _run_options(params)
+            ai, model, inputs = self.ai, run["model"], _body(json, content)
+            # The query (``?queueRequest=true``) and the REST body's "options" (rejectIfBusy) are the
+            # binding's third argument, never part of the model's inputs (workerd's ai-api.ts;
+            # developers.cloudflare.com/workers-ai/features/reject-if-busy/).
+            body_options = inputs.pop("options", None) if isinstance(inputs, dict) else None
+            options = {**_run_options(params), **(body_options or {})}
 
             def call() -> Awaitable[Any]:
                 extra = [jsbridge.to_js(options)] if options else []  # run(model, inputs) as before
@@ -239,40 +244,59 @@ class BindingTransport(Transport):
         headers: Mapping[str, str] | None = None,
         retry: RetryMode = True,
         pace: str | None = None,
+        model: str | None = None,
     ) -> httpx.Response:
         """The binding call for this request (retried as a REST request is), its result as an envelope;
         its query (``params``) becomes the binding call's options (:func:`_run_options`)."""
         route = self._route(method, url, json, content, params)
-        turn = [False]
+        turn, deadline, count = [False], self._budget(), [0]
 
         async def attempt() -> httpx.Response:
             await self._asleep(self._pace(pace, turn))
-            with self._paced(pace, turn):
+            if deadline is not None:
+                deadline.check(route.what)
+            count[0] += 1
+            with self._watched(model or pace), self._paced(pace, turn):
                 result = jsbridge.to_py(await self._call(route))
             return self._answer(method, url, result)
 
-        return await self._aretried(attempt, retry)
+        response = await self._aretried(attempt, retry, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        return response
 
     @asynccontextmanager
     async def astream(
-        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        headers: Mapping[str, str] | None = None,
+        model: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """The binding's ``ReadableStream`` as a streaming response (retried only until it opens)."""
         route = self._route(method, url, json, None)
+        deadline, count = self._budget(), [0]
 
         async def attempt() -> Any:
-            answer = await self._call(route)
+            if deadline is not None:
+                deadline.check(route.what)
+            count[0] += 1
+            with self._watched(model):
+                answer = await self._call(route)
             if not jsbridge.is_stream(answer):
                 raise ResponseFormatError(f"{route.what} with stream set answered no stream")
             return answer
 
-        body = _BindingStream(await self.retry.acall(attempt))
+        body = _BindingStream(await self._aretried(attempt, True, deadline))
         response = httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
             stream=body,
             request=httpx.Request(method, url),
         )
+        response.extensions["workersai_attempts"] = count[0]
+        response.extensions["workersai_deadline"] = deadline
         try:
             yield response
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +24,12 @@ from .chat import (
     parse_stream_event,
     thinks_in_text,
 )
+from .deadline import DeadlineLike
 from .errors import ConfigurationError, ResponseFormatError, WorkersAIError
+from .fallback import FallbackChain, astream_through, stream_through
 from .flows import adrive, drive
 from .gateway import GATEWAY_ID_HEADER, GatewayOptions, GatewayRoute, gateway_info
+from .health import ModelHealth
 from .models_api import (
     DEFAULT_PER_PAGE,
     SCHEMA_PATH,
@@ -135,6 +139,15 @@ class WorkersAI:
     runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
     every adapter works on it unchanged, through its async methods only. ``vectorize_binding`` is one
     index's binding, or a mapping from index names to bindings.
+
+    Retries: ``max_retries`` (3 by default: four attempts in all, as langchain-openai's and
+    openai-python's documented default of 2 retries plus the capacity errors Workers AI answers under
+    load). A wrapper that owns its own retry budget (``with_workersai_retry``, a fallback chain) turns
+    these off for the calls it makes. :meth:`with_options` gives a copy with other retries, timeout,
+    ``deadline`` (total seconds per call, across retries) or ``reject_if_busy`` for some calls.
+    ``reject_if_busy`` sends ``options.rejectIfBusy``: a busy model refuses at once (429/3040) instead
+    of holding the request in its capacity queue. ``health`` is the per-model breaker record that
+    fallback chains consult (:mod:`workersai.health`; the process-wide one by default).
     """
 
     def __init__(
@@ -157,7 +170,11 @@ class WorkersAI:
         pace: bool | PacingPolicy | Pacer | None = None,
         binding: Any = None,
         vectorize_binding: Any = None,
+        reject_if_busy: bool = False,
+        health: ModelHealth | None = None,
     ) -> None:
+        self.reject_if_busy = reject_if_busy
+        """Send ``options.rejectIfBusy`` with every model run (chat, embeddings, :meth:`run`)."""
         if binding is not None or vectorize_binding is not None:
             if gateway_id is not None or base_url is not None or http_client or async_http_client:
                 raise ConfigurationError(
@@ -165,6 +182,7 @@ class WorkersAI:
                 )
             self.validate_models = validate_models
             self._init_binding(binding, vectorize_binding, max_retries, retry_policy, max_concurrency, pace)
+            self.transport.health = health
             return
         account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
         self.account_id: str | None = check_account_id(account) if account else None
@@ -209,8 +227,42 @@ class WorkersAI:
             http_client=http_client,
             async_http_client=async_http_client,
             pacer=self.pacer,
+            health=health,
         )
         self._parts()
+
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        deadline: DeadlineLike | None = None,
+        reject_if_busy: bool | None = None,
+    ) -> WorkersAI:
+        """A copy of this client for some calls, sharing its connection pools, pacing and health record
+        (as openai-python's ``client.with_options``); None keeps a setting.
+
+        ``max_retries`` replaces the retry count (``retry_policy`` the whole policy), ``timeout`` each
+        request's HTTP timeout, ``deadline`` bounds each call in total (seconds, or a running
+        :class:`~workersai.deadline.Deadline` that several calls share), ``reject_if_busy`` sends
+        ``options.rejectIfBusy``. Closing the copy closes the shared pools."""
+        clone = copy.copy(self)
+        policy = retry_policy
+        if policy is None and max_retries is not None:
+            from dataclasses import replace
+
+            policy = replace(self.transport.retry, max_retries=max_retries)
+        clone.transport = self.transport.with_options(retry=policy, timeout=timeout, deadline=deadline)
+        if reject_if_busy is not None:
+            clone.reject_if_busy = reject_if_busy
+        clone._parts()
+        return clone
+
+    @property
+    def health(self) -> ModelHealth:
+        """The per-model health record this client feeds and its fallback chains consult."""
+        return self.transport.model_health()
 
     def _init_binding(
         self,
@@ -325,12 +377,21 @@ class WorkersAI:
         return headers
 
     # -- any model ------------------------------------------------------------------------------
+    def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """A model's inputs with ``options.rejectIfBusy`` when this client sets it: a top-level
+        ``options`` object of the REST body, which the binding passes as ``env.AI.run``'s third argument
+        (developers.cloudflare.com/workers-ai/features/reject-if-busy/)."""
+        body = dict(inputs)
+        if self.reject_if_busy:
+            body["options"] = {**(body.get("options") or {}), "rejectIfBusy": True}
+        return body
+
     def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
         """Run any model with raw ``inputs``; returns the envelope's ``result``."""
         check_model(model, use_catalog=False)
         headers = self._gateway_headers(gateway)
         response = self.transport.request(
-            "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
+            "POST", self.run_url(model), json=self._inputs(inputs), headers=headers, pace=model
         )
         return unwrap_envelope(response)
 
@@ -341,7 +402,7 @@ class WorkersAI:
         check_model(model, use_catalog=False)
         headers = self._gateway_headers(gateway)
         response = await self.transport.arequest(
-            "POST", self.run_url(model), json=dict(inputs), headers=headers, pace=model
+            "POST", self.run_url(model), json=self._inputs(inputs), headers=headers, pace=model
         )
         return unwrap_envelope(response)
 
@@ -661,7 +722,7 @@ class WorkersAI:
             return self.account_url(OPENAI_CHAT_PATH), {"model": model, **payload}, headers
         check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
         payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
-        return self.run_url(model), payload, headers
+        return self.run_url(model), self._inputs(payload), headers
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
@@ -670,6 +731,7 @@ class WorkersAI:
         body = _bare_json(response) if is_third_party(model) else unwrap_envelope(response)
         result = parse_chat_result(model, body, options.get("stop"), json_mode=json_mode)
         result.gateway = gateway_info(response.headers)
+        result.attempts = response.extensions.get("workersai_attempts", 1)
         if result.usage is not None:
             record_usage(result.model, result.usage.prompt_tokens, result.usage.completion_tokens)
         return result
@@ -680,11 +742,20 @@ class WorkersAI:
         *,
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
+        fallbacks: Sequence[str] = (),
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
-        """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object)."""
+        """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object).
+
+        ``fallbacks``: models to try in turn when ``model`` is busy, rate limited, unknown or failing
+        (never for bad input), under :mod:`workersai.fallback`'s budget rules: a model with a fallback
+        is tried once with ``rejectIfBusy``, the last one retries. The answer's ``model``,
+        ``attempts`` and ``fallbacks`` say how it went."""
+        if fallbacks:
+            chain = FallbackChain(self, [model, *fallbacks])
+            return chain.run(lambda c, m: c.chat(messages, model=m, gateway=gateway, **options))
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
-        response = self.transport.request("POST", url, json=payload, headers=headers)
+        response = self.transport.request("POST", url, json=payload, headers=headers, model=model)
         return self._chat_result(model, response, options)
 
     async def achat(
@@ -693,11 +764,18 @@ class WorkersAI:
         *,
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
+        fallbacks: Sequence[str] = (),
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """Async twin of :meth:`chat`."""
+        if fallbacks:
+
+            async def one(c: WorkersAI, m: str) -> ChatResult:
+                return await c.achat(messages, model=m, gateway=gateway, **options)
+
+            return await FallbackChain(self, [model, *fallbacks]).arun(one)
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
-        response = await self.transport.arequest("POST", url, json=payload, headers=headers)
+        response = await self.transport.arequest("POST", url, json=payload, headers=headers, model=model)
         return self._chat_result(model, response, options)
 
     def stream_chat(
@@ -706,20 +784,31 @@ class WorkersAI:
         *,
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
+        fallbacks: Sequence[str] = (),
         **options: Unpack[ChatOptions],
     ) -> Iterator[ChatChunk]:
         """Stream a chat answer as :class:`ChatChunk` s: text deltas, tool-call deltas, then usage.
+        ``fallbacks`` as for :meth:`chat`: a model is left only before its first chunk.
 
         The request is retried only until the stream opens; a stream that breaks off later raises
-        :class:`~workersai.errors.StreamInterrupted`.
+        :class:`~workersai.errors.StreamInterrupted`, as does a deadline (:meth:`with_options`) that
+        passes mid-stream. The last chunk names the model and the attempts it took to open.
         """
+        if fallbacks:
+            chain = FallbackChain(self, [model, *fallbacks])
+            yield from stream_through(
+                chain, lambda c, m: c.stream_chat(messages, model=m, gateway=gateway, **options)
+            )
+            return
         from .streaming import iter_sse_json  # imports httpx-sse (and httpx): on use, not with the package
 
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
-        with self.transport.stream("POST", url, json=payload, headers=headers) as response:
+        with self.transport.stream("POST", url, json=payload, headers=headers, model=model) as response:
+            state.opened(response)
             state.gateway = gateway_info(response.headers)
             for event in iter_sse_json(response):
+                state.in_time()
                 yield from state.feed(event)
         yield from state.finish()
 
@@ -729,16 +818,28 @@ class WorkersAI:
         *,
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
+        fallbacks: Sequence[str] = (),
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
+        if fallbacks:
+            chain = FallbackChain(self, [model, *fallbacks])
+            opened = astream_through(
+                chain, lambda c, m: c.astream_chat(messages, model=m, gateway=gateway, **options)
+            )
+            async for chunk in opened:
+                yield chunk
+            return
         from .streaming import aiter_sse_json
 
         url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
         state = _StreamState(model, options.get("stop"))
-        async with self.transport.astream("POST", url, json=payload, headers=headers) as response:
+        opening = self.transport.astream("POST", url, json=payload, headers=headers, model=model)
+        async with opening as response:
+            state.opened(response)
             state.gateway = gateway_info(response.headers)
             async for event in aiter_sse_json(response):
+                state.in_time()
                 for chunk in state.feed(event):
                     yield chunk
         for chunk in state.finish():
@@ -830,6 +931,22 @@ class _StreamState:
         self.usage: Any = None
         self.finish_reason: str | None = None
         self.gateway: GatewayInfo | None = None
+        self.attempts = 1
+        self.deadline: Any = None
+
+    def opened(self, response: httpx.Response) -> None:
+        """The stream is open: keep how many attempts that took and the call's deadline."""
+        self.attempts = response.extensions.get("workersai_attempts", 1)
+        self.deadline = response.extensions.get("workersai_deadline")
+
+    def in_time(self) -> None:
+        """Raise :class:`StreamInterrupted` once the call's deadline has passed mid-stream."""
+        if self.deadline is not None and self.deadline.remaining() <= 0:
+            from .errors import StreamInterrupted
+
+            raise StreamInterrupted(
+                f"the deadline of {self.deadline.seconds:g} s passed before {self.model}'s stream ended"
+            )
 
     def feed(self, event: Any) -> list[ChatChunk]:
         """The chunk to pass on for one parsed SSE frame (none when it holds nothing to show)."""
@@ -859,4 +976,10 @@ class _StreamState:
         finish = self.finish_reason or ("stop" if self.stop.stopped else None)
         if self.tools.tool_calls() and finish is None:
             finish = "tool_calls"
-        yield ChatChunk(usage=self.usage, finish_reason=finish or "stop", gateway=self.gateway)
+        yield ChatChunk(
+            usage=self.usage,
+            finish_reason=finish or "stop",
+            gateway=self.gateway,
+            model=self.model,
+            attempts=self.attempts,
+        )

@@ -157,6 +157,13 @@ class APITimeoutError(APIConnectionError):
     """The client's own timeout expired before the service answered."""
 
 
+class DeadlineExceeded(WorkersAIError, TimeoutError):
+    """A call's total time budget (``deadline=``) ran out across its attempts and fallbacks. Neither
+    retried nor a reason to fall back (no model is left time); also a ``TimeoutError``."""
+
+    retryable = False
+
+
 class StreamInterrupted(WorkersAIError):
     """A server-sent event stream ended before ``[DONE]``: the answer is incomplete."""
 

@@ -2,9 +2,16 @@
 
 Only errors whose class says ``retryable`` are retried (capacity 3040, rate limit 3021/429, timeouts,
 5xx, dropped connections); the daily quota (3036), conflicts (409) and input errors are raised at once.
-The wait is exponential with jitter, but never shorter than the server's ``Retry-After`` (capped by
-``max_retry_after``). Attempts and total time are both bounded; the error finally raised carries
-``attempts``.
+The wait is exponential with jitter; a server's ``Retry-After`` can only lengthen it (up to
+``max_retry_after``), never shorten it: a ``Retry-After`` of 0, a negative one or one that is not a
+number leaves the backoff as it is, so retries never fire at once. Attempts and total time are both
+bounded, and so is a call given a deadline (:mod:`workersai.deadline`): a retry whose wait would end
+past it is not made, and :class:`~workersai.errors.DeadlineExceeded` is raised instead. The error
+finally raised carries ``attempts``.
+
+Who retries: the client retries by its ``max_retries`` (3 by default). The wrappers that own a retry
+budget (``with_workersai_retry``, fallbacks in the core and the adapters) turn the retries of the models
+inside them off, so the attempts asked for are the attempts sent.
 
 Each retry is logged at WARNING on the ``workersai`` logger: the error's class, status, Cloudflare code,
 which attempt failed and how long the wait is (never the request, so never the token).
@@ -13,15 +20,18 @@ which attempt failed and how long the wait is (never the request, so never the t
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import APIConnectionError, RateLimited, WorkersAIError
+from .errors import APIConnectionError, DeadlineExceeded, RateLimited, WorkersAIError
 
 if TYPE_CHECKING:  # tenacity is imported by the first call through a policy, not with the package
     from tenacity import RetryCallState
+
+    from .deadline import Deadline
 
 T = TypeVar("T")
 
@@ -89,6 +99,8 @@ class RetryPolicy:
     """Replaces ``time.sleep`` between attempts (tests record the waits with it)."""
     async_sleep: Callable[[float], Awaitable[None]] | None = field(default=None, compare=False)
     """Replaces ``asyncio.sleep`` between async attempts."""
+    clock: Callable[[], float] | None = field(default=None, compare=False)
+    """Replaces ``time.monotonic`` for deadlines (tests move it by hand)."""
 
     def _wait(self, state: RetryCallState) -> float:
         from tenacity import wait_exponential, wait_random
@@ -99,24 +111,53 @@ class RetryPolicy:
         )(state)
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            return float(min(max(retry_after, 0.0), self.max_retry_after))
+        if isinstance(retry_after, (int, float)) and math.isfinite(retry_after):
+            # The server may ask for a longer wait, never a shorter one (0, negative and NaN included).
+            return float(max(backoff, min(retry_after, self.max_retry_after)))
         return float(backoff)
 
-    def _kwargs(self, only_unsent: bool = False) -> dict[str, object]:
-        from tenacity import retry_if_exception, stop_after_attempt, stop_after_delay
+    def _kwargs(self, only_unsent: bool = False, deadline: Deadline | None = None) -> dict[str, object]:
+        from tenacity import retry_if_exception, stop_after_attempt, stop_after_delay, stop_any
+        from tenacity.stop import stop_base
+
+        class past_deadline(stop_base):
+            """The wait before the next attempt would end past the call's deadline."""
+
+            def __call__(self, state: RetryCallState) -> bool:
+                return deadline is not None and state.upcoming_sleep >= deadline.remaining()
 
         return {
-            "stop": stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_total),
+            "stop": stop_any(
+                stop_after_attempt(self.max_retries + 1), stop_after_delay(self.max_total), past_deadline()
+            ),
             "wait": self._wait,
             "retry": retry_if_exception(is_unsent if only_unsent else is_retryable),
             "reraise": True,
             "before_sleep": log_retry,
         }
 
-    def call(self, fn: Callable[[], T], *, only_unsent: bool = False) -> T:
+    def _final(
+        self, exc: WorkersAIError, attempts: int, only_unsent: bool, deadline: Deadline | None
+    ) -> WorkersAIError:
+        """The error to raise after ``attempts``: ``exc``, or :class:`DeadlineExceeded` when it was
+        the deadline, not the error or the attempt bound, that stopped the retries."""
+        exc.attempts = attempts
+        worth_another = is_unsent(exc) if only_unsent else is_retryable(exc)
+        if deadline is None or isinstance(exc, DeadlineExceeded) or not worth_another:
+            return exc
+        if attempts > self.max_retries:
+            return exc
+        late = DeadlineExceeded(
+            f"the deadline of {deadline.seconds:g} s left no time for another attempt after {attempts} "
+            f"(last: {type(exc).__name__}: {exc})"
+        )
+        late.attempts = attempts
+        return late
+
+    def call(self, fn: Callable[[], T], *, only_unsent: bool = False, deadline: Deadline | None = None) -> T:
         """Run ``fn`` with retries; the error raised at the end has ``attempts`` set. ``only_unsent``
-        retries only errors that prove the request was not acted on (:func:`is_unsent`)."""
+        retries only errors that prove the request was not acted on (:func:`is_unsent`); ``deadline``
+        stops retrying once the next wait would end past it."""
         from tenacity import Retrying
 
         attempts, lost = 0, [False]
@@ -129,12 +170,16 @@ class RetryPolicy:
 
         try:
             extra = {"sleep": self.sleep} if self.sleep is not None else {}
-            return Retrying(**self._kwargs(only_unsent), **extra)(counted)  # type: ignore[arg-type]
+            return Retrying(**self._kwargs(only_unsent, deadline), **extra)(counted)  # type: ignore[arg-type]
         except WorkersAIError as exc:
-            exc.attempts = attempts
-            raise
+            final = self._final(exc, attempts, only_unsent, deadline)
+            if final is exc:
+                raise
+            raise final from exc
 
-    async def acall(self, fn: Callable[[], Awaitable[T]], *, only_unsent: bool = False) -> T:
+    async def acall(
+        self, fn: Callable[[], Awaitable[T]], *, only_unsent: bool = False, deadline: Deadline | None = None
+    ) -> T:
         """Async twin of :meth:`call`."""
         from tenacity import AsyncRetrying
 
@@ -148,7 +193,10 @@ class RetryPolicy:
 
         try:
             extra = {"sleep": self.async_sleep} if self.async_sleep is not None else {}
-            return await AsyncRetrying(**self._kwargs(only_unsent), **extra)(counted)  # type: ignore[arg-type]
+            retrying = AsyncRetrying(**self._kwargs(only_unsent, deadline), **extra)  # type: ignore[arg-type]
+            return await retrying(counted)
         except WorkersAIError as exc:
-            exc.attempts = attempts
-            raise
+            final = self._final(exc, attempts, only_unsent, deadline)
+            if final is exc:
+                raise
+            raise final from exc

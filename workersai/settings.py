@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
 from .client import WorkersAI
+from .deadline import start
 from .gateway import GatewayOptions
 
 
@@ -53,7 +54,18 @@ class ClientSettings(BaseModel):
     """Sent as ``x-session-affinity``: the requests of one conversation reach the same model instance,
     which reuses its prompt prefix cache."""
     timeout: float | None = 60.0
+    """Seconds each HTTP request may take."""
     max_retries: int = 3
+    """Retries after a first attempt, by the core client (3: openai-python and langchain-openai retry
+    twice by default; Workers AI also answers 3040 under load, which a third retry rides out). A
+    wrapper that owns the retry budget (``with_workersai_retry``, ``.with_retry``, fallbacks) turns
+    them off for the calls it makes, so the attempts asked for are the attempts sent."""
+    deadline: float | None = None
+    """Total seconds for one call, across its retries and fallbacks (None: only the retry policy's
+    bounds)."""
+    reject_if_busy: bool | None = None
+    """Send ``options.rejectIfBusy``: a busy model refuses at once (429/3040) instead of queueing the
+    request. None: on when the model has a fallback, off otherwise."""
     client: WorkersAI | None = Field(default=None, exclude=True, repr=False)
     """An existing core client to use instead of building one from the settings above."""
 
@@ -122,8 +134,38 @@ class ClientSettings(BaseModel):
                 gateway_id=self.gateway_id,
                 timeout=self.timeout or 60.0,
                 max_retries=self.max_retries,
+                reject_if_busy=bool(self.reject_if_busy),
             )
         return self._built
+
+    def call_client(self, kwargs: dict[str, Any]) -> WorkersAI:
+        """The core client for one call: :data:`CALL_OPTIONS` taken out of the call's ``kwargs`` (and
+        this object's ``deadline``, started now and shared by every request of the call) applied with
+        :meth:`WorkersAI.with_options`."""
+        given = {name: kwargs.pop(name) for name in CALL_OPTIONS if kwargs.get(name) is not None}
+        if self.deadline is not None:
+            given.setdefault("deadline", self.deadline)
+        client = self.workers_ai
+        if "deadline" in given:  # started now: one budget for every request of this call
+            given["deadline"] = start(given["deadline"], client.transport.retry.clock)
+        if self.reject_if_busy is not None and self.reject_if_busy != client.reject_if_busy:
+            given.setdefault("reject_if_busy", self.reject_if_busy)  # a given client's own setting
+        return client.with_options(**given) if given else client
+
+    def without_retries(self, **update: Any) -> Any:
+        """A copy of this model whose client does not retry (its own client if it was given one), for
+        a wrapper that owns the retry budget; ``update`` sets other fields of the copy."""
+        fields: dict[str, Any] = {"max_retries": 0, **update}
+        if self.client is not None:
+            fields["client"] = self.client.with_options(max_retries=0)
+        clone = self.model_copy(update=fields)
+        clone._built = None
+        return clone
+
+
+CALL_OPTIONS = ("max_retries", "timeout", "deadline", "reject_if_busy")
+"""Keyword arguments a call may carry (``invoke(..., deadline=5)``, ``.bind(max_retries=0)``,
+``chat(..., timeout=10)``) to override the client's settings for that call alone."""
 
 
 class ChatOptionFields(BaseModel):

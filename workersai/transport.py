@@ -8,6 +8,7 @@ loops), each with keep-alive pooling and explicit timeouts.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 import threading
@@ -18,6 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import jsonlib
+from .deadline import Deadline, DeadlineLike, start
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -29,6 +31,7 @@ from .errors import (
     WorkersAIError,
     error_from_response,
 )
+from .health import ModelHealth, default_health
 from .pacing import API_RATE_LIMITED_CODE, Pacer
 from .retry import RetryPolicy
 
@@ -94,6 +97,19 @@ def unwrap_envelope(response: httpx.Response) -> Json:
     if body.get("success") is False:
         raise error_from_response(response)
     return body.get("result")
+
+
+class _Pool:
+    """The HTTP clients of a transport and of every copy :meth:`Transport.with_options` made of it."""
+
+    def __init__(self, sync: httpx.Client | None, given_async: httpx.AsyncClient | None) -> None:
+        self.sync = sync
+        self.own_sync = sync is None
+        self.given_async = given_async
+        self.loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.lock = threading.Lock()
 
 
 class _LoopClient:
@@ -163,6 +179,7 @@ class Transport:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         pacer: Pacer | None = None,
+        health: ModelHealth | None = None,
     ) -> None:
         import httpx
 
@@ -170,14 +187,65 @@ class Transport:
         self.pacer = pacer
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
         self.retry = retry or RetryPolicy()
+        self.deadline: DeadlineLike | None = None
+        """Each call's total budget (seconds, started per call) or a running :class:`Deadline`
+        shared by several calls (a fallback chain's); None: no budget beyond the retry policy's."""
+        self.health: ModelHealth | None = health
+        """The per-model health record fed by every model request (None: the process-wide one)."""
         self.limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._sync = http_client
-        self._own_sync = http_client is None
-        self._given_async = async_http_client
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
+        self._pool = _Pool(http_client, async_http_client)
+        self._own_timeout = False  # True once with_options gave a timeout: each request carries it
+
+    # The connection pools are shared with the copies :meth:`with_options` makes.
+    @property
+    def _sync(self) -> httpx.Client | None:
+        return self._pool.sync
+
+    @_sync.setter
+    def _sync(self, value: httpx.Client | None) -> None:
+        self._pool.sync = value
+
+    @property
+    def _own_sync(self) -> bool:
+        return self._pool.own_sync
+
+    @property
+    def _given_async(self) -> httpx.AsyncClient | None:
+        return self._pool.given_async
+
+    @property
+    def _async(self) -> weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]:
+        return self._pool.loops
+
+    @property
+    def _lock(self) -> threading.Lock:
+        return self._pool.lock
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        deadline: DeadlineLike | None = None,
+    ) -> Transport:
+        """A copy sending on the same connection pools with other options (None keeps one)."""
+        import httpx
+
+        clone = copy.copy(self)
+        if retry is not None:
+            clone.retry = retry
+        if timeout is not None:
+            clone.timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=10.0)
+            )
+            clone._own_timeout = True
+        if deadline is not None:
+            clone.deadline = deadline
+        return clone
+
+    def model_health(self) -> ModelHealth:
+        """The health record this transport feeds."""
+        return self.health or default_health()
 
     # -- clients --------------------------------------------------------------------------------
     @property
@@ -317,6 +385,39 @@ class Transport:
         if seconds > 0:
             await (self.retry.async_sleep or asyncio.sleep)(seconds)
 
+    # -- per call: the deadline, each attempt's timeout, the model's health ------------------------
+    def _budget(self) -> Deadline | None:
+        """This call's running deadline (started now when given as seconds)."""
+        return start(self.deadline, self.retry.clock)
+
+    def _cut(self, request: httpx.Request, deadline: Deadline | None) -> None:
+        """Give one attempt this transport's timeout, cut to the time the deadline leaves; raises
+        :class:`DeadlineExceeded` when none is left (nothing is sent)."""
+        if deadline is None and not self._own_timeout:
+            return
+        timeouts = self.timeout.as_dict()
+        if deadline is not None:
+            left = deadline.check(f"{request.method} {request.url.copy_with(query=None)}")
+            timeouts = {k: left if v is None else min(v, left) for k, v in timeouts.items()}
+        request.extensions["timeout"] = timeouts
+
+    @contextmanager
+    def _watched(self, model: str | None) -> Iterator[None]:
+        """Feed ``model``'s health record with how one attempt ended."""
+        if model is None:
+            yield
+            return
+        health = self.model_health()
+        try:
+            yield
+        except RateLimited:  # 3040 capacity, 3021 / 429 rate: the model is busy
+            health.failed(model)
+            raise
+        except BaseException:
+            health.aborted(model)
+            raise
+        health.succeeded(model)
+
     # -- plain requests -------------------------------------------------------------------------
     def request(
         self,
@@ -329,24 +430,32 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         retry: RetryMode = True,
         pace: str | None = None,
+        model: str | None = None,
     ) -> httpx.Response:
         """Send one request (retried when allowed); raises a typed error for any failure. With ``pace``
         (a model id), each attempt waits for its turn in that model's pacing. ``retry="unsent"``, for a
         request that must not be acted on twice, retries only answers that prove the service did not act
-        on it (429: rate limited or out of capacity) and connections that could not be made."""
+        on it (429: rate limited or out of capacity) and connections that could not be made. ``model``
+        (``pace`` when not given) names the model whose health record each attempt feeds. The answer's
+        ``extensions["workersai_attempts"]`` is the number of attempts it took."""
         client = self.sync_client
         request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
+        deadline, watched, count = self._budget(), model or pace, [0]
 
         turn = [False]
 
         def attempt() -> httpx.Response:
             self._sleep(self._pace(pace, turn))
-            with self._paced(pace, turn), self._sending(request):
+            self._cut(request, deadline)
+            count[0] += 1
+            with self._watched(watched), self._paced(pace, turn), self._sending(request):
                 response = client.send(request)
                 self._observe(response)
                 return self._checked(response)
 
-        return self._retried(attempt, retry)
+        response = self._retried(attempt, retry, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        return response
 
     async def arequest(
         self,
@@ -359,50 +468,74 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         retry: RetryMode = True,
         pace: str | None = None,
+        model: str | None = None,
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
         client = await self._async_client()
         request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
+        deadline, watched, count = self._budget(), model or pace, [0]
 
         turn = [False]
 
         async def attempt() -> httpx.Response:
             await self._asleep(self._pace(pace, turn))
-            with self._paced(pace, turn), self._sending(request):
+            self._cut(request, deadline)
+            count[0] += 1
+            with self._watched(watched), self._paced(pace, turn), self._sending(request):
                 response = await client.send(request)
                 self._observe(response)
                 return self._checked(response)
 
-        return await self._aretried(attempt, retry)
+        response = await self._aretried(attempt, retry, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        return response
 
-    def _retried(self, attempt: Callable[[], T], retry: RetryMode) -> T:
+    def _retried(self, attempt: Callable[[], T], retry: RetryMode, deadline: Deadline | None = None) -> T:
         """``attempt`` under this transport's retries, as ``retry`` says."""
-        return self.retry.call(attempt, only_unsent=retry == "unsent") if retry else attempt()
+        if not retry:
+            return attempt()
+        return self.retry.call(attempt, only_unsent=retry == "unsent", deadline=deadline)
 
-    async def _aretried(self, attempt: Callable[[], Awaitable[T]], retry: RetryMode) -> T:
+    async def _aretried(
+        self, attempt: Callable[[], Awaitable[T]], retry: RetryMode, deadline: Deadline | None = None
+    ) -> T:
         """Async twin of :meth:`_retried`."""
-        return await self.retry.acall(attempt, only_unsent=retry == "unsent") if retry else await attempt()
+        if not retry:
+            return await attempt()
+        return await self.retry.acall(attempt, only_unsent=retry == "unsent", deadline=deadline)
 
     # -- streams --------------------------------------------------------------------------------
     @contextmanager
     def stream(
-        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        headers: Mapping[str, str] | None = None,
+        model: str | None = None,
     ) -> Iterator[httpx.Response]:
-        """An open streaming response. Retries happen only while opening, before any byte is read."""
+        """An open streaming response. Retries happen only while opening, before any byte is read; a
+        deadline bounds the opening (and each read, through the attempt's timeout)."""
         client = self.sync_client
         request = self._build(client, method, url, json=json, headers=headers)
+        deadline, count = self._budget(), [0]
 
         def attempt() -> httpx.Response:
-            with self._sending(request):
+            self._cut(request, deadline)
+            count[0] += 1
+            with self._watched(model), self._sending(request):
                 response = client.send(request, stream=True)
                 if response.status_code >= 400:
                     try:
                         response.read()
                     finally:
                         response.close()
-            return self._checked(response)
+                return self._checked(response)
 
-        response = self.retry.call(attempt)
+        response = self._retried(attempt, True, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        response.extensions["workersai_deadline"] = deadline
         try:
             yield response
         finally:
@@ -410,23 +543,34 @@ class Transport:
 
     @asynccontextmanager
     async def astream(
-        self, method: str, url: str, *, json: Json = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Json = None,
+        headers: Mapping[str, str] | None = None,
+        model: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
         client = await self._async_client()
         request = self._build(client, method, url, json=json, headers=headers)
+        deadline, count = self._budget(), [0]
 
         async def attempt() -> httpx.Response:
-            with self._sending(request):
+            self._cut(request, deadline)
+            count[0] += 1
+            with self._watched(model), self._sending(request):
                 response = await client.send(request, stream=True)
                 if response.status_code >= 400:
                     try:
                         await response.aread()
                     finally:
                         await response.aclose()
-            return self._checked(response)
+                return self._checked(response)
 
-        response = await self.retry.acall(attempt)
+        response = await self._aretried(attempt, True, deadline)
+        response.extensions["workersai_attempts"] = count[0]
+        response.extensions["workersai_deadline"] = deadline
         try:
             yield response
         finally:

@@ -48,6 +48,11 @@ class ChatResult(BaseModel):
     gateway: GatewayInfo | None = None
     """The AI Gateway's log id and cache status, when the answer went through a gateway."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    attempts: int = 1
+    """Requests sent for this answer (1 when the first was answered), on every model a fallback chain
+    tried."""
+    fallbacks: int = 0
+    """Models left (failed or skipped) before ``model`` answered, in a fallback chain."""
 
 
 class ToolCallDelta(BaseModel):
@@ -71,6 +76,13 @@ class ChatChunk(BaseModel):
     finish_reason: str | None = None
     gateway: GatewayInfo | None = None
     """On the last chunk of a stream that went through AI Gateway: its log id and cache status."""
+    model: str | None = None
+    """On the last chunk: the model that answered."""
+    attempts: int | None = None
+    """On the last chunk: requests sent until the stream opened (on every model a fallback chain
+    tried)."""
+    fallbacks: int | None = None
+    """On the last chunk of a fallback chain's stream: models left before ``model`` answered."""
 
 
 class ModelSummary(BaseModel):

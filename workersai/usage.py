@@ -35,6 +35,12 @@ class ModelUsage:
     neurons: float | None = 0.0
     """Neurons at the catalog's prices; ``None`` once a call of a model without a known price is in."""
     estimated_tokens: bool = False
+    capacity_errors: int = 0
+    """Capacity (3040) or rate (3021/429) refusals this model answered (:mod:`workersai.health`)."""
+    fallbacks: int = 0
+    """Calls that left this model for a fallback after it failed."""
+    skipped: int = 0
+    """Calls that went straight to a fallback because this model's breaker was open."""
 
     @property
     def total_tokens(self) -> int:
@@ -77,6 +83,12 @@ class UsageTracker:
             neurons = estimate_neurons(model, prompt_tokens, completion_tokens)
             entry.neurons = None if neurons is None or entry.neurons is None else entry.neurons + neurons
             entry.estimated_tokens = entry.estimated_tokens or estimated
+
+    def event(self, model: str, kind: str) -> None:
+        """Count one ``capacity_errors``, ``fallbacks`` or ``skipped`` event of ``model``."""
+        with self._lock:
+            entry = self.by_model.setdefault(model, ModelUsage())
+            setattr(entry, kind, getattr(entry, kind) + 1)
 
     @property
     def total_tokens(self) -> int:
@@ -124,6 +136,13 @@ def record_usage(
     """Add a call's usage to every tracker active in this context."""
     for tracker in _active.get():
         tracker.record(model, prompt_tokens, completion_tokens, estimated=estimated)
+
+
+def record_event(model: str, kind: str) -> None:
+    """Count a retry/fallback event (``capacity_errors``, ``fallbacks``, ``skipped``) of ``model`` in
+    every tracker active in this context."""
+    for tracker in _active.get():
+        tracker.event(model, kind)
 
 
 @contextmanager

@@ -26,11 +26,11 @@ from ..catalog import OPENAI, RESPONSES, ModelInfo, third_party_models
 from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
-from .faults import Decision
+from .faults import Decision, FaultInjector
 from .gateway import default_gateway_for
 from .generator import CANCEL, Generation, schema_in_prompt
 from .model_schemas import answers_chat_completions_output
-from .responses import ApiError, FastJSONResponse, envelope
+from .responses import ApiError, FastJSONResponse, envelope, fault_response
 from .rules import ai as rules
 from .rules.gateway import GATEWAY_ID_HEADER
 from .scoring import score_contexts
@@ -185,6 +185,44 @@ def _started(stream: Any, stats: dict[str, int]) -> Generation:
     return gen
 
 
+CAPACITY_MESSAGE = "Capacity temporarily exceeded, please try again."
+"""What a busy model answers a request that asked to be rejected: 429, code 3040
+(developers.cloudflare.com/workers-ai/features/reject-if-busy/, "Handle capacity errors")."""
+
+
+def rejects_if_busy(body: dict[str, Any]) -> bool:
+    """Whether the body asks not to wait in the capacity queue: ``options.rejectIfBusy`` at the top
+    level, on ``/ai/run`` and ``/ai/v1/chat/completions`` alike (same page, "Send a REST request" and
+    "Call Chat Completions")."""
+    options = body.get("options")
+    return isinstance(options, dict) and options.get("rejectIfBusy") is True
+
+
+async def capacity_queue(emu: Emulator, decision: Decision, body: dict[str, Any]) -> None:
+    """A busy model: refuse at once a request that asked for it (``rejected_busy`` in the stats), else
+    hold it ``busy_ms`` first (``queued``)."""
+    if decision.busy_ms <= 0:
+        return
+    if rejects_if_busy(body):
+        emu.stats["rejected_busy"] = emu.stats.get("rejected_busy", 0) + 1
+        raise ApiError(429, 3040, CAPACITY_MESSAGE)
+    emu.stats["queued"] = emu.stats.get("queued", 0) + 1
+    await asyncio.sleep(decision.busy_ms / 1000)
+
+
+async def late_decision(faults: FaultInjector, request: Request, model: str, decision: Decision) -> Decision:
+    """For a route whose model is in the body (``/ai/v1/*``): a plan whose failures are limited to some
+    ``models`` could not apply them before the body was read; decide for this model now (its latency
+    was already waited)."""
+    header = request.headers.get("x-workersai-local-faults")
+    models = faults.fails_only(header)
+    if models is None or model not in models:
+        return decision
+    late = faults.decide("ai", header, model)
+    late.latency_ms = 0.0
+    return late
+
+
 def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:
     return StreamingResponse(
         paced(frames, decision, live=gen.live is not None), media_type="text/event-stream"
@@ -244,6 +282,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             raise ApiError(400, 5006, "AiError: Bad input: body must be an object")
         if queued(request):  # the Batch API: a submission or a poll (batch_queue.py)
             return await batch_queue(emu).answer(str(request.path_params["account_id"]), info, body)
+        await capacity_queue(emu, decision, body)  # synchronous inference only: not the Batch API
         if info.is_reranker or (info.scores_contexts and "contexts" in body):  # {query, contexts}
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
@@ -293,6 +332,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if info is None:
             emu.check_lifecycle(body["model"])
             info = rules.model_info(body["model"])
+        emu.count_model_request(body["model"])
         if emu.rate_limits is not None:  # the model's limit, whichever route names it
             emu.rate_limits.admit(info.name)
         if embedding and not info.is_embedding:
@@ -306,6 +346,10 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         from ``content`` (the OpenAI-compatible shape; DeepSeek-R1-distill's ``<think>`` is split out as
         DeepSeek's own API does), the ``developer`` role taken as OpenAI's API takes it."""
         body, info = await openai_body(request, embedding=False)
+        decision = await late_decision(emu.faults, request, info.name, decision)
+        if decision.error:
+            return fault_response(decision)
+        await capacity_queue(emu, decision, body)
         body = rules.openai_chat(body)
         out = await generate(emu, info, body, can_stream_live=True, request=request)
         if body.get("stream"):

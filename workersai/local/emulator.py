@@ -123,8 +123,14 @@ class Emulator:
         """Request counters; ``streamed_pieces`` counts the text pieces the language model generated for
         live streams (it stops growing when a client goes away mid-stream); ``rate_limited`` counts the
         requests answered 429/3021 by the rate limits, ``api_rate_limited`` those answered 429/971 by
-        the global API budget; ``embedded_texts`` the texts the embedding models
-        were asked to embed (every route, the Batch API's too)."""
+        the global API budget; ``embedded_texts`` the texts the embedding models were asked to embed
+        (every route, the Batch API's too); ``requests:<model>`` the requests that named that model (in
+        the path, or in the body of ``/ai/v1/*``)."""
+
+    def count_model_request(self, model: str) -> None:
+        """Count one request naming ``model`` (``requests:<model>`` in the stats)."""
+        key = f"requests:{model}"
+        self.stats[key] = self.stats.get(key, 0) + 1
 
     @property
     def generator(self) -> Any:
@@ -189,12 +195,15 @@ class Emulator:
                 model = request.path_params.get("model")
                 if area == "ai" and isinstance(model, str):
                     self.check_lifecycle(model)
+                    self.count_model_request(model)
                 if self.rate_limits is not None and area == "ai" and isinstance(model, str):
                     # Per model named in the path (/ai/run/{model}, the gateway's); /ai/v1/* name it in
                     # the body and are counted once it is read (ai_routes.openai_body).
                     self.rate_limits.admit(model)
                 try:
-                    decision = self.faults.decide(area, request.headers.get(FAULT_HEADER))
+                    decision = self.faults.decide(
+                        area, request.headers.get(FAULT_HEADER), model if isinstance(model, str) else None
+                    )
                 except ValueError as exc:
                     raise Rejected(400, 5006, f"bad fault header: {exc}") from exc
                 if decision.latency_ms:

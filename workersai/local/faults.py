@@ -28,6 +28,15 @@ The ``-after`` kinds are "applied, but the answer was lost": the handler runs to
 a client that retries repeats a request the service has already carried out. They replace only
 successful answers; :attr:`FaultInjector.lost_answers` counts them.
 
+A busy model (``busy_ms``) is the service's capacity queue: a request to it waits that long (at most
+:data:`MAX_QUEUE_MS`, on the event loop's clock) before it is served, or, when its body asks
+``options.rejectIfBusy``, is refused at once with 429/3040 "Capacity temporarily exceeded, please try
+again." (developers.cloudflare.com/workers-ai/features/reject-if-busy/, "Handle capacity errors").
+``models`` limits the plan's failures (errors, cut streams, a busy queue) to requests that name one of
+those models (in the path, or in the body of ``/ai/v1/*``), so a primary can be busy while its fallback
+answers; ``latency_ms`` and ``token_interval_ms`` (the round trip, the generation speed) apply to every
+request in the plan's scope.
+
 A dropped connection is an exception the server logs; :class:`InjectedFaultLog` makes that one line
 ("injected fault: ...") instead of a traceback, so a run with faults keeps a readable log.
 """
@@ -67,6 +76,9 @@ ERRORS: dict[str, tuple[int, int | None, str]] = {
 }
 
 
+MAX_QUEUE_MS = 60_000.0
+"""The longest a busy model holds a request in its queue here (the service states no bound)."""
+
 AFTER_HANDLER = {"reset-after": "reset", "502-after": "502"}
 """Faults applied after the handler ran, and the answer each sends instead of the real one."""
 
@@ -85,6 +97,8 @@ class FaultPlan:
     token_interval_ms: float = 0.0
     scope: str = "all"
     seed: int | None = None
+    busy_ms: float = 0.0
+    models: list[str] | None = None
 
     def __post_init__(self) -> None:
         # Every field is checked for its type too: a plan comes from JSON (a header, a POST body), and a
@@ -100,6 +114,12 @@ class FaultPlan:
                 isinstance(value, bool) or not isinstance(value, int) or (name != "seed" and value < 0)
             ):
                 raise ValueError(f"{name} must be a whole number >= 0")
+        if not isinstance(self.busy_ms, (int, float)) or not 0 <= self.busy_ms <= MAX_QUEUE_MS:
+            raise ValueError(f"busy_ms must be between 0 and {MAX_QUEUE_MS}")
+        if self.models is not None and (
+            not isinstance(self.models, list) or not all(isinstance(m, str) for m in self.models)
+        ):
+            raise ValueError("models must be a list of model names")
         if not isinstance(self.error, str) or self.error not in ERRORS:
             raise ValueError(f"unknown fault {self.error!r}; one of {sorted(ERRORS)}")
         if not 0.0 <= self.error_rate <= 1.0:
@@ -136,6 +156,7 @@ class Decision:
     retry_after: float | None = None
     cut_stream_after: int | None = None
     token_interval_ms: float = 0.0
+    busy_ms: float = 0.0
 
 
 class FaultInjector:
@@ -158,7 +179,14 @@ class FaultInjector:
         with self._lock:
             self.lost_answers += 1
 
-    def decide(self, area: str, header: str | None) -> Decision:
+    def fails_only(self, header: str | None) -> list[str] | None:
+        """The models the plan's failures are limited to (the header's plan, else the active one)."""
+        plan = FaultPlan.from_json(json.loads(header)) if header else self.plan
+        return plan.models
+
+    def decide(self, area: str, header: str | None, model: str | None = None) -> Decision:
+        """The faults for one request; ``model`` is the model its path names (None: not known yet, or
+        not a model route), checked against the plan's ``models``."""
         plan = self.plan
         if header:
             plan = FaultPlan.from_json(json.loads(header))
@@ -167,11 +195,15 @@ class FaultInjector:
             one_off = False
         if plan.scope not in ("all", area):
             return Decision()
+        if plan.models is not None and model not in plan.models:
+            # Another model: the round trip and the generation speed apply, the failures do not.
+            return Decision(latency_ms=plan.latency_ms, token_interval_ms=plan.token_interval_ms)
         decision = Decision(
             latency_ms=plan.latency_ms,
             retry_after=plan.retry_after,
             cut_stream_after=plan.cut_stream_after,
             token_interval_ms=plan.token_interval_ms,
+            busy_ms=plan.busy_ms,
         )
         with self._lock:
             if one_off:
