@@ -172,7 +172,7 @@ class VectorizeVectorStore(VectorStore):
         if docs.texts:
             missing: Missing | None = None
             if self._option(options, "skip_existing"):
-                self._vz.settle(self.index_name, timeout=self.wait_timeout)
+                self._docs.settle(self.wait_timeout)
                 missing = partial(self._vz.missing_ids, self.index_name, namespace=self.namespace)
             with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
                 items = embedded(docs, self.embedding, self.chunk_size, progress, missing)
@@ -192,7 +192,7 @@ class VectorizeVectorStore(VectorStore):
         if docs.texts:
             missing: AMissing | None = None
             if self._option(options, "skip_existing"):
-                await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+                await self._docs.asettle(self.wait_timeout)
                 missing = partial(self._vz.amissing_ids, self.index_name, namespace=self.namespace)
             with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
                 items = aembedded(docs, self.embedding, self.chunk_size, progress, missing)

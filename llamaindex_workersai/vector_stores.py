@@ -231,14 +231,14 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def unstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
         """The nodes whose ids are not stored yet in this store's namespace (after waiting until the
         index has applied every write it accepted): what a resumed ingestion still has to embed."""
-        self._vz.settle(self.index_name, timeout=self.wait_timeout)
+        self._docs.settle(self.wait_timeout)
         keep = set(
             self._vz.missing_ids(self.index_name, [n.node_id for n in nodes], namespace=self.namespace)
         )
         return [n for n in nodes if n.node_id in keep]
 
     async def aunstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
-        await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+        await self._docs.asettle(self.wait_timeout)
         ids = [n.node_id for n in nodes]
         keep = set(await self._vz.amissing_ids(self.index_name, ids, namespace=self.namespace))
         return [n for n in nodes if n.node_id in keep]

@@ -156,7 +156,8 @@ def test_kill_9_at_every_step_of_an_update_with_texts_in_d1(
 ) -> None:
     """Documents stored at version 1 are updated to version 2 by a process killed at ``kill_at``:
     every document still reads whole (its text at version 1 or 2, with the vector embedded from that
-    text, by get and by search), and running the update again completes it with one text each."""
+    text, by get and by search); a resume with skip_existing changes nothing but the versions no
+    vector names (deleted), and running the update again completes it with one text each."""
     from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
 
     n, chunk = 40, 8
@@ -186,6 +187,11 @@ def test_kill_9_at_every_step_of_an_update_with_texts_in_d1(
         found = store.similarity_search_by_vector(vector.values, k=1)
         assert [d.id for d in found] == [vector.id]
         assert found[0].page_content == docs[ids(n).index(vector.id)].page_content
+
+    # Resuming with skip_existing changes no stored document, and leaves one text per id.
+    store.add_texts(texts(n, 2), ids=ids(n), skip_existing=True)
+    assert store.get_by_ids(ids(n)) == docs
+    assert rows(logged, database, name) == sorted((str(d.id), d.page_content) for d in docs)
 
     store.add_texts(texts(n, 2), ids=ids(n))
     assert [d.page_content for d in store.get_by_ids(ids(n))] == texts(n, 2)

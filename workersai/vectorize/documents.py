@@ -237,6 +237,33 @@ class IndexDocuments:
         if applied:
             await self.texts.aprune(applied)
 
+    def _named(self, found: Iterable[Vector]) -> dict[str, str]:
+        return {v.id: digest for v in found if (digest := key(v.id, v.metadata)[1]) is not None}
+
+    def settle(self, timeout: float) -> None:
+        """Return once the index has applied every write it accepted (``Vectorize.settle``), then
+        keep, of each id with more than one text, only the version its vector names: what a resumed
+        write (``skip_existing``) runs first, so the versions a killed call left behind are cleaned
+        even for the ids it skips. (A writer of the same id in another process, its version written
+        but its vector not yet accepted, loses that version: its document then reads as absent until
+        it is written again, never with another text.)"""
+        self.vectorize.settle(self.index_name, timeout=timeout)
+        if self.texts is None:
+            return
+        doubled = self.texts.doubled()
+        named = self._named(self.vectorize.get_by_ids(self.index_name, doubled)) if doubled else {}
+        if named:
+            self.texts.prune(named)
+
+    async def asettle(self, timeout: float) -> None:
+        await self.vectorize.asettle(self.index_name, timeout=timeout)
+        if self.texts is None:
+            return
+        doubled = await self.texts.adoubled()
+        named = self._named(await self.vectorize.aget_by_ids(self.index_name, doubled)) if doubled else {}
+        if named:
+            await self.texts.aprune(named)
+
     # -- reads and deletes ----------------------------------------------------------------------
     def read(self, found: Found) -> dict[str, str]:
         """``{id: text}`` of the stored vectors ``found`` whose texts are in D1: for each, the version

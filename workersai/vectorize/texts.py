@@ -37,6 +37,8 @@ PAIRS_PER_STATEMENT = 50
 """(id, hash) pairs per ``SELECT`` / ``DELETE``: two bound parameters each."""
 IDS_PER_STATEMENT = 100
 """Ids per ``SELECT`` / ``DELETE ... IN (...)``: D1's 100 bound parameters."""
+STATEMENTS_PER_REQUEST = 50
+"""Deletes sent in one request (D1 documents no limit on a batch; this keeps each small)."""
 TEXT_HASH_KEY = "_text_hash"
 """The vector metadata key naming the version of the text the vector was embedded from (a store takes
 it out again before a caller sees the metadata)."""
@@ -252,6 +254,19 @@ class TextStore:
         ]
         return statements
 
+    def _doubled(self) -> list[Statement]:
+        """The ids that have more than one text (versions, or a version and a text kept before)."""
+        return [
+            Statement(
+                f"SELECT id FROM {self.table} GROUP BY id HAVING COUNT(*) > 1 UNION "
+                f"SELECT id FROM {self.legacy} WHERE id IN (SELECT id FROM {self.table}) ORDER BY id"
+            )
+        ]
+
+    @staticmethod
+    def _ids(results: list[QueryResult]) -> list[str]:
+        return [str(row["id"]) for result in results for row in result.results]
+
     @staticmethod
     def _texts(results: list[QueryResult]) -> dict[str, str]:
         return {str(row["id"]): str(row["text"]) for result in results for row in result.results}
@@ -272,15 +287,18 @@ class TextStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete every text of ``ids`` (ids without one are skipped)."""
-        statements = self._deletes(ids)
-        if statements:
-            self._send(statements)
+        for statements in _chunks(self._deletes(ids), STATEMENTS_PER_REQUEST):
+            self._send(list(statements))
 
     def prune(self, kept: Mapping[str, str]) -> None:
-        """Delete every text of the ids in ``kept`` (``{id: hash}``) but that version, in one request."""
-        statements = self._prunes(kept)
-        if statements:
-            self._send(statements)
+        """Delete every text of the ids in ``kept`` (``{id: hash}``) but that version (a request per
+        :data:`STATEMENTS_PER_REQUEST` statements: ~1,600 ids)."""
+        for statements in _chunks(self._prunes(kept), STATEMENTS_PER_REQUEST):
+            self._send(list(statements))
+
+    def doubled(self) -> list[str]:
+        """The ids that have more than one text (what a prune would leave one of), in one request."""
+        return self._ids(self._send(self._doubled()))
 
     # -- async --------------------------------------------------------------------------------
     async def _asend(self, statements: list[Statement]) -> list[QueryResult]:
@@ -295,11 +313,12 @@ class TextStore:
         return self._texts(await self._asend(statements)) if statements else {}
 
     async def adelete(self, ids: Sequence[str]) -> None:
-        statements = self._deletes(ids)
-        if statements:
-            await self._asend(statements)
+        for statements in _chunks(self._deletes(ids), STATEMENTS_PER_REQUEST):
+            await self._asend(list(statements))
 
     async def aprune(self, kept: Mapping[str, str]) -> None:
-        statements = self._prunes(kept)
-        if statements:
-            await self._asend(statements)
+        for statements in _chunks(self._prunes(kept), STATEMENTS_PER_REQUEST):
+            await self._asend(list(statements))
+
+    async def adoubled(self) -> list[str]:
+        return self._ids(await self._asend(self._doubled()))
