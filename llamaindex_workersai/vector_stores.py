@@ -221,7 +221,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
                 "metadata": self._metadata(node),
                 "namespace": self.namespace,
             }
-            items.append((record, node.get_content() if isinstance(node, TextNode) else ""))
+            items.append((record, node.get_content() if isinstance(node, TextNode) else None))
         return items
 
     def _skip(self, options: dict[str, Any]) -> bool:

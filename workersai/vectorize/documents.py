@@ -43,8 +43,9 @@ if TYPE_CHECKING:
     from .client import Vectorize
     from .models import Vector
 
-Item = tuple[Mapping[str, Any], str]
-"""A document to write: its wire record (``id``, ``values``, ``metadata``, ``namespace``) and its text."""
+Item = tuple[Mapping[str, Any], "str | None"]
+"""A document to write: its wire record (``id``, ``values``, ``metadata``, ``namespace``) and its text
+(None: a record with no text to keep, e.g. a LlamaIndex node that is not a text node)."""
 Found = Sequence[tuple[str, "Mapping[str, Any] | None"]]
 """Stored vectors as (id, metadata)."""
 
@@ -74,14 +75,16 @@ def absent(found: Found, texts: Mapping[str, str]) -> set[str]:
     return {vid for vid, meta in found if key(vid, meta)[1] is not None and vid not in texts}
 
 
-def stamp(record: Mapping[str, Any], text: str) -> tuple[dict[str, Any], Row]:
-    """``record`` with its metadata naming the version of ``text``, and that version's row. A
-    :class:`~.batching.CheckedRecord` stays one (its maker checked its metadata with room for the key:
-    :func:`~.texts.check_document`)."""
+def stamp(record: Mapping[str, Any], text: str | None) -> tuple[dict[str, Any], Row | None]:
+    """``record`` with its metadata naming the version of ``text``, and that version's row (a record
+    without text as it is, and no row). A :class:`~.batching.CheckedRecord` stays one (its maker
+    checked its metadata with room for the key: :func:`~.texts.check_document`)."""
+    out: dict[str, Any] = CheckedRecord(record) if type(record) is CheckedRecord else dict(record)
+    if text is None:
+        return out, None
     vector_id = record["id"]
     check_text_for_d1(text, vector_id)
     digest = text_hash(text)
-    out: dict[str, Any] = CheckedRecord(record) if type(record) is CheckedRecord else dict(record)
     out["metadata"] = {**(record.get("metadata") or {}), TEXT_HASH_KEY: digest}
     return out, (vector_id, digest, text)
 
@@ -152,9 +155,10 @@ class IndexDocuments:
 
         def records() -> Iterator[dict[str, Any]]:
             for part in groups:
-                texts.put([row for _, row in part])  # the versions before their vectors
-                for record, (vid, digest, _) in part:
-                    written[vid] = digest
+                texts.put([row for _, row in part if row])  # the versions before their vectors
+                for record, row in part:
+                    if row:
+                        written[row[0]] = row[1]
                     yield record
 
         try:
@@ -191,9 +195,10 @@ class IndexDocuments:
         async def records() -> AsyncIterator[dict[str, Any]]:
             parts = _agroups(items, group) if staged is None else _from(staged)
             async for part in parts:
-                await texts.aput([row for _, row in part])
-                for record, (vid, digest, _) in part:
-                    written[vid] = digest
+                await texts.aput([row for _, row in part if row])
+                for record, row in part:
+                    if row:
+                        written[row[0]] = row[1]
                     yield record
 
         try:
@@ -294,7 +299,7 @@ class IndexDocuments:
             await self.texts.adelete(ids)
 
 
-Staged = tuple[dict[str, Any], Row]
+Staged = tuple[dict[str, Any], "Row | None"]
 """A stamped record and the text version it names."""
 
 
