@@ -32,6 +32,7 @@ and is replaced or deleted the next time its id is written or deleted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ class IndexDocuments:
         self.index_name = index_name
         self.texts = texts
         self._pending: dict[str, str] = {}  # id -> the version written, its prune not yet safe
+        self._lock = threading.Lock()  # the store may be shared by threads
 
     # -- writes ---------------------------------------------------------------------------------
     @staticmethod
@@ -128,9 +130,10 @@ class IndexDocuments:
 
     def _remember(self, written: Mapping[str, str]) -> None:
         """Keep ``written`` for :meth:`landed` to prune (their vectors not known to be applied)."""
-        self._pending.update(written)
-        while len(self._pending) > MAX_PENDING:
-            del self._pending[next(iter(self._pending))]
+        with self._lock:
+            self._pending.update(written)
+            while len(self._pending) > MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
 
     def _done(self, written: dict[str, str], wait: Wait) -> dict[str, str]:
         """The versions to prune now that the upsert returned: all of them once it is applied
@@ -216,9 +219,10 @@ class IndexDocuments:
         """The pending versions the index now holds (so the other versions of those ids are unused).
         Each pending id is looked at once: one whose vector names another version (its write failed,
         or is not applied yet) is forgotten, its old version left in place, unread."""
-        for vid, digest in pending.items():
-            if self._pending.get(vid) == digest:
-                del self._pending[vid]
+        with self._lock:
+            for vid, digest in pending.items():
+                if self._pending.get(vid) == digest:
+                    del self._pending[vid]
         return {v.id: pending[v.id] for v in found if key(v.id, v.metadata)[1] == pending.get(v.id)}
 
     def landed(self, timeout: float) -> None:
@@ -228,7 +232,8 @@ class IndexDocuments:
         self.vectorize.confirm_writes(self.index_name, timeout=timeout)
         if self.texts is None or not self._pending:
             return
-        pending = dict(self._pending)
+        with self._lock:
+            pending = dict(self._pending)
         applied = self._applied(pending, self.vectorize.get_by_ids(self.index_name, list(pending)))
         if applied:
             self.texts.prune(applied)
@@ -237,7 +242,8 @@ class IndexDocuments:
         await self.vectorize.aconfirm_writes(self.index_name, timeout=timeout)
         if self.texts is None or not self._pending:
             return
-        pending = dict(self._pending)
+        with self._lock:
+            pending = dict(self._pending)
         applied = self._applied(pending, await self.vectorize.aget_by_ids(self.index_name, list(pending)))
         if applied:
             await self.texts.aprune(applied)
@@ -287,15 +293,17 @@ class IndexDocuments:
         is left out of reads)."""
         self.vectorize.delete_by_ids(self.index_name, ids, wait=wait, timeout=timeout)
         if self.texts is not None:
-            for vid in ids:
-                self._pending.pop(vid, None)
+            with self._lock:
+                for vid in ids:
+                    self._pending.pop(vid, None)
             self.texts.delete(ids)
 
     async def adelete(self, ids: Sequence[str], *, wait: bool, timeout: float) -> None:
         await self.vectorize.adelete_by_ids(self.index_name, ids, wait=wait, timeout=timeout)
         if self.texts is not None:
-            for vid in ids:
-                self._pending.pop(vid, None)
+            with self._lock:
+                for vid in ids:
+                    self._pending.pop(vid, None)
             await self.texts.adelete(ids)
 
 
