@@ -196,17 +196,27 @@ def test_a_vector_whose_text_is_gone_is_left_out(client: WorkersAI, database: st
 
 
 def test_d1_requests_per_100_documents(logged_client: WorkersAI, request_log: RequestLog) -> None:
-    """The cost of versions: adding 100 documents sends 2 D1 requests (the versions, then the prune
-    once the vectors are applied); reading a page of results, 1."""
+    """The cost of versions: adding 100 new documents sends 1 D1 request (their versions, which also
+    tells that none had a text before), as before versions; updating them 2 (the versions, then,
+    once the vectors are applied, the prune of the old ones); reading a page of results, 1."""
     created = logged_client.d1.create_database(f"cost-{uuid.uuid4().hex[:8]}")
     try:
         store = lc_store(logged_client, created.uuid)
-        request_log.requests.clear()
-        store.add_texts([f"document number {i}" for i in range(100)], ids=[f"d{i}" for i in range(100)])
-        paths = [r.url.path for r in request_log.requests]
-        d1 = [i for i, p in enumerate(paths) if "/d1/database/" in p]
-        upserts = [i for i, p in enumerate(paths) if p.endswith("/upsert")]
+        ids = [f"d{i}" for i in range(100)]
+
+        def requests(texts: list[str]) -> tuple[list[int], list[int]]:
+            request_log.requests.clear()
+            store.add_texts(texts, ids=ids)
+            paths = [r.url.path for r in request_log.requests]
+            d1 = [i for i, p in enumerate(paths) if "/d1/database/" in p]
+            return d1, [i for i, p in enumerate(paths) if p.endswith("/upsert")]
+
+        d1, upserts = requests([f"document number {i}" for i in range(100)])
+        assert len(d1) == 1 and d1[0] < upserts[0]
+        d1, upserts = requests([f"document number {i}, second edition" for i in range(100)])
         assert len(d1) == 2 and d1[0] < upserts[0] <= upserts[-1] < d1[1]
+        held = rows(logged_client, created.uuid, store.index_name)
+        assert len(held) == 100 and held[0] == ("d0", "document number 0, second edition")
         request_log.requests.clear()
         assert len(store.similarity_search("document number 7", k=10)) == 10
         assert sum("/d1/database/" in r.url.path for r in request_log.requests) == 1

@@ -23,11 +23,13 @@ or a concurrent writer of the same id pruned it) is left out of the results rath
 with another text or none. ``skip_existing`` leaves stored ids out before anything is written, so it
 never changes a stored document.
 
-Cost with D1: an add of up to ``batch_size`` documents sends one D1 request per ~1 MB of versions
-(before: the same, once for the whole call) and one more for the prune; ``wait`` other than True
-adds one ``get_by_ids`` per 20 ids at the next read instead. A version nobody names (the new text of
-a call that failed before its vector was written, an old one whose prune was skipped) is never read
-and is replaced or deleted the next time its id is written or deleted.
+Cost with D1: an add sends one D1 request per ~1 MB of versions (before: the same, once for the whole
+call); that request also asks which of its ids had a text already, and only those are pruned: one
+more D1 request when a call replaced texts, none when it only added new documents. ``wait`` other
+than True moves the prune to the next read, after one ``get_by_ids`` per 20 replaced ids. A version
+nobody names (the new text of a call that failed before its vector was written, an old one whose
+prune was skipped) is never read, and goes the next time its id is written, deleted, or resumed
+with ``skip_existing`` (:meth:`IndexDocuments.settle`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,34 @@ def stamp(record: Mapping[str, Any], text: str | None) -> tuple[dict[str, Any], 
     digest = text_hash(text)
     out["metadata"] = {**(record.get("metadata") or {}), TEXT_HASH_KEY: digest}
     return out, (vector_id, digest, text)
+
+
+class Versions:
+    """The versions one write call sent: the last one of each id, and which ids had another text (in
+    D1 before, or twice in this call), the only ones a prune needs to look at."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, str] = {}
+        self.replaced: set[str] = set()
+
+    @staticmethod
+    def rows(part: list[Staged]) -> list[Row]:
+        return [row for _, row in part if row]
+
+    def records(self, part: list[Staged], had: set[str]) -> Iterator[dict[str, Any]]:
+        """The records of ``part``, its versions written (``had``: the ids that had a text before)."""
+        self.replaced |= had
+        for record, row in part:
+            if row:
+                vid, digest, _ = row
+                if self.versions.get(vid, digest) != digest:
+                    self.replaced.add(vid)
+                self.versions[vid] = digest
+            yield record
+
+    def prunable(self) -> dict[str, str]:
+        """``{id: version}`` of the ids whose other texts are to be deleted once the write is applied."""
+        return {vid: self.versions[vid] for vid in self.replaced if vid in self.versions}
 
 
 class IndexDocuments:
@@ -154,22 +184,19 @@ class IndexDocuments:
             return self.vectorize.upsert(self.index_name, plain, **options)
         texts, group = self.texts, batch_size or MAX_VECTORS_PER_WRITE
         groups = self._staged(items, group) if isinstance(items, Sequence) else self._groups(items, group)
-        written: dict[str, str] = {}
+        written = Versions()
 
         def records() -> Iterator[dict[str, Any]]:
             for part in groups:
-                texts.put([row for _, row in part if row])  # the versions before their vectors
-                for record, row in part:
-                    if row:
-                        written[row[0]] = row[1]
-                    yield record
+                had = texts.put(written.rows(part))  # the versions before their vectors
+                yield from written.records(part, had)
 
         try:
             mutations = self.vectorize.upsert(self.index_name, records(), **options)
         except BaseException:
-            self._remember(written)  # some of them may be written: landed() will tell
+            self._remember(written.prunable())  # some of them may be written: landed() will tell
             raise
-        prune = self._done(written, wait)
+        prune = self._done(written.prunable(), wait)
         if prune:
             texts.prune(prune)
         return mutations
@@ -193,23 +220,21 @@ class IndexDocuments:
             return await self.vectorize.aupsert(self.index_name, plain, **options)
         texts, group = self.texts, batch_size or MAX_VECTORS_PER_WRITE
         staged = self._staged(items, group) if isinstance(items, Sequence) else None
-        written: dict[str, str] = {}
+        written = Versions()
 
         async def records() -> AsyncIterator[dict[str, Any]]:
             parts = _agroups(items, group) if staged is None else _from(staged)
             async for part in parts:
-                await texts.aput([row for _, row in part if row])
-                for record, row in part:
-                    if row:
-                        written[row[0]] = row[1]
+                had = await texts.aput(written.rows(part))
+                for record in written.records(part, had):
                     yield record
 
         try:
             mutations = await self.vectorize.aupsert(self.index_name, records(), **options)
         except BaseException:
-            self._remember(written)
+            self._remember(written.prunable())
             raise
-        prune = self._done(written, wait)
+        prune = self._done(written.prunable(), wait)
         if prune:
             await texts.aprune(prune)
         return mutations

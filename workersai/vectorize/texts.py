@@ -184,35 +184,44 @@ class TextStore:
             out.append((vid, text_hash(text), text))
         return out
 
-    def _puts(self, rows: Sequence[Row]) -> list[list[Statement]]:
-        """``INSERT OR IGNORE`` statements of at most 33 rows, grouped into requests of ~1 MB (a row
-        is keyed by its own content: one that exists already holds the same text)."""
-        requests: list[list[Statement]] = []
-        current: list[Statement] = []
-        params: list[str] = []
+    def _puts(self, rows: Sequence[Row]) -> list[tuple[list[Statement], int]]:
+        """The requests that write ``rows`` (~1 MB each), each with how many statements lead it: a
+        ``SELECT`` of its ids that have a text already (so only they need a prune; run before the
+        inserts, in the same transaction), then ``INSERT OR IGNORE`` statements of at most 33 rows (a
+        row is keyed by its own content: one that exists already holds the same text)."""
+        requests: list[list[Row]] = []
+        current: list[Row] = []
         size = 0
-
-        def flush_rows() -> None:
-            if params:
-                values = ", ".join(["(?, ?, ?)"] * (len(params) // 3))
-                sql = f"INSERT OR IGNORE INTO {self.table} (id, hash, text) VALUES {values}"
-                current.append(Statement(sql, tuple(params)))
-                params.clear()
-
-        for vid, digest, text in rows:
-            weight = len(text.encode("utf-8")) + len(vid) + len(digest)
-            if size and size + weight > REQUEST_BYTES:
-                flush_rows()
+        for row in rows:
+            weight = len(row[2].encode("utf-8")) + len(row[0]) + len(row[1])
+            if current and size + weight > REQUEST_BYTES:
                 requests.append(current)
                 current, size = [], 0
-            params += [vid, digest, text]
+            current.append(row)
             size += weight
-            if len(params) == 3 * ROWS_PER_STATEMENT:
-                flush_rows()
-        flush_rows()
         if current:
             requests.append(current)
-        return requests
+        return [self._put_request(part) for part in requests]
+
+    def _put_request(self, rows: Sequence[Row]) -> tuple[list[Statement], int]:
+        ids = list(dict.fromkeys(vid for vid, _, _ in rows))
+        selects = [
+            Statement(
+                f"SELECT id FROM {self.table} WHERE id IN ({_marks(part)}) "
+                f"UNION SELECT id FROM {self.legacy} WHERE id IN ({_marks(part)})",
+                (*part, *part),
+            )
+            for part in _chunks(ids, IDS_PER_STATEMENT // 2)
+        ]
+        inserts = [
+            Statement(
+                f"INSERT OR IGNORE INTO {self.table} (id, hash, text) VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(part)),
+                tuple(value for row in part for value in row),
+            )
+            for part in _chunks(rows, ROWS_PER_STATEMENT)
+        ]
+        return selects + inserts, len(selects)
 
     def _gets(self, keys: Sequence[Key]) -> list[Statement]:
         unique = list(dict.fromkeys(keys))
@@ -275,10 +284,13 @@ class TextStore:
     def _send(self, statements: list[Statement]) -> list[QueryResult]:
         return self._sent(self.d1.batch(self.database_id, self._with_table(statements)), statements)
 
-    def put(self, rows: Sequence[Row]) -> None:
-        """Store text versions (:meth:`rows`); a version that exists is left as it is."""
-        for statements in self._puts(rows):
-            self._send(statements)
+    def put(self, rows: Sequence[Row]) -> set[str]:
+        """Store text versions (:meth:`rows`; a version that exists is left as it is); returns the ids
+        that had a text before (the only ones whose other texts a prune may have to delete)."""
+        had: set[str] = set()
+        for statements, selects in self._puts(rows):
+            had.update(self._ids(self._send(statements)[:selects]))
+        return had
 
     def get(self, keys: Sequence[Key]) -> dict[str, str]:
         """``{id: text}`` of the texts ``keys`` name that exist, in one request."""
@@ -304,9 +316,11 @@ class TextStore:
     async def _asend(self, statements: list[Statement]) -> list[QueryResult]:
         return self._sent(await self.d1.abatch(self.database_id, self._with_table(statements)), statements)
 
-    async def aput(self, rows: Sequence[Row]) -> None:
-        for statements in self._puts(rows):
-            await self._asend(statements)
+    async def aput(self, rows: Sequence[Row]) -> set[str]:
+        had: set[str] = set()
+        for statements, selects in self._puts(rows):
+            had.update(self._ids((await self._asend(statements))[:selects]))
+        return had
 
     async def aget(self, keys: Sequence[Key]) -> dict[str, str]:
         statements = self._gets(keys)
