@@ -8,10 +8,11 @@ With a :class:`~workersai.vectorize.texts.TextStore` (``d1_database_id=``), a wr
 2. writes the text versions of up to ``batch_size`` records to D1 *before* it hands those records to
    the Vectorize upsert (a vector never names a version that does not exist);
 3. once the upsert is applied (``wait=True``: its mutations processed), deletes the other versions of
-   the ids it wrote (:meth:`TextStore.prune`). With ``wait="deferred"`` or ``False``, or when the call
-   raised, the ids are kept in memory and looked at once by the next :meth:`IndexDocuments.landed`
-   (which the stores run before every read): those whose vector ``get_by_ids`` shows naming the new
-   version are pruned; the others' old versions stay, named by no vector.
+   the ids it wrote that had a text already (:meth:`TextStore.prune`; step 2's request tells which).
+   With ``wait="deferred"`` or ``False``, or when the call raised, those ids are kept in memory and
+   looked at once by the next :meth:`IndexDocuments.landed` (which the stores run before every
+   read): those whose vector ``get_by_ids`` shows naming the new version are pruned; the others' old
+   versions stay, named by no vector.
 
 A ``kill -9`` between any two steps leaves every vector naming a version that exists (the old vector
 the old one, the new vector the new one): at worst a version nobody names, which no read returns.
