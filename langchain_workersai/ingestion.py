@@ -2,7 +2,10 @@
 
 The text of a document is kept in its vector's metadata under :data:`TEXT_KEY` and taken out again
 on the way back (:func:`document`), or, when the store has a D1 database, in a D1 table
-(:class:`workersai.vectorize.TextStore`) and only the document's own metadata in Vectorize.
+(:class:`workersai.vectorize.TextStore`) and only the document's own metadata (and the version of its
+text, :data:`~workersai.vectorize.texts.TEXT_HASH_KEY`) in Vectorize. The records go out with their
+texts (:data:`~workersai.vectorize.documents.Item`): :class:`~workersai.vectorize.IndexDocuments`
+writes them.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from workersai import BadInput, ResponseFormatError
 from workersai.raw_vectors import RawVector
 from workersai.vectorize import TextTooLong
 from workersai.vectorize.batching import CheckedRecord
-from workersai.vectorize.checks import check_id, check_metadata, check_namespace
-from workersai.vectorize.texts import check_text_fits, check_text_for_d1
+from workersai.vectorize.checks import check_id, check_namespace
+from workersai.vectorize.documents import Item, visible
+from workersai.vectorize.texts import check_document
 
 from .embeddings import WorkersAIEmbeddings
 
@@ -37,8 +41,8 @@ TEXT_KEY = "_text"
 
 def document(vector_id: str, metadata: dict[str, Any] | None, text: str | None = None) -> Document:
     """The LangChain document a stored vector holds: its text from the metadata, else ``text`` (read
-    from D1)."""
-    meta = dict(metadata or {})
+    from D1); the store's own keys taken out of the metadata."""
+    meta = visible(metadata)
     kept = meta.pop(TEXT_KEY, None)
     content = kept if kept is not None else text
     return Document(id=vector_id, page_content=str(content or ""), metadata=meta)
@@ -89,11 +93,7 @@ class Documents:
             meta = stored_metadata(text if texts_in_metadata else None, metadatas[i] if metadatas else None)
             try:
                 check_id(vid)
-                if texts_in_metadata:
-                    check_text_fits(meta, vid, i, text)
-                else:
-                    check_metadata(meta, vid)
-                    check_text_for_d1(text, vid)
+                check_document(meta, vid, i, text, in_d1=not texts_in_metadata)
             except TextTooLong:
                 raise
             except BadInput as exc:
@@ -101,8 +101,8 @@ class Documents:
             out_ids.append(vid)
         return cls(texts, metadatas, out_ids, namespace, texts_in_metadata)
 
-    def records(self, positions: list[int], vectors: Sequence[Values]) -> Iterator[dict[str, Any]]:
-        """The wire records of the documents at ``positions``, given their vectors."""
+    def records(self, positions: list[int], vectors: Sequence[Values]) -> Iterator[Item]:
+        """The wire records of the documents at ``positions``, given their vectors, with their texts."""
         if len(vectors) != len(positions):
             raise ResponseFormatError(
                 f"the embedding model returned {len(vectors)} vectors for {len(positions)} texts"
@@ -119,7 +119,7 @@ class Documents:
             )
             if self.namespace is not None:
                 record["namespace"] = self.namespace
-            yield record
+            yield record, self.texts[i]
 
     def chunk(self, start: int, size: int, missing: list[str] | None = None) -> list[int]:
         """The positions of the chunk at ``start``; with ``missing`` (the ids of the chunk not stored
@@ -185,12 +185,12 @@ def embedded(
     chunk_size: int,
     progress: Progress | None = None,
     missing: Missing | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Records embedded ``chunk_size`` texts at a time, pulled by the writer as it fills NDJSON
-    batches. The next chunk is already being embedded while this one is checked, serialized and
-    uploaded; at most two chunks' vectors are held, however many texts there are. With ``missing``,
-    each chunk's ids are checked first (in bulk, ``get_by_ids``) and only the documents not stored
-    yet are embedded and written."""
+) -> Iterator[Item]:
+    """Records (with their texts) embedded ``chunk_size`` texts at a time, pulled by the writer as
+    it fills NDJSON batches. The next chunk is already being embedded while this one is checked,
+    serialized and uploaded; at most two chunks' vectors are held, however many texts there are.
+    With ``missing``, each chunk's ids are checked first (in bulk, ``get_by_ids``) and only the
+    documents not stored yet are embedded and written."""
     size, total, embed = chunk_size, len(docs.ids), embedder(embedding)
 
     def prepare(start: int) -> tuple[list[int], Sequence[Values]]:
@@ -215,7 +215,7 @@ async def aembedded(
     chunk_size: int,
     progress: Progress | None = None,
     missing: AMissing | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[Item]:
     """:func:`embedded` on the event loop (the next chunk checked and embedded by a task)."""
     size, total, embed = chunk_size, len(docs.ids), aembedder(embedding)
 
@@ -230,8 +230,8 @@ async def aembedded(
             positions, vectors = await task
             if start + size < total:
                 task = asyncio.ensure_future(prepare(start + size))
-            for record in docs.records(positions, vectors):
-                yield record
+            for item in docs.records(positions, vectors):
+                yield item
             if progress is not None:
                 progress(min(size, total - start))
     finally:

@@ -48,15 +48,18 @@ class VectorizeVectorStore(VectorStore):
     (``Vectorize.settle``), then checks each chunk's ids in bulk with ``get_by_ids`` before embedding
     it, and embeds and writes only the documents whose ids are not stored yet in its namespace. Give
     the documents stable ids (a stored document is not compared, only its id: to update changed
-    documents use LangChain's indexing API with a record manager). With ``d1_database_id`` the texts are
-    still written for every document, as before.
+    documents use LangChain's indexing API with a record manager). A stored document is never changed,
+    its text in D1 included.
 
     Texts live in the vector's metadata, which Vectorize caps at 10 KiB: a longer document is refused
     before anything is embedded (:class:`~workersai.vectorize.TextTooLong`, naming the document). Split
     documents with a text splitter, or pass ``d1_database_id=`` (a D1 database, e.g. from
     ``client.d1.create_database("texts")``): the texts then go to a D1 table the store creates
-    (``vectorize_texts_<index>``), written before the vectors, deleted with them and read back on every
-    search and get, so documents of any length (up to D1's 1 MB row) are kept whole.
+    (``vectorize_text_versions_<index>``), each version written before the vector that names it and the
+    old one deleted once the new vector is applied, so a search never returns a vector with another
+    text than the one it was embedded from, even after a crash or a failed call
+    (:class:`~workersai.vectorize.IndexDocuments`). Documents of any length (up to D1's 1 MB row) are
+    kept whole.
 
     .. code-block:: python
 
@@ -87,7 +90,7 @@ class VectorizeVectorStore(VectorStore):
         metric: Metric | None = None,
         **settings: Any,
     ) -> None:
-        from workersai.vectorize import TextStore, check_wait
+        from workersai.vectorize import IndexDocuments, TextStore, check_wait
 
         if chunk_size < 1:
             raise BadInput("chunk_size must be at least 1")
@@ -111,6 +114,8 @@ class VectorizeVectorStore(VectorStore):
         self.d1_database_id = d1_database_id
         self._texts = TextStore(client.d1, d1_database_id, index_name) if d1_database_id else None
         """Where the texts are kept when not in metadata (a D1 table), or None."""
+        self._docs = IndexDocuments(client.vectorize, index_name, self._texts)
+        """How vectors and their texts are written, read and deleted together."""
         self._metric: str | None = metric  # the index's, read once when relevance scores need it
 
     @property
@@ -165,15 +170,13 @@ class VectorizeVectorStore(VectorStore):
 
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
-            if self._texts is not None:  # before the vectors: a vector never exists without its text
-                self._texts.put(docs.ids, docs.texts)
             missing: Missing | None = None
             if self._option(options, "skip_existing"):
-                self._vz.settle(self.index_name, timeout=self.wait_timeout)
+                self._docs.settle(self.wait_timeout)
                 missing = partial(self._vz.missing_ids, self.index_name, namespace=self.namespace)
             with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
-                records = embedded(docs, self.embedding, self.chunk_size, progress, missing)
-                self._vz.upsert(self.index_name, records, **self._write_options())
+                items = embedded(docs, self.embedding, self.chunk_size, progress, missing)
+                self._docs.write(items, **self._write_options())
         return docs.ids
 
     async def _aadd(
@@ -187,15 +190,13 @@ class VectorizeVectorStore(VectorStore):
 
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
-            if self._texts is not None:
-                await self._texts.aput(docs.ids, docs.texts)
             missing: AMissing | None = None
             if self._option(options, "skip_existing"):
-                await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+                await self._docs.asettle(self.wait_timeout)
                 missing = partial(self._vz.amissing_ids, self.index_name, namespace=self.namespace)
             with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
-                records = aembedded(docs, self.embedding, self.chunk_size, progress, missing)
-                await self._vz.aupsert(self.index_name, records, **self._write_options())
+                items = aembedded(docs, self.embedding, self.chunk_size, progress, missing)
+                await self._docs.awrite(items, **self._write_options())
         return docs.ids
 
     def _option(self, options: dict[str, Any], name: str) -> bool:
@@ -243,9 +244,7 @@ class VectorizeVectorStore(VectorStore):
         if ids is None:
             ids = list(self._vz.list_ids(self.index_name, namespace=self.namespace))
         if ids:
-            self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
-            if self._texts is not None:
-                self._texts.delete(ids)
+            self._docs.delete(ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
@@ -253,41 +252,42 @@ class VectorizeVectorStore(VectorStore):
         if ids is None:
             ids = [i async for i in self._vz.alist_ids(self.index_name, namespace=self.namespace)]
         if ids:
-            await self._vz.adelete_by_ids(
-                self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
-            )
-            if self._texts is not None:
-                await self._texts.adelete(ids)
+            await self._docs.adelete(ids, wait=bool(self.wait), timeout=self.wait_timeout)
         return True
 
     # -- reads ----------------------------------------------------------------------------------
     def _writes_landed(self) -> None:
         """Wait for this index's deferred writes (``wait="deferred"``); at once when there are none."""
-        self._vz.confirm_writes(self.index_name, timeout=self.wait_timeout)
+        self._docs.landed(self.wait_timeout)
 
     async def _awrites_landed(self) -> None:
-        await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
+        await self._docs.alanded(self.wait_timeout)
 
     # Texts kept in D1 are read for a whole result page in one request (only for vectors whose
     # metadata does not hold their text, e.g. written before the store had a D1 database).
-    def _in_d1(self, found: Found) -> list[str]:
+    def _in_d1(self, found: Found) -> Found:
         from .ingestion import TEXT_KEY
 
-        return [vid for vid, meta in found if TEXT_KEY not in (meta or {})] if self._texts else []
+        return [(vid, meta) for vid, meta in found if TEXT_KEY not in (meta or {})] if self._texts else []
+
+    @staticmethod
+    def _with_texts(found: Found, wanted: Found, texts: dict[str, str]) -> list[Document]:
+        """The documents of ``found``; one whose text D1 should hold but does not (its vector being
+        deleted) is left out, never returned with another text."""
+        from workersai.vectorize.documents import absent
+
+        from .ingestion import document
+
+        gone = absent(wanted, texts)
+        return [document(vid, meta, texts.get(vid)) for vid, meta in found if vid not in gone]
 
     def _documents(self, found: Found) -> list[Document]:
-        from .ingestion import document
-
         wanted = self._in_d1(found)
-        texts = self._texts.get(wanted) if self._texts is not None and wanted else {}
-        return [document(vid, meta, texts.get(vid)) for vid, meta in found]
+        return self._with_texts(found, wanted, self._docs.read(wanted))
 
     async def _adocuments(self, found: Found) -> list[Document]:
-        from .ingestion import document
-
         wanted = self._in_d1(found)
-        texts = await self._texts.aget(wanted) if self._texts is not None and wanted else {}
-        return [document(vid, meta, texts.get(vid)) for vid, meta in found]
+        return self._with_texts(found, wanted, await self._docs.aread(wanted))
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         self._writes_landed()
@@ -314,13 +314,16 @@ class VectorizeVectorStore(VectorStore):
             "namespace": self.namespace,
         }
 
+    @staticmethod
+    def _paired(docs: list[Document], matches: list[Match]) -> list[tuple[Document, float]]:
+        score = {m.id: m.score for m in matches}
+        return [(d, score[str(d.id)]) for d in docs]
+
     def _scored(self, matches: list[Match]) -> list[tuple[Document, float]]:
-        docs = self._documents([(m.id, m.metadata) for m in matches])
-        return list(zip(docs, [m.score for m in matches], strict=True))
+        return self._paired(self._documents([(m.id, m.metadata) for m in matches]), matches)
 
     async def _ascored(self, matches: list[Match]) -> list[tuple[Document, float]]:
-        docs = await self._adocuments([(m.id, m.metadata) for m in matches])
-        return list(zip(docs, [m.score for m in matches], strict=True))
+        return self._paired(await self._adocuments([(m.id, m.metadata) for m in matches]), matches)
 
     def similarity_search_by_vector_with_score(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any

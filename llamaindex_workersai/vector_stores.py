@@ -22,13 +22,14 @@ from pydantic import PrivateAttr
 
 from workersai import BadInput, WorkersAI
 from workersai.settings import ClientSettings
-from workersai.vectorize import Metric, TextStore, Wait
-from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_metadata
+from workersai.vectorize import IndexDocuments, Metric, TextStore, Wait
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
+from workersai.vectorize.documents import Found, Item, absent, key
 from workersai.vectorize.filters import check_filter, matches_filter
-from workersai.vectorize.texts import check_text_fits, check_text_for_d1
+from workersai.vectorize.texts import check_document
 
 if TYPE_CHECKING:  # the Vectorize client is imported by WorkersAI when one is built
-    from workersai.vectorize import Match, Vectorize
+    from workersai.vectorize import Match, Vector, Vectorize
 
 REF_DOC_KEY = "ref_doc_id"
 
@@ -92,8 +93,10 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     A node's text is kept in its metadata, which Vectorize caps at 10 KiB: a longer node is refused
     before anything is written (:class:`~workersai.vectorize.TextTooLong`, naming the node). Use a
     smaller ``chunk_size`` (``Settings.chunk_size``, ``SentenceSplitter(chunk_size=...)``), or pass
-    ``d1_database_id=``: texts then go to a D1 table the store creates (``vectorize_texts_<index>``),
-    written before the vectors, deleted with them and read back on every query and get.
+    ``d1_database_id=``: texts then go to a D1 table the store creates
+    (``vectorize_text_versions_<index>``), each version written before the vector that names it and the
+    old one deleted once the new vector is applied, so a query never returns a node with another text
+    than the one its embedding came from (:class:`~workersai.vectorize.IndexDocuments`).
     ``VectorStoreIndex`` embeds nodes before it hands them to a store, so to refuse a long node before
     its embedding is paid for, call :meth:`check_nodes` on the parsed nodes first.
 
@@ -118,6 +121,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     _workers_ai: WorkersAI = PrivateAttr()
     _texts: TextStore | None = PrivateAttr(default=None)
+    _docs: IndexDocuments = PrivateAttr()
 
     def __init__(self, index_name: str, *, workers_ai: WorkersAI | None = None, **kwargs: Any) -> None:
         settings = {
@@ -127,6 +131,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self._workers_ai = workers_ai or ClientSettings(**settings).workers_ai
         if self.d1_database_id:
             self._texts = TextStore(self._workers_ai.d1, self.d1_database_id, self.index_name)
+        self._docs = IndexDocuments(self._workers_ai.vectorize, self.index_name, self._texts)
 
     @classmethod
     def class_name(cls) -> str:
@@ -201,31 +206,23 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         Vectorize metadata (:class:`~workersai.vectorize.TextTooLong`); with D1, one over D1's row size.
         ``add`` calls it; call it yourself before embedding to fail before paying for embeddings."""
         for position, node in enumerate(nodes):
-            metadata = self._metadata(node)
             text = node.get_content() if isinstance(node, TextNode) else ""
-            if self._texts is not None and isinstance(node, TextNode):
-                check_metadata(metadata, node.node_id)
-                check_text_for_d1(text, node.node_id)
-            else:
-                check_text_fits(metadata, node.node_id, position, text)
+            in_d1 = self._texts is not None and isinstance(node, TextNode)
+            check_document(self._metadata(node), node.node_id, position, text, in_d1=in_d1)
 
-    def _records(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
-        """The wire records of ``nodes`` (checked by :meth:`check_nodes` before any request; the core
-        then checks ids and embeddings)."""
-        return [
-            {
+    def _items(self, nodes: Sequence[BaseNode]) -> list[Item]:
+        """The wire records of ``nodes`` with their texts (checked by :meth:`check_nodes` before any
+        request; the core then checks ids and embeddings). Only text nodes keep a text in D1."""
+        items: list[Item] = []
+        for node in nodes:
+            record = {
                 "id": node.node_id,
                 "values": node.get_embedding(),
                 "metadata": self._metadata(node),
                 "namespace": self.namespace,
             }
-            for node in nodes
-        ]
-
-    @staticmethod
-    def _texts_of(nodes: Sequence[BaseNode]) -> tuple[list[str], list[str]]:
-        chosen = [n for n in nodes if isinstance(n, TextNode)]
-        return [n.node_id for n in chosen], [n.get_content() for n in chosen]
+            items.append((record, node.get_content() if isinstance(node, TextNode) else None))
+        return items
 
     def _skip(self, options: dict[str, Any]) -> bool:
         value = options.get("skip_existing")
@@ -234,14 +231,14 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def unstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
         """The nodes whose ids are not stored yet in this store's namespace (after waiting until the
         index has applied every write it accepted): what a resumed ingestion still has to embed."""
-        self._vz.settle(self.index_name, timeout=self.wait_timeout)
+        self._docs.settle(self.wait_timeout)
         keep = set(
             self._vz.missing_ids(self.index_name, [n.node_id for n in nodes], namespace=self.namespace)
         )
         return [n for n in nodes if n.node_id in keep]
 
     async def aunstored_nodes(self, nodes: Sequence[BaseNode]) -> list[BaseNode]:
-        await self._vz.asettle(self.index_name, timeout=self.wait_timeout)
+        await self._docs.asettle(self.wait_timeout)
         ids = [n.node_id for n in nodes]
         keep = set(await self._vz.amissing_ids(self.index_name, ids, namespace=self.namespace))
         return [n for n in nodes if n.node_id in keep]
@@ -254,10 +251,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = self.unstored_nodes(nodes) if self._skip(add_kwargs) else nodes
         if todo:
-            records = self._records(todo)
-            if self._texts is not None:  # before the vectors: a vector never exists without its text
-                self._texts.put(*self._texts_of(todo))
-            self._vz.upsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+            self._docs.write(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
@@ -266,35 +260,26 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = await self.aunstored_nodes(nodes) if self._skip(kwargs) else nodes
         if todo:
-            records = self._records(todo)
-            if self._texts is not None:
-                await self._texts.aput(*self._texts_of(todo))
-            await self._vz.aupsert(self.index_name, records, wait=self.wait, timeout=self.wait_timeout)
+            await self._docs.awrite(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     def _writes_landed(self) -> None:
         """Wait for this index's deferred writes (``wait="deferred"``); at once when there are none."""
-        self._vz.confirm_writes(self.index_name, timeout=self.wait_timeout)
+        self._docs.landed(self.wait_timeout)
 
     async def _awrites_landed(self) -> None:
-        await self._vz.aconfirm_writes(self.index_name, timeout=self.wait_timeout)
+        await self._docs.alanded(self.wait_timeout)
 
     def _delete_ids(self, ids: list[str]) -> None:
-        """Delete vectors, then their texts in D1 (so a vector is never left without its text)."""
+        """Delete vectors, then their texts in D1."""
         self._writes_landed()
         if ids:
-            self._vz.delete_by_ids(self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout)
-            if self._texts is not None:
-                self._texts.delete(ids)
+            self._docs.delete(ids, wait=bool(self.wait), timeout=self.wait_timeout)
 
     async def _adelete_ids(self, ids: list[str]) -> None:
         await self._awrites_landed()
         if ids:
-            await self._vz.adelete_by_ids(
-                self.index_name, ids, wait=bool(self.wait), timeout=self.wait_timeout
-            )
-            if self._texts is not None:
-                await self._texts.adelete(ids)
+            await self._docs.adelete(ids, wait=bool(self.wait), timeout=self.wait_timeout)
 
     def _ref_doc_indexed(self) -> bool:
         return REF_DOC_KEY in self._vz.list_metadata_indexes(self.index_name)
@@ -304,7 +289,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self._writes_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if not self._ref_doc_indexed():
-            self._delete_ids([n.node_id for n in self._scan(flt)])
+            self._delete_ids([v.id for v in self._scan(flt)])
             return
         probe = [1.0] + [0.0] * (self._vz.get_index(self.index_name).dimensions - 1)
         while True:
@@ -317,7 +302,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         await self._awrites_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if REF_DOC_KEY not in await self._vz.alist_metadata_indexes(self.index_name):
-            await self._adelete_ids([n.node_id for n in await self._ascan(flt)])
+            await self._adelete_ids([v.id for v in await self._ascan(flt)])
             return
         probe = [1.0] + [0.0] * ((await self._vz.aget_index(self.index_name)).dimensions - 1)
         while True:
@@ -339,62 +324,71 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     # Texts kept in D1 are read for a whole result page in one request, for the text nodes that came
     # back without theirs.
-    def _text_ids(self, nodes: Sequence[BaseNode]) -> list[str]:
+    def _in_d1(self, nodes: Sequence[BaseNode], metadatas: Sequence[dict[str, Any] | None]) -> Found:
         if self._texts is None:
             return []
-        return [n.node_id for n in nodes if isinstance(n, TextNode) and not n.text]
+        return [
+            (n.node_id, m)
+            for n, m in zip(nodes, metadatas, strict=True)
+            if isinstance(n, TextNode) and (not n.text or key(n.node_id, m)[1] is not None)
+        ]
 
     @staticmethod
-    def _with_texts(nodes: Sequence[BaseNode], texts: dict[str, str]) -> None:
+    def _with_texts(nodes: Sequence[BaseNode], wanted: Found, texts: dict[str, str]) -> list[bool]:
+        """Give the text nodes their text kept in D1; False for a node whose vector names a text D1
+        does not hold (being deleted): it is left out, never returned with another text."""
         for node in nodes:
             if node.node_id in texts:
                 node.set_content(texts[node.node_id])
+        gone = absent(wanted, texts)
+        return [n.node_id not in gone for n in nodes]
 
-    def _fill(self, nodes: Sequence[BaseNode]) -> None:
-        """Give the text nodes read back without their text the text kept in D1."""
-        wanted = self._text_ids(nodes)
-        if self._texts is not None and wanted:
-            self._with_texts(nodes, self._texts.get(wanted))
+    def _fill(self, nodes: Sequence[BaseNode], metadatas: Sequence[dict[str, Any] | None]) -> list[bool]:
+        """Fill in the texts kept in D1; which nodes to keep."""
+        wanted = self._in_d1(nodes, metadatas)
+        return self._with_texts(nodes, wanted, self._docs.read(wanted))
 
-    async def _afill(self, nodes: Sequence[BaseNode]) -> None:
-        wanted = self._text_ids(nodes)
-        if self._texts is not None and wanted:
-            self._with_texts(nodes, await self._texts.aget(wanted))
+    async def _afill(
+        self, nodes: Sequence[BaseNode], metadatas: Sequence[dict[str, Any] | None]
+    ) -> list[bool]:
+        wanted = self._in_d1(nodes, metadatas)
+        return self._with_texts(nodes, wanted, await self._docs.aread(wanted))
 
-    def _scan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+    def _found(self, vectors: list[Vector], flt: dict[str, Any] | None) -> list[Vector]:
+        return [
+            v
+            for v in vectors
+            if (self.namespace is None or v.namespace == self.namespace) and matches_filter(v.metadata, flt)
+        ]
+
+    def _scan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[Vector]:
+        """The stored vectors of this store's namespace among ``node_ids`` (None: all) that match
+        ``flt``."""
         self._writes_landed()
         ids = node_ids if node_ids is not None else list(self._vz.list_ids(self.index_name))
-        vectors = self._vz.get_by_ids(self.index_name, ids)
-        return [
-            self._node(v.id, v.metadata, v.values)
-            for v in vectors
-            if (self.namespace is None or v.namespace == self.namespace) and matches_filter(v.metadata, flt)
-        ]
+        return self._found(self._vz.get_by_ids(self.index_name, ids), flt)
 
-    async def _ascan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[BaseNode]:
+    async def _ascan(self, flt: dict[str, Any] | None, node_ids: list[str] | None = None) -> list[Vector]:
         await self._awrites_landed()
         ids = node_ids if node_ids is not None else [i async for i in self._vz.alist_ids(self.index_name)]
-        vectors = await self._vz.aget_by_ids(self.index_name, ids)
-        return [
-            self._node(v.id, v.metadata, v.values)
-            for v in vectors
-            if (self.namespace is None or v.namespace == self.namespace) and matches_filter(v.metadata, flt)
-        ]
+        return self._found(await self._vz.aget_by_ids(self.index_name, ids), flt)
 
     def get_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
         """Nodes by id and/or filter (a filter alone reads the whole index)."""
-        nodes = self._scan(to_vectorize_filter(filters), node_ids)
-        self._fill(nodes)
-        return nodes
+        found = self._scan(to_vectorize_filter(filters), node_ids)
+        nodes = [self._node(v.id, v.metadata, v.values) for v in found]
+        keep = self._fill(nodes, [v.metadata for v in found])
+        return [n for n, kept in zip(nodes, keep, strict=True) if kept]
 
     async def aget_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
-        nodes = await self._ascan(to_vectorize_filter(filters), node_ids)
-        await self._afill(nodes)
-        return nodes
+        found = await self._ascan(to_vectorize_filter(filters), node_ids)
+        nodes = [self._node(v.id, v.metadata, v.values) for v in found]
+        keep = await self._afill(nodes, [v.metadata for v in found])
+        return [n for n, kept in zip(nodes, keep, strict=True) if kept]
 
     def delete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
@@ -402,7 +396,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         if node_ids is not None and filters is None:
             self._delete_ids(list(node_ids))
             return
-        self._delete_ids([n.node_id for n in self._scan(to_vectorize_filter(filters), node_ids)])
+        self._delete_ids([v.id for v in self._scan(to_vectorize_filter(filters), node_ids)])
 
     async def adelete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
@@ -411,7 +405,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
             await self._adelete_ids(list(node_ids))
             return
         found = await self._ascan(to_vectorize_filter(filters), node_ids)
-        await self._adelete_ids([n.node_id for n in found])
+        await self._adelete_ids([v.id for v in found])
 
     def clear(self) -> None:
         """Delete every vector of this store: the whole index's, or with ``namespace`` only that
@@ -444,29 +438,33 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         }
         return list(query.query_embedding), args
 
-    def _result(self, query: VectorStoreQuery, matches: list[Match]) -> VectorStoreQueryResult:
+    @staticmethod
+    def _matched(query: VectorStoreQuery, matches: list[Match]) -> list[Match]:
         if query.node_ids:
             wanted = set(query.node_ids)
             matches = [m for m in matches if m.id in wanted]
+        return matches
+
+    @staticmethod
+    def _result(matches: list[Match], nodes: list[BaseNode], keep: list[bool]) -> VectorStoreQueryResult:
+        kept = [(m, n) for m, n, k in zip(matches, nodes, keep, strict=True) if k]
         return VectorStoreQueryResult(
-            nodes=[self._node(m.id, m.metadata) for m in matches],
-            similarities=[m.score for m in matches],
-            ids=[m.id for m in matches],
+            nodes=[n for _, n in kept], similarities=[m.score for m, _ in kept], ids=[m.id for m, _ in kept]
         )
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
         self._writes_landed()
-        result = self._result(query, self._vz.query(self.index_name, vector, **args).matches)
-        self._fill(result.nodes or [])
-        return result
+        matches = self._matched(query, self._vz.query(self.index_name, vector, **args).matches)
+        nodes = [self._node(m.id, m.metadata) for m in matches]
+        return self._result(matches, nodes, self._fill(nodes, [m.metadata for m in matches]))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         vector, args = self._query_args(query)
         await self._awrites_landed()
-        result = self._result(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
-        await self._afill(result.nodes or [])
-        return result
+        matches = self._matched(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)
+        nodes = [self._node(m.id, m.metadata) for m in matches]
+        return self._result(matches, nodes, await self._afill(nodes, [m.metadata for m in matches]))
 
 
 class SkipStoredNodes(TransformComponent):

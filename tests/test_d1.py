@@ -87,16 +87,18 @@ def test_text_store_keeps_many_and_long_texts_within_d1s_limits(
         texts = TextStore(logged_client.d1, created.uuid, "my-index")
         ids = [f"id-{i}" for i in range(230)]
         values = [f"text {i} " + "長" * (i * 40) for i in range(230)]  # up to ~27 KB each, ~3 MB in all
+        rows = texts.rows(ids, values)
+        keys = [(vid, digest) for vid, digest, _ in rows]
         request_log.requests.clear()
-        texts.put(ids, values)
+        texts.put(rows)
         assert len(request_log.requests) >= 3  # ~1 MB per request
         request_log.requests.clear()
-        assert texts.get([*ids, "absent"]) == dict(zip(ids, values, strict=True))
-        assert len(request_log.requests) == 1  # one request, statements of at most 100 ids
+        assert texts.get([*keys, ("absent", "0" * 32)]) == dict(zip(ids, values, strict=True))
+        assert len(request_log.requests) == 1  # one request, statements of at most 100 parameters
         texts.delete(ids[:150])
-        assert sorted(texts.get(ids)) == sorted(ids[150:])
+        assert sorted(texts.get(keys)) == sorted(ids[150:])
         with pytest.raises(BadInput, match="1,000,000 bytes"):
-            texts.put(["huge"], ["x" * 1_000_001])
+            texts.rows(["huge"], ["x" * 1_000_001])
     finally:
         logged_client.d1.delete_database(created.uuid)
 
@@ -105,11 +107,18 @@ async def test_text_store_async(client: WorkersAI) -> None:
     created = await client.d1.acreate_database(f"atexts-{uuid.uuid4().hex[:8]}")
     try:
         texts = TextStore(client.d1, created.uuid, "other-index")
-        await texts.aput(["a", "b"], ["alpha", "beta"])
-        assert await texts.aget(["a", "b"]) == {"a": "alpha", "b": "beta"}
+        rows = texts.rows(["a", "b"], ["alpha", "beta"])
+        await texts.aput(rows)
+        keys = [(vid, digest) for vid, digest, _ in rows]
+        assert await texts.aget(keys) == {"a": "alpha", "b": "beta"}
         await texts.adelete(["a"])
-        assert await texts.aget(["a", "b"]) == {"b": "beta"}
-        tables = await client.d1.aquery(created.uuid, "SELECT name FROM sqlite_master WHERE type = 'table'")
-        assert tables[0].results == [{"name": "vectorize_texts_other-index"}]
+        assert await texts.aget(keys) == {"b": "beta"}
+        tables = await client.d1.aquery(
+            created.uuid, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+        assert tables[0].results == [
+            {"name": "vectorize_text_versions_other-index"},
+            {"name": "vectorize_texts_other-index"},  # texts kept before versions, read by id
+        ]
     finally:
         await client.d1.adelete_database(created.uuid)

@@ -1,7 +1,8 @@
 """Resume after ``kill -9`` (#18 item 3): a bulk add stopped half-way and run again with
 ``skip_existing=True`` embeds and writes only the documents not stored yet, checked in bulk with
 ``get_by_ids`` before anything is embedded. Over HTTP against the emulator, counted from the requests
-the client really sent."""
+the client really sent. With the texts in D1 (#25 item 3), an update killed at every step leaves each
+document readable whole, its text the one its vector was embedded from."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from workersai.local import LocalEmulator
 
 from .conftest import RequestLog
 from .resume_child import EMBED, ids, texts
+from .test_text_versions import assert_embedded_from, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,32 +65,50 @@ def stored_now(client: WorkersAI, name: str) -> set[str]:
     return set(client.vectorize.list_ids(name))
 
 
+@pytest.fixture
+def database(logged: WorkersAI) -> Iterator[str]:
+    created = logged.d1.create_database(f"resume-{uuid.uuid4().hex[:8]}")
+    yield created.uuid
+    logged.d1.delete_database(created.uuid)
+
+
+def killed_child(emulator: LocalEmulator, name: str, *args: str) -> None:
+    """Run ``tests.resume_child`` with ``args`` and check that it was killed with SIGKILL."""
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.resume_child", name, *args],
+        cwd=ROOT,
+        env={**os.environ, **emulator.env()},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+
+
+@pytest.mark.parametrize("texts_in", ["metadata", "d1"])
 def test_kill_9_mid_add_then_skip_existing_embeds_only_the_rest(
-    emulator: LocalEmulator, logged: WorkersAI, request_log: RequestLog
+    emulator: LocalEmulator, logged: WorkersAI, request_log: RequestLog, texts_in: str, request: Any
 ) -> None:
     from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
 
     n, chunk = 80, 8
     name = f"resume-{uuid.uuid4().hex[:8]}"
+    d1: list[str] = ["--d1", request.getfixturevalue("database")] if texts_in == "d1" else []
     store = VectorizeVectorStore(
         name,
         WorkersAIEmbeddings(model=EMBED, client=logged),
         client=logged,
         chunk_size=chunk,
         batch_size=chunk,
+        d1_database_id=d1[1] if d1 else None,
     )
     store.create_index()
     # The child is killed on its 6th embedding call, once at least 3 chunks are stored.
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.resume_child", name, str(n), str(chunk), "6", str(3 * chunk)],
-        cwd=ROOT,
-        env={**os.environ, **emulator.env()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    killed_child(emulator, name, str(n), str(chunk), "6", str(3 * chunk), *d1)
     before = stored_now(logged, name)
+    if d1:  # every stored vector reads with the text it was embedded from
+        seen = store.get_by_ids(sorted(before))
+        assert_embedded_from(logged, name, [(str(d.id), d.page_content) for d in seen])
     assert 3 * chunk <= len(before) < n
 
     request_log.requests.clear()
@@ -102,12 +122,80 @@ def test_kill_9_mid_add_then_skip_existing_embeds_only_the_rest(
     assert sorted(written_ids(request_log)) == sorted(again)
     docs = store.get_by_ids(ids(n))
     assert [d.page_content for d in docs] == texts(n)
+    if d1:
+        assert_embedded_from(logged, name, [(str(d.id), d.page_content) for d in docs])
+        assert rows(logged, d1[1], name) == sorted(zip(ids(n), texts(n), strict=True))
 
     # A second run over the complete index embeds and writes nothing.
     request_log.requests.clear()
     store.add_texts(texts(n), ids=ids(n), skip_existing=True)
     assert embedded_texts(request_log) == [] and written_ids(request_log) == []
     logged.vectorize.delete_index(name)
+
+
+KILL_POINTS = {
+    # name: (--kill-at, documents at the new version after it, text versions in D1 after it)
+    # versions of the first batch written, no vector yet
+    "after-first-texts": ("response:/d1/:1", (0, 0), (48, 48)),
+    # first batch accepted; the next may be too (batches are sent concurrently)
+    "after-first-vectors": ("response:/upsert:1", (8, 32), (56, 72)),
+    # two batches' versions written, their vectors sent, in flight or not yet
+    "before-third-texts": ("request:/d1/:3", (0, 16), (56, 56)),
+    # every batch accepted, the last one not yet confirmed applied
+    "after-last-vectors": ("response:/upsert:5", (40, 40), (80, 80)),
+    # every vector applied, old versions all still there
+    "before-prune": ("request:/d1/:6", (40, 40), (80, 80)),
+    # old versions deleted: the update complete
+    "after-prune": ("response:/d1/:6", (40, 40), (40, 40)),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_kill_9_at_every_step_of_an_update_with_texts_in_d1(
+    emulator: LocalEmulator, logged: WorkersAI, database: str, point: str
+) -> None:
+    """Documents stored at version 1 are updated to version 2 by a process killed at ``kill_at``:
+    every document still reads whole (its text at version 1 or 2, with the vector embedded from that
+    text, by get and by search); a resume with skip_existing changes nothing but the versions no
+    vector names (deleted), and running the update again completes it with one text each."""
+    from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
+
+    n, chunk = 40, 8
+    kill_at, (least_new, most_new), (least_rows, most_rows) = KILL_POINTS[point]
+    name = f"resume-k-{uuid.uuid4().hex[:8]}"
+    embeddings = WorkersAIEmbeddings(model=EMBED, client=logged)
+    store = VectorizeVectorStore(
+        name, embeddings, client=logged, chunk_size=chunk, batch_size=chunk, d1_database_id=database
+    )
+    store.create_index()
+    store.add_texts(texts(n, 1), ids=ids(n))
+
+    killed_child(
+        emulator, name, str(n), str(chunk), "0", "0", "--d1", database, "--kill-at", kill_at, "--version", "2"
+    )
+    logged.vectorize.settle(name)
+    docs = store.get_by_ids(ids(n))
+    assert [d.id for d in docs] == ids(n)  # no document lost its text
+    for doc, old, new in zip(docs, texts(n, 1), texts(n, 2), strict=True):
+        assert doc.page_content in (old, new)
+    assert_embedded_from(logged, name, [(str(d.id), d.page_content) for d in docs])
+    updated = sum(d.page_content in texts(n, 2) for d in docs)
+    assert least_new <= updated <= most_new  # the kill came where it says
+    assert least_rows <= len(rows(logged, database, name)) <= most_rows
+    vectors = logged.vectorize.get_by_ids(name, ids(n)[:: n // 4])
+    for vector in vectors:
+        found = store.similarity_search_by_vector(vector.values, k=1)
+        assert [d.id for d in found] == [vector.id]
+        assert found[0].page_content == docs[ids(n).index(vector.id)].page_content
+
+    # Resuming with skip_existing changes no stored document, and leaves one text per id.
+    store.add_texts(texts(n, 2), ids=ids(n), skip_existing=True)
+    assert store.get_by_ids(ids(n)) == docs
+    assert rows(logged, database, name) == sorted((str(d.id), d.page_content) for d in docs)
+
+    store.add_texts(texts(n, 2), ids=ids(n))
+    assert [d.page_content for d in store.get_by_ids(ids(n))] == texts(n, 2)
+    assert rows(logged, database, name) == sorted(zip(ids(n), texts(n, 2), strict=True))
 
 
 class FailsMidway:

@@ -12,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_workersai import VectorizeVectorStore, WorkersAIEmbeddings
 from workersai import WorkersAI
 from workersai.vectorize import TextTooLong
+from workersai.vectorize.texts import text_hash
 
 from ..conftest import RequestLog
 
@@ -32,7 +33,7 @@ def database(logged_client: WorkersAI) -> Iterator[str]:
 
 
 def _rows(client: WorkersAI, database: str, store: VectorizeVectorStore) -> dict[str, str]:
-    table = f'"vectorize_texts_{store.index_name}"'
+    table = f'"vectorize_text_versions_{store.index_name}"'
     found = client.d1.query(database, f"SELECT id, text FROM {table}")
     return {row["id"]: row["text"] for row in found[0].results}
 
@@ -65,7 +66,8 @@ async def test_a_50kb_document_is_kept_whole_in_d1(
     assert {d.id: d.metadata for d in found} == {"long-1": {"kind": "long"}, "short-1": {"kind": "short"}}
     assert by_id[0].page_content == LONG
     stored = logged_client.vectorize.get_by_ids(store.index_name, ["long-1"])
-    assert stored[0].metadata == {"kind": "long"}  # only the document's own metadata in Vectorize
+    # only the document's own metadata in Vectorize, and the version of its text
+    assert stored[0].metadata == {"kind": "long", "_text_hash": text_hash(LONG)}
     assert _rows(logged_client, database, store) == {"long-1": LONG, "short-1": "a short note about dogs"}
 
     if use_async:

@@ -200,6 +200,22 @@ class TestVectorizeVectorStoreDeferred(VectorStoreIntegrationTests):
         store.client.vectorize.delete_index(store.index_name)
 
 
+class TestVectorizeVectorStoreD1(VectorStoreIntegrationTests):
+    """The whole suite again with the texts in D1 (#25 item 3): its Documents compare exactly, so the
+    key naming each text's version stays out of their metadata."""
+
+    @pytest.fixture
+    def vectorstore(self) -> Iterator[VectorStore]:  # type: ignore[override]
+        plain = _new_store(self.get_embeddings())
+        database = plain.client.d1.create_database(f"std-{uuid.uuid4().hex[:8]}").uuid
+        store = VectorizeVectorStore(
+            plain.index_name, plain.embedding, client=plain.client, d1_database_id=database
+        )
+        yield store
+        store.client.vectorize.delete_index(store.index_name)
+        store.client.d1.delete_database(database)
+
+
 class TestVectorizeRetriever(RetrieversIntegrationTests):
     @pytest.fixture(autouse=True)
     def _store(self) -> Iterator[None]:

@@ -34,7 +34,7 @@ def database(logged_client: WorkersAI) -> Iterator[str]:
 
 
 def _rows(client: WorkersAI, database: str, store: VectorizeVectorStore) -> dict[str, str]:
-    found = client.d1.query(database, f'SELECT id, text FROM "vectorize_texts_{store.index_name}"')
+    found = client.d1.query(database, f'SELECT id, text FROM "vectorize_text_versions_{store.index_name}"')
     return {row["id"]: row["text"] for row in found[0].results}
 
 

@@ -5,7 +5,8 @@ answers and their parsers), :mod:`.checks` (the service's limits, checked before
 :mod:`.filters` (metadata filters), :mod:`.batching` (NDJSON request bodies), :mod:`.flows` (multi-
 request flows and their sync and async runners), :mod:`.writes` and :mod:`.reads` (the flows), and
 :mod:`.consistency` (which writes the index has applied), :mod:`.texts` (document texts in metadata or,
-when long, in a D1 table).
+when long, in a D1 table), :mod:`.documents` (vectors and their D1 texts written, read and deleted in
+agreement).
 
 The names below are imported on first use (PEP 562, :mod:`workersai.lazy`): a module that needs one
 of them (a type, a check) does not load the whole client.
@@ -20,6 +21,7 @@ from ..lazy import lazy_names
 if TYPE_CHECKING:
     from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
     from .client import Vectorize
+    from .documents import IndexDocuments
     from .filters import FilterNotIndexed
     from .models import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
     from .texts import TextStore, TextTooLong
@@ -32,6 +34,7 @@ _HOMES = {
     "check_wait": "batching",
     "ndjson_batches": "batching",
     "Vectorize": "client",
+    "IndexDocuments": "documents",
     "FilterNotIndexed": "filters",
     "IndexDescription": "models",
     "IndexInfo": "models",
@@ -48,6 +51,7 @@ __all__ = [
     "Batch",
     "FilterNotIndexed",
     "IndexDescription",
+    "IndexDocuments",
     "IndexInfo",
     "Match",
     "Metric",
