@@ -285,7 +285,7 @@ PER_PAGE = 100
 MAX_PAGES = 10_000
 
 
-def _pages() -> Generator[dict[str, int], list[Any] | None, list[Any]]:
+def _pages() -> Generator[dict[str, int], Any, list[Any]]:
     """Every entry of a page-numbered list: yields each page's query and receives its entries, ending
     on a page shorter than ``PER_PAGE`` (the listing ends there; the SDK's paginator would ask once more
     and stop on the empty page)."""
@@ -293,8 +293,6 @@ def _pages() -> Generator[dict[str, int], list[Any] | None, list[Any]]:
     seen: set[str] = set()
     for number in range(1, MAX_PAGES + 1):
         page = yield {"page": number, "per_page": PER_PAGE}
-        if page is None:
-            page = []
         if not isinstance(page, list):
             raise ResponseFormatError(f"AI Search answered {type(page).__name__} where a list page was due")
         keys = [_entry_key(entry) for entry in page]

@@ -17,7 +17,7 @@ from .conftest import need
 
 CONTEXT = "The capital of France is Paris. Bananas are yellow."
 QUESTION = "What is the capital of France?"
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 GPT_OSS = "@cf/openai/gpt-oss-120b"
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 CONTEXT = "The capital of France is Paris. Bananas are yellow."
 QUESTION = "What is the capital of France?"
 MESSAGES: list[Any] = [{"role": "system", "content": CONTEXT}, {"role": "user", "content": QUESTION}]
-LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 GPT_OSS = "@cf/openai/gpt-oss-20b"
 WEATHER: Any = {
     "type": "function",

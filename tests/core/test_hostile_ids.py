@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from workersai import BadInput, ModelNotFound, WorkersAI, WorkersAIError
 from workersai.ai_search import AISearch
 from workersai.batch import BatchJob
+from workersai.catalog import is_third_party
 from workersai.d1 import D1
 from workersai.vectorize import Vectorize
 
@@ -344,6 +345,11 @@ def _check_path(case: Case, sent: httpx.Request, x: str) -> None:
     raw = sent.url.raw_path.decode("ascii").partition("?")[0]
     if case.in_body:
         assert raw == case.prefix, f"{raw!r} is not {case.prefix!r}"
+        return
+    if case.model and is_third_party(x) and raw.endswith("/ai/v1/chat/completions"):
+        # A third-party id of AI Gateway's Unified Billing (``author/model``: ``openai/gpt-4.1``) is sent
+        # in the body of the OpenAI-compatible endpoint, never in a path.
+        assert raw == case.prefix.split("/ai/run/")[0] + "/ai/v1/chat/completions", raw
         return
     assert raw.startswith(case.prefix), f"{raw!r} left {case.prefix!r}"
     rest = raw[len(case.prefix) :]

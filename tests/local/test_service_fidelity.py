@@ -77,7 +77,7 @@ def test_gpt_oss_tool_call_from_chat_messages_is_a_chat_tool_call(http: httpx.Cl
 # -- /ai/v1/chat/completions ----------------------------------------------------------------------------
 def test_openai_endpoint_takes_the_developer_role(http: httpx.Client) -> None:
     body = {
-        "model": "@cf/meta/llama-3.1-8b-instruct",
+        "model": "@cf/meta/llama-3.1-8b-instruct-fast",
         "messages": [{"role": "developer", "content": CONTEXT}, {"role": "user", "content": QUESTION}],
     }
     answer = http.post("/ai/v1/chat/completions", json=body)
@@ -122,7 +122,7 @@ def test_max_tokens_bounds_reasoning_and_answer_together(http: httpx.Client, mod
 
 def test_a_json_answer_over_max_tokens_is_cut_like_a_models(http: httpx.Client) -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}}
-    body = {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": MESSAGES, "response_format": fmt}
+    body = {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": MESSAGES, "response_format": fmt}
     whole = http.post("/ai/v1/chat/completions", json={**body, "max_tokens": 200}).json()
     assert set(json.loads(whole["choices"][0]["message"]["content"])) == {"name", "age"}
     cut = http.post("/ai/v1/chat/completions", json={**body, "max_tokens": 2}).json()
@@ -140,7 +140,7 @@ def test_json_object_follows_a_schema_given_only_in_the_prompt(http: httpx.Clien
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": "Anna is 31."}],
         "response_format": {"type": "json_object"},
     }
-    result = http.post("/ai/run/@cf/meta/llama-3.1-8b-instruct", json=body).json()["result"]
+    result = http.post("/ai/run/@cf/meta/llama-3.1-8b-instruct-fast", json=body).json()["result"]
     person = result["response"]
     assert set(person) == {"name", "age"} and person["age"] == 31 and isinstance(person["name"], str)
 
