@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...catalog import ModelInfo
-from . import Rejected
+from . import Rejected, paging
 from .ai import BAD_INPUT, model_info
 
 MAX_PER_PAGE = 1000
@@ -33,20 +33,6 @@ class Search:
     hide_experimental: bool
 
 
-def _int(params: Mapping[str, str], key: str, default: int, high: int | None = None) -> int:
-    raw = params.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Rejected(400, BAD_INPUT, f"{key} must be an integer, got {raw!r}") from None
-    if value < 1 or (high is not None and value > high):
-        bound = f"1..{high}" if high is not None else ">= 1"
-        raise Rejected(400, BAD_INPUT, f"{key} must be {bound}, got {value}")
-    return value
-
-
 def search(params: Mapping[str, str]) -> Search:
     """The checked query of ``GET /ai/models/search``."""
     hide = (params.get("hide_experimental") or "false").lower()
@@ -57,9 +43,10 @@ def search(params: Mapping[str, str]) -> Search:
         source = float(source_raw) if source_raw not in (None, "") else None
     except ValueError:
         raise Rejected(400, BAD_INPUT, f"source must be a number, got {source_raw!r}") from None
+    chosen = paging.page(params, default_per_page=50, max_per_page=MAX_PER_PAGE, code=BAD_INPUT, prefix="")
     return Search(
-        page=_int(params, "page", 1),
-        per_page=_int(params, "per_page", 50, MAX_PER_PAGE),
+        page=chosen.page,
+        per_page=chosen.per_page,
         task=(params.get("task") or "").strip().lower(),
         search=(params.get("search") or "").strip().lower(),
         author=(params.get("author") or "").strip().lower(),
