@@ -98,9 +98,10 @@ def test_the_text_store_keeps_full_retries(client: WorkersAI, emulator: LocalEmu
     from workersai.vectorize import TextStore
 
     store = TextStore(client.d1, counter, "idx")
+    rows = TextStore.rows(["a"], ["alpha"])
     _lose_next_answer(emulator)
-    store.put(["a"], ["alpha"])
-    assert store.get(["a"]) == {"a": "alpha"}
+    store.put(rows)
+    assert store.get([(vid, digest) for vid, digest, _ in rows]) == {"a": "alpha"}
 
 
 @pytest.mark.parametrize(

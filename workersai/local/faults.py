@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, fields
@@ -105,9 +106,14 @@ class FaultPlan:
         # badly typed one is the caller's error (400), never a failure of the request it rides on.
         for name in ("latency_ms", "error_rate", "token_interval_ms"):
             _check_number(name, getattr(self, name))
-        for name in ("retry_after",):
-            if getattr(self, name) is not None:
-                _check_number(name, getattr(self, name))
+        # retry_after may be any finite number: a Retry-After of 0 or less is one of the answers a
+        # client must survive (it never shortens the backoff), so the emulator can send one.
+        if self.retry_after is not None and (
+            isinstance(self.retry_after, bool)
+            or not isinstance(self.retry_after, (int, float))
+            or not math.isfinite(self.retry_after)
+        ):
+            raise ValueError("retry_after must be a finite number")
         for name in ("fail_next", "cut_stream_after", "seed"):
             value = getattr(self, name)
             if (value is not None or name == "fail_next") and (
