@@ -1,6 +1,6 @@
 """LlamaIndex's ``CloudflareEmbedding`` (llama-index-embeddings-cloudflare-workersai 0.6.0), unmodified,
 against the emulator. The client has no base-URL option (its ``API_URL_TEMPLATE`` names
-api.cloudflare.com), so the test points that module constant at the emulator; the calls are its own."""
+Cloudflare's API host), so the test points that module constant at the emulator; the calls are its own."""
 
 from __future__ import annotations
 
