@@ -25,7 +25,7 @@ Wire facts (Cloudflare's pages):
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import paths
 from .errors import BadInput, Conflict, NotFound, ResponseFormatError, WorkersAIError, narrowed
+from .flows import adrive, drive, numbered_pages
 from .paths import path
 from .transport import unwrap_envelope
 
@@ -282,29 +283,13 @@ def search_options(
 # -- parsing -----------------------------------------------------------------------------------------
 PER_PAGE = 100
 """Instances and items per list request: the API reference's maximum (instances/methods/list)."""
-MAX_PAGES = 10_000
 
 
-def _pages() -> Generator[dict[str, int], Any, list[Any]]:
-    """Every entry of a page-numbered list: yields each page's query and receives its entries, ending
-    on a page shorter than ``PER_PAGE`` (the listing ends there; the SDK's paginator would ask once more
-    and stop on the empty page)."""
-    found: list[Any] = []
-    seen: set[str] = set()
-    for number in range(1, MAX_PAGES + 1):
-        page = yield {"page": number, "per_page": PER_PAGE}
-        if not isinstance(page, list):
-            raise ResponseFormatError(f"AI Search answered {type(page).__name__} where a list page was due")
-        keys = [_entry_key(entry) for entry in page]
-        if page and seen.issuperset(keys):
-            raise ResponseFormatError(
-                f"AI Search list page {number} repeats earlier pages' entries (the server ignores 'page')"
-            )
-        found.extend(entry for entry, key in zip(page, keys, strict=True) if key not in seen)
-        seen.update(keys)
-        if len(page) < PER_PAGE:
-            return found
-    raise ResponseFormatError(f"the list did not end within {MAX_PAGES} pages")
+def _page(answer: Any) -> list[Any]:
+    """One page of a list answer (instances, items): a list, else :class:`ResponseFormatError`."""
+    if not isinstance(answer, list):
+        raise ResponseFormatError(f"AI Search answered {type(answer).__name__} where a list page was due")
+    return answer
 
 
 def _entry_key(entry: Any) -> str:
@@ -442,22 +427,14 @@ class AISearch:
             return _json(await self.client.transport.arequest(method, url, **kwargs))
 
     def _list(self, url: str) -> list[Any]:
-        flow = _pages()
-        params = next(flow)
-        try:
-            while True:
-                params = flow.send(self._send("GET", url, params=params))
-        except StopIteration as done:
-            return list(done.value)
+        flow = numbered_pages({}, PER_PAGE, _entry_key, "AI Search list")
+        return drive(flow, lambda query: _page(self._send("GET", url, params=query)))
 
     async def _alist(self, url: str) -> list[Any]:
-        flow = _pages()
-        params = next(flow)
-        try:
-            while True:
-                params = flow.send(await self._asend("GET", url, params=params))
-        except StopIteration as done:
-            return list(done.value)
+        async def fetch(query: dict[str, Any]) -> list[Any]:
+            return _page(await self._asend("GET", url, params=query))
+
+        return await adrive(numbered_pages({}, PER_PAGE, _entry_key, "AI Search list"), fetch)
 
     # -- instances --------------------------------------------------------------------------------
     def _create(self, instance: str, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

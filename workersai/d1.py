@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, ResponseFormatError, WorkersAIError
-from .flows import adrive, drive
+from .flows import adrive, drive, numbered_pages
 from .models_api import check_per_page
 from .paths import path
 from .transport import RetryMode, unwrap_envelope
@@ -39,8 +39,6 @@ MAX_BOUND_PARAMETERS = 100
 """Bound parameters per statement (D1's "Maximum bound parameters per query")."""
 MAX_SQL_BYTES = 100_000
 """D1's "Maximum SQL statement length" (100 KB)."""
-MAX_PAGES = 10_000
-"""A guard against a server that never ends the database listing."""
 
 Param = str | int | float | bool | None
 """A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
@@ -337,35 +335,14 @@ class D1:
         return QueryResult.parse_all(unwrap_envelope(response), as_arrays=True)
 
 
-PageFlow = Generator[dict[str, Any], list[Database], list[Database]]
-
-
-def database_pages(name: str | None, per_page: int) -> PageFlow:
-    """Every database the listing holds: ask for page 1, 2, ... (yielding each page's query, receiving
-    its databases) until a page is shorter than ``per_page``.
-
-    A page that holds only databases of earlier pages means the server ignores ``page`` (or repeats
-    itself): :class:`~workersai.errors.ResponseFormatError` rather than a loop that never ends. A
-    database seen again on a later page (the listing shifted while it was read) is kept once.
-    """
+def database_pages(
+    name: str | None, per_page: int
+) -> Generator[dict[str, Any], list[Database], list[Database]]:
+    """Every database the listing holds (or those named ``name``), page by page
+    (:func:`~workersai.flows.numbered_pages`)."""
     check_per_page(per_page)
-    found: list[Database] = []
-    seen: set[str] = set()
-    for number in range(1, MAX_PAGES + 1):
-        query: dict[str, Any] = {"page": number, "per_page": per_page}
-        if name is not None:
-            query["name"] = name
-        page = yield query
-        new = [d for d in page if d.uuid not in seen]
-        if page and not new:
-            raise ResponseFormatError(
-                f"D1 database list page {number} repeats earlier pages' databases (the server ignores 'page')"
-            )
-        found.extend(new)
-        seen.update(d.uuid for d in new)
-        if len(page) < per_page:
-            return found
-    raise ResponseFormatError(f"the D1 database list did not end within {MAX_PAGES} pages")
+    query = {"name": name} if name is not None else {}
+    return numbered_pages(query, per_page, lambda d: d.uuid, "D1 database list")
 
 
 DUPLICATE_NAME = 7502

@@ -9,13 +9,19 @@ have their own runners in :mod:`workersai.vectorize.flows`, with the same :class
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from .errors import ResponseFormatError
 
 Y = TypeVar("Y")
 S = TypeVar("S")
 R = TypeVar("R")
+E = TypeVar("E")
+
+MAX_PAGES = 10_000
+"""Pages a listing may take before it is taken for a server that never ends one."""
 
 
 @dataclass
@@ -48,3 +54,29 @@ async def adrive(flow: Generator[Y, S, R], step: Callable[[Y], Awaitable[S]]) ->
         return stop.value  # type: ignore[no-any-return]
     finally:
         flow.close()
+
+
+def numbered_pages(
+    query: Mapping[str, Any], per_page: int, key: Callable[[E], Hashable], what: str
+) -> Generator[dict[str, Any], list[E], list[E]]:
+    """Every entry of a page-numbered listing: yields page 1, 2, ...'s query (``query`` with ``page``
+    and ``per_page``), receives that page's entries, and ends on a page shorter than ``per_page``.
+
+    A page that holds only entries of earlier pages (by ``key``) means the server ignores ``page`` (or
+    repeats itself): :class:`~workersai.errors.ResponseFormatError` naming ``what``, rather than a loop
+    that never ends. An entry seen again on a later page (the listing shifted while it was read) is
+    kept once."""
+    found: list[E] = []
+    seen: set[Hashable] = set()
+    for number in range(1, MAX_PAGES + 1):
+        page = yield {**query, "page": number, "per_page": per_page}
+        keys = [key(entry) for entry in page]
+        if page and seen.issuperset(keys):
+            raise ResponseFormatError(
+                f"{what} page {number} repeats earlier pages' entries (the server ignores 'page')"
+            )
+        found.extend(entry for entry, k in zip(page, keys, strict=True) if k not in seen)
+        seen.update(keys)
+        if len(page) < per_page:
+            return found
+    raise ResponseFormatError(f"the {what} did not end within {MAX_PAGES} pages")
