@@ -5,6 +5,7 @@ is refused as the service refuses it; a generation stops soon after its client l
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -83,7 +84,20 @@ def raw_request(emu: LocalEmulator, body: dict[str, Any]) -> socket.socket:
     return sock
 
 
+@pytest.fixture
+def no_garbage_collector() -> Iterator[None]:
+    """The emulator runs in this process: with the cyclic garbage collector off, a generation that is
+    only left suspended (not closed) when its client leaves stays counted in ``generating``, every
+    time, where with it on the test failed only when the collector came late (CI at 11b3004)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.usefixtures("no_garbage_collector")
 def test_a_generation_stops_when_its_client_leaves(lm: LocalEmulator, stream: bool) -> None:
     lm_stats(lm)  # the model is loaded by the first generation; make one so its counters exist
     httpx.post(

@@ -223,10 +223,30 @@ async def late_decision(faults: FaultInjector, request: Request, model: str, dec
     return late
 
 
+class _LiveStream(StreamingResponse):
+    """A stream whose frames render a live generation (:attr:`Generation.live`). However sending ends
+    (read to the end, cut by a fault, or the client gone while a frame is made or sent), the
+    generation is closed once the response is done, so the model stops and its counters and cache
+    are released then, not whenever the garbage collector reaches the suspended generators."""
+
+    def __init__(self, content: Any, live: Iterator[str]) -> None:
+        super().__init__(content, media_type="text/event-stream")
+        self._live = live
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # every read has returned by now: a cancelled read waits for its worker thread
+            close = getattr(self._live, "close", None)
+            if close is not None:
+                await run_in_threadpool(close)
+
+
 def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:
-    return StreamingResponse(
-        paced(frames, decision, live=gen.live is not None), media_type="text/event-stream"
-    )
+    body = paced(frames, decision, live=gen.live is not None)
+    if gen.live is not None:
+        return _LiveStream(body, gen.live)
+    return StreamingResponse(body, media_type="text/event-stream")
 
 
 def answer_family(info: ModelInfo, request: dict[str, Any]) -> str | None:
