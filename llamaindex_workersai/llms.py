@@ -30,7 +30,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
@@ -39,7 +39,7 @@ from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.errors import BadInput
 from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions
-from workersai.settings import ChatOptionFields, ClientSettings
+from workersai.settings import ChatOptionFields, ClientSettings, check_extra_body, with_extra_body
 from workersai.types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
@@ -176,6 +176,18 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="Workers AI model id")
     fallback_models: list[str] = Field(default_factory=list)
     context_window: int | None = None
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra keys sent in every request body (model inputs this class does not declare).",
+    )
+    """Extra keys sent in the body of every request, for a model input this class does not declare
+    (``additional_kwargs={"max_completion_tokens": 64}``, llama-index-llms-openai's name); merged last.
+    A key the class declares (``temperature``) is refused: pass it as its own keyword."""
+
+    @model_validator(mode="after")
+    def _additional_kwargs_not_declared(self) -> WorkersAI:
+        check_extra_body(self.additional_kwargs, type(self).model_fields, "additional_kwargs")
+        return self
 
     @classmethod
     def class_name(cls) -> str:
@@ -207,7 +219,7 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         call's deadline (or the field) is one budget for the whole chain."""
         deadline = kwargs.pop("deadline", None)
         deadline = self.deadline if deadline is None else deadline
-        client = self.call_client(kwargs)
+        client = with_extra_body(self.call_client(kwargs), self.additional_kwargs)
         return FallbackChain(
             client, [self.model, *self.fallback_models], reject_if_busy=self.reject_if_busy, deadline=deadline
         )

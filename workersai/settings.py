@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
@@ -194,3 +194,37 @@ class ChatOptionFields(BaseModel):
 _DEFAULT_FIELDS = tuple(ChatOptionFields.model_fields)
 if not set(_DEFAULT_FIELDS) <= set(CHAT_OPTIONS):  # a field that is not a chat option is a typo
     raise TypeError(f"ChatOptionFields has fields that are not chat options: {_DEFAULT_FIELDS}")
+
+
+class _ExtraBodyClient(WorkersAI):
+    """A client whose chat requests carry ``_extra_body``'s keys, merged into the JSON body last. A
+    subclass (not a patched method) so the copies a fallback chain makes with ``with_options`` keep
+    the keys and their own settings."""
+
+    _extra_body: Mapping[str, Any] = {}
+
+    def _chat_request(self, *args: Any, **kwargs: Any) -> tuple[str, dict[str, Any], dict[str, str]]:
+        url, payload, headers = super()._chat_request(*args, **kwargs)
+        return url, {**payload, **self._extra_body}, headers
+
+
+def with_extra_body(client: WorkersAI, extra: Mapping[str, Any]) -> WorkersAI:
+    """``client`` for chat calls whose request JSON also holds ``extra`` (the adapters' ``model_kwargs``
+    / ``additional_kwargs``: options the library does not model yet), merged last.
+
+    The one place the adapters reach into the core for this: once ``WorkersAI.chat`` and its twins take
+    ``extra_body=``, pass ``extra`` there instead and delete this function and the class above."""
+    if not extra:
+        return client
+    clone = client.with_options()
+    clone.__class__ = _ExtraBodyClient
+    cast(_ExtraBodyClient, clone)._extra_body = dict(extra)
+    return clone
+
+
+def check_extra_body(extra: Mapping[str, Any], fields: Mapping[str, Any], what: str) -> None:
+    """Refuse an ``extra`` key the class models itself (``temperature`` in ``model_kwargs``): it would
+    silently override, or be overridden by, the field of that name."""
+    modelled = sorted(set(extra) & (set(fields) | set(CHAT_OPTIONS)))
+    if modelled:
+        raise ValueError(f"{what} holds {modelled}: pass them as keyword arguments of their own")
