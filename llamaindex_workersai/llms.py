@@ -86,6 +86,23 @@ def _content(m: ChatMessage) -> str | list[dict[str, Any]]:
     return m.content or ""
 
 
+def _calls_of(m: ChatMessage) -> list[dict[str, Any]]:
+    """A message's tool calls as core calls (``id``, ``name``, ``arguments``): its ``ToolCallBlock``
+    blocks (llama-index-core's current form, 0.14.25 here), else ``additional_kwargs["tool_calls"]``
+    (the older form, which this class also writes)."""
+    blocks = [b for b in m.blocks if isinstance(b, ToolCallBlock)]
+    if blocks:
+        calls = [{"id": b.tool_call_id, "name": b.tool_name, "arguments": b.tool_kwargs} for b in blocks]
+    else:
+        calls = [dict(c) for c in m.additional_kwargs.get("tool_calls") or []]
+    for c in calls:  # a block's arguments may be the model's JSON text
+        if isinstance(c.get("arguments"), str):
+            c["arguments"] = json.loads(c["arguments"] or "{}")
+    return [
+        {"id": c.get("id") or "", "name": c["name"], "arguments": c.get("arguments") or {}} for c in calls
+    ]
+
+
 def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     """LlamaIndex messages as Workers AI chat messages.
 
@@ -97,11 +114,9 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     for m in messages:
         role = _ROLES[MessageRole(m.role)]
         item: dict[str, Any] = {"role": role, "content": _content(m)}
-        calls = m.additional_kwargs.get("tool_calls")
-        if role == "assistant" and calls:
-            item["tool_calls"] = [
-                {"id": c["id"], "name": c["name"], "arguments": c["arguments"]} for c in calls
-            ]
+        calls = _calls_of(m) if role == "assistant" else []
+        if calls:
+            item["tool_calls"] = calls
             names.update((c["id"], c["name"]) for c in calls)
         if role == "tool":
             call_id = m.additional_kwargs.get("tool_call_id", "")
@@ -117,9 +132,14 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
 
 def _assistant(text: str, reasoning: str | None, extra: dict[str, Any]) -> ChatMessage:
     """An assistant message whose ``content`` is the answer; the model's reasoning, when it gave any,
-    is a :class:`ThinkingBlock` before it."""
+    is a :class:`ThinkingBlock` before it, and its tool calls (``extra["tool_calls"]``) are
+    :class:`ToolCallBlock` blocks after it as well as ``additional_kwargs["tool_calls"]``."""
     blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
     blocks.append(TextBlock(text=text))
+    blocks += [
+        ToolCallBlock(tool_call_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"])
+        for c in extra.get("tool_calls") or []
+    ]
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
@@ -320,17 +340,14 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
     ) -> list[ToolSelection]:
-        calls = response.message.additional_kwargs.get("tool_calls") or []
+        calls = _calls_of(response.message)
         if not calls and error_on_no_tool_call:
             raise ValueError(
                 f"expected a tool call from {self.model}, got text: {response.message.content!r}"
             )
         selections = []
         for c in calls:
-            args = c["arguments"]
-            if isinstance(args, str):
-                args = json.loads(args or "{}")
-            selections.append(ToolSelection(tool_id=c["id"], tool_name=c["name"], tool_kwargs=args))
+            selections.append(ToolSelection(tool_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"]))
         return selections
 
 
