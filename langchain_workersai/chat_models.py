@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
-from workersai.chat import ChatOptions, take_chat_options
+from workersai.chat import CHAT_OPTIONS, ChatOptions, take_chat_options
 from workersai.errors import BadInput
 from workersai.gateway import GatewayOptions
 from workersai.settings import (
@@ -37,6 +37,7 @@ from workersai.settings import (
     ChatOptionFields,
     ClientSettings,
     check_extra_body,
+    refuse_unknown,
     with_extra_body,
 )
 from workersai.types import ChatChunk, GatewayInfo, Usage
@@ -242,8 +243,9 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
             overrides["stop"] = stop
         kwargs.pop("ls_structured_output_format", None)
         kwargs.pop("stream_usage", None)
-        if kwargs:
-            raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
+        refuse_unknown(
+            kwargs, (), "ChatWorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "model", "gateway", "stop")
+        )
         return with_extra_body(client, self.model_kwargs), model, self.chat_options(overrides), gateway
 
     @staticmethod

@@ -35,11 +35,18 @@ from pydantic import Field, model_validator
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
 from workersai.catalog import get_model
-from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
+from workersai.chat import CHAT_OPTIONS, ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.errors import BadInput
 from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions
-from workersai.settings import ChatOptionFields, ClientSettings, check_extra_body, with_extra_body
+from workersai.settings import (
+    CALL_OPTIONS,
+    ChatOptionFields,
+    ClientSettings,
+    check_extra_body,
+    refuse_unknown,
+    with_extra_body,
+)
 from workersai.types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
@@ -96,8 +103,9 @@ def _calls_of(m: ChatMessage) -> list[dict[str, Any]]:
     else:
         calls = [dict(c) for c in m.additional_kwargs.get("tool_calls") or []]
     for c in calls:  # a block's arguments may be the model's JSON text
-        if isinstance(c.get("arguments"), str):
-            c["arguments"] = json.loads(c["arguments"] or "{}")
+        arguments = c.get("arguments")
+        if isinstance(arguments, str):
+            c["arguments"] = json.loads(arguments or "{}")
     return [
         {"id": c.get("id") or "", "name": c["name"], "arguments": c.get("arguments") or {}} for c in calls
     ]
@@ -226,9 +234,12 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         )
 
     def _options(self, kwargs: dict[str, Any]) -> ChatOptions:
-        """The model's option defaults with the call's chat options over them; other keyword arguments
-        LlamaIndex passes along are left alone."""
-        return self.chat_options(take_chat_options(kwargs))
+        """The model's option defaults with the call's chat options over them. Called last, once the
+        call options and ``gateway`` are taken out: any other keyword (``temprature=0``) is a
+        ``TypeError`` naming the likely one, not an option silently left out."""
+        options = take_chat_options(kwargs)
+        refuse_unknown(kwargs, (), "WorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "gateway"))
+        return self.chat_options(options)
 
     def _gateway(self, kwargs: dict[str, Any]) -> GatewayOptions | None:
         """The call's AI Gateway settings (``gateway=GatewayOptions(...)``), else the model's."""
@@ -330,12 +341,9 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         elif user_msg is not None:
             messages.append(user_msg)
         specs = [t.metadata.to_openai_tool() for t in tools]
-        return {
-            "messages": messages,
-            "tools": specs or None,
-            "tool_choice": "required" if tool_required and specs else None,
-            **kwargs,
-        }
+        if kwargs.get("tool_choice") is None:  # LlamaIndex's programs pass tool_choice=None
+            kwargs["tool_choice"] = "required" if tool_required and specs else None
+        return {"messages": messages, "tools": specs or None, **kwargs}
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
