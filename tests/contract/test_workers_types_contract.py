@@ -420,35 +420,7 @@ KNOWN_REQUEST_GAPS = {
 """Requests the client sends that the types refuse, kept as they are for the reason given (each case is
 ``xfail(strict=True)``: it fails the day the request fits, to be removed from here)."""
 
-GRANITE = (
-    "the catalog (its model page) has granite answer a chat completion; its type in the package is the "
-    "generic BaseAiTextGeneration ({response, tool_calls, usage})"
-)
-VISION_USAGE = (
-    "its output type declares response and tool_calls only; the emulator adds usage, as for every "
-    "legacy model"
-)
-RESPONSES_OBJECT = (
-    "the emulator's Responses object has keys the types' ResponsesOutput lacks (model, metadata, store, "
-    "usage input/output_tokens_details, output_text annotations; tool_choice 'auto'): left to the fidelity "
-    "branch, which reshapes gpt-oss answers"
-)
-KNOWN_ANSWER_GAPS = {
-    **{("@cf/ibm-granite/granite-4.0-h-micro", f): GRANITE for f in ("messages", "prompt", "json_schema")},
-    **{("@cf/meta/llama-3.2-11b-vision-instruct", f): VISION_USAGE for f in ("messages", "prompt", "image")},
-    **{
-        (m, f): RESPONSES_OBJECT
-        for m in ("@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b")
-        for f in (
-            "messages",
-            "json_schema",
-            "tools (OpenAI shape)",
-            "tools (legacy shape)",
-            "tool result",
-            "reasoning effort",
-        )
-    },
-}
+KNOWN_ANSWER_GAPS: dict[tuple[str, str], str] = {}
 """Answers of the emulator that the types refuse, kept for the reason given. Their requests are still
 checked; the answer must still break the type (else the case fails, to be removed from here), and the
 case is then reported as xfailed."""
