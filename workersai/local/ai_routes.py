@@ -106,7 +106,7 @@ async def generate(
     With ``request``, a generation whose client goes away (or whose request is cancelled, as at
     shut-down) stops before its next token (:data:`~.generator.CANCEL`); a live stream stops when its
     response stops being read."""
-    rules.reasoning_effort(body)
+    rules.reasoning_effort(body, info)
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
