@@ -150,12 +150,33 @@ def did_you_mean(name: str, *, limit: int = 3) -> list[str]:
     """The catalog ids closest to ``name`` (``difflib``), best first, for the error the service's
     "No such model" answer becomes; empty when none is close. Never a reason to refuse an id before
     the request: a well-formed id the catalog lacks goes to the service, which decides."""
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name or name in models():
         return []
     ids = list(models())
     by_lower = {i.lower(): i for i in ids}
     found = difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.75)
-    return [by_lower[f] for f in found if by_lower[f] != name]
+    return [by_lower[f] for f in found]
+
+
+MODEL_IN_PATH = re.compile(r"@(?:cf|hf)/[^/?#]+/[^/?#]+")
+"""A Workers AI model id in a URL path (``/ai/run/{model}``, the gateway's ``/workers-ai/{model}``)."""
+
+
+def suggestion_for(path: str, body: bytes = b"") -> str:
+    """``"; did you mean '...'?"`` for the model a request named (in its URL path, else the JSON
+    body's ``model``, as the OpenAI-compatible endpoints take it) when the catalog lacks it and has
+    close ids (:func:`did_you_mean`); empty otherwise. Appended to the service's "No such model"
+    error, never a refusal of its own."""
+    found = MODEL_IN_PATH.search(path)
+    name: object = found.group(0) if found else None
+    if name is None and body:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        name = payload.get("model") if isinstance(payload, dict) else None
+    close = did_you_mean(name) if isinstance(name, str) else []
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def get_model(name: str) -> ModelInfo | None:
