@@ -12,11 +12,11 @@ import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
+from .chat import CHAT_OPTIONS, ChatOptions, ReasoningEffort, merge_chat_options
 from .client import WorkersAI
 from .deadline import start
 from .gateway import GatewayOptions
@@ -183,7 +183,7 @@ class ChatOptionFields(BaseModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
     def chat_options(self, overrides: Mapping[str, Any] | None = None) -> ChatOptions:
         """This model's defaults with a call's ``overrides`` merged over them (not-None wins)."""
