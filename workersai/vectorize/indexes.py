@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadInput, IndexAlreadyExists
+from ..errors import BadInput, Conflict, IndexAlreadyExists
 from ..paths import path
 from . import models
 from .base import VectorizeBase
@@ -212,16 +212,36 @@ class IndexOperations(VectorizeBase):
         call = Call("POST", path("/{index}/metadata_index/create", index=name), models.mutation_id, json=body)
         return self._mutate(name, call, wait, 60.0)
 
+    def _md_ensure(self, name: str, prop: str, kind: str, wait: bool, exist_ok: bool) -> Flow[str | None]:
+        """Create the metadata index; with ``exist_ok``, a 409 for a property that already has a
+        metadata index of that type is success (``None``: no mutation). The emulator answers 409 for an
+        existing metadata index, as Cloudflare does (workersai/errors.py, :class:`Conflict`)."""
+        try:
+            created: str = yield from self._md_create(name, prop, kind, wait)
+            return created
+        except Conflict as exc:
+            if not exist_ok:
+                raise
+            if self.client.transport.is_binding:  # a binding cannot list metadata indexes
+                return None
+            indexed = yield Request(self._md_list(name))
+            if indexed.get(prop) != kind:  # a 409 for another reason, or the property has another type
+                raise exc from None
+            return None
+
     def create_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id."""
-        return self._run(self._md_create(name, property_name, index_type, wait))
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False, exist_ok: bool = False
+    ) -> str | None:
+        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id.
+        ``exist_ok=True`` returns ``None`` instead of raising :class:`~workersai.errors.Conflict` when
+        the property already has a metadata index of ``index_type`` (so a setup script can run twice);
+        one of another type still raises."""
+        return self._run(self._md_ensure(name, property_name, index_type, wait, exist_ok))
 
     async def acreate_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        return await self._arun(self._md_create(name, property_name, index_type, wait))
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False, exist_ok: bool = False
+    ) -> str | None:
+        return await self._arun(self._md_ensure(name, property_name, index_type, wait, exist_ok))
 
     def _md_list(self, name: str) -> Call[dict[str, str]]:
         check_index_name(name)
