@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from ._version import __version__
 from .deadline import DeadlineLike
 from .errors import ConfigurationError
 from .gateway import GatewayRoute
@@ -32,6 +33,9 @@ from .resources.models import Models
 from .retry import RetryPolicy
 from .transport import Transport
 from .validation import check_account_id, check_gateway_id, clean_setting
+
+USER_AGENT = f"workersai-python/{__version__}"
+"""The ``User-Agent`` of every request a client sends: the package and its version."""
 
 if TYPE_CHECKING:  # imported where used: creating a client, not with the package
     import httpx
@@ -170,7 +174,7 @@ class WorkersAI(Chat, Batches, Models):
             else None
         )
         """The per-model pacing shared by this client's threads and tasks (None when it is off)."""
-        headers = {"User-Agent": "workersai-python/0.1"}
+        headers = {"User-Agent": USER_AGENT}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         if self._gateway_token is not None:
