@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..errors import ConfigurationError
 from ..gateway import GATEWAY_ID_HEADER, GatewayOptions, GatewayRoute
@@ -30,6 +30,15 @@ MAX_EMBEDDING_BATCH = 100
 Message = Mapping[str, Any]
 Pooling = Literal["mean", "cls"]
 JSON_HEADERS = {"Content-Type": "application/json"}
+V = TypeVar("V")
+
+
+def with_extras(own: dict[str, V], extra: Mapping[str, V] | None) -> dict[str, V]:
+    """``own`` (a body or headers the library built) with a call's ``extra_body`` / ``extra_headers``
+    merged in last, so an extra key wins (openai-python's ``extra_body``, ``extra_headers``)."""
+    if extra:
+        own.update(extra)
+    return own
 
 
 class ClientBase:
@@ -78,10 +87,6 @@ class ClientBase:
             )
         return self.account_url(path("ai/run/{model}", model=model))
 
-    def _raw_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
-        """The headers of an :meth:`embed_raw` request (JSON, and the gateway's)."""
-        return {**JSON_HEADERS, **self._gateway_headers(gateway)}
-
     def _gateway_headers(self, gateway: GatewayOptions | None) -> dict[str, str]:
         """The AI Gateway headers of one Workers AI request: the gateway's id (header route) and the
         call's options."""
@@ -101,24 +106,46 @@ class ClientBase:
         return body
 
     def _run_request(
-        self, model: str, inputs: Mapping[str, Any], gateway: GatewayOptions | None
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        gateway: GatewayOptions | None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The request of :meth:`run` and :meth:`arun`: the transport's keyword arguments."""
         check_model(model, use_catalog=False)
         return {
-            "json": self._inputs(inputs),
-            "headers": self._gateway_headers(gateway),
+            "url": self.run_url(model),
+            "json": with_extras(self._inputs(inputs), extra_body),
+            "headers": with_extras(self._gateway_headers(gateway), extra_headers),
             "pace": model,
         }
 
-    def run(self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None) -> Any:
-        """Run any model with raw ``inputs``; returns the envelope's ``result``."""
-        request = self._run_request(model, inputs, gateway)
-        return unwrap_envelope(self.transport.request("POST", self.run_url(model), **request))
+    def run(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Run any model with raw ``inputs``; returns the envelope's ``result``. ``extra_body`` keys are
+        merged into the JSON body last, ``extra_headers`` into the headers (openai-python's escape
+        hatches, for what the library does not model)."""
+        request = self._run_request(model, inputs, gateway, extra_body, extra_headers)
+        return unwrap_envelope(self.transport.request("POST", **request))
 
     async def arun(
-        self, model: str, inputs: Mapping[str, Any], *, gateway: GatewayOptions | None = None
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Async twin of :meth:`run`."""
-        request = self._run_request(model, inputs, gateway)
-        return unwrap_envelope(await self.transport.arequest("POST", self.run_url(model), **request))
+        request = self._run_request(model, inputs, gateway, extra_body, extra_headers)
+        return unwrap_envelope(await self.transport.arequest("POST", **request))

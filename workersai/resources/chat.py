@@ -3,7 +3,7 @@ twins, which add only the send."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
@@ -27,7 +27,7 @@ from ..transport import unwrap_envelope
 from ..types import ChatChunk, ChatResult, GatewayInfo, ToolCall
 from ..usage import record_usage
 from ..validation import check_model
-from .base import DEFAULT_CHAT_MODEL, ClientBase, Message
+from .base import DEFAULT_CHAT_MODEL, ClientBase, Message, with_extras
 
 if TYPE_CHECKING:
     import httpx
@@ -65,17 +65,27 @@ class Chat(ClientBase):
         model: str,
         gateway: GatewayOptions | None,
         options: ChatOptions,
+        extra_headers: Mapping[str, str] | None,
         *,
         stream: bool,
-    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+    ) -> dict[str, Any]:
+        """The transport's keyword arguments (``url``, ``json``, ``headers``, ``model``); the options'
+        ``extra_body`` merged into the body last, ``extra_headers`` into the headers."""
         headers = {"Accept": "text/event-stream"} if stream else {}
         headers.update(self._gateway_headers(gateway))
         if is_third_party(model):  # Unified Billing: the OpenAI-compatible endpoint, model in the body
             payload = build_chat_payload(_as_messages(messages), model=None, stream=stream, **options)
-            return self.account_url(OPENAI_CHAT_PATH), {"model": model, **payload}, headers
-        check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
-        payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
-        return self.run_url(model), self._inputs(payload), headers
+            url, body = self.account_url(OPENAI_CHAT_PATH), {"model": model, **payload}
+        else:
+            check_model(model, GENERATION_TASK, use_catalog=self.validate_models)
+            payload = build_chat_payload(_as_messages(messages), model=model, stream=stream, **options)
+            url, body = self.run_url(model), self._inputs(payload)
+        return {
+            "url": url,
+            "json": with_extras(body, options.get("extra_body")),
+            "headers": with_extras(headers, extra_headers),
+            "model": model,
+        }
 
     @staticmethod
     def _chat_result(model: str, response: httpx.Response, options: ChatOptions) -> ChatResult:
@@ -96,6 +106,7 @@ class Chat(ClientBase):
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
         fallbacks: Sequence[str] = (),
+        extra_headers: Mapping[str, str] | None = None,
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """One chat answer: text, tool calls, usage (and, in JSON mode, the parsed object).
@@ -103,12 +114,20 @@ class Chat(ClientBase):
         ``fallbacks``: models to try in turn when ``model`` is busy, rate limited, unknown or failing
         (never for bad input), under :mod:`workersai.fallback`'s budget rules: a model with a fallback
         is tried once with ``rejectIfBusy``, the last one retries. The answer's ``model``,
-        ``attempts`` and ``fallbacks`` say how it went."""
+        ``attempts`` and ``fallbacks`` say how it went.
+
+        ``extra_body`` (a chat option, so the frameworks' model-level extras travel with the others) is
+        merged into the JSON body last, ``extra_headers`` into the headers: openai-python's escape
+        hatches, for a model option the library does not model yet."""
         if fallbacks:
             chain = FallbackChain(self._whole(), [model, *fallbacks])
-            return chain.run(lambda c, m: c.chat(messages, model=m, gateway=gateway, **options))
-        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
-        response = self.transport.request("POST", url, json=payload, headers=headers, model=model)
+            return chain.run(
+                lambda c, m: c.chat(
+                    messages, model=m, gateway=gateway, extra_headers=extra_headers, **options
+                )
+            )
+        request = self._chat_request(messages, model, gateway, options, extra_headers, stream=False)
+        response = self.transport.request("POST", **request)
         return self._chat_result(model, response, options)
 
     async def achat(
@@ -118,17 +137,20 @@ class Chat(ClientBase):
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
         fallbacks: Sequence[str] = (),
+        extra_headers: Mapping[str, str] | None = None,
         **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """Async twin of :meth:`chat`."""
         if fallbacks:
 
             async def one(c: WorkersAI, m: str) -> ChatResult:
-                return await c.achat(messages, model=m, gateway=gateway, **options)
+                return await c.achat(
+                    messages, model=m, gateway=gateway, extra_headers=extra_headers, **options
+                )
 
             return await FallbackChain(self._whole(), [model, *fallbacks]).arun(one)
-        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=False)
-        response = await self.transport.arequest("POST", url, json=payload, headers=headers, model=model)
+        request = self._chat_request(messages, model, gateway, options, extra_headers, stream=False)
+        response = await self.transport.arequest("POST", **request)
         return self._chat_result(model, response, options)
 
     def stream_chat(
@@ -138,6 +160,7 @@ class Chat(ClientBase):
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
         fallbacks: Sequence[str] = (),
+        extra_headers: Mapping[str, str] | None = None,
         **options: Unpack[ChatOptions],
     ) -> Iterator[ChatChunk]:
         """Stream a chat answer as :class:`ChatChunk` s: text deltas, tool-call deltas, then usage.
@@ -150,16 +173,18 @@ class Chat(ClientBase):
         if fallbacks:
             chain = FallbackChain(self._whole(), [model, *fallbacks])
             yield from stream_through(
-                chain, lambda c, m: c.stream_chat(messages, model=m, gateway=gateway, **options)
+                chain,
+                lambda c, m: c.stream_chat(
+                    messages, model=m, gateway=gateway, extra_headers=extra_headers, **options
+                ),
             )
             return
         from ..streaming import iter_sse_json  # imports httpx-sse (and httpx): on use, not with the package
 
-        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
+        request = self._chat_request(messages, model, gateway, options, extra_headers, stream=True)
         state = _StreamState(model, options.get("stop"))
-        with self.transport.stream("POST", url, json=payload, headers=headers, model=model) as response:
+        with self.transport.stream("POST", **request) as response:
             state.opened(response)
-            state.gateway = gateway_info(response.headers)
             for event in iter_sse_json(response):
                 state.in_time()
                 yield from state.feed(event)
@@ -172,25 +197,27 @@ class Chat(ClientBase):
         model: str = DEFAULT_CHAT_MODEL,
         gateway: GatewayOptions | None = None,
         fallbacks: Sequence[str] = (),
+        extra_headers: Mapping[str, str] | None = None,
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
         if fallbacks:
             chain = FallbackChain(self._whole(), [model, *fallbacks])
             opened = astream_through(
-                chain, lambda c, m: c.astream_chat(messages, model=m, gateway=gateway, **options)
+                chain,
+                lambda c, m: c.astream_chat(
+                    messages, model=m, gateway=gateway, extra_headers=extra_headers, **options
+                ),
             )
             async for chunk in opened:
                 yield chunk
             return
         from ..streaming import aiter_sse_json
 
-        url, payload, headers = self._chat_request(messages, model, gateway, options, stream=True)
+        request = self._chat_request(messages, model, gateway, options, extra_headers, stream=True)
         state = _StreamState(model, options.get("stop"))
-        opening = self.transport.astream("POST", url, json=payload, headers=headers, model=model)
-        async with opening as response:
+        async with self.transport.astream("POST", **request) as response:
             state.opened(response)
-            state.gateway = gateway_info(response.headers)
             async for event in aiter_sse_json(response):
                 state.in_time()
                 for chunk in state.feed(event):
@@ -215,7 +242,9 @@ class _StreamState:
         self.deadline: Any = None
 
     def opened(self, response: httpx.Response) -> None:
-        """The stream is open: keep how many attempts that took and the call's deadline."""
+        """The stream is open: keep how many attempts that took, the call's deadline and what AI Gateway
+        said of it."""
+        self.gateway = gateway_info(response.headers)
         self.attempts = response.extensions.get("workersai_attempts", 1)
         self.deadline = response.extensions.get("workersai_deadline")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,7 @@ from ..rerank import DEFAULT_RERANK_MODEL, RerankRequest, RerankResult
 from ..transport import unwrap_envelope
 from ..usage import estimate_tokens, record_usage
 from ..validation import check_model, check_texts
-from .base import DEFAULT_EMBEDDING_MODEL, MAX_EMBEDDING_BATCH, ClientBase, Pooling
+from .base import DEFAULT_EMBEDDING_MODEL, JSON_HEADERS, MAX_EMBEDDING_BATCH, ClientBase, Pooling
 
 if TYPE_CHECKING:
     import httpx
@@ -59,17 +59,26 @@ class Embeddings(ClientBase):
         record_usage(model, sum(estimate_tokens(t) for t in batch), estimated=True)
         return rows
 
-    def _raw_request(
-        self, batch: list[str], model: str, pooling: Pooling | None, gateway: GatewayOptions | None
+    def _embed_request(
+        self,
+        batch: list[str],
+        model: str,
+        pooling: Pooling | None,
+        gateway: GatewayOptions | None,
+        extra_body: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None,
+        *,
+        raw: bool = False,
     ) -> dict[str, Any]:
-        """The request of one :meth:`embed_raw` batch (the transport's keyword arguments): the body
-        serialized here, so the answer's bytes are all that is parsed."""
-        return {
-            "url": self.run_url(model),
-            "content": jsonlib.dumps(self._embed_inputs(batch, pooling)),
-            "headers": self._raw_headers(gateway),
-            "pace": model,
-        }
+        """The request of one batch (the transport's keyword arguments), as :meth:`run` sends it. With
+        ``raw`` (:meth:`embed_raw`) the body is serialized here, so the answer's bytes are all that is
+        parsed."""
+        inputs = self._embed_inputs(batch, pooling)
+        request = self._run_request(model, inputs, gateway, extra_body, extra_headers)
+        if raw:
+            request["content"] = jsonlib.dumps(request.pop("json"))
+            request["headers"] = {**JSON_HEADERS, **request["headers"]}
+        return request
 
     def _gather(self, batches: list[list[str]], one: Callable[[list[str]], list[V]]) -> list[V]:
         """``one`` over every batch, ``max_concurrency`` at a time, in order."""
@@ -99,14 +108,16 @@ class Embeddings(ClientBase):
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
         gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[list[float]]:
         """Embed any number of texts, in requests of at most 100 sent ``max_concurrency`` at a time;
-        the vectors come back in input order."""
+        the vectors come back in input order. ``extra_body`` and ``extra_headers`` go into every
+        request, as for :meth:`run`."""
 
         def one(batch: list[str]) -> list[list[float]]:
-            return self._vectors(
-                model, batch, self.run(model, self._embed_inputs(batch, pooling), gateway=gateway)
-            )
+            request = self._embed_request(batch, model, pooling, gateway, extra_body, extra_headers)
+            return self._vectors(model, batch, unwrap_envelope(self.transport.request("POST", **request)))
 
         return self._gather(self._embedding_batches(texts, model, batch_size), one)
 
@@ -118,12 +129,15 @@ class Embeddings(ClientBase):
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
         gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[list[float]]:
         """Async twin of :meth:`embed` (at most ``max_concurrency`` requests in flight)."""
 
         async def one(batch: list[str]) -> list[list[float]]:
-            result = await self.arun(model, self._embed_inputs(batch, pooling), gateway=gateway)
-            return self._vectors(model, batch, result)
+            request = self._embed_request(batch, model, pooling, gateway, extra_body, extra_headers)
+            response = await self.transport.arequest("POST", **request)
+            return self._vectors(model, batch, unwrap_envelope(response))
 
         return await self._agather(self._embedding_batches(texts, model, batch_size), one)
 
@@ -135,6 +149,8 @@ class Embeddings(ClientBase):
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
         gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[RawVector]:
         """:meth:`embed` for vectors that are only written to Vectorize: each comes back as a view of
         its JSON array's bytes in the answer (:class:`~workersai.raw_vectors.RawVector`, checked:
@@ -142,7 +158,7 @@ class Embeddings(ClientBase):
         is parsed or printed again. The bulk adds of the stores use it."""
 
         def one(batch: list[str]) -> list[RawVector]:
-            request = self._raw_request(batch, model, pooling, gateway)
+            request = self._embed_request(batch, model, pooling, gateway, extra_body, extra_headers, raw=True)
             return self._raw_vectors(model, batch, self.transport.request("POST", **request))
 
         return self._gather(self._embedding_batches(texts, model, batch_size), one)
@@ -155,11 +171,13 @@ class Embeddings(ClientBase):
         pooling: Pooling | None = None,
         batch_size: int = MAX_EMBEDDING_BATCH,
         gateway: GatewayOptions | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[RawVector]:
         """Async twin of :meth:`embed_raw`."""
 
         async def one(batch: list[str]) -> list[RawVector]:
-            request = self._raw_request(batch, model, pooling, gateway)
+            request = self._embed_request(batch, model, pooling, gateway, extra_body, extra_headers, raw=True)
             return self._raw_vectors(model, batch, await self.transport.arequest("POST", **request))
 
         return await self._agather(self._embedding_batches(texts, model, batch_size), one)
