@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BadInput, IndexAlreadyExists
+from ..flows import Call, Flow, Request
 from ..paths import path
 from . import models
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
 from .consistency import MutationLog, Written, confirm, forget
 from .filters import FilterNotIndexed
-from .flows import Call, Flow, Request
 from .models import IndexDescription, IndexInfo, Metric
 
 
