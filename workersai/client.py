@@ -40,6 +40,7 @@ USER_AGENT = f"workersai-python/{__version__}"
 if TYPE_CHECKING:  # imported where used: creating a client, not with the package
     import httpx
 
+    from .binding import BindingTransport
     from .d1 import D1
     from .vectorize import Vectorize
 
@@ -135,33 +136,21 @@ class WorkersAI(Chat, Batches, Models):
     ) -> None:
         self.reject_if_busy = reject_if_busy
         """Send ``options.rejectIfBusy`` with every model run (chat, embeddings, :meth:`run`)."""
+        self.max_concurrency = max(1, max_concurrency)
+        self.validate_models = validate_models
+        self._catalog = CatalogCache()
+        self.bindings: BindingTransport | None = None
+        """The Worker bindings this client sends through (:mod:`workersai.binding`); None: HTTP."""
         if binding is not None or vectorize_binding is not None:
             if gateway_id is not None or base_url is not None or http_client or async_http_client:
                 raise ConfigurationError(
                     "a client on Workers bindings takes no base URL, HTTP client or AI Gateway id"
                 )
-            self.validate_models = validate_models
-            self._init_binding(binding, vectorize_binding, max_retries, retry_policy, max_concurrency, pace)
-            self.transport.health = health
-            return
-        account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
-        self.account_id: str | None = check_account_id(account) if account else None
-        self._token = _secret(api_token, "CLOUDFLARE_API_TOKEN", "API token")
-        base = _setting(base_url, "CLOUDFLARE_API_BASE_URL", "base URL")
-        self.base_url = (base or DEFAULT_BASE_URL).rstrip("/")
-        gateway = _setting(gateway_id, "CLOUDFLARE_AI_GATEWAY_ID", "AI Gateway id")
-        self.gateway_id = check_gateway_id(gateway) if gateway else None
-        gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
-        self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
-        if gateway_route not in (None, "header", "url"):
-            raise ConfigurationError("gateway_route must be 'header' or 'url'")
-        self.gateway_route: GatewayRoute = gateway_route or ("url" if gateway_base else "header")
-        """How requests reach the gateway: the ``cf-aig-gateway-id`` header on the standard path (the
-        default), or the older gateway URL (the default when a gateway URL is given)."""
-        self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
-        self.max_concurrency = max(1, max_concurrency)
-        self.validate_models = validate_models
-        self._catalog = CatalogCache()
+            http_client, async_http_client = self._on_bindings(binding, vectorize_binding)
+        else:
+            self._configure(
+                account_id, api_token, base_url, gateway_id, gateway_url, gateway_token, gateway_route
+            )
         if pace is None:
             import httpx
 
@@ -224,17 +213,38 @@ class WorkersAI(Chat, Batches, Models):
         """The per-model health record this client feeds and its fallback chains consult."""
         return self.transport.model_health()
 
-    def _init_binding(
+    def _configure(
         self,
-        binding: Any,
-        vectorize_binding: Any,
-        max_retries: int,
-        retry_policy: RetryPolicy | None,
-        max_concurrency: int,
-        pace: bool | PacingPolicy | Pacer | None,
+        account_id: str | None,
+        api_token: str | SecretStr | None,
+        base_url: str | None,
+        gateway_id: str | None,
+        gateway_url: str | None,
+        gateway_token: str | SecretStr | None,
+        gateway_route: GatewayRoute | None,
     ) -> None:
+        """The REST settings, from the arguments or the environment, checked."""
+        account = _setting(account_id, "CLOUDFLARE_ACCOUNT_ID", "account id")
+        self.account_id = check_account_id(account) if account else None
+        self._token = _secret(api_token, "CLOUDFLARE_API_TOKEN", "API token")
+        base = _setting(base_url, "CLOUDFLARE_API_BASE_URL", "base URL")
+        self.base_url = (base or DEFAULT_BASE_URL).rstrip("/")
+        gateway = _setting(gateway_id, "CLOUDFLARE_AI_GATEWAY_ID", "AI Gateway id")
+        self.gateway_id = check_gateway_id(gateway) if gateway else None
+        gateway_base = _setting(gateway_url, "CLOUDFLARE_AI_GATEWAY_URL", "AI Gateway URL")
+        self.gateway_url = (gateway_base or DEFAULT_GATEWAY_URL).rstrip("/")
+        if gateway_route not in (None, "header", "url"):
+            raise ConfigurationError("gateway_route must be 'header' or 'url'")
+        self.gateway_route = gateway_route or ("url" if gateway_base else "header")
+        """How requests reach the gateway: the ``cf-aig-gateway-id`` header on the standard path (the
+        default), or the older gateway URL (the default when a gateway URL is given)."""
+        self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
+
+    def _on_bindings(self, binding: Any, vectorize_binding: Any) -> tuple[httpx.Client, httpx.AsyncClient]:
         """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
-        requests the client builds are answered by the Worker's bindings, async only."""
+        HTTP clients of this client's transport send through the Worker's bindings, async only."""
+        import httpx
+
         from .binding import BINDING_ACCOUNT, BINDING_BASE_URL, BindingTransport
 
         self.account_id = BINDING_ACCOUNT
@@ -244,20 +254,8 @@ class WorkersAI(Chat, Batches, Models):
         self.gateway_url = DEFAULT_GATEWAY_URL
         self.gateway_route = "header"
         self._gateway_token = None
-        self.max_concurrency = max(1, max_concurrency)
-        self._catalog = CatalogCache()
-        self.pacer = (
-            (pace if isinstance(pace, Pacer) else Pacer(pace if isinstance(pace, PacingPolicy) else None))
-            if pace
-            else None
-        )
-        self.transport = BindingTransport(
-            binding,
-            vectorize_binding,
-            retry=retry_policy or RetryPolicy(max_retries=max_retries),
-            pacer=self.pacer,
-        )
-        self._parts()
+        self.bindings = BindingTransport(binding, vectorize_binding)
+        return httpx.Client(transport=self.bindings), httpx.AsyncClient(transport=self.bindings)
 
     def _parts(self) -> None:
         """The product clients, built once on this client's transport."""
@@ -274,7 +272,7 @@ class WorkersAI(Chat, Batches, Models):
         """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
 
     def __repr__(self) -> str:
-        if self.transport.is_binding:
+        if self.bindings is not None:
             return "WorkersAI(binding=...)"
         token = "SecretStr('**********')" if self._token is not None else "None"
         gateway = f", gateway_id={self.gateway_id!r}" if self.gateway_id else ""

@@ -166,9 +166,6 @@ def shared_tls() -> ssl.SSLContext:
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
 
-    is_binding = False
-    """True for :class:`~workersai.binding.BindingTransport` (a Worker's bindings, not HTTP)."""
-
     def __init__(
         self,
         *,

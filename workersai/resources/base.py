@@ -16,6 +16,7 @@ from ..validation import check_model
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
+    from ..binding import BindingTransport
     from ..client import WorkersAI
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -54,6 +55,7 @@ class ClientBase:
     max_concurrency: int
     pacer: Pacer | None
     transport: Transport
+    bindings: BindingTransport | None
     _token: SecretStr | None
     _gateway_token: SecretStr | None
     _catalog: CatalogCache
@@ -65,7 +67,7 @@ class ClientBase:
 
     # -- urls -----------------------------------------------------------------------------------
     def _account(self) -> str:
-        if self.transport.is_binding:
+        if self.bindings is not None:
             return str(self.account_id)
         if not self.account_id:
             raise ConfigurationError("no account id: pass account_id= or set CLOUDFLARE_ACCOUNT_ID")

@@ -235,7 +235,7 @@ class IndexOperations(VectorizeBase):
     def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
         """Refuse a filter on a property without a metadata index (the list is cached, and read again
         when a filter names a property it lacks)."""
-        if not flt or self.client.transport.is_binding:
+        if not flt or self.client.bindings is not None:
             # A Workers binding cannot list metadata indexes (developers.cloudflare.com/vectorize/reference/
             # client-api/): the service checks the filter itself.
             return
