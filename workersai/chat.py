@@ -89,13 +89,18 @@ class ChatOptions(TypedDict, total=False):
     kimi-k2.7-code, glm-4.7-flash, nemotron-3-120b-a12b, and the models that do not reason) is not sent
     it; both with a :class:`UserWarning`. A model the catalog does not describe is sent the level as
     given."""
+    extra_body: Mapping[str, Any] | None
+    """Keys merged into the request's JSON body last, over the library's own (openai-python's
+    ``extra_body``): a model option this library does not model yet. LangChain's ``model_kwargs`` and
+    LlamaIndex's ``additional_kwargs`` travel here; merged with a call's own key by key."""
 
 
 CHAT_OPTIONS: tuple[str, ...] = tuple(ChatOptions.__annotations__)
 """The names of every chat option, in the order they are defined."""
 
-_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format", "reasoning_effort"})
-"""Options :func:`build_chat_payload` shapes itself; the others go on the wire as given."""
+_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format", "reasoning_effort", "extra_body"})
+"""Options :func:`build_chat_payload` shapes itself (``extra_body``: the client merges it last); the
+others go on the wire as given."""
 
 
 def _check_names(options: Mapping[str, Any]) -> None:
@@ -108,7 +113,8 @@ def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]
     """``overrides`` (a call's values) over ``defaults`` (a model's), option by option.
 
     A value wins when it is not None, so ``temperature=0`` or ``seed=0`` is sent, never dropped as
-    falsy; options None in both are left out. A name that is not a chat option raises ``TypeError``."""
+    falsy; options None in both are left out. ``extra_body`` is merged key by key, the call's keys over
+    the model's. A name that is not a chat option raises ``TypeError``."""
     _check_names(defaults)
     _check_names(overrides)
     merged: dict[str, Any] = {}
@@ -118,6 +124,8 @@ def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]
             value = defaults.get(name)
         if value is not None:
             merged[name] = value
+    if defaults.get("extra_body") and overrides.get("extra_body"):
+        merged["extra_body"] = {**defaults["extra_body"], **overrides["extra_body"]}
     return cast(ChatOptions, merged)
 
 

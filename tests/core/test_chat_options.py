@@ -47,6 +47,7 @@ OVERRIDES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ),
     ({"response_format": {"type": "json_object"}}, {"response_format": {"type": "json_object"}}),
     ({"reasoning_effort": "low"}, {"reasoning_effort": "low"}),
+    ({"extra_body": {"x_option": 1, "top_k": 5}}, {"x_option": 1, "top_k": 5}),  # merged last
 ]
 # Model-level defaults that every override above must beat. The model is one the catalog does not
 # describe, so every option goes on the wire as given (a catalog model gets only the reasoning_effort

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BadInput, Conflict, IndexAlreadyExists
+from ..flows import Call, Flow, Request
 from ..paths import path
 from . import models
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
 from .consistency import MutationLog, Written, confirm, forget
 from .filters import FilterNotIndexed
-from .flows import Call, Flow, Request
 from .models import IndexDescription, IndexInfo, Metric
 
 
@@ -222,7 +222,7 @@ class IndexOperations(VectorizeBase):
         except Conflict as exc:
             if not exist_ok:
                 raise
-            if self.client.transport.is_binding:  # a binding cannot list metadata indexes
+            if self.client.bindings is not None:  # a binding cannot list metadata indexes
                 return None
             indexed = yield Request(self._md_list(name))
             if indexed.get(prop) != kind:  # a 409 for another reason, or the property has another type
@@ -255,7 +255,7 @@ class IndexOperations(VectorizeBase):
     def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
         """Refuse a filter on a property without a metadata index (the list is cached, and read again
         when a filter names a property it lacks)."""
-        if not flt or self.client.transport.is_binding:
+        if not flt or self.client.bindings is not None:
             # A Workers binding cannot list metadata indexes (developers.cloudflare.com/vectorize/reference/
             # client-api/): the service checks the filter itself.
             return
