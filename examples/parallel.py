@@ -23,13 +23,18 @@ def main() -> None:
         embeddings = WorkersAIEmbeddings()
         sentiment = (
             ChatPromptTemplate.from_messages(
-                [("system", "Classify the sentiment of this review: {text}"), ("human", "Is it positive?")]
+                [
+                    ("system", "Classify the sentiment of the user's review: positive, negative or mixed."),
+                    ("human", "{text}"),
+                ]
             )
             | llm
             | StrOutputParser()
         )
         summary = (
-            ChatPromptTemplate.from_messages([("system", "{text}"), ("human", "Summarise the review.")])
+            ChatPromptTemplate.from_messages(
+                [("system", "Summarise the user's review in a few words."), ("human", "{text}")]
+            )
             | llm
             | StrOutputParser()
         )
@@ -40,7 +45,7 @@ def main() -> None:
         print("sentiment:", result["sentiment"])
         print("summary:", result["summary"])
         print("embedding:", len(result["embedding"]), "dimensions")
-        assert len(result["embedding"]) == 768
+        assert result["sentiment"].strip() and result["summary"].strip() and len(result["embedding"]) == 768
     print("usage:", usage.summary())
 
 

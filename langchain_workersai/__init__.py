@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workersai.lazy import lazy_names
+from workersai.lazy import lazy_names, require_extra
+
+require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (langchain-core)")
 
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever

@@ -246,7 +246,7 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
         refuse_unknown(
             kwargs, (), "ChatWorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "model", "gateway", "stop")
         )
-        return with_extra_body(client, self.model_kwargs), model, self.chat_options(overrides), gateway
+        return client, model, with_extra_body(self.chat_options(overrides), self.model_kwargs), gateway
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:

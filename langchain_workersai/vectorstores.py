@@ -180,13 +180,20 @@ class VectorizeVectorStore(VectorStore):
         )
         self._metric = desc.metric
 
-    def create_metadata_index(self, property_name: str, index_type: str) -> None:
+    def create_metadata_index(self, property_name: str, index_type: str, *, exist_ok: bool = False) -> None:
         """Make a metadata property filterable (for documents added from now on: documents written
-        before it existed stay unfilterable until written again)."""
-        self._vz.create_metadata_index(self.index_name, property_name, index_type, wait=True)
+        before it existed stay unfilterable until written again). ``exist_ok=True``: one that already
+        exists with that type is fine (so a setup script can run twice)."""
+        self._vz.create_metadata_index(
+            self.index_name, property_name, index_type, wait=True, exist_ok=exist_ok
+        )
 
-    async def acreate_metadata_index(self, property_name: str, index_type: str) -> None:
-        await self._vz.acreate_metadata_index(self.index_name, property_name, index_type, wait=True)
+    async def acreate_metadata_index(
+        self, property_name: str, index_type: str, *, exist_ok: bool = False
+    ) -> None:
+        await self._vz.acreate_metadata_index(
+            self.index_name, property_name, index_type, wait=True, exist_ok=exist_ok
+        )
 
     # -- writes ---------------------------------------------------------------------------------
     def _write_options(self) -> dict[str, Any]:

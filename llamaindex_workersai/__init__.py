@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workersai.lazy import lazy_names
+from workersai.lazy import lazy_names, require_extra
+
+require_extra("llamaindex_workersai", "llama_index.core", "llamaindex", "LlamaIndex (llama-index-core)")
 
 if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever

@@ -239,7 +239,7 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         ``TypeError`` naming the likely one, not an option silently left out."""
         options = take_chat_options(kwargs)
         refuse_unknown(kwargs, (), "WorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "gateway"))
-        return self.chat_options(options)
+        return with_extra_body(self.chat_options(options), self.additional_kwargs)
 
     def _gateway(self, kwargs: dict[str, Any]) -> GatewayOptions | None:
         """The call's AI Gateway settings (``gateway=GatewayOptions(...)``), else the model's."""
@@ -250,7 +250,7 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         call's deadline (or the field) is one budget for the whole chain."""
         deadline = kwargs.pop("deadline", None)
         deadline = self.deadline if deadline is None else deadline
-        client = with_extra_body(self.call_client(kwargs), self.additional_kwargs)
+        client = self.call_client(kwargs)
         return FallbackChain(
             client, [self.model, *self.fallback_models], reject_if_busy=self.reject_if_busy, deadline=deadline
         )

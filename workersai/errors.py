@@ -346,6 +346,20 @@ def _no_route_hint(response: httpx.Response) -> str:
     )
 
 
+def _model_suggestion(response: httpx.Response) -> str:
+    """:func:`workersai.catalog.suggestion_for` the request ``response`` answers ("" without one)."""
+    from urllib.parse import unquote
+
+    from .catalog import suggestion_for
+
+    try:
+        request = response.request
+        body = request.content
+    except RuntimeError:  # a response built without its request, or a streamed body (httpx.StreamError)
+        return ""
+    return suggestion_for(unquote(request.url.path), body)
+
+
 def error_from_response(response: httpx.Response) -> WorkersAIError:
     """Build the typed error for a failed response (status >= 400 or ``success: false``)."""
     status = response.status_code
@@ -373,6 +387,8 @@ def error_from_response(response: httpx.Response) -> WorkersAIError:
     )
     if code in _NO_ROUTE:
         cls, message = ConfigurationError, f"{message}; {_no_route_hint(response)}"
+    if code in (3042, 5007):  # no such model: the bundled catalog's closest ids, if any
+        message += _model_suggestion(response)
     if status < 400 and cls is BadInput:
         cls = ResponseFormatError if not errors else BadInput
     return cls(

@@ -8,6 +8,7 @@ package's namespace, so later lookups are ordinary attribute reads. Standard lib
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,3 +32,18 @@ def lazy_names(
         return sorted({*vars(sys.modules[package]), *homes})
 
     return __getattr__, __dir__
+
+
+def require_extra(package: str, module: str, extra: str, what: str) -> None:
+    """Raise :class:`ImportError` naming the extra to install when ``module`` (the framework ``package``
+    integrates with) is missing: called first in the adapter packages' ``__init__``, so importing one
+    without its extra says what to do rather than failing later on a name."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or set to None in sys.modules
+        found = False
+    if not found:
+        raise ImportError(
+            f'{package} needs {what}, which its extra installs: pip install "workersai[{extra}]"',
+            name=module,
+        )

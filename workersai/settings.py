@@ -13,11 +13,11 @@ import difflib
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from .chat import CHAT_OPTIONS, ChatOptions, merge_chat_options
+from .chat import CHAT_OPTIONS, ChatOptions, ReasoningEffort, merge_chat_options
 from .client import WorkersAI
 from .deadline import start
 from .gateway import GatewayOptions
@@ -202,7 +202,7 @@ class ChatOptionFields(BaseModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
     def chat_options(self, overrides: Mapping[str, Any] | None = None) -> ChatOptions:
         """This model's defaults with a call's ``overrides`` merged over them (not-None wins)."""
@@ -215,30 +215,11 @@ if not set(_DEFAULT_FIELDS) <= set(CHAT_OPTIONS):  # a field that is not a chat 
     raise TypeError(f"ChatOptionFields has fields that are not chat options: {_DEFAULT_FIELDS}")
 
 
-class _ExtraBodyClient(WorkersAI):
-    """A client whose chat requests carry ``_extra_body``'s keys, merged into the JSON body last. A
-    subclass (not a patched method) so the copies a fallback chain makes with ``with_options`` keep
-    the keys and their own settings."""
-
-    _extra_body: Mapping[str, Any] = {}
-
-    def _chat_request(self, *args: Any, **kwargs: Any) -> tuple[str, dict[str, Any], dict[str, str]]:
-        url, payload, headers = super()._chat_request(*args, **kwargs)
-        return url, {**payload, **self._extra_body}, headers
-
-
-def with_extra_body(client: WorkersAI, extra: Mapping[str, Any]) -> WorkersAI:
-    """``client`` for chat calls whose request JSON also holds ``extra`` (the adapters' ``model_kwargs``
-    / ``additional_kwargs``: options the library does not model yet), merged last.
-
-    The one place the adapters reach into the core for this: once ``WorkersAI.chat`` and its twins take
-    ``extra_body=``, pass ``extra`` there instead and delete this function and the class above."""
-    if not extra:
-        return client
-    clone = client.with_options()
-    clone.__class__ = _ExtraBodyClient
-    cast(_ExtraBodyClient, clone)._extra_body = dict(extra)
-    return clone
+def with_extra_body(options: ChatOptions, extra: Mapping[str, Any]) -> ChatOptions:
+    """A call's chat ``options`` with ``extra`` (the adapters' ``model_kwargs`` / ``additional_kwargs``:
+    model inputs the library does not model yet) as the model-level ``extra_body``: the core merges it
+    into the request JSON last, and a call's own ``extra_body`` keys win over it."""
+    return merge_chat_options({"extra_body": dict(extra)} if extra else {}, options)
 
 
 def check_extra_body(extra: Mapping[str, Any], fields: Mapping[str, Any], what: str) -> None:

@@ -8,6 +8,7 @@ loops), each with keep-alive pooling and explicit timeouts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import functools
 import logging
@@ -165,9 +166,6 @@ def shared_tls() -> ssl.SSLContext:
 
 class Transport:
     """Sends requests with retries and returns typed results or raises typed errors."""
-
-    is_binding = False
-    """True for :class:`~workersai.binding.BindingTransport` (a Worker's bindings, not HTTP)."""
 
     def __init__(
         self,
@@ -418,7 +416,7 @@ class Transport:
             raise
         health.succeeded(model)
 
-    # -- plain requests -------------------------------------------------------------------------
+    # -- plain requests: the twins add only the send and the sleep ----------------------------------
     def request(
         self,
         method: str,
@@ -439,23 +437,14 @@ class Transport:
         (``pace`` when not given) names the model whose health record each attempt feeds. The answer's
         ``extensions["workersai_attempts"]`` is the number of attempts it took."""
         client = self.sync_client
-        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
-        deadline, watched, count = self._budget(), model or pace, [0]
-
-        turn = [False]
+        call = _Call(self, client, method, url, json, content, params, headers, pace, model)
 
         def attempt() -> httpx.Response:
-            self._sleep(self._pace(pace, turn))
-            self._cut(request, deadline)
-            count[0] += 1
-            with self._watched(watched), self._paced(pace, turn), self._sending(request):
-                response = client.send(request)
-                self._observe(response)
-                return self._checked(response)
+            self._sleep(self._pace(pace, call.turn))
+            with call.attempt():
+                return self._answered(client.send(call.request))
 
-        response = self._retried(attempt, retry, deadline)
-        response.extensions["workersai_attempts"] = count[0]
-        return response
+        return call.done(self._retried(attempt, retry, call.deadline))
 
     async def arequest(
         self,
@@ -472,23 +461,19 @@ class Transport:
     ) -> httpx.Response:
         """Async twin of :meth:`request`."""
         client = await self._async_client()
-        request = self._build(client, method, url, json=json, content=content, params=params, headers=headers)
-        deadline, watched, count = self._budget(), model or pace, [0]
-
-        turn = [False]
+        call = _Call(self, client, method, url, json, content, params, headers, pace, model)
 
         async def attempt() -> httpx.Response:
-            await self._asleep(self._pace(pace, turn))
-            self._cut(request, deadline)
-            count[0] += 1
-            with self._watched(watched), self._paced(pace, turn), self._sending(request):
-                response = await client.send(request)
-                self._observe(response)
-                return self._checked(response)
+            await self._asleep(self._pace(pace, call.turn))
+            with call.attempt():
+                return self._answered(await client.send(call.request))
 
-        response = await self._aretried(attempt, retry, deadline)
-        response.extensions["workersai_attempts"] = count[0]
-        return response
+        return call.done(await self._aretried(attempt, retry, call.deadline))
+
+    def _answered(self, response: httpx.Response) -> httpx.Response:
+        """An attempt's answer: the pacer reads its budget headers; its typed error if it failed."""
+        self._observe(response)
+        return self._checked(response)
 
     def _retried(self, attempt: Callable[[], T], retry: RetryMode, deadline: Deadline | None = None) -> T:
         """``attempt`` under this transport's retries, as ``retry`` says."""
@@ -504,7 +489,7 @@ class Transport:
             return await attempt()
         return await self.retry.acall(attempt, only_unsent=retry == "unsent", deadline=deadline)
 
-    # -- streams --------------------------------------------------------------------------------
+    # -- streams: retried only while opening, before any byte is read ------------------------------
     @contextmanager
     def stream(
         self,
@@ -518,14 +503,11 @@ class Transport:
         """An open streaming response. Retries happen only while opening, before any byte is read; a
         deadline bounds the opening (and each read, through the attempt's timeout)."""
         client = self.sync_client
-        request = self._build(client, method, url, json=json, headers=headers)
-        deadline, count = self._budget(), [0]
+        call = _Call(self, client, method, url, json, None, None, headers, None, model, paced=False)
 
         def attempt() -> httpx.Response:
-            self._cut(request, deadline)
-            count[0] += 1
-            with self._watched(model), self._sending(request):
-                response = client.send(request, stream=True)
+            with call.attempt():
+                response = client.send(call.request, stream=True)
                 if response.status_code >= 400:
                     try:
                         response.read()
@@ -533,9 +515,7 @@ class Transport:
                         response.close()
                 return self._checked(response)
 
-        response = self._retried(attempt, True, deadline)
-        response.extensions["workersai_attempts"] = count[0]
-        response.extensions["workersai_deadline"] = deadline
+        response = call.done(self._retried(attempt, True, call.deadline), stream=True)
         try:
             yield response
         finally:
@@ -553,14 +533,11 @@ class Transport:
     ) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
         client = await self._async_client()
-        request = self._build(client, method, url, json=json, headers=headers)
-        deadline, count = self._budget(), [0]
+        call = _Call(self, client, method, url, json, None, None, headers, None, model, paced=False)
 
         async def attempt() -> httpx.Response:
-            self._cut(request, deadline)
-            count[0] += 1
-            with self._watched(model), self._sending(request):
-                response = await client.send(request, stream=True)
+            with call.attempt():
+                response = await client.send(call.request, stream=True)
                 if response.status_code >= 400:
                     try:
                         await response.aread()
@@ -568,10 +545,52 @@ class Transport:
                         await response.aclose()
                 return self._checked(response)
 
-        response = await self._aretried(attempt, True, deadline)
-        response.extensions["workersai_attempts"] = count[0]
-        response.extensions["workersai_deadline"] = deadline
+        response = call.done(await self._aretried(attempt, True, call.deadline), stream=True)
         try:
             yield response
         finally:
             await response.aclose()
+
+
+class _Call:
+    """One call across its attempts, for the sync and async sends alike: the request (built once, sent
+    again as it is), the call's deadline, the pacing turn and the count of attempts."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: str,
+        json: Json,
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        pace: str | None,
+        model: str | None,
+        *,
+        paced: bool = True,
+    ) -> None:
+        self.request = transport._build(
+            client, method, url, json=json, content=content, params=params, headers=headers
+        )
+        self.transport, self.pace, self.paced, self.watched = transport, pace, paced, model or pace
+        self.deadline, self.turn, self.count = transport._budget(), [False], 0
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """One attempt: its timeout cut to the deadline, counted, its end fed to the model's health record
+        and (unless a stream) the pacer, and what httpx raises as the typed error."""
+        t = self.transport
+        t._cut(self.request, self.deadline)
+        self.count += 1
+        paced = t._paced(self.pace, self.turn) if self.paced else contextlib.nullcontext()
+        with t._watched(self.watched), paced, t._sending(self.request):
+            yield
+
+    def done(self, response: httpx.Response, *, stream: bool = False) -> httpx.Response:
+        """The answer, with the attempts it took (and, for a stream, the deadline its reads keep to)."""
+        response.extensions["workersai_attempts"] = self.count
+        if stream:
+            response.extensions["workersai_deadline"] = self.deadline
+        return response

@@ -6,7 +6,7 @@ import re
 import warnings
 from collections.abc import Sequence
 
-from .catalog import deprecation, get_model, is_third_party
+from .catalog import deprecation, did_you_mean, get_model, is_third_party
 from .errors import BadInput, ConfigurationError, ModelNotFound
 
 _MODEL_ID = re.compile(r"@(cf|hf)/[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)+")
@@ -69,7 +69,9 @@ def check_model(model: str, task: str | None = None, *, use_catalog: bool = True
             raise ModelNotFound(
                 f"{model!r} is a third-party model (AI Gateway Unified Billing), served through chat only"
             )
-        raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>')")
+        close = did_you_mean(model) if isinstance(model, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ModelNotFound(f"not a Workers AI model id: {model!r} (expected '@cf/<author>/<name>'){hint}")
     warn_if_deprecated(model)
     if use_catalog:
         info = get_model(model)

@@ -377,78 +377,11 @@ FORMS: dict[str, Form] = {
 only where they accept a prompt)."""
 
 
-NO_JSON_MODE = (
-    "its types take no response_format; the client sends JSON mode to any model (the catalog has no "
-    "JSON-mode flag)"
-)
-OWN_MESSAGES = (
-    "its messages type has role and content only; the client sends a tool turn in OpenAI's form "
-    "(assistant tool_calls, tool_call_id), which the service's handling of is not stated"
-)
-NO_EFFORT = (
-    "its type takes no reasoning_effort (glm-4.7-flash and kimi-k2.7-code: 'no reasoning effort levels', "
-    "chat_template_kwargs.enable_thinking instead); the client sends reasoning_effort to every catalog "
-    "reasoning model, the catalog recording no per-model effort levels"
-)
-OTHER_EFFORTS = (
-    "its type takes reasoning_effort low, medium or xhigh; the client takes and sends low, medium or "
-    "high to every reasoning model, the catalog recording no per-model effort levels"
-)
-KNOWN_REQUEST_GAPS = {
-    **{
-        (m, "reasoning effort"): NO_EFFORT
-        for m in (
-            "@cf/qwen/qwen3-30b-a3b-fp8",
-            "@cf/qwen/qwq-32b",
-            "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b",
-            "@cf/google/gemma-4-26b-a4b-it",
-            "@cf/moonshotai/kimi-k2.7-code",
-            "@cf/zai-org/glm-4.7-flash",
-            "@cf/nvidia/nemotron-3-120b-a12b",
-        )
-    },
-    ("@cf/qwen/qwen3.8-27b", "reasoning effort"): OTHER_EFFORTS,
-    ("@cf/qwen/qwq-32b", "json_schema"): NO_JSON_MODE,
-    ("@cf/google/gemma-3-12b-it", "json_schema"): NO_JSON_MODE,
-    ("@cf/mistralai/mistral-small-3.1-24b-instruct", "json_schema"): NO_JSON_MODE,
-    ("@cf/meta/llama-3.2-11b-vision-instruct", "json_schema"): NO_JSON_MODE,
-    ("@cf/meta/llama-3.3-70b-instruct-fp8-fast", "tool result"): OWN_MESSAGES,
-    ("@cf/meta/llama-4-scout-17b-16e-instruct", "tool result"): OWN_MESSAGES,
-    ("@hf/nousresearch/hermes-2-pro-mistral-7b", "tool result"): OWN_MESSAGES,
-    ("@cf/qwen/qwen3-30b-a3b-fp8", "tool result"): OWN_MESSAGES,
-}
+KNOWN_REQUEST_GAPS: dict[tuple[str, str], str] = {}
 """Requests the client sends that the types refuse, kept as they are for the reason given (each case is
 ``xfail(strict=True)``: it fails the day the request fits, to be removed from here)."""
 
-GRANITE = (
-    "the catalog (its model page) has granite answer a chat completion; its type in the package is the "
-    "generic BaseAiTextGeneration ({response, tool_calls, usage})"
-)
-VISION_USAGE = (
-    "its output type declares response and tool_calls only; the emulator adds usage, as for every "
-    "legacy model"
-)
-RESPONSES_OBJECT = (
-    "the emulator's Responses object has keys the types' ResponsesOutput lacks (model, metadata, store, "
-    "usage input/output_tokens_details, output_text annotations; tool_choice 'auto'): left to the fidelity "
-    "branch, which reshapes gpt-oss answers"
-)
-KNOWN_ANSWER_GAPS = {
-    **{("@cf/ibm-granite/granite-4.0-h-micro", f): GRANITE for f in ("messages", "prompt", "json_schema")},
-    **{("@cf/meta/llama-3.2-11b-vision-instruct", f): VISION_USAGE for f in ("messages", "prompt", "image")},
-    **{
-        (m, f): RESPONSES_OBJECT
-        for m in ("@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b")
-        for f in (
-            "messages",
-            "json_schema",
-            "tools (OpenAI shape)",
-            "tools (legacy shape)",
-            "tool result",
-            "reasoning effort",
-        )
-    },
-}
+KNOWN_ANSWER_GAPS: dict[tuple[str, str], str] = {}
 """Answers of the emulator that the types refuse, kept for the reason given. Their requests are still
 checked; the answer must still break the type (else the case fails, to be removed from here), and the
 case is then reported as xfailed."""
@@ -518,3 +451,38 @@ def test_pooling_form_applies_where_the_types_take_pooling(generated: dict[str, 
             continue
         takes = _typed_input_accepts(generated, name, {"text": ["x"], "pooling": "cls"})
         assert takes == FORMS["embed with pooling"].applies(info), name
+
+
+def _messages_branch(generated: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The object shape of an input schema that takes ``messages`` (its ``anyOf`` branches searched)."""
+    schema = _resolved(generated, schema)
+    if "messages" in schema.get("properties", {}):
+        return schema
+    for branch in schema.get("anyOf", []):
+        found = _messages_branch(generated, branch)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolved(generated: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(schema.get("$ref"), str):
+        schema = generated["definitions"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_the_catalogs_model_inputs_are_the_types(generated: dict[str, Any]) -> None:
+    """``reasoning_efforts``, ``json_mode`` and ``message_fields`` of the catalog (which the client shapes
+    its requests by) are what the pinned package says of each typed text-generation model."""
+    for name, info in models().items():
+        if not info.is_generation or name in UNTYPED:
+            continue
+        branch = _messages_branch(generated, generated["models"][name]["input"])
+        assert branch is not None, name
+        props = branch["properties"]
+        effort = _resolved(generated, props.get("reasoning_effort", {})).get("enum", [])
+        assert set(info.reasoning_efforts or ()) == {e for e in effort if e is not None}, name
+        assert info.json_mode == ("response_format" in props), name
+        item = _resolved(generated, props["messages"]["items"])
+        own = set(item["properties"]) if "properties" in item else None
+        assert (set(info.message_fields) if info.message_fields is not None else None) == own, name

@@ -203,3 +203,29 @@ async def test_describe_with_numbers_as_workerds_types_have_them() -> None:
     )
     info = await WorkersAI(vectorize_binding={"docs": index}).vectorize.ainfo("docs")
     assert (info.processed_up_to_mutation, info.processed_up_to_datetime) == ("7", "1500000000000.0")
+
+
+async def test_the_binding_path_is_an_httpx_transport_under_the_usual_one() -> None:
+    """As httpx's MockTransport: any httpx client sends through it, and the client's own transport is the
+    REST one (its retries, pacing and deadline), with no binding subclass or second request path."""
+    import httpx
+
+    from workersai.binding import BindingTransport
+    from workersai.transport import Transport
+
+    ai = FakeAI([{"shape": [1, 2], "data": [[0.5, 0.25]]}])
+    bindings = BindingTransport(ai)
+    assert isinstance(bindings, httpx.AsyncBaseTransport) and isinstance(bindings, httpx.BaseTransport)
+    async with httpx.AsyncClient(transport=bindings) as http:
+        answer = await http.post(
+            "https://any.invalid/accounts/a/ai/run/@cf/baai/bge-small-en-v1.5", json={"text": ["x"]}
+        )
+    assert answer.json() == {
+        "success": True,
+        "errors": [],
+        "result": {"shape": [1, 2], "data": [[0.5, 0.25]]},
+    }
+    assert ai.calls == [("@cf/baai/bge-small-en-v1.5", {"text": ["x"]})]
+    client = WorkersAI(binding=FakeAI([]))
+    assert type(client.transport) is Transport and isinstance(client.bindings, BindingTransport)
+    assert repr(client) == "WorkersAI(binding=...)"

@@ -47,8 +47,12 @@ OVERRIDES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ),
     ({"response_format": {"type": "json_object"}}, {"response_format": {"type": "json_object"}}),
     ({"reasoning_effort": "low"}, {"reasoning_effort": "low"}),
+    ({"extra_body": {"x_option": 1, "top_k": 5}}, {"x_option": 1, "top_k": 5}),  # merged last
 ]
-# Model-level defaults that every override above must beat.
+# Model-level defaults that every override above must beat. The model is one the catalog does not
+# describe, so every option goes on the wire as given (a catalog model gets only the reasoning_effort
+# levels and response_format its type takes: tests/core/test_model_inputs.py).
+UNCATALOGUED = "@cf/example/not-in-the-catalog"
 DEFAULTS: dict[str, Any] = {
     "max_tokens": 100,
     "temperature": 1.0,
@@ -136,7 +140,7 @@ def test_langchain_per_call_override_of_every_option(
     wire: Wire, core: WorkersAI, given: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     """``invoke(..., frequency_penalty=0.5)`` used to fail: only five keys could be overridden."""
-    llm = ChatWorkersAI(client=core, **DEFAULTS)
+    llm = ChatWorkersAI(client=core, model=UNCATALOGUED, **DEFAULTS)
     llm.invoke("hi", **given)
     _expect(wire.body, expected)
     asyncio.run(llm.ainvoke("hi", **given))
@@ -149,7 +153,7 @@ def test_langchain_per_call_override_of_every_option(
 def test_llamaindex_per_call_override_of_every_option(
     wire: Wire, core: WorkersAI, given: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    llm = LlamaWorkersAI(client=core, **DEFAULTS)
+    llm = LlamaWorkersAI(client=core, model=UNCATALOGUED, **DEFAULTS)
     llm.chat([_li_message("hi")], **given)
     _expect(wire.body, expected)
     llm.complete("hi", **given)

@@ -284,8 +284,10 @@ def test_messages_become_responses_input_for_a_responses_model() -> None:
         response_format={"type": "json_schema", "json_schema": schema},
     )
     assert json_body["text"] == {"format": {"type": "json_schema", "name": "City", "schema": schema}}
-    # The other families keep messages, with reasoning_effort as Workers AI takes it.
-    assert build_chat_payload(messages[:2], model=R1, reasoning_effort="high")["reasoning_effort"] == "high"
+    # The other families keep messages, with reasoning_effort as Workers AI takes it (glm-5.3: max,
+    # high, low in @cloudflare/workers-types 5.20261117.1).
+    glm = "@cf/zai-org/glm-5.3"
+    assert build_chat_payload(messages[:2], model=glm, reasoning_effort="high")["reasoning_effort"] == "high"
 
 
 def test_options_a_responses_model_cannot_take_are_refused_before_sending(
@@ -294,5 +296,5 @@ def test_options_a_responses_model_cannot_take_are_refused_before_sending(
     with pytest.raises(BadInput, match="seed"):
         core.chat("hi", model=GPT_OSS, seed=3)
     with pytest.raises(BadInput, match="reasoning_effort"):
-        core.chat("hi", model=R1, reasoning_effort="max")  # type: ignore[typeddict-item]
+        core.chat("hi", model=R1, reasoning_effort="extreme")  # type: ignore[typeddict-item]
     assert wire.requests == []

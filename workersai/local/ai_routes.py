@@ -22,14 +22,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import OPENAI, RESPONSES, ModelInfo, third_party_models
+from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
 from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .encoder import Array
 from .faults import Decision, FaultInjector
 from .gateway import default_gateway_for
 from .generator import CANCEL, Generation, schema_in_prompt
-from .model_schemas import answers_chat_completions_output
+from .model_schemas import answers_chat_completions_output, typed_answers_legacy, typed_output_declares
 from .responses import ApiError, FastJSONResponse, envelope, fault_response
 from .rules import ai as rules
 from .rules.gateway import GATEWAY_ID_HEADER
@@ -106,7 +106,7 @@ async def generate(
     With ``request``, a generation whose client goes away (or whose request is cancelled, as at
     shut-down) stops before its next token (:data:`~.generator.CANCEL`); a live stream stops when its
     response stops being read."""
-    rules.reasoning_effort(body)
+    rules.reasoning_effort(body, info)
     params = rules.generation(body, info)
     sampling = rules.sampling(body)
     messages = params.pop("messages")
@@ -251,8 +251,14 @@ def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> Stream
 
 def answer_family(info: ModelInfo, request: dict[str, Any]) -> str | None:
     """The shape ``/ai/run`` answers ``request`` in: the model's catalog family, except that a Responses
-    model given chat ``messages`` (no ``input``) answers a chat completion (see :func:`render_run`)."""
-    return OPENAI if info.family == RESPONSES and "input" not in request else info.family
+    model given chat ``messages`` (no ``input``) answers a chat completion (see :func:`render_run`), and a
+    model whose output type in @cloudflare/workers-types is ``{response, ...}`` only answers that
+    (granite-4.0-h-micro: the catalog's page shows a chat completion, the types do not)."""
+    if info.family == RESPONSES and "input" not in request:
+        return OPENAI
+    if info.family == OPENAI and typed_answers_legacy(info.name):
+        return LEGACY
+    return info.family
 
 
 def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decision: Decision) -> Response:
@@ -264,7 +270,7 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
     family = answer_family(info, request)
     if family == RESPONSES:
-        whole = responses_object(info.name, gen, reasoning, request, out.max_tokens)
+        whole = responses_object(info.name, gen, reasoning, request, out.max_tokens, typed=True)
         return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)
     if family == OPENAI:
         if stream:
@@ -272,9 +278,10 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
         return envelope(run_completion(info, out, reasoning))
     if stream:
         return _sse(legacy_stream(gen, reasoning), decision, gen)
-    return envelope(
-        legacy_result(gen, reasoning, nested_tool_calls=info.name in rules.NESTED_TOOL_CALL_MODELS)
-    )
+    result = legacy_result(gen, reasoning, nested_tool_calls=info.name in rules.NESTED_TOOL_CALL_MODELS)
+    if not typed_output_declares(info.name, "usage"):  # llama-3.2-11b-vision: {response, tool_calls}
+        del result["usage"]
+    return envelope(result)
 
 
 def run_completion(info: ModelInfo, out: Generated, reasoning: str | None) -> dict[str, Any]:

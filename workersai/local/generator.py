@@ -306,8 +306,8 @@ class LocalGenerator:
         for m in reversed(messages):
             if m.get("role") != "tool":
                 break
-            name = m.get("name") or "tool"
-            results.append(f"The {name} tool returned {str(m.get('content') or '').strip()}.")
+            tool = f"The {m['name']} tool" if m.get("name") else "The tool"  # llama-3.3's type: no name
+            results.append(f"{tool} returned {str(m.get('content') or '').strip()}.")
         return " ".join(reversed(results))
 
     def _extract(

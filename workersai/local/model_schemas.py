@@ -340,6 +340,47 @@ def answers_chat_completions_output(name: str) -> bool:
     return entry is not None and "ChatCompletionChoice" in _reachable(entry["output"], doc["definitions"], {})
 
 
+def _object_branches(schema: Any, definitions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object shapes ``schema`` allows (its ``$ref`` followed, its ``anyOf`` branches flattened)."""
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+        schema = definitions[schema["$ref"][len(_REF) :]]
+    if not isinstance(schema, dict):
+        return []
+    if "anyOf" in schema or "oneOf" in schema:
+        found = []
+        for branch in [*schema.get("anyOf", []), *schema.get("oneOf", [])]:
+            found.extend(_object_branches(branch, definitions))
+        return found
+    return [schema] if isinstance(schema.get("properties"), dict) else []
+
+
+@cache
+def typed_output_keys(name: str) -> tuple[frozenset[str], ...] | None:
+    """The top-level keys of each object shape ``name``'s output type allows (one per ``anyOf``
+    branch), from @cloudflare/workers-types; None when the types do not name the model."""
+    doc = _workers_types()
+    entry = doc["models"].get(name)
+    if entry is None:
+        return None
+    return tuple(frozenset(b["properties"]) for b in _object_branches(entry["output"], doc["definitions"]))
+
+
+def typed_answers_legacy(name: str) -> bool:
+    """Whether ``name``'s output type is Workers AI's own ``{response, ...}`` only, no chat completion
+    (granite-4.0-h-micro: ``BaseAiTextGeneration`` in @cloudflare/workers-types 5.20261117.1, though
+    the catalog's model page shows a chat completion): the types are what the answer is checked
+    against, so the emulator answers that shape."""
+    keys = typed_output_keys(name)
+    return bool(keys) and all("response" in k and "choices" not in k for k in keys or ())
+
+
+def typed_output_declares(name: str, key: str) -> bool:
+    """Whether some shape of ``name``'s output type has ``key`` at its top (True for a model the types
+    do not name: nothing says otherwise)."""
+    keys = typed_output_keys(name)
+    return keys is None or any(key in k for k in keys)
+
+
 def model_schema(info: ModelInfo) -> dict[str, Any]:
     """``{input, output}`` for ``/ai/models/schema``: Cloudflare's types where they cover the model,
     else written here from its catalog entry."""

@@ -2,8 +2,8 @@
 
 Modules, by what they hold: :mod:`.client` (the :class:`Vectorize` operations), :mod:`.models` (typed
 answers and their parsers), :mod:`.checks` (the service's limits, checked before any request),
-:mod:`.filters` (metadata filters), :mod:`.batching` (NDJSON request bodies), :mod:`.flows` (multi-
-request flows and their sync and async runners), :mod:`.writes` and :mod:`.reads` (the flows), and
+:mod:`.filters` (metadata filters), :mod:`.batching` (NDJSON request bodies), the flows of several
+requests (:mod:`workersai.flows` runs them), :mod:`.writes` and :mod:`.reads` (the flows), and
 :mod:`.consistency` (which writes the index has applied), :mod:`.texts` (document texts in metadata or,
 when long, in a D1 table), :mod:`.documents` (vectors and their D1 texts written, read and deleted in
 agreement).

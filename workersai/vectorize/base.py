@@ -1,6 +1,6 @@
 """What every Vectorize operation shares: the request plumbing and the two runners.
 
-:class:`VectorizeBase` sends one :class:`~.flows.Call` (``_do`` / ``_ado``), sends a write through its
+:class:`VectorizeBase` sends one :class:`~..flows.Call` (``_do`` / ``_ado``), sends a write through its
 index's :class:`~.consistency.MutationLog` (``_send`` / ``_asend``), and drives a flow to its end
 (``_run`` / ``_arun``); the operations (:mod:`.indexes`, :mod:`.client`) only build calls and flows.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..flows import Call, Flow, Request, Sendable, arun, run
 from ..paths import path
 from ..transport import unwrap_envelope
 from . import models, writes
 from .batching import Batch, Wait
 from .checks import check_index_name
 from .consistency import Mutation, MutationLog, log_for
-from .flows import Call, Flow, Request, Sendable, arun, run
 from .models import IndexInfo
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The Vectorize v2 client (``client.vectorize``): vectors written, deleted and read.
 
-Each operation is built once (a :class:`~.flows.Call`, or a flow of several) and run by the sync or the
+Each operation is built once (a :class:`~..flows.Call`, or a flow of several) and run by the sync or the
 async runner over the parent :class:`~workersai.WorkersAI` client's pool, retries and typed errors
 (:mod:`.base`); index-level operations come from :mod:`.indexes`. Input is checked before any request
 (:mod:`~.checks`, :mod:`~.filters`). Writes are asynchronous in Vectorize; ``wait=True`` returns once
@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import jsonlib
 from ..errors import BadInput, NotFound
+from ..flows import Call, Flow, aiterate, iterate
 from ..paths import path
 from . import models, reads, writes
 from .base import single
@@ -31,7 +32,6 @@ from .checks import (
     plain_values,
 )
 from .filters import check_filter
-from .flows import Call, Flow, aiterate, iterate
 from .indexes import IndexOperations
 from .models import QueryResult, ReturnMetadata, Vector
 

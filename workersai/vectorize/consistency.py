@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MutationTimeout
-from ..flows import Sleep
-from .flows import Flow, Request
+from ..flows import Flow, Request, Sleep
 from .models import IndexInfo
 
 _STAMPS = itertools.count()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadInput, IndexAlreadyExists
+from ..errors import BadInput, Conflict, IndexAlreadyExists
+from ..flows import Call, Flow, Request
 from ..paths import path
 from . import models
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
 from .consistency import MutationLog, Written, confirm, forget
 from .filters import FilterNotIndexed
-from .flows import Call, Flow, Request
 from .models import IndexDescription, IndexInfo, Metric
 
 
@@ -212,16 +212,36 @@ class IndexOperations(VectorizeBase):
         call = Call("POST", path("/{index}/metadata_index/create", index=name), models.mutation_id, json=body)
         return self._mutate(name, call, wait, 60.0)
 
+    def _md_ensure(self, name: str, prop: str, kind: str, wait: bool, exist_ok: bool) -> Flow[str | None]:
+        """Create the metadata index; with ``exist_ok``, a 409 for a property that already has a
+        metadata index of that type is success (``None``: no mutation). The emulator answers 409 for an
+        existing metadata index, as Cloudflare does (workersai/errors.py, :class:`Conflict`)."""
+        try:
+            created: str = yield from self._md_create(name, prop, kind, wait)
+            return created
+        except Conflict as exc:
+            if not exist_ok:
+                raise
+            if self.client.bindings is not None:  # a binding cannot list metadata indexes
+                return None
+            indexed = yield Request(self._md_list(name))
+            if indexed.get(prop) != kind:  # a 409 for another reason, or the property has another type
+                raise exc from None
+            return None
+
     def create_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id."""
-        return self._run(self._md_create(name, property_name, index_type, wait))
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False, exist_ok: bool = False
+    ) -> str | None:
+        """Make ``property_name`` filterable (for vectors written from now on); returns the mutation id.
+        ``exist_ok=True`` returns ``None`` instead of raising :class:`~workersai.errors.Conflict` when
+        the property already has a metadata index of ``index_type`` (so a setup script can run twice);
+        one of another type still raises."""
+        return self._run(self._md_ensure(name, property_name, index_type, wait, exist_ok))
 
     async def acreate_metadata_index(
-        self, name: str, property_name: str, index_type: str, *, wait: bool = False
-    ) -> str:
-        return await self._arun(self._md_create(name, property_name, index_type, wait))
+        self, name: str, property_name: str, index_type: str, *, wait: bool = False, exist_ok: bool = False
+    ) -> str | None:
+        return await self._arun(self._md_ensure(name, property_name, index_type, wait, exist_ok))
 
     def _md_list(self, name: str) -> Call[dict[str, str]]:
         check_index_name(name)
@@ -235,7 +255,7 @@ class IndexOperations(VectorizeBase):
     def _filterable(self, name: str, flt: Mapping[str, Any] | None) -> Flow[None]:
         """Refuse a filter on a property without a metadata index (the list is cached, and read again
         when a filter names a property it lacks)."""
-        if not flt or self.client.transport.is_binding:
+        if not flt or self.client.bindings is not None:
             # A Workers binding cannot list metadata indexes (developers.cloudflare.com/vectorize/reference/
             # client-api/): the service checks the filter itself.
             return

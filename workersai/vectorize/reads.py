@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..errors import ResponseFormatError
-from .flows import Call, Collect, Emit, Flow, Request, Start
+from ..flows import Call, Collect, Emit, Flow, Request, Start
 from .models import IdPage, Vector
 
 T = TypeVar("T")

@@ -24,10 +24,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from typing import Any
 
 from ..errors import MutationTimeout
-from ..flows import Sleep
+from ..flows import Call, Collect, Flow, Pull, Request, Sleep, Start
 from .batching import Batch, VectorLike, Wait, checked_records, record
 from .consistency import Mutation, MutationLog, Written, confirm
-from .flows import Call, Collect, Flow, Pull, Request, Start
 from .models import IndexInfo
 
 
@@ -42,7 +41,7 @@ def write(
     timeout: float,
     poll_interval: float,
 ) -> Flow[list[str]]:
-    """Send every batch the runner's source gives (through :class:`~.flows.Pull`); returns one
+    """Send every batch the runner's source gives (through :class:`~workersai.flows.Pull`); returns one
     mutation id per request, in order."""
     fence = wait is not False
     inflight: dict[int, tuple[int, frozenset[str]]] = {}  # ticket -> (batch number, its ids)

