@@ -90,7 +90,8 @@ async def test_a_function_agent_round_trip_through_blocks(
     logged_client: CoreClient, request_log: RequestLog
 ) -> None:
     """FunctionAgent calls the tool the model asked for and sends the call and its result back: the
-    second request holds the assistant's call (read from the history's blocks) and the tool's answer."""
+    second request holds the assistant's call (read from the history's blocks, in the form the model's
+    workers-types type takes) and the tool's answer."""
     from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 
     llm = WorkersAI(client=logged_client)
@@ -105,7 +106,11 @@ async def test_a_function_agent_round_trip_through_blocks(
     assert len(bodies) >= 2
     history = bodies[1]["messages"]
     [assistant] = [m for m in history if m["role"] == "assistant"]
-    [call] = assistant["tool_calls"]
-    assert call["function"] == {"name": "magic", "arguments": json.dumps({"input": 5})}
     [tool] = [m for m in history if m["role"] == "tool"]
-    assert (tool["tool_call_id"], tool["name"], tool["content"]) == (call["id"], "magic", "7")
+    assert tool["content"] == "7"
+    if "tool_calls" in assistant:  # a model whose type takes OpenAI-shaped calls in its messages
+        [call] = assistant["tool_calls"]
+        assert call["function"] == {"name": "magic", "arguments": json.dumps({"input": 5})}
+        assert (tool["tool_call_id"], tool["name"]) == (call["id"], "magic")
+    else:  # Llama 3.3's type has no tool_calls: the core writes the call as the model's own JSON
+        assert json.loads(assistant["content"]) == {"name": "magic", "parameters": {"input": 5}}
