@@ -76,7 +76,7 @@ def _client(
     namespace: str | None,
     where: str,
 ) -> AISearch:
-    given = client_keyword(client, workers_ai, where)
+    given = client_keyword(client, workers_ai, where, depth=2)
     return connection(owner, given, settings, where).ai_search.in_namespace(namespace)
 
 

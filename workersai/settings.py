@@ -230,14 +230,19 @@ def check_extra_body(extra: Mapping[str, Any], fields: Mapping[str, Any], what: 
         raise ValueError(f"{what} holds {modelled}: pass them as keyword arguments of their own")
 
 
-def client_keyword(client: WorkersAI | None, workers_ai: WorkersAI | None, where: str) -> WorkersAI | None:
+def client_keyword(
+    client: WorkersAI | None, workers_ai: WorkersAI | None, where: str, *, depth: int = 1
+) -> WorkersAI | None:
     """``client=``, the one keyword for an existing core client in both adapters; ``workers_ai=`` (the
-    LlamaIndex classes' older name) still works, with a ``DeprecationWarning``."""
+    LlamaIndex classes' older name) still works, with a ``DeprecationWarning`` pointing ``depth`` frames
+    above the caller (1: the caller's caller, the user's line when a constructor calls this)."""
     if workers_ai is None:
         return client
     import warnings
 
-    warnings.warn(f"{where}(workers_ai=...) is deprecated: pass client=...", DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{where}(workers_ai=...) is deprecated: pass client=...", DeprecationWarning, stacklevel=2 + depth
+    )
     if client is not None and client is not workers_ai:
         raise TypeError(f"{where} got both client= and workers_ai=")
     return workers_ai
