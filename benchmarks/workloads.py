@@ -180,9 +180,7 @@ def ingest(contender: str, n: int) -> dict[str, Any]:
 
         embed = ours_li_embeddings()
         deferred = contender.endswith("deferred")
-        li_store = VectorizeVectorStore(
-            INDEX, workers_ai=embed.workers_ai, wait="deferred" if deferred else True
-        )
+        li_store = VectorizeVectorStore(INDEX, client=embed.workers_ai, wait="deferred" if deferred else True)
         context = StorageContext.from_defaults(vector_store=li_store)
 
         def prepare(t: list[str], i: list[str]) -> Callable[[], Any]:
@@ -369,7 +367,7 @@ def retrieve(contender: str, runs: int) -> dict[str, Any]:
 
         embed = ours_li_embeddings()
         retriever = VectorizeRetriever(
-            VectorizeVectorStore(INDEX, workers_ai=embed.workers_ai), embed, similarity_top_k=4
+            VectorizeVectorStore(INDEX, client=embed.workers_ai), embed, similarity_top_k=4
         )
         search = retriever.retrieve
     elif contender == "langchain-cloudflare":

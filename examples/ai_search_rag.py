@@ -59,7 +59,7 @@ def main() -> None:
             assert out["answer"].strip() and out["sources"][0].metadata["filename"] == "handbook/leave.md"
 
             # LlamaIndex: a query engine whose response carries its source nodes.
-            engine = AISearchQueryEngine(instance, workers_ai=client, max_num_results=3)
+            engine = AISearchQueryEngine(instance, client=client, max_num_results=3)
             response = engine.query(
                 "Within how many minutes must a severity-one incident get its first update?"
             )

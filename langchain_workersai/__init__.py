@@ -1,7 +1,11 @@
 """LangChain integration for Cloudflare Workers AI and Vectorize.
 
 Names are imported on first use (PEP 562), so importing one class does not load the rest
-(AI Search, rerankers, runnables): the package adds little to the framework's own import time."""
+(AI Search, rerankers, runnables): the package adds little to the framework's own import time.
+
+Public API: the names in ``__all__``, and only those. Everything else (the submodules, their other
+names, anything starting with ``_``) may change in any release; ``tests/test_public_api.py`` holds
+``__all__`` to a snapshot, and a name appears or disappears only with a CHANGELOG entry."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict
 
 from workersai.ai_search import AISearch, FusionMethod, RetrievalType, SearchChunk
-from workersai.settings import ClientSettings
+from workersai.settings import ClientSettings, field_names, refuse_unknown
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -71,6 +71,7 @@ class _AISearchOptions(ClientSettings):
             "reranking",
             "reranking_model",
         )
+        refuse_unknown(overrides, names, type(self).__name__, field_names(type(self)))
         options = {name: getattr(self, name) for name in names}
         options.update(overrides)
         return {k: v for k, v in options.items() if v is not None}

@@ -25,14 +25,21 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
-from workersai.chat import ChatOptions, take_chat_options
+from workersai.chat import CHAT_OPTIONS, ChatOptions, take_chat_options
 from workersai.errors import BadInput
 from workersai.gateway import GatewayOptions
-from workersai.settings import CALL_OPTIONS, ChatOptionFields, ClientSettings
+from workersai.settings import (
+    CALL_OPTIONS,
+    ChatOptionFields,
+    ClientSettings,
+    check_extra_body,
+    refuse_unknown,
+    with_extra_body,
+)
 from workersai.types import ChatChunk, GatewayInfo, Usage
 from workersai.types import ChatResult as CoreResult
 
@@ -188,6 +195,15 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, alias="model_name")
     streaming: bool = False
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra keys sent in the body of every request, for a model input this class does not declare
+    (``model_kwargs={"max_completion_tokens": 64}``); merged last. A key the class declares
+    (``temperature``) is refused: pass it as its own keyword."""
+
+    @model_validator(mode="after")
+    def _model_kwargs_not_declared(self) -> ChatWorkersAI:
+        check_extra_body(self.model_kwargs, type(self).model_fields, "model_kwargs")
+        return self
 
     @property
     def _llm_type(self) -> str:
@@ -227,9 +243,10 @@ class ChatWorkersAI(ClientSettings, ChatOptionFields, BaseChatModel):
             overrides["stop"] = stop
         kwargs.pop("ls_structured_output_format", None)
         kwargs.pop("stream_usage", None)
-        if kwargs:
-            raise TypeError(f"unexpected arguments for ChatWorkersAI: {sorted(kwargs)}")
-        return client, model, self.chat_options(overrides), gateway
+        refuse_unknown(
+            kwargs, (), "ChatWorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "model", "gateway", "stop")
+        )
+        return client, model, with_extra_body(self.chat_options(overrides), self.model_kwargs), gateway
 
     @staticmethod
     def _message(result: CoreResult) -> AIMessage:

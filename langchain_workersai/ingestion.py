@@ -22,7 +22,7 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from workersai import BadInput, ResponseFormatError
+from workersai import BadInput, MetadataTooLarge, ResponseFormatError
 from workersai.raw_vectors import RawVector
 from workersai.vectorize import TextTooLong
 from workersai.vectorize.batching import CheckedRecord
@@ -94,7 +94,7 @@ class Documents:
             try:
                 check_id(vid)
                 check_document(meta, vid, i, text, in_d1=not texts_in_metadata)
-            except TextTooLong:
+            except (TextTooLong, MetadataTooLarge):  # they name the document already
                 raise
             except BadInput as exc:
                 raise BadInput(f"document {vid!r} cannot be stored: {exc.message}") from exc

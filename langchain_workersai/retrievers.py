@@ -7,7 +7,9 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
+
+from workersai.settings import field_names, refuse_unknown
 
 from .rerankers import WorkersAIReranker
 from .vectorstores import VectorizeVectorStore
@@ -33,6 +35,21 @@ class VectorizeRetriever(BaseRetriever):
     fetch_k: int = Field(default=20, ge=1, le=50)
     """Candidates read from the index when reranking (50 is Vectorize's topK ceiling with metadata)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keywords(cls, data: Any) -> Any:
+        """``VectorizeRetriever(vectorstore=s, filters=...)`` is a ``TypeError`` naming ``filter``, not a
+        retriever that silently does not filter."""
+        if isinstance(data, dict):
+            refuse_unknown(data, field_names(cls), cls.__name__)
+        return data
+
+    def _call_options(self, kwargs: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """A call's ``k`` and ``filter`` (``invoke("q", k=2)``), else the retriever's; other keywords
+        are refused."""
+        refuse_unknown(kwargs, ("k", "filter"), "VectorizeRetriever.invoke", field_names(type(self)))
+        return kwargs.get("k", self.k), kwargs.get("filter", self.filter)
+
     def _store(self) -> VectorizeVectorStore:
         if self.namespace is None or self.namespace == self.vectorstore.namespace:
             return self.vectorstore
@@ -50,10 +67,8 @@ class VectorizeRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        k = kwargs.get("k", self.k)
-        scored = self._store().similarity_search_with_score(
-            query, k=self._candidates(k), filter=kwargs.get("filter", self.filter)
-        )
+        k, flt = self._call_options(kwargs)
+        scored = self._store().similarity_search_with_score(query, k=self._candidates(k), filter=flt)
         if self.reranker is None:
             return self._keep(scored)
         return self.reranker.rerank(self._keep(scored), query, top_n=k)
@@ -61,10 +76,8 @@ class VectorizeRetriever(BaseRetriever):
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        k = kwargs.get("k", self.k)
-        scored = await self._store().asimilarity_search_with_score(
-            query, k=self._candidates(k), filter=kwargs.get("filter", self.filter)
-        )
+        k, flt = self._call_options(kwargs)
+        scored = await self._store().asimilarity_search_with_score(query, k=self._candidates(k), filter=flt)
         if self.reranker is None:
             return self._keep(scored)
         return await self.reranker.arerank(self._keep(scored), query, top_n=k)

@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, WorkersAI
-from workersai.settings import ClientSettings
+from workersai.settings import ClientSettings, field_names, owned_by, refuse_unknown
 
 # The Vectorize modules and the ingestion helpers are imported where a store is built or used, not with
 # the module, so importing the class stays cheap (building a store builds a client, which imports them).
@@ -23,6 +23,33 @@ if TYPE_CHECKING:
 
 Found = Sequence[tuple[str, "dict[str, Any] | None"]]
 """Stored vectors as (id, metadata), in the order their documents are returned."""
+
+_PARAMETERS = (
+    "index_name",
+    "embedding",
+    "namespace",
+    "wait",
+    "wait_timeout",
+    "chunk_size",
+    "batch_size",
+    "show_progress",
+    "skip_existing",
+    "d1_database_id",
+    "client",
+    "metric",
+)
+"""The store's own keywords: suggestions for a misspelt one."""
+_ADD_OPTIONS = ("show_progress", "skip_existing", "batch_size")
+"""What an add takes besides texts, metadatas and ids. ``batch_size`` is what LangChain's indexing API
+passes (``index()`` calls ``add_documents`` once per batch of that many documents, so each call is one
+batch already); the store's own ``batch_size`` still sets how many vectors go in one upload request."""
+_SEARCH_KEYWORDS = ("query", "embedding", "k", "filter", "fetch_k", "lambda_mult")
+
+
+def _no_other_keywords(kwargs: dict[str, Any], method: str) -> None:
+    """A search takes no keyword beyond its named ones: ``filters=`` is refused ("did you mean
+    'filter'?"), not dropped for an unfiltered search."""
+    refuse_unknown(kwargs, (), f"VectorizeVectorStore.{method}", _SEARCH_KEYWORDS)
 
 
 class VectorizeVectorStore(VectorStore):
@@ -103,12 +130,19 @@ class VectorizeVectorStore(VectorStore):
         self.batch_size = batch_size
         self.show_progress = show_progress
         self.skip_existing = skip_existing
+        if settings:
+            refuse_unknown(settings, field_names(ClientSettings), "VectorizeVectorStore", _PARAMETERS)
+            if client is not None:
+                unused = sorted(settings)
+                raise TypeError(
+                    f"VectorizeVectorStore takes client= or connection settings, not both: {unused}"
+                )
         if client is None:
             shared = getattr(embedding, "workers_ai", None)
             client = (
                 shared
                 if isinstance(shared, WorkersAI) and not settings
-                else ClientSettings(**settings).workers_ai
+                else owned_by(self, ClientSettings(**settings).build_client())
             )
         self.client = client
         self.d1_database_id = d1_database_id
@@ -175,6 +209,7 @@ class VectorizeVectorStore(VectorStore):
     ) -> list[str]:
         from .ingestion import Documents, embedded, progress_bar
 
+        refuse_unknown(options, _ADD_OPTIONS, "VectorizeVectorStore.add", ("texts", "metadatas", "ids"))
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             missing: Missing | None = None
@@ -195,6 +230,7 @@ class VectorizeVectorStore(VectorStore):
     ) -> list[str]:
         from .ingestion import Documents, aembedded, progress_bar
 
+        refuse_unknown(options, _ADD_OPTIONS, "VectorizeVectorStore.aadd", ("texts", "metadatas", "ids"))
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
             missing: AMissing | None = None
@@ -247,6 +283,7 @@ class VectorizeVectorStore(VectorStore):
         """Delete documents by id; ``ids=None`` deletes every document of the store (LangChain's
         contract): the whole index, or only its namespace when the store has one. Texts kept in D1 are
         deleted after their vectors."""
+        refuse_unknown(kwargs, (), "VectorizeVectorStore.delete", ("ids",))
         self._writes_landed()
         if ids is None:
             ids = list(self._vz.list_ids(self.index_name, namespace=self.namespace))
@@ -255,6 +292,7 @@ class VectorizeVectorStore(VectorStore):
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        refuse_unknown(kwargs, (), "VectorizeVectorStore.adelete", ("ids",))
         await self._awrites_landed()
         if ids is None:
             ids = [i async for i in self._vz.alist_ids(self.index_name, namespace=self.namespace)]
@@ -336,6 +374,7 @@ class VectorizeVectorStore(VectorStore):
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Documents with their scores (cosine and dot: higher is closer; euclidean: lower)."""
+        _no_other_keywords(kwargs, "similarity_search_by_vector_with_score")
         self._writes_landed()
         result = self._vz.query(self.index_name, embedding, **self._query_args(k, filter))
         return self._scored(result.matches)
@@ -343,21 +382,25 @@ class VectorizeVectorStore(VectorStore):
     def similarity_search_with_score(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
+        _no_other_keywords(kwargs, "similarity_search_with_score")
         return self.similarity_search_by_vector_with_score(self.embedding.embed_query(query), k, filter)
 
     def similarity_search_by_vector(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "similarity_search_by_vector")
         return [d for d, _ in self.similarity_search_by_vector_with_score(embedding, k, filter)]
 
     def similarity_search(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "similarity_search")
         return [d for d, _ in self.similarity_search_with_score(query, k, filter)]
 
     async def asimilarity_search_with_score(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
+        _no_other_keywords(kwargs, "asimilarity_search_with_score")
         vector = await self.embedding.aembed_query(query)
         await self._awrites_landed()
         result = await self._vz.aquery(self.index_name, vector, **self._query_args(k, filter))
@@ -366,6 +409,7 @@ class VectorizeVectorStore(VectorStore):
     async def asimilarity_search(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "asimilarity_search")
         return [d for d, _ in await self.asimilarity_search_with_score(query, k, filter)]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
@@ -389,6 +433,7 @@ class VectorizeVectorStore(VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "max_marginal_relevance_search_by_vector")
         self._writes_landed()
         result = self._vz.query(
             self.index_name, embedding, **self._query_args(max(k, fetch_k), filter, values=True)
@@ -405,6 +450,7 @@ class VectorizeVectorStore(VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "max_marginal_relevance_search")
         return self.max_marginal_relevance_search_by_vector(
             self.embedding.embed_query(query), k, fetch_k, lambda_mult, filter
         )
@@ -418,6 +464,7 @@ class VectorizeVectorStore(VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
+        _no_other_keywords(kwargs, "amax_marginal_relevance_search")
         vector = await self.embedding.aembed_query(query)
         await self._awrites_landed()
         result = await self._vz.aquery(

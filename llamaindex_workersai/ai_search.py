@@ -6,6 +6,7 @@ Both are thin: the requests, options and checks are :class:`workersai.ai_search.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -16,7 +17,10 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from workersai import WorkersAI
 from workersai.ai_search import AISearch, SearchChunk
-from workersai.settings import ClientSettings
+from workersai.settings import ClientSettings, client_keyword, connection, field_names, refuse_unknown
+
+_RETRIEVER_KEYWORDS = ("callback_manager", "object_map", "objects", "verbose")
+"""What LlamaIndex's ``BaseRetriever.__init__`` takes (llama-index-core 0.14.25)."""
 
 OPTION_NAMES = (
     "filters",
@@ -51,15 +55,29 @@ def chunk_node(chunk: SearchChunk) -> NodeWithScore:
     return NodeWithScore(node=node, score=chunk.score)
 
 
-def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(search options, connection settings) out of keyword arguments."""
+def _split(
+    kwargs: dict[str, Any], framework: Iterable[str], where: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(search options, connection settings) out of keyword arguments; what is left must be one of the
+    ``framework`` base class's keywords."""
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES}
-    settings = {k: kwargs.pop(k) for k in list(kwargs) if k in ClientSettings.model_fields or k == "api_key"}
+    settings = {k: kwargs.pop(k) for k in list(kwargs) if k in field_names(ClientSettings)}
+    refuse_unknown(
+        kwargs, framework, where, (*OPTION_NAMES, *field_names(ClientSettings), "namespace", "client")
+    )
     return {k: v for k, v in options.items() if v is not None}, settings
 
 
-def _client(workers_ai: WorkersAI | None, settings: dict[str, Any], namespace: str | None) -> AISearch:
-    return (workers_ai or ClientSettings(**settings).workers_ai).ai_search.in_namespace(namespace)
+def _client(
+    owner: object,
+    client: WorkersAI | None,
+    workers_ai: WorkersAI | None,
+    settings: dict[str, Any],
+    namespace: str | None,
+    where: str,
+) -> AISearch:
+    given = client_keyword(client, workers_ai, where, depth=2)
+    return connection(owner, given, settings, where).ai_search.in_namespace(namespace)
 
 
 class AISearchRetriever(BaseRetriever):
@@ -67,21 +85,22 @@ class AISearchRetriever(BaseRetriever):
     ``filename``, ``chunk_id``, ``score``, ``item_metadata``, ``scoring_details``). Search options
     (``max_num_results``, ``filters``, ``score_threshold``, ``reranking``, ``rewrite_query``, ...) are
     keyword arguments; connection settings too (``account_id``, ``api_token``, ``base_url``), or an
-    existing client as ``workers_ai``."""
+    existing client as ``client`` (``workers_ai``, its older name, is deprecated)."""
 
     def __init__(
         self,
         instance: str,
         *,
         namespace: str | None = "default",
+        client: WorkersAI | None = None,
         workers_ai: WorkersAI | None = None,
         **kwargs: Any,
     ) -> None:
-        options, settings = _split(kwargs)
+        options, settings = _split(kwargs, _RETRIEVER_KEYWORDS, "AISearchRetriever")
         super().__init__(**kwargs)
         self.instance = instance
         self.options = options
-        self.ai_search = _client(workers_ai, settings, namespace)
+        self.ai_search = _client(self, client, workers_ai, settings, namespace, "AISearchRetriever")
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.ai_search.search(self.instance, query_bundle.query_str, **self.options)
@@ -115,12 +134,13 @@ class AISearchQueryEngine(CustomQueryEngine):
         instance: str,
         *,
         namespace: str | None = "default",
+        client: WorkersAI | None = None,
         workers_ai: WorkersAI | None = None,
         **kwargs: Any,
     ) -> None:
-        options, settings = _split(kwargs)
+        options, settings = _split(kwargs, ("callback_manager",), "AISearchQueryEngine")
         super().__init__(instance=instance, namespace=namespace, options=options, **kwargs)  # type: ignore[call-arg]
-        self._ai_search = _client(workers_ai, settings, namespace)
+        self._ai_search = _client(self, client, workers_ai, settings, namespace, "AISearchQueryEngine")
 
     def custom_query(self, query_str: str) -> Response:
         answer = self._ai_search.answer(self.instance, query_str, **self.options)

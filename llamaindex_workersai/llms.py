@@ -30,16 +30,23 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
 from workersai.catalog import get_model
-from workersai.chat import ChatOptions, ToolCallAccumulator, take_chat_options
+from workersai.chat import CHAT_OPTIONS, ChatOptions, ToolCallAccumulator, take_chat_options
 from workersai.errors import BadInput
 from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions
-from workersai.settings import ChatOptionFields, ClientSettings
+from workersai.settings import (
+    CALL_OPTIONS,
+    ChatOptionFields,
+    ClientSettings,
+    check_extra_body,
+    refuse_unknown,
+    with_extra_body,
+)
 from workersai.types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
@@ -86,6 +93,24 @@ def _content(m: ChatMessage) -> str | list[dict[str, Any]]:
     return m.content or ""
 
 
+def _calls_of(m: ChatMessage) -> list[dict[str, Any]]:
+    """A message's tool calls as core calls (``id``, ``name``, ``arguments``): its ``ToolCallBlock``
+    blocks (llama-index-core's current form, 0.14.25 here), else ``additional_kwargs["tool_calls"]``
+    (the older form, which this class also writes)."""
+    blocks = [b for b in m.blocks if isinstance(b, ToolCallBlock)]
+    if blocks:
+        calls = [{"id": b.tool_call_id, "name": b.tool_name, "arguments": b.tool_kwargs} for b in blocks]
+    else:
+        calls = [dict(c) for c in m.additional_kwargs.get("tool_calls") or []]
+    for c in calls:  # a block's arguments may be the model's JSON text
+        arguments = c.get("arguments")
+        if isinstance(arguments, str):
+            c["arguments"] = json.loads(arguments or "{}")
+    return [
+        {"id": c.get("id") or "", "name": c["name"], "arguments": c.get("arguments") or {}} for c in calls
+    ]
+
+
 def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     """LlamaIndex messages as Workers AI chat messages.
 
@@ -97,11 +122,9 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     for m in messages:
         role = _ROLES[MessageRole(m.role)]
         item: dict[str, Any] = {"role": role, "content": _content(m)}
-        calls = m.additional_kwargs.get("tool_calls")
-        if role == "assistant" and calls:
-            item["tool_calls"] = [
-                {"id": c["id"], "name": c["name"], "arguments": c["arguments"]} for c in calls
-            ]
+        calls = _calls_of(m) if role == "assistant" else []
+        if calls:
+            item["tool_calls"] = calls
             names.update((c["id"], c["name"]) for c in calls)
         if role == "tool":
             call_id = m.additional_kwargs.get("tool_call_id", "")
@@ -117,9 +140,14 @@ def convert_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
 
 def _assistant(text: str, reasoning: str | None, extra: dict[str, Any]) -> ChatMessage:
     """An assistant message whose ``content`` is the answer; the model's reasoning, when it gave any,
-    is a :class:`ThinkingBlock` before it."""
+    is a :class:`ThinkingBlock` before it, and its tool calls (``extra["tool_calls"]``) are
+    :class:`ToolCallBlock` blocks after it as well as ``additional_kwargs["tool_calls"]``."""
     blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
     blocks.append(TextBlock(text=text))
+    blocks += [
+        ToolCallBlock(tool_call_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"])
+        for c in extra.get("tool_calls") or []
+    ]
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
@@ -176,6 +204,18 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="Workers AI model id")
     fallback_models: list[str] = Field(default_factory=list)
     context_window: int | None = None
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra keys sent in every request body (model inputs this class does not declare).",
+    )
+    """Extra keys sent in the body of every request, for a model input this class does not declare
+    (``additional_kwargs={"max_completion_tokens": 64}``, llama-index-llms-openai's name); merged last.
+    A key the class declares (``temperature``) is refused: pass it as its own keyword."""
+
+    @model_validator(mode="after")
+    def _additional_kwargs_not_declared(self) -> WorkersAI:
+        check_extra_body(self.additional_kwargs, type(self).model_fields, "additional_kwargs")
+        return self
 
     @classmethod
     def class_name(cls) -> str:
@@ -194,9 +234,12 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         )
 
     def _options(self, kwargs: dict[str, Any]) -> ChatOptions:
-        """The model's option defaults with the call's chat options over them; other keyword arguments
-        LlamaIndex passes along are left alone."""
-        return self.chat_options(take_chat_options(kwargs))
+        """The model's option defaults with the call's chat options over them. Called last, once the
+        call options and ``gateway`` are taken out: any other keyword (``temprature=0``) is a
+        ``TypeError`` naming the likely one, not an option silently left out."""
+        options = take_chat_options(kwargs)
+        refuse_unknown(kwargs, (), "WorkersAI", (*CHAT_OPTIONS, *CALL_OPTIONS, "gateway"))
+        return with_extra_body(self.chat_options(options), self.additional_kwargs)
 
     def _gateway(self, kwargs: dict[str, Any]) -> GatewayOptions | None:
         """The call's AI Gateway settings (``gateway=GatewayOptions(...)``), else the model's."""
@@ -298,27 +341,21 @@ class WorkersAI(ClientSettings, ChatOptionFields, FunctionCallingLLM):
         elif user_msg is not None:
             messages.append(user_msg)
         specs = [t.metadata.to_openai_tool() for t in tools]
-        return {
-            "messages": messages,
-            "tools": specs or None,
-            "tool_choice": "required" if tool_required and specs else None,
-            **kwargs,
-        }
+        if kwargs.get("tool_choice") is None:  # LlamaIndex's programs pass tool_choice=None
+            kwargs["tool_choice"] = "required" if tool_required and specs else None
+        return {"messages": messages, "tools": specs or None, **kwargs}
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
     ) -> list[ToolSelection]:
-        calls = response.message.additional_kwargs.get("tool_calls") or []
+        calls = _calls_of(response.message)
         if not calls and error_on_no_tool_call:
             raise ValueError(
                 f"expected a tool call from {self.model}, got text: {response.message.content!r}"
             )
         selections = []
         for c in calls:
-            args = c["arguments"]
-            if isinstance(args, str):
-                args = json.loads(args or "{}")
-            selections.append(ToolSelection(tool_id=c["id"], tool_name=c["name"], tool_kwargs=args))
+            selections.append(ToolSelection(tool_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"]))
         return selections
 
 

@@ -9,6 +9,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import MetadataFilters, VectorStoreQuery, VectorStoreQueryResult
 
+from workersai.settings import refuse_unknown
+
 from .postprocessors import WorkersAIRerank
 from .vector_stores import VectorizeVectorStore
 
@@ -34,6 +36,10 @@ class VectorizeRetriever(BaseRetriever):
         fetch_k: int = 20,
         **kwargs: Any,
     ) -> None:
+        hints = ("vector_store", "embed_model", "similarity_top_k", "filters", "reranker", "fetch_k")
+        refuse_unknown(
+            kwargs, ("callback_manager", "object_map", "objects", "verbose"), "VectorizeRetriever", hints
+        )
         super().__init__(**kwargs)
         if not 1 <= fetch_k <= 50:  # 50: Vectorize's topK ceiling when metadata is returned
             raise ValueError(f"fetch_k must be between 1 and 50, got {fetch_k}")

@@ -21,9 +21,9 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 from pydantic import PrivateAttr
 
 from workersai import BadInput, WorkersAI
-from workersai.settings import ClientSettings
+from workersai.settings import ClientSettings, client_keyword, connection, field_names, refuse_unknown
 from workersai.vectorize import IndexDocuments, Metric, TextStore, Wait
-from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA
+from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_metadata_keys
 from workersai.vectorize.documents import Found, Item, absent, key
 from workersai.vectorize.filters import check_filter, matches_filter
 from workersai.vectorize.texts import check_document
@@ -123,12 +123,21 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     _texts: TextStore | None = PrivateAttr(default=None)
     _docs: IndexDocuments = PrivateAttr()
 
-    def __init__(self, index_name: str, *, workers_ai: WorkersAI | None = None, **kwargs: Any) -> None:
-        settings = {
-            k: kwargs.pop(k) for k in list(kwargs) if k in ClientSettings.model_fields or k == "api_key"
-        }
+    def __init__(
+        self,
+        index_name: str,
+        *,
+        client: WorkersAI | None = None,
+        workers_ai: WorkersAI | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``client``: an existing core client (``workers_ai=``, its older name, is deprecated); else
+        connection settings (``account_id``, ``api_key``, ``base_url``, ...) as keywords."""
+        settings = {k: kwargs.pop(k) for k in list(kwargs) if k in field_names(ClientSettings)}
+        refuse_unknown(kwargs, field_names(type(self)), "VectorizeVectorStore", field_names(ClientSettings))
         super().__init__(index_name=index_name, **kwargs)  # type: ignore[call-arg]  # pydantic fields
-        self._workers_ai = workers_ai or ClientSettings(**settings).workers_ai
+        given = client_keyword(client, workers_ai, "VectorizeVectorStore")
+        self._workers_ai = connection(self, given, settings, "VectorizeVectorStore")
         if self.d1_database_id:
             self._texts = TextStore(self._workers_ai.d1, self.d1_database_id, self.index_name)
         self._docs = IndexDocuments(self._workers_ai.vectorize, self.index_name, self._texts)
@@ -213,6 +222,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         Vectorize metadata (:class:`~workersai.vectorize.TextTooLong`); with D1, one over D1's row size.
         ``add`` calls it; call it yourself before embedding to fail before paying for embeddings."""
         for position, node in enumerate(nodes):
+            # LlamaIndex's node_to_metadata_dict turns NaN and infinity into None: check them before
+            check_metadata_keys(node.metadata, f"metadata of node {node.node_id!r}")
             text = node.get_content() if isinstance(node, TextNode) else ""
             in_d1 = self._texts is not None and isinstance(node, TextNode)
             check_document(self._metadata(node), node.node_id, position, text, in_d1=in_d1)
@@ -232,6 +243,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         return items
 
     def _skip(self, options: dict[str, Any]) -> bool:
+        """The call's ``skip_existing``, else the store's; any other keyword is refused."""
+        refuse_unknown(options, ("skip_existing",), "VectorizeVectorStore.add", ("nodes",))
         value = options.get("skip_existing")
         return self.skip_existing if value is None else bool(value)
 
@@ -293,6 +306,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every node of the document ``ref_doc_id``."""
+        refuse_unknown(delete_kwargs, (), "VectorizeVectorStore.delete", ("ref_doc_id",))
         self._writes_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if not self._ref_doc_indexed():
@@ -306,6 +320,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
             self._delete_ids([m.id for m in found.matches])
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        refuse_unknown(delete_kwargs, (), "VectorizeVectorStore.adelete", ("ref_doc_id",))
         await self._awrites_landed()
         flt = {REF_DOC_KEY: ref_doc_id}
         if REF_DOC_KEY not in await self._vz.alist_metadata_indexes(self.index_name):
@@ -400,6 +415,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     def delete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
     ) -> None:
+        refuse_unknown(delete_kwargs, (), "VectorizeVectorStore.delete_nodes", ("node_ids", "filters"))
         if node_ids is not None and filters is None:
             self._delete_ids(list(node_ids))
             return
@@ -408,6 +424,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
     async def adelete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None, **delete_kwargs: Any
     ) -> None:
+        refuse_unknown(delete_kwargs, (), "VectorizeVectorStore.adelete_nodes", ("node_ids", "filters"))
         if node_ids is not None and filters is None:
             await self._adelete_ids(list(node_ids))
             return
@@ -460,6 +477,9 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         )
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """The nodes closest to ``query``: its filters, ``doc_ids`` and ``node_ids`` are all applied;
+        a keyword beside it is refused (filters belong in the ``VectorStoreQuery``)."""
+        refuse_unknown(kwargs, (), "VectorizeVectorStore.query", ("query",))
         vector, args = self._query_args(query)
         self._writes_landed()
         matches = self._matched(query, self._vz.query(self.index_name, vector, **args).matches)
@@ -467,6 +487,7 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         return self._result(matches, nodes, self._fill(nodes, [m.metadata for m in matches]))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        refuse_unknown(kwargs, (), "VectorizeVectorStore.aquery", ("query",))
         vector, args = self._query_args(query)
         await self._awrites_landed()
         matches = self._matched(query, (await self._vz.aquery(self.index_name, vector, **args)).matches)

@@ -105,7 +105,7 @@ def test_llamaindex_ingestion_pipeline_skips_unchanged_and_replaces_changed(
 
     name = f"inc-li-{uuid.uuid4().hex[:8]}"
     embed = WorkersAIEmbedding(model_name=EMBED, client=logged)
-    store = VectorizeVectorStore(name, workers_ai=logged)
+    store = VectorizeVectorStore(name, client=logged)
     store.create_index(embed_model=embed)
     docstore = SimpleDocumentStore()
 

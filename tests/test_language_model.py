@@ -149,7 +149,7 @@ def test_rag_through_a_llamaindex_query_engine_answers_a_made_up_fact(lm_emulato
     settings = {"account_id": lm_emulator.account_id, "api_token": lm_emulator.token}
     settings["base_url"] = lm_emulator.base_url
     embed = WorkersAIEmbedding(**settings)
-    store = VectorizeVectorStore("lm-rag-llamaindex", workers_ai=lm_emulator.client())
+    store = VectorizeVectorStore("lm-rag-llamaindex", client=lm_emulator.client())
     store.create_index(embed_model=embed)
     index = VectorStoreIndex.from_documents(
         [Document(text=t) for t in [c for c, _, _ in FACTS] + DISTRACTORS],

@@ -73,7 +73,7 @@ def test_langchain_ingestion_through_20_percent_faults(emulator: LocalEmulator, 
 def test_llamaindex_ingestion_through_20_percent_faults(emulator: LocalEmulator, use_async: bool) -> None:
     client = emulator.client(retry_policy=FAST)
     embed = WorkersAIEmbedding(model_name="@cf/baai/bge-small-en-v1.5", client=client)
-    store = LIStore(f"li-drill-{uuid.uuid4().hex[:6]}", workers_ai=client)
+    store = LIStore(f"li-drill-{uuid.uuid4().hex[:6]}", client=client)
     store.create_index(384)
     docs = texts()
     before = emulator.set_faults(error="500", error_rate=0.2, seed=3 + use_async)["injected"]

@@ -295,7 +295,7 @@ def test_llamaindex_add_skip_existing_and_unstored_nodes(logged: WorkersAI, requ
     from llamaindex_workersai import VectorizeVectorStore
 
     name = f"resume-li-{uuid.uuid4().hex[:8]}"
-    store = VectorizeVectorStore(name, workers_ai=logged)
+    store = VectorizeVectorStore(name, client=logged)
     store.create_index(dimensions=2)
 
     def nodes(count: int, x: float) -> list[TextNode]:
@@ -322,7 +322,7 @@ def test_llamaindex_pipeline_skips_stored_nodes_before_embedding(
 
     name = f"resume-lp-{uuid.uuid4().hex[:8]}"
     embed = WorkersAIEmbedding(model_name=EMBED, client=logged)
-    store = VectorizeVectorStore(name, workers_ai=logged)
+    store = VectorizeVectorStore(name, client=logged)
     store.create_index(dimensions=384)
     corpus = [Document(text=t, id_=i) for t, i in zip(texts(12), ids(12), strict=True)]
 

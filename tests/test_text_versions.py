@@ -228,7 +228,7 @@ def test_d1_requests_per_100_documents(logged_client: WorkersAI, request_log: Re
 def li_store(client: WorkersAI, database: str) -> Any:
     from llamaindex_workersai import VectorizeVectorStore
 
-    store = VectorizeVectorStore(f"ver-li-{uuid.uuid4().hex[:8]}", workers_ai=client, d1_database_id=database)
+    store = VectorizeVectorStore(f"ver-li-{uuid.uuid4().hex[:8]}", client=client, d1_database_id=database)
     store.create_index(dimensions=384)
     return store
 

@@ -3,7 +3,13 @@ LlamaIndex adapters, and a local emulator (``workersai.local``).
 
 The names below are imported on first use (PEP 562, :mod:`workersai.lazy`): ``import workersai``
 loads none of the product modules (AI Search, Batch, D1, ...) and not httpx, so an adapter that needs
-one class pays only for that class's modules."""
+one class pays only for that class's modules.
+
+Public API: the names in ``__all__`` here and in the ``__all__`` of the two public subpackages,
+:mod:`workersai.vectorize` (the Vectorize client's types) and :mod:`workersai.local` (the emulator).
+Everything else (the other submodules, their names, anything starting with ``_``) may change in any
+release; ``tests/test_public_api.py`` holds these lists to a snapshot, and a name appears or disappears
+only with a CHANGELOG entry."""
 
 from __future__ import annotations
 
@@ -19,11 +25,10 @@ if TYPE_CHECKING:
         AISearchInstance,
         AISearchItem,
         AISearchStats,
-        InstanceNotFound,
         SearchChunk,
         SearchResult,
     )
-    from .batch import BatchItemFailed, BatchJob, BatchNotFound, BatchResponse, BatchStatus, BatchTimeout
+    from .batch import BatchItemFailed, BatchJob, BatchResponse, BatchStatus, BatchTimeout
     from .chat import ChatOptions
     from .client import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, WorkersAI
     from .errors import (
@@ -31,16 +36,20 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadInput,
+        BatchNotFound,
         BindingError,
         BindingUnsupported,
         CapacityExceeded,
         ConfigurationError,
         Conflict,
         DailyQuotaExceeded,
+        DatabaseNotFound,
         DeadlineExceeded,
         DimensionMismatch,
         IndexAlreadyExists,
         IndexNotFound,
+        InstanceNotFound,
+        MetadataTooLarge,
         ModelNotFound,
         MutationTimeout,
         NotFound,
@@ -66,12 +75,10 @@ _HOMES = {
     "AISearchInstance": "ai_search",
     "AISearchItem": "ai_search",
     "AISearchStats": "ai_search",
-    "InstanceNotFound": "ai_search",
     "SearchChunk": "ai_search",
     "SearchResult": "ai_search",
     "BatchItemFailed": "batch",
     "BatchJob": "batch",
-    "BatchNotFound": "batch",
     "BatchResponse": "batch",
     "BatchStatus": "batch",
     "BatchTimeout": "batch",
@@ -84,16 +91,20 @@ _HOMES = {
     "APITimeoutError": "errors",
     "AuthenticationError": "errors",
     "BadInput": "errors",
+    "BatchNotFound": "errors",
     "BindingError": "errors",
     "BindingUnsupported": "errors",
     "CapacityExceeded": "errors",
     "ConfigurationError": "errors",
     "Conflict": "errors",
     "DailyQuotaExceeded": "errors",
+    "DatabaseNotFound": "errors",
     "DeadlineExceeded": "errors",
     "DimensionMismatch": "errors",
     "IndexAlreadyExists": "errors",
     "IndexNotFound": "errors",
+    "InstanceNotFound": "errors",
+    "MetadataTooLarge": "errors",
     "ModelNotFound": "errors",
     "MutationTimeout": "errors",
     "NotFound": "errors",
@@ -149,12 +160,14 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "DailyQuotaExceeded",
+    "DatabaseNotFound",
     "DeadlineExceeded",
     "DimensionMismatch",
     "GatewayOptions",
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "MetadataTooLarge",
     "ModelHealth",
     "ModelNotFound",
     "ModelSchema",

@@ -32,7 +32,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import paths
-from .errors import BadInput, Conflict, NotFound, ResponseFormatError, WorkersAIError, narrowed
+from .errors import (
+    BadInput,
+    Conflict,
+    InstanceNotFound,
+    NotFound,
+    ResponseFormatError,
+    WorkersAIError,
+    narrowed,
+)
 from .flows import adrive, drive, numbered_pages
 from .paths import path
 from .transport import unwrap_envelope
@@ -61,10 +69,6 @@ _OPERATORS = {"$eq", "$ne", "$in", "$nin", "$lt", "$lte", "$gt", "$gte"}
 RetrievalType = Literal["hybrid", "vector", "keyword"]
 FusionMethod = Literal["max", "rrf"]
 Message = Mapping[str, Any]
-
-
-class InstanceNotFound(NotFound):
-    """The AI Search instance (or item) does not exist."""
 
 
 # -- results ------------------------------------------------------------------------------------------

@@ -25,7 +25,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError, narrowed
+from .errors import (
+    BadInput,
+    BatchNotFound,
+    RequestTooLarge,
+    ResponseFormatError,
+    WorkersAIError,
+    narrowed,
+)
 from .flows import Sleep, adrive, drive
 from .paths import path
 from .transport import unwrap_envelope
@@ -40,10 +47,6 @@ measured on the JSON bytes as sent."""
 QUEUE_PARAMS = {"queueRequest": "true"}
 T = TypeVar("T")
 PENDING = ("queued", "running")
-
-
-class BatchNotFound(BadInput):
-    """The service does not know this ``request_id`` for this model (never queued, or expired)."""
 
 
 class BatchTimeout(WorkersAIError, TimeoutError):

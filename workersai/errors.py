@@ -1,4 +1,20 @@
-"""Typed errors for Workers AI and Vectorize.
+"""Typed errors for Workers AI and Vectorize: one tree, to be caught by what went wrong.
+
+::
+
+    WorkersAIError
+    ├── BadInput (also ValueError): RequestTooLarge, DimensionMismatch, MetadataTooLarge
+    ├── ConfigurationError (also ValueError): BindingUnsupported
+    ├── NotFound: ModelNotFound, IndexNotFound, InstanceNotFound, BatchNotFound, DatabaseNotFound
+    ├── Conflict: IndexAlreadyExists
+    ├── AuthenticationError, TermsNotAgreed, DailyQuotaExceeded
+    ├── RateLimited: CapacityExceeded
+    ├── RequestTimeout, ServerError, APIConnectionError: APITimeoutError
+    ├── DeadlineExceeded (also TimeoutError), MutationTimeout
+    └── StreamInterrupted, ResponseFormatError, BindingError
+
+(``BatchTimeout`` and ``BatchItemFailed`` live in :mod:`workersai.batch`, ``TextTooLong`` and
+``FilterNotIndexed`` in :mod:`workersai.vectorize`; each is a ``WorkersAIError``.)
 
 Every error carries the HTTP status (None for errors raised before any request), the Cloudflare error
 code(s) and message, whether it is worth retrying, the server's ``Retry-After`` (seconds) and, once
@@ -78,6 +94,8 @@ def narrowed(
     except raised:
         raise
     except caught as exc:
+        if type(exc) is not caught and isinstance(exc, NotFound):
+            raise  # already says what is missing (a ModelNotFound is not a missing instance)
         raise raised(message(exc), status=exc.status, code=exc.code, errors=exc.errors) from None
 
 
@@ -93,7 +111,12 @@ class RequestTooLarge(BadInput):
     """The request body is over the service's size limit (413, 3006)."""
 
 
-class ModelNotFound(WorkersAIError):
+class NotFound(WorkersAIError):
+    """A resource does not exist (404 without a more specific code). Every "not found" below is one:
+    ``except NotFound`` catches a missing model, index, AI Search instance, batch or D1 database."""
+
+
+class ModelNotFound(NotFound):
     """No such model (5007, 3042), a model past its deprecation date (5028, HTTP 410), or a model id
     the client's catalog does not know."""
 
@@ -117,7 +140,16 @@ class RateLimited(WorkersAIError):
 
 
 class CapacityExceeded(RateLimited):
-    """Capacity temporarily exceeded (429, 3040); retry after a pause."""
+    """Capacity temporarily exceeded (429, 3040); retry after a pause.
+
+    A subclass of :class:`RateLimited` on purpose: both are a 429 the service sent before doing the
+    work, and every consumer but one treats them alike: they are retried after a pause
+    (:func:`~workersai.retry.is_retryable`), count as proof the request was not carried out
+    (``retry.is_unsent``), mark the model busy in its health record (``transport._watched``) and
+    move a fallback chain to the next model (:data:`workersai.fallback.FALLBACK_ERRORS`). The one
+    difference is the pacer: 3040 is the service's capacity, not this client's sending rate, so
+    ``transport._paced`` excludes it by ``isinstance`` before slowing the model's rate. ``except
+    RateLimited`` therefore catches both; ``except CapacityExceeded`` only the capacity refusals."""
 
 
 class RequestTimeout(WorkersAIError):
@@ -172,20 +204,37 @@ class ResponseFormatError(WorkersAIError):
     """The service answered with something that is not the documented shape (not JSON, missing fields)."""
 
 
-class NotFound(WorkersAIError):
-    """A resource does not exist (404 without a more specific code)."""
-
-
 class IndexNotFound(NotFound):
     """No Vectorize index by that name (3000)."""
 
 
-class IndexAlreadyExists(WorkersAIError):
-    """A Vectorize index with that name exists already (3002)."""
+class InstanceNotFound(NotFound):
+    """The AI Search instance (or item) does not exist (a 404 on an instance's path)."""
+
+
+class BatchNotFound(NotFound, BadInput):
+    """The service does not know this Batch API ``request_id`` for this model (never queued, or
+    expired): the service answers a bad-input error, so it is also a :class:`BadInput`, as it was
+    before it joined :class:`NotFound`."""
+
+
+class DatabaseNotFound(NotFound):
+    """No D1 database with that id (404, 7404: "The database <id> could not be found", the API's
+    answer as wrangler reports it; the code is not in the API reference)."""
+
+
+class IndexAlreadyExists(Conflict):
+    """A Vectorize index with that name exists already (3002): a :class:`Conflict`."""
 
 
 class DimensionMismatch(BadInput):
     """Vector dimensions do not match the index (40006 query, 40012 insert)."""
+
+
+class MetadataTooLarge(BadInput):
+    """A vector's metadata is over Vectorize's 10 KiB (compact JSON) without counting a document text
+    the store keeps in it: the metadata must shrink (a longer text alone is
+    :class:`~workersai.vectorize.TextTooLong`). Raised before any request."""
 
 
 class MutationTimeout(WorkersAIError):
@@ -218,6 +267,7 @@ _BY_CODE: dict[int, type[WorkersAIError]] = {
     5007: ModelNotFound,
     5016: TermsNotAgreed,
     5028: ModelNotFound,
+    7404: DatabaseNotFound,
     10000: AuthenticationError,
     40006: DimensionMismatch,
     40007: BadInput,

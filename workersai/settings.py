@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -20,6 +21,33 @@ from .chat import CHAT_OPTIONS, ChatOptions, ReasoningEffort, merge_chat_options
 from .client import WorkersAI
 from .deadline import start
 from .gateway import GatewayOptions
+
+
+def field_names(model: type[BaseModel]) -> set[str]:
+    """The keywords a pydantic class takes: its fields' names and aliases."""
+    names = set(model.model_fields)
+    names.update(f.alias for f in model.model_fields.values() if isinstance(f.alias, str))
+    return names
+
+
+def refuse_unknown(given: Iterable[str], known: Iterable[str], where: str, hints: Iterable[str] = ()) -> None:
+    """A ``TypeError`` naming each keyword of ``given`` that is not in ``known``, with the closest known
+    name (or one of ``hints``: names taken elsewhere in the same call) when one is close (difflib):
+    ``similarity_search(q, filters=...)`` says "did you mean 'filter'?" instead of searching unfiltered.
+    LangChain's and LlamaIndex's ``**kwargs`` conventions let a method take extra keys: it passes on the
+    ones it knows and refuses the rest through this."""
+    known = set(known)
+    unknown = sorted(str(k) for k in given if k not in known)
+    if not unknown:
+        return
+    candidates = sorted(known | set(hints))
+    described = [
+        f"{k!r} (did you mean {close[0]!r}?)"
+        if (close := difflib.get_close_matches(k, candidates, 1))
+        else repr(k)
+        for k in unknown
+    ]
+    raise TypeError(f"{where} got unknown keyword arguments: {', '.join(described)}")
 
 
 def _env(name: str) -> Callable[[], str | None]:
@@ -76,22 +104,8 @@ class ClientSettings(BaseModel):
     def _refuse_unknown_keywords(cls, data: Any) -> Any:
         """A misspelt keyword (``modle="..."``) is a ``TypeError`` naming the likely one, as for a function,
         not silently dropped (a TypeError, so pydantic does not wrap it with the input, token included)."""
-        if not isinstance(data, dict):
-            return data
-        known = {"class_name"}  # LlamaIndex's from_dict/from_json carry it
-        for name, field in cls.model_fields.items():
-            known.add(name)
-            if isinstance(field.alias, str):
-                known.add(field.alias)
-        unknown = sorted(str(k) for k in data if k not in known)
-        if unknown:
-            hints = [
-                f"{k!r} (did you mean {close[0]!r}?)"
-                if (close := difflib.get_close_matches(k, known, 1))
-                else repr(k)
-                for k in unknown
-            ]
-            raise TypeError(f"{cls.__name__} got unknown keyword arguments: {', '.join(hints)}")
+        if isinstance(data, dict):
+            refuse_unknown(data, field_names(cls) | {"class_name"}, cls.__name__)  # class_name: LlamaIndex's
         return data
 
     def __getstate__(self) -> dict[Any, Any]:
@@ -121,21 +135,26 @@ class ClientSettings(BaseModel):
             chosen = dataclasses.replace(chosen or GatewayOptions(), session_id=self.session_id)
         return chosen
 
+    def build_client(self) -> WorkersAI:
+        """A new core client from these settings; the caller owns it (and closes it)."""
+        return WorkersAI(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway_id=self.gateway_id,
+            timeout=self.timeout or 60.0,
+            max_retries=self.max_retries,
+            reject_if_busy=bool(self.reject_if_busy),
+        )
+
     @property
     def workers_ai(self) -> WorkersAI:
-        """The core client (built on first use)."""
+        """The core client: the one given as ``client``, else one built on first use and closed when it
+        is no longer used (:func:`owned_by`). A given client is never closed here."""
         if self.client is not None:
             return self.client
         if self._built is None:
-            self._built = WorkersAI(
-                account_id=self.account_id,
-                api_token=self.api_token,
-                base_url=self.base_url,
-                gateway_id=self.gateway_id,
-                timeout=self.timeout or 60.0,
-                max_retries=self.max_retries,
-                reject_if_busy=bool(self.reject_if_busy),
-            )
+            self._built = owned_by(self, self.build_client())
         return self._built
 
     def call_client(self, kwargs: dict[str, Any]) -> WorkersAI:
@@ -194,3 +213,56 @@ class ChatOptionFields(BaseModel):
 _DEFAULT_FIELDS = tuple(ChatOptionFields.model_fields)
 if not set(_DEFAULT_FIELDS) <= set(CHAT_OPTIONS):  # a field that is not a chat option is a typo
     raise TypeError(f"ChatOptionFields has fields that are not chat options: {_DEFAULT_FIELDS}")
+
+
+def with_extra_body(options: ChatOptions, extra: Mapping[str, Any]) -> ChatOptions:
+    """A call's chat ``options`` with ``extra`` (the adapters' ``model_kwargs`` / ``additional_kwargs``:
+    model inputs the library does not model yet) as the model-level ``extra_body``: the core merges it
+    into the request JSON last, and a call's own ``extra_body`` keys win over it."""
+    return merge_chat_options({"extra_body": dict(extra)} if extra else {}, options)
+
+
+def check_extra_body(extra: Mapping[str, Any], fields: Mapping[str, Any], what: str) -> None:
+    """Refuse an ``extra`` key the class models itself (``temperature`` in ``model_kwargs``): it would
+    silently override, or be overridden by, the field of that name."""
+    modelled = sorted(set(extra) & (set(fields) | set(CHAT_OPTIONS)))
+    if modelled:
+        raise ValueError(f"{what} holds {modelled}: pass them as keyword arguments of their own")
+
+
+def client_keyword(
+    client: WorkersAI | None, workers_ai: WorkersAI | None, where: str, *, depth: int = 1
+) -> WorkersAI | None:
+    """``client=``, the one keyword for an existing core client in both adapters; ``workers_ai=`` (the
+    LlamaIndex classes' older name) still works, with a ``DeprecationWarning`` pointing ``depth`` frames
+    above the caller (1: the caller's caller, the user's line when a constructor calls this)."""
+    if workers_ai is None:
+        return client
+    import warnings
+
+    warnings.warn(
+        f"{where}(workers_ai=...) is deprecated: pass client=...", DeprecationWarning, stacklevel=2 + depth
+    )
+    if client is not None and client is not workers_ai:
+        raise TypeError(f"{where} got both client= and workers_ai=")
+    return workers_ai
+
+
+def owned_by(owner: object, client: WorkersAI) -> WorkersAI:
+    """``client``, built by ``owner`` (an adapter), closed once nothing refers to it any more (the owner
+    gone, and any call still using it done) or at interpreter exit, whichever comes first: no
+    ``ResourceWarning`` for its pooled sockets. ``weakref.finalize`` on the client, its callback holding
+    only the transport, so ``Owner(...).client.call()`` still works. A client the user gives an
+    adapter is never closed by it."""
+    weakref.finalize(client, client.transport.close)
+    return client
+
+
+def connection(owner: object, client: WorkersAI | None, settings: Mapping[str, Any], where: str) -> WorkersAI:
+    """The given client, else one built from the connection ``settings`` and owned by ``owner`` (never
+    both: the settings would not be used)."""
+    if client is None:
+        return owned_by(owner, ClientSettings(**settings).build_client())
+    if settings:
+        raise TypeError(f"{where} takes client= or connection settings, not both: {sorted(settings)}")
+    return client

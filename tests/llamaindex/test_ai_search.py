@@ -28,7 +28,7 @@ def instance(emulator: LocalEmulator) -> Iterator[tuple[WorkersAI, str]]:
 
 def test_retriever_nodes_carry_file_chunk_and_score(instance: tuple[WorkersAI, str]) -> None:
     client, name = instance
-    retriever = AISearchRetriever(name, workers_ai=client, max_num_results=2)
+    retriever = AISearchRetriever(name, client=client, max_num_results=2)
     nodes = retriever.retrieve("How many hives do the orchard's bees live in?")
     assert 1 <= len(nodes) <= 2
     top = nodes[0]
@@ -40,16 +40,16 @@ def test_retriever_nodes_carry_file_chunk_and_score(instance: tuple[WorkersAI, s
 
 def test_retriever_options_and_async(instance: tuple[WorkersAI, str]) -> None:
     client, name = instance
-    only_mill = AISearchRetriever(name, workers_ai=client, filters={"folder": "mill/"}, score_threshold=0.0)
+    only_mill = AISearchRetriever(name, client=client, filters={"folder": "mill/"}, score_threshold=0.0)
     nodes = asyncio.run(only_mill.aretrieve("How many hives do the orchard's bees live in?"))
     assert [n.node.metadata["filename"] for n in nodes] == ["mill/wheels.md"]
     with pytest.raises(BadInput):
-        AISearchRetriever(name, workers_ai=client, score_threshold=2.0).retrieve("anything")
+        AISearchRetriever(name, client=client, score_threshold=2.0).retrieve("anything")
 
 
 def test_query_engine_answers_with_source_nodes(instance: tuple[WorkersAI, str]) -> None:
     client, name = instance
-    engine = AISearchQueryEngine(name, workers_ai=client)
+    engine = AISearchQueryEngine(name, client=client)
     response = engine.query("How many times a minute does the mill wheel on the Sorrel turn?")
     assert "eleven" in str(response)
     assert response.source_nodes[0].node.metadata["filename"] == "mill/wheels.md"

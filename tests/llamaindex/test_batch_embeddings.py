@@ -49,7 +49,7 @@ def test_an_index_built_with_it_embeds_through_the_batch_api(
     logged_client: WorkersAI, request_log: RequestLog
 ) -> None:
     embed_model = _batch(logged_client)
-    store = VectorizeVectorStore(f"li-batch-{uuid.uuid4().hex[:8]}", workers_ai=logged_client)
+    store = VectorizeVectorStore(f"li-batch-{uuid.uuid4().hex[:8]}", client=logged_client)
     store.create_index(embed_model=embed_model)
     request_log.requests.clear()
     index = VectorStoreIndex(

@@ -192,7 +192,7 @@ def test_retriever_directly(conn: dict[str, Any]) -> None:
 async def test_a_bad_node_stops_add_before_any_request(
     logged_client: Any, request_log: RequestLog, use_async: bool
 ) -> None:
-    store = VectorizeVectorStore(f"li-bad-{uuid.uuid4().hex[:8]}", workers_ai=logged_client)
+    store = VectorizeVectorStore(f"li-bad-{uuid.uuid4().hex[:8]}", client=logged_client)
     store.create_index(8)
     batch = nodes(30, 8)
     batch[21].text = "x" * 11_000  # over the 10 KiB metadata limit once stored

@@ -39,9 +39,7 @@ def _rows(client: WorkersAI, database: str, store: VectorizeVectorStore) -> dict
 
 
 def _store(client: WorkersAI, embed_model: WorkersAIEmbedding, database: str | None) -> VectorizeVectorStore:
-    store = VectorizeVectorStore(
-        f"li-long-{uuid.uuid4().hex[:8]}", workers_ai=client, d1_database_id=database
-    )
+    store = VectorizeVectorStore(f"li-long-{uuid.uuid4().hex[:8]}", client=client, d1_database_id=database)
     store.create_index(embed_model=embed_model)
     return store
 

@@ -125,7 +125,7 @@ def test_langchain_add_texts(emulator: LocalEmulator, client: WorkersAI, kind: s
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_llamaindex_add(emulator: LocalEmulator, client: WorkersAI, kind: str) -> None:
-    store = LIStore(f"lost-li-{uuid.uuid4().hex[:6]}", workers_ai=client)
+    store = LIStore(f"lost-li-{uuid.uuid4().hex[:6]}", client=client)
     store.create_index(DIMS)
     nodes = [TextNode(id_=f"node-{i}", text=f"node {i}", embedding=values(i)) for i in range(120)]
     with LostAnswers(emulator, kind, seed=7) as faults:

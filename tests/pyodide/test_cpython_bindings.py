@@ -70,7 +70,7 @@ async def test_vector_store_add_query_with_filter_delete(core: tuple[Core, str],
         TextNode(id_=f"n{i}", text=t, embedding=v, metadata={"topic": "geo" if i < 2 else "bio"})
         for i, (t, v) in enumerate(zip(TEXTS, vectors, strict=True))
     ]
-    store = VectorizeVectorStore(index, workers_ai=client)
+    store = VectorizeVectorStore(index, client=client)
     assert await store.async_add(nodes) == ["n0", "n1", "n2"]
     query_vector = await embed.aget_query_embedding("capital of France")
     found = await store.aquery(VectorStoreQuery(query_embedding=query_vector, similarity_top_k=3))

@@ -4,7 +4,8 @@
 - vector ids are 1..64 bytes of UTF-8; values are finite numbers within float32's range (Vectorize
   stores float32); namespaces are 1..64 bytes;
 - metadata is an object of at most 10 KiB (compact JSON), with keys that are not empty and contain no
-  ``.`` or ``"`` and do not start with ``$``;
+  ``.`` or ``"`` and do not start with ``$``, and no NaN or infinity (JSON has none: orjson would
+  write ``null``, a silently different value);
 - topK is at most 100, or 50 with values or all metadata returned; a write takes at most 5000 vectors.
 
 Text that cannot be UTF-8 (a lone surrogate) and metadata nested too deep to serialize are
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import jsonlib
-from ..errors import BadInput
+from ..errors import BadInput, MetadataTooLarge
 from ..raw_vectors import FLOAT32_OVERFLOW, MAX_FLOAT32, RawVector
 
 MAX_ID_BYTES = 64
@@ -101,9 +102,20 @@ def check_id(vector_id: Any) -> str:
     return vector_id
 
 
+def _not_finite(value: Any) -> bool:
+    """True for a float NaN or infinity (numpy's too): JSON has no such number, and orjson writes it as
+    ``null``, so the stored metadata would silently differ from what was given."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (str, int, Mapping, list)) or value is None:
+        return False
+    return isinstance(value, numbers.Real) and not math.isfinite(value)
+
+
 def check_metadata_keys(value: Any, where: str = "metadata") -> None:
     """Every key at every depth is a non-empty string without ``.`` or ``"`` and not starting with
-    ``$`` (walked without recursion, so depth alone cannot raise ``RecursionError``)."""
+    ``$``, and no number is NaN or infinite (walked without recursion, so depth alone cannot raise
+    ``RecursionError``)."""
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
         item, path = stack.pop()
@@ -115,8 +127,18 @@ def check_metadata_keys(value: Any, where: str = "metadata") -> None:
                     raise BadInput(f"{path}: key {key!r} may not contain '.' or '\"' or start with '$'")
                 if isinstance(sub, (Mapping, list)):
                     stack.append((sub, f"{path}.{key}"))
+                elif _not_finite(sub):
+                    raise BadInput(
+                        f"{path}: {key!r} is {sub}, which JSON cannot carry (it would be stored as null)"
+                    )
         elif isinstance(item, list):
-            stack.extend((sub, path) for sub in item if isinstance(sub, (Mapping, list)))
+            for sub in item:
+                if isinstance(sub, (Mapping, list)):
+                    stack.append((sub, path))
+                elif _not_finite(sub):
+                    raise BadInput(
+                        f"{path}: a list holds {sub}, which JSON cannot carry (it would be stored as null)"
+                    )
 
 
 def check_metadata(metadata: Any, vector_id: str = "", size: int | None = None) -> None:
@@ -132,7 +154,7 @@ def check_metadata(metadata: Any, vector_id: str = "", size: int | None = None) 
     except ValueError as exc:
         raise BadInput(f"metadata of {vector_id!r} cannot be sent as JSON: {exc}") from None
     if size > MAX_METADATA_BYTES:
-        raise BadInput(
+        raise MetadataTooLarge(
             f"metadata of {vector_id!r} is {size} bytes; the limit is {MAX_METADATA_BYTES} (10 KiB)"
         )
 

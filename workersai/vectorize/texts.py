@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..d1 import D1, QueryResult, Statement
-from ..errors import BadInput
+from ..errors import BadInput, MetadataTooLarge
 from .checks import MAX_METADATA_BYTES, check_index_name, check_metadata, compact
 
 MAX_TEXT_BYTES = 1_000_000
@@ -70,13 +70,21 @@ class TextTooLong(BadInput):
 
 def check_text_fits(metadata: Mapping[str, Any], vector_id: str, position: int, text: str) -> None:
     """:func:`~.checks.check_metadata` for metadata that holds ``text``: over 10 KiB, a
-    :class:`TextTooLong` naming the document and both fixes."""
+    :class:`TextTooLong` naming the document and both fixes, or, when the metadata is over the limit
+    even without the text, :class:`~workersai.errors.MetadataTooLarge` (a shorter text would not help)."""
     try:
         size: int | None = len(compact(metadata))
     except ValueError:
         size = None  # check_metadata says why it cannot be sent
     if size is not None and size > MAX_METADATA_BYTES:
-        raise TextTooLong(vector_id, position, len(text.encode("utf-8", "surrogatepass")), size)
+        text_bytes = len(text.encode("utf-8", "surrogatepass"))
+        if size - text_bytes > MAX_METADATA_BYTES:  # too large even without the text: the metadata's fault
+            raise MetadataTooLarge(
+                f"the metadata of document {vector_id!r} (number {position} in this call, counting from 0) "
+                f"is {size - text_bytes:,} bytes without its text, over Vectorize's limit of "
+                f"{MAX_METADATA_BYTES:,} bytes (10 KiB) per vector: keep less in the document's metadata"
+            )
+        raise TextTooLong(vector_id, position, text_bytes, size)
     check_metadata(metadata, vector_id, size)
 
 
