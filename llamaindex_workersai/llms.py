@@ -35,7 +35,8 @@ from pydantic import Field, model_validator
 from workersai import DEFAULT_CHAT_MODEL
 from workersai import WorkersAI as CoreClient
 from workersai.catalog import get_model
-from workersai.chat import CHAT_OPTIONS, ChatOptions, ToolCallAccumulator, take_chat_options
+from workersai.chat import CHAT_OPTIONS, ChatOptions, take_chat_options
+from workersai.chat_answers import ToolCallAccumulator
 from workersai.errors import BadInput
 from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from workersai import DEFAULT_CHAT_MODEL, BadInput, WorkersAI
-from workersai.chat import parse_chat_result
+from workersai.chat_answers import parse_chat_result
 
 from .conftest import RequestLog
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from langchain_workersai import ChatWorkersAI
 from llamaindex_workersai import WorkersAI as LlamaWorkersAI
 from workersai import BadInput, WorkersAI
-from workersai.chat import ToolCallAccumulator
+from workersai.chat_answers import ToolCallAccumulator
 from workersai.local import LocalEmulator
 
 pytestmark = pytest.mark.usefixtures("local_llamaindex_settings")

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from workersai import StreamInterrupted, WorkersAI
-from workersai.chat import ToolCallAccumulator
+from workersai.chat_answers import ToolCallAccumulator
 from workersai.local import LocalEmulator
 from workersai.streaming import iter_sse_json
 
@@ -87,7 +87,7 @@ def test_stream_without_done_raises() -> None:
 
 
 def test_openai_style_stream_is_parsed(client: WorkersAI) -> None:
-    from workersai.chat import parse_stream_event
+    from workersai.chat_answers import parse_stream_event
 
     body = {
         "model": "@cf/meta/llama-3.1-8b-instruct-fast",

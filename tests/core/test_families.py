@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from workersai import BadInput, WorkersAI
-from workersai.chat import build_chat_payload, parse_chat_result, parse_stream_event
+from workersai.chat import build_chat_payload
+from workersai.chat_answers import parse_chat_result, parse_stream_event
 from workersai.errors import ServerError
 from workersai.reasoning import ThinkSplitter, split_think
 
@@ -59,7 +60,7 @@ def test_tool_call_deltas_merge_by_index_whatever_their_order(wire: Wire, core: 
         call(0, arguments='{"y": "z"}'),
         '{"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}',
     )
-    from workersai.chat import ToolCallAccumulator
+    from workersai.chat_answers import ToolCallAccumulator
 
     merged = ToolCallAccumulator()
     chunks = list(core.stream_chat("hi"))

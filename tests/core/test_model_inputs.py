@@ -13,7 +13,8 @@ import pytest
 
 from workersai import BadInput, WorkersAI
 from workersai.catalog import get_model
-from workersai.chat import SCHEMA_PROMPT, build_chat_payload, parse_chat_result
+from workersai.chat import SCHEMA_PROMPT, build_chat_payload
+from workersai.chat_answers import parse_chat_result
 
 from .conftest import Wire, envelope
 

@@ -10,11 +10,10 @@ from typing_extensions import Unpack
 
 from .. import jsonlib
 from ..catalog import GENERATION_TASK, is_third_party
-from ..chat import (
-    ChatOptions,
+from ..chat import ChatOptions, build_chat_payload
+from ..chat_answers import (
     StopFilter,
     ToolCallAccumulator,
-    build_chat_payload,
     parse_chat_result,
     parse_stream_event,
     thinks_in_text,
