@@ -19,6 +19,7 @@ from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
 from .responses import envelope
 from .rules import vectorize as rules
+from .vectorize_batch import parse_write
 
 VectorizeHandler = Callable[[Request, Decision], Awaitable[Response]]
 
@@ -71,10 +72,10 @@ def vectorize_routes(emu: Emulator, prefix: str) -> list[Route]:
             if part is None:
                 raise rules.invalid("multipart body needs a 'vectors' part")
             raw = await part.read() if hasattr(part, "read") else str(part).encode()
-        # Parsed in a worker thread, like the store's own work: a body is megabytes of numbers, and the
-        # event loop keeps answering other requests meanwhile.
-        vectors = await call(rules.ndjson, raw, discard)
-        mutation = await call(emu.vectorize_store().write, *where(request), kind, vectors)
+        # Parsed off the event loop (a big body in a worker process, see vectorize_batch): a body is
+        # megabytes of numbers, and the loop keeps answering other requests meanwhile.
+        batch = await call(parse_write, raw, discard)
+        mutation = await call(emu.vectorize_store().write, *where(request), kind, batch)
         return envelope({"mutationId": mutation})
 
     async def insert(request: Request, decision: Decision) -> Response:

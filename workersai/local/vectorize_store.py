@@ -38,6 +38,7 @@ from .rules.vectorize import (
     MAX_METADATA_INDEXES,
     QUERY_DIMENSIONS,
 )
+from .vectorize_batch import VectorBatch, pack
 from .vectorize_index import LiveIndex, indexed_values
 
 log = logging.getLogger("workersai.local.vectorize")
@@ -77,6 +78,24 @@ def _rollback(db: sqlite3.Connection) -> None:
 def _dumps(value: Any) -> str:
     """Compact JSON text (orjson: every write stores each vector's metadata)."""
     return orjson.dumps(value).decode()
+
+
+def _check_dimensions(batch: VectorBatch, expected: int) -> None:
+    """40012 for the first vector whose length differs from the first one's, or for the first vector
+    when they all differ from the index's ``expected`` dimensions."""
+    lengths = batch.lengths
+    if not lengths:
+        return
+    odd = next((k for k, n in enumerate(lengths) if n != lengths[0]), None)
+    if odd is None and lengths[0] != expected:
+        odd = 0
+    if odd is not None:
+        raise VectorizeError(
+            400,
+            INSERT_DIMENSIONS,
+            f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {batch.records[odd]['id']!r} has {lengths[odd]} "
+            f"dimensions, the index expects {expected}",
+        )
 
 
 def _now() -> str:
@@ -220,29 +239,17 @@ class VectorizeStore:
         return self._enqueue(account, name, "metadata_delete", {"propertyName": prop})
 
     # -- writes ---------------------------------------------------------------------------------
-    def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]]) -> str:
-        """Durably enqueue an insert or upsert of checked vectors; returns its mutation id. The values
-        are kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
-        dims = len(vectors[0]["values"]) if vectors else 0
-        values = np.asarray([v["values"] for v in vectors], dtype=np.float32) if vectors else None
-        bad = next((v for v in vectors if len(v["values"]) != dims), None)
-        records = [
-            {"id": v["id"], "metadata": v.get("metadata"), "namespace": v.get("namespace")} for v in vectors
-        ]
+    def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]] | VectorBatch) -> str:
+        """Durably enqueue an insert or upsert of checked vectors (or of a batch already packed, see
+        :mod:`.vectorize_batch`); returns its mutation id. The values are kept as one float32 blob, the
+        rest (ids, metadata, namespaces) as JSON."""
+        batch = vectors if isinstance(vectors, VectorBatch) else pack(vectors)
         with self._lock:
             # Checked under the lock that also guards delete + re-create: the index this mutation is
             # queued for has the dimensions its blob was made for.
-            expected = self._index_row(account, name)[2]
-            odd = bad if bad is not None else (vectors[0] if dims != expected else None)
-            if odd is not None:
-                raise VectorizeError(
-                    400,
-                    INSERT_DIMENSIONS,
-                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {odd['id']!r} has {len(odd['values'])} "
-                    f"dimensions, the index expects {expected}",
-                )
-            blob = values.tobytes() if values is not None else b""
-            return self._enqueue(account, name, kind, records, blob)
+            _check_dimensions(batch, self._index_row(account, name)[2])
+            blob = batch.values.tobytes() if batch.values is not None else b""
+            return self._enqueue(account, name, kind, batch.records, blob)
 
     def delete_ids(self, account: str, name: str, ids: list[str]) -> str:
         return self._enqueue(account, name, "delete", ids)
