@@ -32,7 +32,7 @@ from .ai_routes import generate
 from .ai_search_store import AISearchStore
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
-from .generator import Generation
+from .generation import Generation
 from .responses import envelope
 from .rules import ai_search as rules
 from .rules import paging

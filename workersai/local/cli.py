@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .faults import ERRORS, FaultPlan, InjectedFaultLog
-from .generators import GENERATOR_ENV, GENERATORS
+from .generator_choice import GENERATOR_ENV, GENERATORS
 from .install import INSTALL_MODELS, install_models, missing_extra_modules
 
 TOKEN_ENV = "WORKERSAI_LOCAL_TOKEN"
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         raise SystemExit(2)
     args = parse_args(argv)
-    from .encoder import MODEL_DIR_ENV
+    from .minilm import MODEL_DIR_ENV
     from .startup import StartupError, startup_checks
 
     if args.model_dir is not None:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from .app import EmulatorConfig, create_app
-    from .embedder import Embedder
+    from .embeddings import Embedder
     from .server import LOCAL_ACCOUNT_ID
 
     token = _token(args.token, args.data_dir)
