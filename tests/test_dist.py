@@ -45,7 +45,7 @@ IMPORT_ALL = (
     "        getattr(module, name)  # imports the submodule it lives in\n"
 )
 CORE = "from workersai import WorkersAI\nfrom workersai.vectorize import Vectorize\n"
-LOCAL = "import workersai.local.app, workersai.local.lm.engine, workersai.local.encoder\n"
+LOCAL = "import workersai.local.app, workersai.local.lm.engine, workersai.local.minilm\n"
 
 SMOKE: dict[str, str] = {
     "none": CORE

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from workersai.local import LocalEmulator
-from workersai.local.generators import GENERATOR_ENV
+from workersai.local.generator_choice import GENERATOR_ENV
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))

@@ -25,10 +25,11 @@ from starlette.routing import Route
 from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
 from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
-from .encoder import Array
+from .extractive import schema_in_prompt
 from .faults import Decision, FaultInjector
 from .gateway import default_gateway_for
-from .generator import CANCEL, Generation, schema_in_prompt
+from .generation import CANCEL, Generation
+from .minilm import Array
 from .model_schemas import answers_chat_completions_output, typed_answers_legacy, typed_output_declares
 from .responses import ApiError, FastJSONResponse, envelope, fault_response
 from .rules import ai as rules

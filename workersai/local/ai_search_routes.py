@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -27,11 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..catalog import get_model
+from ..catalog import ModelInfo, get_model
 from .ai_routes import generate
 from .ai_search_store import AISearchStore
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .faults import Decision
+from .generation import Generation
 from .responses import envelope
 from .rules import ai_search as rules
 from .rules import paging
@@ -72,154 +73,188 @@ def search_query(messages: list[dict[str, str]], rewrite: bool) -> str:
     return " ".join(asked[-3:]) if rewrite else asked[-1]
 
 
-def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
-    """The routes under ``prefix`` (``/client/v4/accounts/{account_id}``), both path styles."""
+async def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker thread: every store call (embedding, search), off the event loop."""
+    return await run_in_threadpool(fn, *args)
 
-    def store() -> AISearchStore:
-        return ai_search_store(emu)
 
-    async def call(fn: Callable[..., Any], *args: Any) -> Any:
-        return await run_in_threadpool(fn, *args)
+def scope(request: Request) -> tuple[str, str]:
+    """The account and namespace of the path: every store call is scoped by both."""
+    account = str(request.path_params["account_id"])
+    return account, str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
 
-    def scope(request: Request) -> tuple[str, str]:
-        """The account and namespace of the path: every store call is scoped by both."""
-        account = str(request.path_params["account_id"])
-        return account, str(request.path_params.get("namespace", DEFAULT_NAMESPACE))
 
-    def where(request: Request) -> tuple[str, str, str]:
-        return (*scope(request), str(request.path_params["id"]))
+def where(request: Request) -> tuple[str, str, str]:
+    """The account, namespace and instance id of the path."""
+    return (*scope(request), str(request.path_params["id"]))
 
-    async def body(request: Request) -> dict[str, Any]:
-        return rules.json_object(await emu.read_body(request, MAX_JSON_BODY_BYTES))
 
-    def paged(request: Request, found: list[dict[str, Any]]) -> Response:
-        """One page of ``found`` as the SDK's ``V4PagePaginationArray`` reads it (per_page at most 100,
-        the API reference's maximum for instances/items list; the default is not stated: 20 here)."""
-        chosen = paging.page(
-            request.query_params, default_per_page=20, max_per_page=100, code=rules.INVALID, prefix=""
-        )
-        return JSONResponse(paging.listing(*chosen.of(found)))
+def paged(request: Request, found: list[dict[str, Any]]) -> Response:
+    """One page of ``found`` as the SDK's ``V4PagePaginationArray`` reads it (per_page at most 100,
+    the API reference's maximum for instances/items list; the default is not stated: 20 here)."""
+    chosen = paging.page(
+        request.query_params, default_per_page=20, max_per_page=100, code=rules.INVALID, prefix=""
+    )
+    return JSONResponse(paging.listing(*chosen.of(found)))
 
-    async def instances(request: Request, decision: Decision) -> Response:
+
+def filter_instances(found: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The instances a list asks for: ``search`` (id contains, case-insensitive) and ``order_by``
+    ``created_at`` (the one order the API reference lists) in ``order_by_direction``."""
+    wanted = (query.get("search") or "").lower()
+    found = [i for i in found if wanted in str(i["id"]).lower()]
+    if query.get("order_by") == "created_at":
+        found.sort(key=lambda i: str(i["created_at"]), reverse=query.get("order_by_direction") == "desc")
+    return found
+
+
+async def read_upload(emu: Emulator, request: Request) -> tuple[str, str, int, Any]:
+    """An item upload, checked: ``(key, text, size in bytes, metadata)`` from a multipart body with a
+    ``file`` part (and an optional ``metadata`` part)."""
+    await emu.read_body(request, rules.MAX_FILE_BYTES + 64 * 1024)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise rules.invalid("upload an item as multipart/form-data with a 'file' part")
+    form = await request.form(max_part_size=rules.MAX_FILE_BYTES + 1)
+    part = form.get("file")
+    if not isinstance(part, UploadFile):
+        raise rules.invalid("multipart body needs a 'file' part with a filename")
+    data = await part.read()
+    key = str(part.filename or "")
+    return key, rules.upload_file(key, data), len(data), rules.upload_metadata(form.get("metadata"))
+
+
+def answer_model(instance: dict[str, Any]) -> tuple[str, ModelInfo]:
+    """The model named for answers (the instance's ``ai_search_model``) and the catalog model that
+    stands in for it (:data:`FALLBACK_MODEL` when the named one is not in the catalog)."""
+    name = str(instance.get("ai_search_model") or FALLBACK_MODEL)
+    info = get_model(name) or get_model(FALLBACK_MODEL)
+    assert info is not None
+    return name, info
+
+
+def chat_completion(model: str, gen: Generation, chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer in the OpenAI chat-completion shape plus the chunks it was given (API reference,
+    instances/methods/chat_completions: {id, object, model, choices, chunks})."""
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": gen.text}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": gen.prompt_tokens,
+            "completion_tokens": gen.completion_tokens,
+            "total_tokens": gen.prompt_tokens + gen.completion_tokens,
+        },
+        "chunks": chunks,
+    }
+
+
+class AISearchHandlers:
+    """One handler per route; each checks the request (:mod:`.rules.ai_search`) and hands the work to
+    the store in a worker thread."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+
+    def store(self) -> AISearchStore:
+        return ai_search_store(self.emu)
+
+    async def body(self, request: Request) -> dict[str, Any]:
+        return rules.json_object(await self.emu.read_body(request, MAX_JSON_BODY_BYTES))
+
+    # -- instances -----------------------------------------------------------------------------
+    async def instances(self, request: Request, decision: Decision) -> Response:
         if request.method == "GET":
-            found = await call(store().list_instances, *scope(request))
-            q = request.query_params
-            wanted = (q.get("search") or "").lower()  # "id contains", case-insensitive
-            found = [i for i in found if wanted in str(i["id"]).lower()]
-            if q.get("order_by") == "created_at":  # the one order_by the API reference lists
-                found.sort(key=lambda i: str(i["created_at"]), reverse=q.get("order_by_direction") == "desc")
-            return paged(request, found)
-        data = await body(request)
+            found = await call(self.store().list_instances, *scope(request))
+            return paged(request, filter_instances(found, request.query_params))
+        data = await self.body(request)
         instance = rules.instance_id(data.get("id"))
-        return envelope(await call(store().create, *scope(request), instance, rules.settings(data)))
+        return envelope(await call(self.store().create, *scope(request), instance, rules.settings(data)))
 
-    async def one(request: Request, decision: Decision) -> Response:
+    async def one(self, request: Request, decision: Decision) -> Response:
         if request.method == "GET":
-            return envelope(await call(store().get, *where(request)))
+            return envelope(await call(self.store().get, *where(request)))
         if request.method == "DELETE":
-            return envelope(await call(store().delete, *where(request)))
-        return envelope(await call(store().update, *where(request), await body(request)))
+            return envelope(await call(self.store().delete, *where(request)))
+        return envelope(await call(self.store().update, *where(request), await self.body(request)))
 
-    async def items(request: Request, decision: Decision) -> Response:
+    async def stats(self, request: Request, decision: Decision) -> Response:
+        return envelope(await call(self.store().stats, *where(request)))
+
+    async def namespaces(self, request: Request, decision: Decision) -> Response:
+        account = str(request.path_params["account_id"])
+        found = await call(self.store().namespaces, account, DEFAULT_NAMESPACE)
+        wanted = (request.query_params.get("search") or "").lower()
+        return paged(request, [n for n in found if wanted in n["name"].lower()])
+
+    # -- items ---------------------------------------------------------------------------------
+    async def items(self, request: Request, decision: Decision) -> Response:
         if request.method == "GET":
-            return paged(request, await call(store().items, *where(request)))
-        await emu.read_body(request, rules.MAX_FILE_BYTES + 64 * 1024)
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise rules.invalid("upload an item as multipart/form-data with a 'file' part")
-        form = await request.form(max_part_size=rules.MAX_FILE_BYTES + 1)
-        part = form.get("file")
-        if not isinstance(part, UploadFile):
-            raise rules.invalid("multipart body needs a 'file' part with a filename")
-        data = await part.read()
-        key = str(part.filename or "")
-        text = rules.upload_file(key, data)
-        metadata = rules.upload_metadata(form.get("metadata"))
-        return envelope(await call(store().upload, *where(request), key, text, len(data), metadata))
+            return paged(request, await call(self.store().items, *where(request)))
+        key, text, size, metadata = await read_upload(self.emu, request)
+        return envelope(await call(self.store().upload, *where(request), key, text, size, metadata))
 
-    async def one_item(request: Request, decision: Decision) -> Response:
+    async def one_item(self, request: Request, decision: Decision) -> Response:
         item_id = str(request.path_params["item_id"])
         if request.method == "DELETE":
-            return envelope(await call(store().delete_item, *where(request), item_id))
-        found = [i for i in await call(store().items, *where(request)) if i["id"] == item_id]
+            return envelope(await call(self.store().delete_item, *where(request), item_id))
+        found = [i for i in await call(self.store().items, *where(request)) if i["id"] == item_id]
         if not found:
             raise rules.Rejected(404, None, f"item '{item_id}' not found")
         return envelope(found[0])
 
-    async def item_chunks(request: Request, decision: Decision) -> Response:
+    async def item_chunks(self, request: Request, decision: Decision) -> Response:
         item_id = str(request.path_params["item_id"])
-        return envelope(await call(store().chunks_of, *where(request), item_id))
+        return envelope(await call(self.store().chunks_of, *where(request), item_id))
 
+    # -- search and chat -----------------------------------------------------------------------
     async def retrieve(
-        request: Request,
+        self, request: Request
     ) -> tuple[list[dict[str, Any]], list[dict[str, str]], str, dict[str, Any]]:
-        data = await body(request)
+        """The chunks for a search or chat body: ``(chunks, messages, search query, instance)``."""
+        data = await self.body(request)
         messages = rules.messages(data)
-        instance = await call(store().get, *where(request))
+        instance = await call(self.store().get, *where(request))
         opts = rules.search_options(data, instance)
         query = search_query(messages, opts["rewrite"])
-        chunks = await call(store().search, *where(request), query, opts)
+        chunks = await call(self.store().search, *where(request), query, opts)
         return chunks, messages, query, instance
 
-    async def search(request: Request, decision: Decision) -> Response:
-        chunks, _, query, _ = await retrieve(request)
+    async def search(self, request: Request, decision: Decision) -> Response:
+        chunks, _, query, _ = await self.retrieve(request)
         return envelope({"search_query": query, "chunks": chunks})
 
-    async def chat(request: Request, decision: Decision) -> Response:
-        chunks, messages, _, instance = await retrieve(request)
+    async def chat(self, request: Request, decision: Decision) -> Response:
+        chunks, messages, _, instance = await self.retrieve(request)
         system = next((m["content"] for m in messages if m["role"] == "system"), None)
         system = system or instance.get("system_prompt_aisearch")
-        name = str(instance.get("ai_search_model") or FALLBACK_MODEL)
-        info = get_model(name) or get_model(FALLBACK_MODEL)
-        assert info is not None
-        gen = (await generate(emu, info, {"messages": context_messages(chunks, messages, system)})).gen
-        # The answer in the OpenAI chat-completion shape plus the chunks it was given (API reference,
-        # instances/methods/chat_completions: {id, object, model, choices, chunks}).
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": name,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": gen.text},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": gen.prompt_tokens,
-                    "completion_tokens": gen.completion_tokens,
-                    "total_tokens": gen.prompt_tokens + gen.completion_tokens,
-                },
-                "chunks": chunks,
-            }
-        )
+        name, info = answer_model(instance)
+        gen = (await generate(self.emu, info, {"messages": context_messages(chunks, messages, system)})).gen
+        return JSONResponse(chat_completion(name, gen, chunks))
 
-    async def stats(request: Request, decision: Decision) -> Response:
-        return envelope(await call(store().stats, *where(request)))
 
-    async def namespaces(request: Request, decision: Decision) -> Response:
-        found = await call(store().namespaces, str(request.path_params["account_id"]), DEFAULT_NAMESPACE)
-        wanted = (request.query_params.get("search") or "").lower()
-        return paged(request, [n for n in found if wanted in n["name"].lower()])
-
+def ai_search_routes(emu: Emulator, prefix: str) -> list[Route]:
+    """The routes under ``prefix`` (``/client/v4/accounts/{account_id}``), both path styles."""
+    h = AISearchHandlers(emu)
     Handler = Callable[[Request, Decision], Awaitable[Response]]
 
     def r(path: str, handler: Handler, *methods: str) -> Route:
         return Route(path, emu.guarded("ai-search", handler), methods=list(methods))
 
-    routes: list[Route] = [r(prefix + "/ai-search/namespaces", namespaces, "GET")]
+    routes: list[Route] = [r(prefix + "/ai-search/namespaces", h.namespaces, "GET")]
     for base in (prefix + "/ai-search/namespaces/{namespace}/instances", prefix + "/ai-search/instances"):
         inst = base + "/{id}"
         routes += [
-            r(base, instances, "GET", "POST"),
-            r(inst, one, "GET", "PUT", "DELETE"),
-            r(inst + "/items", items, "GET", "POST"),
-            r(inst + "/items/{item_id}", one_item, "GET", "DELETE"),
-            r(inst + "/items/{item_id}/chunks", item_chunks, "GET"),
-            r(inst + "/search", search, "POST"),
-            r(inst + "/chat/completions", chat, "POST"),
-            r(inst + "/stats", stats, "GET"),
+            r(base, h.instances, "GET", "POST"),
+            r(inst, h.one, "GET", "PUT", "DELETE"),
+            r(inst + "/items", h.items, "GET", "POST"),
+            r(inst + "/items/{item_id}", h.one_item, "GET", "DELETE"),
+            r(inst + "/items/{item_id}/chunks", h.item_chunks, "GET"),
+            r(inst + "/search", h.search, "POST"),
+            r(inst + "/chat/completions", h.chat, "POST"),
+            r(inst + "/stats", h.stats, "GET"),
         ]
     return routes

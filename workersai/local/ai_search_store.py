@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import Embedder
+from .embeddings import Embedder
 from .rules import ai_search as rules
 
 DB_FILE = "ai_search.sqlite3"

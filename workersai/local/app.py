@@ -32,7 +32,7 @@ from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
-from .embedder import Embedder
+from .embeddings import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
 from .gateway import gateway_routes

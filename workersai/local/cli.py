@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 from .faults import ERRORS, FaultPlan, InjectedFaultLog
-from .generators import GENERATOR_ENV, GENERATORS
+from .generator_choice import GENERATOR_ENV, GENERATORS
 from .install import INSTALL_MODELS, install_models, missing_extra_modules
 
 TOKEN_ENV = "WORKERSAI_LOCAL_TOKEN"
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    from .encoder import MODEL_DIR_ENV
+    from .minilm import MODEL_DIR_ENV
     from .startup import StartupError, startup_checks
 
     if args.model_dir is not None:
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from .app import EmulatorConfig, create_app
-    from .embedder import Embedder
+    from .embeddings import Embedder
     from .server import LOCAL_ACCOUNT_ID
 
     token = _token(args.token, args.data_dir)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .generator import Generation
+from .generation import Generation
 from .rules import ai as rules
 
 KEPT = 1000

@@ -18,11 +18,12 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .embedder import Embedder
+from .embeddings import Embedder
+from .extractive import LocalGenerator
 from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .gateway import Gateways
-from .generator import GenerationCancelled, LocalGenerator
-from .generators import GENERATOR_ENV, resolve_generator
+from .generation import GenerationCancelled
+from .generator_choice import GENERATOR_ENV, resolve_generator
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules

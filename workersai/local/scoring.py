@@ -22,7 +22,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from ..catalog import ModelInfo
-from .embedder import Embedder
+from .embeddings import Embedder
 from .rules.rerank import scoring
 
 

@@ -25,7 +25,7 @@ import uvicorn
 from ..client import WorkersAI
 from .app import EmulatorConfig, create_app
 from .control import EmulatorControl
-from .embedder import Embedder
+from .embeddings import Embedder
 from .faults import FaultPlan
 
 LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"

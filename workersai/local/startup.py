@@ -17,8 +17,8 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from .encoder import MODEL_DIR_ENV, MODEL_FILES, _model_dir
 from .install import INSTALL_MODELS
+from .minilm import MODEL_DIR_ENV, MODEL_FILES, _model_dir
 from .vectorize_store import DATABASE_FILE
 
 

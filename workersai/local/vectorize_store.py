@@ -38,6 +38,7 @@ from .rules.vectorize import (
     MAX_METADATA_INDEXES,
     QUERY_DIMENSIONS,
 )
+from .vectorize_batch import VectorBatch, pack
 from .vectorize_index import LiveIndex, indexed_values
 
 log = logging.getLogger("workersai.local.vectorize")
@@ -77,6 +78,39 @@ def _rollback(db: sqlite3.Connection) -> None:
 def _dumps(value: Any) -> str:
     """Compact JSON text (orjson: every write stores each vector's metadata)."""
     return orjson.dumps(value).decode()
+
+
+def _check_dimensions(batch: VectorBatch, expected: int) -> None:
+    """40012 for the first vector whose length differs from the first one's, or for the first vector
+    when they all differ from the index's ``expected`` dimensions."""
+    lengths = batch.lengths
+    if not lengths:
+        return
+    odd = next((k for k, n in enumerate(lengths) if n != lengths[0]), None)
+    if odd is None and lengths[0] != expected:
+        odd = 0
+    if odd is not None:
+        raise VectorizeError(
+            400,
+            INSERT_DIMENSIONS,
+            f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {batch.records[odd]['id']!r} has {lengths[odd]} "
+            f"dimensions, the index expects {expected}",
+        )
+
+
+def _kept_rows(kind: str, payload: list[dict[str, Any]], live: LiveIndex) -> list[int]:
+    """The rows of a write that change the index: every row of an upsert (a later row with the same id
+    wins when applied), and for an insert only the first row of each id not in the index yet (insert
+    leaves existing ids as they are, also within one batch)."""
+    if kind == "upsert":
+        return list(range(len(payload)))
+    seen: set[str] = set()
+    first = []
+    for k, r in enumerate(payload):
+        if r["id"] not in live.rows and r["id"] not in seen:
+            seen.add(r["id"])
+            first.append(k)
+    return first
 
 
 def _now() -> str:
@@ -220,29 +254,17 @@ class VectorizeStore:
         return self._enqueue(account, name, "metadata_delete", {"propertyName": prop})
 
     # -- writes ---------------------------------------------------------------------------------
-    def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]]) -> str:
-        """Durably enqueue an insert or upsert of checked vectors; returns its mutation id. The values
-        are kept as one float32 blob, the rest (ids, metadata, namespaces) as JSON."""
-        dims = len(vectors[0]["values"]) if vectors else 0
-        values = np.asarray([v["values"] for v in vectors], dtype=np.float32) if vectors else None
-        bad = next((v for v in vectors if len(v["values"]) != dims), None)
-        records = [
-            {"id": v["id"], "metadata": v.get("metadata"), "namespace": v.get("namespace")} for v in vectors
-        ]
+    def write(self, account: str, name: str, kind: str, vectors: list[dict[str, Any]] | VectorBatch) -> str:
+        """Durably enqueue an insert or upsert of checked vectors (or of a batch already packed, see
+        :mod:`.vectorize_batch`); returns its mutation id. The values are kept as one float32 blob, the
+        rest (ids, metadata, namespaces) as JSON."""
+        batch = vectors if isinstance(vectors, VectorBatch) else pack(vectors)
         with self._lock:
             # Checked under the lock that also guards delete + re-create: the index this mutation is
             # queued for has the dimensions its blob was made for.
-            expected = self._index_row(account, name)[2]
-            odd = bad if bad is not None else (vectors[0] if dims != expected else None)
-            if odd is not None:
-                raise VectorizeError(
-                    400,
-                    INSERT_DIMENSIONS,
-                    f"VECTOR_INSERT_DIMENSION_MISMATCH: vector {odd['id']!r} has {len(odd['values'])} "
-                    f"dimensions, the index expects {expected}",
-                )
-            blob = values.tobytes() if values is not None else b""
-            return self._enqueue(account, name, kind, records, blob)
+            _check_dimensions(batch, self._index_row(account, name)[2])
+            blob = batch.values.tobytes() if batch.values is not None else b""
+            return self._enqueue(account, name, kind, batch.records, blob)
 
     def delete_ids(self, account: str, name: str, ids: list[str]) -> str:
         return self._enqueue(account, name, "delete", ids)
@@ -327,89 +349,113 @@ class VectorizeStore:
         stored. Raises (with nothing changed) when the mutation cannot be applied."""
         live = self._load(account, name)
         db = self._db
-        to_memory: Callable[[], None] | None = None
         db.execute("BEGIN IMMEDIATE")
         try:
-            if kind in ("insert", "upsert"):
-                values = np.frombuffer(blob or b"", dtype=np.float32).reshape(len(payload), live.dimensions)
-                keep = [k for k, r in enumerate(payload) if kind == "upsert" or r["id"] not in live.rows]
-                if kind == "insert":  # insert leaves existing ids as they are (also within one batch)
-                    seen: set[str] = set()
-                    first = []
-                    for k in keep:
-                        if payload[k]["id"] not in seen:
-                            seen.add(payload[k]["id"])
-                            first.append(k)
-                    keep = first
-                props = self.metadata_indexes(account, name)
-                records = [payload[k] for k in keep]
-                indexed = [indexed_values(r.get("metadata"), props) for r in records]
-                db.executemany(
-                    "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
-                    (
-                        (
-                            account,
-                            name,
-                            r["id"],
-                            r.get("namespace"),
-                            values[k].tobytes(),
-                            _dumps(r["metadata"]) if r.get("metadata") is not None else None,
-                            _dumps(ix),
-                        )
-                        for k, r, ix in zip(keep, records, indexed, strict=True)
-                    ),
-                )
-
-                def to_memory() -> None:
-                    live.put_many(
-                        [r["id"] for r in records],
-                        values[keep],
-                        [r.get("namespace") for r in records],
-                        [r.get("metadata") for r in records],
-                        indexed,
-                    )
-
-            elif kind == "delete":
-                db.executemany(
-                    "DELETE FROM vectors WHERE account=? AND idx=? AND id=?",
-                    ((account, name, v) for v in payload),
-                )
-
-                def to_memory() -> None:
-                    for vid in payload:
-                        live.remove(vid)
-
-            elif kind == "metadata_create":
-                db.execute(
-                    "INSERT OR REPLACE INTO metadata_indexes VALUES (?,?,?,?)",
-                    (account, name, payload["propertyName"], payload["indexType"]),
-                )
-            elif kind == "metadata_delete":
-                db.execute(
-                    "DELETE FROM metadata_indexes WHERE account=? AND idx=? AND property=?",
-                    (account, name, payload["propertyName"]),
-                )
-            else:
-                raise ValueError(f"unknown mutation kind {kind!r}")
-            now = _now()
-            db.execute(
-                "UPDATE indexes SET processed_mutation=?, processed_at=?, modified_on=? "
-                "WHERE account=? AND name=?",
-                (mutation, now, now, account, name),
-            )
-            db.execute("DELETE FROM mutations WHERE seq=?", (seq,))  # applied: nothing left to keep
+            to_memory = self._store_mutation(live, account, name, kind, payload, blob)
+            self._mark_applied(seq, account, name, mutation)
             db.execute("COMMIT")
         except BaseException:
             _rollback(db)
             raise
         if to_memory is not None:
-            try:
-                to_memory()
-            except Exception:
-                # Committed, but the in-memory copy could not follow: drop it, the next read reloads
-                # the index from SQLite.
-                log.exception("vectorize: reloading index %s after a failed in-memory update", name)
-                self._live.pop((account, name), None)
+            self._follow_in_memory(account, name, to_memory)
+
+    def _store_mutation(
+        self, live: LiveIndex, account: str, name: str, kind: str, payload: Any, blob: bytes | None
+    ) -> Callable[[], None] | None:
+        """Write one mutation's rows in the open transaction; returns what then changes the in-memory
+        index (None when nothing there does)."""
+        if kind in ("insert", "upsert"):
+            return self._store_vectors(live, account, name, kind, payload, blob)
+        if kind == "delete":
+            return self._delete_vectors(live, account, name, payload)
+        if kind == "metadata_create":
+            self._db.execute(
+                "INSERT OR REPLACE INTO metadata_indexes VALUES (?,?,?,?)",
+                (account, name, payload["propertyName"], payload["indexType"]),
+            )
+            return None
+        if kind == "metadata_delete":
+            self._db.execute(
+                "DELETE FROM metadata_indexes WHERE account=? AND idx=? AND property=?",
+                (account, name, payload["propertyName"]),
+            )
+            return None
+        raise ValueError(f"unknown mutation kind {kind!r}")
+
+    def _store_vectors(
+        self,
+        live: LiveIndex,
+        account: str,
+        name: str,
+        kind: str,
+        payload: list[dict[str, Any]],
+        blob: bytes | None,
+    ) -> Callable[[], None]:
+        """An insert or upsert: the rows it keeps (:func:`_kept_rows`), with their filterable values
+        captured under the metadata indexes that exist now."""
+        values = np.frombuffer(blob or b"", dtype=np.float32).reshape(len(payload), live.dimensions)
+        keep = _kept_rows(kind, payload, live)
+        props = self.metadata_indexes(account, name)
+        records = [payload[k] for k in keep]
+        indexed = [indexed_values(r.get("metadata"), props) for r in records]
+        self._db.executemany(
+            "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?,?,?)",
+            (
+                (
+                    account,
+                    name,
+                    r["id"],
+                    r.get("namespace"),
+                    values[k].tobytes(),
+                    _dumps(r["metadata"]) if r.get("metadata") is not None else None,
+                    _dumps(ix),
+                )
+                for k, r, ix in zip(keep, records, indexed, strict=True)
+            ),
+        )
+
+        def to_memory() -> None:
+            live.put_many(
+                [r["id"] for r in records],
+                values[keep],
+                [r.get("namespace") for r in records],
+                [r.get("metadata") for r in records],
+                indexed,
+            )
+
+        return to_memory
+
+    def _delete_vectors(self, live: LiveIndex, account: str, name: str, ids: list[str]) -> Callable[[], None]:
+        self._db.executemany(
+            "DELETE FROM vectors WHERE account=? AND idx=? AND id=?", ((account, name, v) for v in ids)
+        )
+
+        def to_memory() -> None:
+            for vid in ids:
+                live.remove(vid)
+
+        return to_memory
+
+    def _mark_applied(self, seq: int, account: str, name: str, mutation: str) -> None:
+        """The bookkeeping of an applied mutation, in its transaction: ``processedUpToMutation`` moves
+        to it and it leaves the queue (applied: nothing left to keep)."""
+        now = _now()
+        self._db.execute(
+            "UPDATE indexes SET processed_mutation=?, processed_at=?, modified_on=? "
+            "WHERE account=? AND name=?",
+            (mutation, now, now, account, name),
+        )
+        self._db.execute("DELETE FROM mutations WHERE seq=?", (seq,))
+
+    def _follow_in_memory(self, account: str, name: str, to_memory: Callable[[], None]) -> None:
+        """Bring the in-memory index up to what has committed; if it cannot follow, drop it: the next
+        read reloads the index from SQLite."""
+        try:
+            to_memory()
+        except Exception:
+            log.exception("vectorize: reloading index %s after a failed in-memory update", name)
+            self._live.pop((account, name), None)
 
     def _load(self, account: str, name: str) -> LiveIndex:
         live = self._live.get((account, name))

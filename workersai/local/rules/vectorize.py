@@ -3,9 +3,12 @@
 Sources (read 2026-11-28):
 
 - Limits: https://developers.cloudflare.com/vectorize/platform/limits/ (dimensions 1536, float32
-  precision, id 64 bytes, metadata 10 KiB, topK 100 / with values or metadata 20 (the API's own errors
-  say 50 in 2026, see design.md), 5000 vectors and 100 MB per HTTP write, index and namespace names
-  64 bytes, 10 metadata indexes, 1000 vectors per list page).
+  precision, id 64 bytes, metadata 10 KiB, topK 100 / with values or metadata 20, 5000 vectors and
+  100 MB per HTTP write, index and namespace names 64 bytes, 10 metadata indexes, 1000 vectors per
+  list page). The topK ceiling with values or all metadata is 50 here, not the page's 20: the
+  service's own answer is ``VECTOR_QUERY_ERROR (code = 40025): max top K is 50, but got 60``
+  (https://github.com/rahilp/second-brain-cloudflare/pull/89, 2026-05-27; the same 50 in
+  https://github.com/doobidoo/mcp-memory-service/pull/1259).
 - Metadata keys: https://developers.cloudflare.com/vectorize/best-practices/insert-vectors/ ("Metadata
   keys cannot be empty, contain the dot character (.), contain the double-quote character ("), or start
   with the dollar character ($)"); values are stored as float32.
@@ -14,8 +17,11 @@ Sources (read 2026-11-28):
   2048 bytes; keys are not empty, do not start with ``$`` or contain ``"``, dots nest; operands are
   strings, numbers, booleans or null; ``$in``/``$nin`` take lists).
 - Index names: ``^[a-z][a-z0-9_-]*[a-z0-9]$``, at most 64 bytes (the limits page gives the length;
-  the pattern is the one collected in design.md from the API's validation errors, not re-verified
-  here). Matched with ``fullmatch``: ``$`` would let a trailing newline through.
+  the pattern is the API's OpenAPI schema ``vectorize_index-name``, ``^([a-z]+[a-z0-9_-]*[a-z0-9]+)$``,
+  the same set of names, as published from Cloudflare's schema in
+  https://raw.githubusercontent.com/api-evangelist/engineering-platform/refs/heads/main/json-schema/apis-io-engineering-platform-vectorize-index-name-schema.json;
+  newer copies of the schema declare the name a plain string, so the service's own check may be
+  looser). Matched with ``fullmatch``: ``$`` would let a trailing newline through.
 - Dimensions: 1..1536 (the limits page, and the API's OpenAPI schema ``vectorize_index-dimensions``:
   integer, minimum 1, maximum 1536); a create over the cap is refused as an invalid config (40026: the
   service's own code for it is not documented).
@@ -23,9 +29,14 @@ Sources (read 2026-11-28):
   a query parameter, ``"error"`` (the default) or ``"discard"``, "Behavior for ndjson parse failures".
   With ``discard`` a line that does not parse as JSON is skipped; a line that parses but breaks a rule
   is still refused (40026). The answer is only ``{mutationId}`` (v2 has no count to reflect skips).
-- Error codes observed from the service (design.md): 3000 index not found, 3002 duplicate name,
-  40006 query dimension mismatch, 40012 insert dimension mismatch, 40025 topK over the ceiling,
-  40026 invalid body, 40023 NDJSON that does not parse.
+- Error codes: 3000 index not found and 3002 duplicate name, probed on the live API in
+  https://github.com/alchemy-run/distilled/pull/308 (2026-05-28; it also saw the duplicate answered
+  with HTTP 400 where the emulator answers 409, and ``vectorize.index.duplicate_name`` in the message,
+  https://github.com/alchemy-run/alchemy-async/pull/650); 40025 topK over the ceiling (above). 40006
+  query dimension mismatch, 40012 insert dimension mismatch, 40026 invalid body and 40023 NDJSON that
+  does not parse are the codes this project recorded from the service's answers; no public page or
+  report states them (searched 2026-12-06), so they are the emulator's best knowledge, not a cited
+  fact.
 - ``delete_by_ids``: at most :data:`MAX_DELETE_IDS` (100) ids a request; more are refused whole with
   40007, "too many ids in payload; max id count is 100, got N" (not on the limits page; the service's
   answers as users report them: ``VECTOR_DELETE_ERROR (code = 40007): too many ids in payload; max id

@@ -7,5 +7,5 @@
 :mod:`.sse` holds what the streams share (frames, named events, pacing, padding, tool-call deltas);
 :mod:`.reasoning` the reasoning a catalog reasoning model shows, derived from the request and the
 generation. A new family is a new module next to these, rendering a
-:class:`~workersai.local.generator.Generation`.
+:class:`~workersai.local.generation.Generation`.
 """

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from ..generator import Generation
+from ..generation import Generation
 from .reasoning import pieces, usage_with_reasoning
 from .sse import DONE, padding, sse, tool_call_deltas
 

@@ -1,10 +1,10 @@
 """The reasoning a reasoning model shows, and how it counts.
 
 With the language model (``smollm2``) the reasoning is the model's own, generated before the answer
-(:meth:`~workersai.local.lm.generator.SmolLM2Generator.reason`). The extractive generator cannot reason:
-for it, :func:`template_reasoning` states what the answer was made from (the question, how many messages
-of context, the tool chosen or the JSON shape asked for), labelled as a template, so that every
-reasoning family still carries request-dependent reasoning apart from the answer.
+(:meth:`~workersai.local.lm.smollm2_generator.SmolLM2Generator.reason`). The extractive generator
+cannot reason: for it, :func:`template_reasoning` states what the answer was made from (the question,
+how many messages of context, the tool chosen or the JSON shape asked for), labelled as a template, so
+that every reasoning family still carries request-dependent reasoning apart from the answer.
 
 Either way the reasoning's tokens are output tokens (``Generation.reasoning_tokens``), inside the
 request's ``max_tokens`` together with the answer's.
@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..generator import Generation
+from ..generation import Generation
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 TEMPLATE_LABEL = "[extractive emulator: template, not model reasoning]"

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..generator import Generation
+from ..generation import Generation
 from .reasoning import pieces, usage_with_reasoning
 from .sse import sse_event
 

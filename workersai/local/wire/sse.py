@@ -13,7 +13,7 @@ from typing import Any
 from starlette.concurrency import iterate_in_threadpool
 
 from ..faults import INJECTED, Decision
-from ..generator import Generation
+from ..generation import Generation
 
 DONE = b"data: [DONE]\n\n"
 

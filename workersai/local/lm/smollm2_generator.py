@@ -1,6 +1,6 @@
 """The emulator's text generator backed by SmolLM2: the call shape of the extractive ``LocalGenerator``.
 
-``generate(messages, ...)`` returns a :class:`~workersai.local.generator.Generation`; ``stream(...)``
+``generate(messages, ...)`` returns a :class:`~workersai.local.generation.Generation`; ``stream(...)``
 returns a :class:`GenerationStream` that yields text pieces as they are decoded and fills the same
 ``Generation`` as it goes.
 
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..generator import Generation
+from ..generation import Generation
 from .engine import Completion, Engine, Prefix
 from .grammar import response_schema, strict_schema
 from .prompt import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, call_opening, chat_ids, tool_spec, tools_system_prompt

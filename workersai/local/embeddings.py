@@ -1,5 +1,5 @@
 """Embeddings for the emulator: the local encoder, a per-text cache, and the projection to each catalog
-model's dimensions (see :mod:`workersai.local.encoder`)."""
+model's dimensions (see :mod:`workersai.local.minilm`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .encoder import MODEL_DIMENSIONS, Array, SentenceEncoder, projection, shared_encoder
+from .minilm import MODEL_DIMENSIONS, Array, SentenceEncoder, projection, shared_encoder
 
 
 class Embedder:

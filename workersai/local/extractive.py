@@ -1,4 +1,4 @@
-"""The emulator's text generator: deterministic, extractive, and honest about being so.
+"""The emulator's extractive text generator: deterministic, extractive, and honest about being so.
 
 It is not a language model. It answers from the context it is given (system messages and earlier
 turns): it splits that context into sentences, ranks them against the question with the embedding
@@ -13,60 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .embedder import Embedder
-
-CANCEL: ContextVar[threading.Event | None] = ContextVar("workersai_local_cancel", default=None)
-"""Set (in the thread that starts a generation) to an event the route sets when its client goes away:
-the language model checks it before each token and stops (:class:`GenerationCancelled`)."""
-
-
-class GenerationCancelled(Exception):
-    """A generation stopped because the request it was for has no client any more."""
-
+from .embeddings import Embedder
+from .generation import Generation
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"(?:^|(?<=\s))[\"“']([^\"”']{1,200})[\"”']")
 _ASKED = re.compile(r"^\s*(?:query|question)\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _MESSAGE_OVERHEAD = 4  # template tokens around each chat message
-
-
-@dataclass
-class Generation:
-    """What the generator produced for one request."""
-
-    text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    json_value: Any = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    pieces: list[str] = field(default_factory=list)
-    reasoning_tokens: int = 0
-    """Tokens of the reasoning a reasoning model shows with this generation (counted as output)."""
-    live: Iterator[str] | None = field(default=None, repr=False, compare=False)
-    """While the language model is still generating: its pieces as they come (reading it runs the
-    model); the other fields are complete once it is exhausted."""
-
-    def text_pieces(self) -> Iterator[str]:
-        """The text's pieces: as they are generated when :attr:`live`, else the finished ones."""
-        return self.live if self.live is not None else iter(self.pieces)
-
-    @property
-    def usage(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
 
 
 def schema_in_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
