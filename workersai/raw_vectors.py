@@ -18,15 +18,19 @@ digits (so below 1e38, within float32), in an envelope without escapes and with 
 Anything else (a positive exponent, which may overflow float32; ``1 2``, ``0x1F``, ``1.2.3``,
 ``NaN``, ``01``, ...) goes to the parsed path.
 
-The checks are numpy passes over the array's bytes, as this runs for every answer of a bulk
-ingestion: digits are told from every other byte (the markers: ``-`` ``.`` ``e`` ``,`` ``[`` ``]`` or
-a byte no number holds), and the grammar is checked on the sequence of markers and the digit counts
-between them; the numbers themselves are never converted.
+The checks are bit operations, as this runs for every answer of a bulk ingestion: each byte's class
+(digit, ``0``, ``-``, ``.``, ``,``, ``e``, and the rows' brackets where the layout puts them) is a
+bitset of the array's bytes (one numpy comparison and one packing pass over the bytes per class), and
+the grammar is checked on the bitsets, 64 bytes a word: what may precede each byte, no leading zero,
+no run of 39 digits (shifts), one ``.`` and one exponent per number at most (an addition: a bit added
+at the first digit of a run carries through the run into the byte after it). The numbers themselves
+are never converted.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,84 +75,191 @@ class RawVector:
         return parsed
 
 
-def _array_end(body: bytes, start: int) -> int:
-    """The index of the ``]`` closing the array of arrays that opens at ``start`` (``ValueError`` for
-    any other layout)."""
-    pos = body.index(b"]", start)
+def _row_ends(body: bytes, start: int) -> list[int]:
+    """The indices of the ``]`` closing each row of the array of arrays that opens at ``start``, and
+    of the ``]`` closing the array last (``ValueError`` for any other layout): every ``]`` from
+    ``start`` on is found (``memchr``) and is followed by ``,`` (a row's) or ``]`` (the last row's)."""
+    ends = [body.index(b"]", start)]
     while True:
-        nxt = pos + 1
+        nxt = ends[-1] + 1
         if nxt >= len(body):
             raise ValueError("the data array is not closed")
         if body[nxt] == ord("]"):
-            return nxt
+            ends.append(nxt)
+            return ends
         if body[nxt] != ord(","):
             raise ValueError("unexpected text between rows")
-        pos = body.index(b"]", nxt)
+        ends.append(body.index(b"]", nxt))
 
 
-def _rows(data: memoryview, count: int) -> tuple[list[memoryview], int]:
-    """The rows of the data array ``data`` (``[[...],[...]]``) as views of their own JSON arrays, and
-    their length, when ``data`` is surely ``count`` flat rows of one length of JSON numbers that parse
-    to finite float32 values; ``ValueError`` otherwise (see the module docstring)."""
+class _Work:
+    """The arrays :func:`_rows` computes in, for data arrays of up to ``capacity`` bytes, kept for the
+    next answer (:data:`_IDLE`): fresh arrays of an answer's size each time cost more in page faults
+    than the checks themselves. ``chars``: one byte per byte of the data; ``bits``: bitsets of the
+    data's bytes (bit i: byte i) in uint64 words, one per row; ``carry``, ``counts``: one per word."""
+
+    def __init__(self, np: Any, capacity: int) -> None:
+        words = capacity // 64 + 2
+        self.capacity = capacity
+        self.chars = np.empty(capacity, np.uint8)
+        self.bits = np.empty((16, words), np.uint64)
+        self.carry = np.empty((2, words), np.bool_)
+        self.counts = np.empty(words + 1, np.int64)
+
+
+_IDLE: list[_Work] = []
+"""The :class:`_Work` not in use: one is taken for an answer and put back, so threads cutting answers
+at once each have their own."""
+_KEPT_CAPACITY = 8 << 20
+"""A :class:`_Work` for a larger data array is not kept (100 texts of 4,096 dimensions are ~5 MB)."""
+
+
+def _rows(data: memoryview, ends: list[int], count: int) -> tuple[list[memoryview], int]:
+    """The rows of the data array ``data`` (``[[...],[...]]``; ``ends``: the indices of its rows'
+    closing ``]`` and of its own, from :func:`_row_ends`) as views of their own JSON arrays, and their
+    length, when ``data`` is surely ``count`` flat rows of one length of JSON numbers that parse to
+    finite float32 values; ``ValueError`` otherwise (see the module docstring)."""
     try:
         import numpy as np  # the langchain extra's
     except ImportError:  # pragma: no cover - embed_raw then parses the answer whole
         raise ValueError("numpy is not installed") from None
+    if sys.byteorder != "little":  # pragma: no cover - the bitsets are packed into little-endian words
+        raise ValueError("a big-endian machine")
+    if len(ends) != count + 1:
+        raise ValueError(f"the data array does not hold {count} rows")
+    # Layout: "[[" row ("],[" row)* "]]". The rows' "]" are ``ends`` (every "]" of the array, each
+    # followed by "," or, the last, by "]"); their "[" are checked where they must be (after "[" or
+    # ","); any other "[" is a byte of no class below.
+    starts = [1] + [end + 2 for end in ends[:-2]]
+    if any(data[s] != _OPEN for s in starts):
+        raise ValueError("a row does not open where the previous one closed")
+    try:
+        work = _IDLE.pop()
+    except IndexError:
+        work = _Work(np, len(data))
+    if work.capacity < len(data):
+        work = _Work(np, len(data))
+    try:
+        per_row = _check(np, work, data, starts, ends)
+    finally:
+        if work.capacity <= _KEPT_CAPACITY:
+            _IDLE.append(work)
+    return [data[s : e + 1] for s, e in zip(starts, ends[:-1], strict=True)], per_row + 1
 
-    u8 = np.uint8
+
+def _check(np: Any, work: _Work, data: memoryview, starts: list[int], ends: list[int]) -> int:
+    """How many commas each row of ``data`` holds, when ``data`` is surely rows of JSON numbers that
+    parse to finite float32 values (:func:`_rows`); ``ValueError`` otherwise. Every array is
+    ``work``'s (``out=``): no array of the data's size is made."""
+    u8, u64 = np.uint8, np.uint64
+    n = len(data)
+    size = (n + 63) // 64 + 1  # uint64 words; the last is zero: no byte follows the array
+    packed = (n + 7) // 8
+    bits = work.bits[:, :size]
+    as_bytes = work.bits.view(u8)[:, : size * 8]
+    as_bytes[:6, packed:] = 0
+    bits[6:8] = 0
+    # Each byte's class as a bitset: one comparison and one packing pass each.
     chars = np.frombuffer(data, u8)
-    # Markers: every byte but digits ("-" "." "e" "," "[" "]", and anything that is not part of a
-    # number), in order, with their positions; between two of them only digits.
-    where = np.flatnonzero((chars - u8(_DIGIT_0)) >= u8(10))
-    marks = chars[where]
-    point, comma, minus = marks == u8(_POINT), marks == u8(_COMMA), marks == u8(_MINUS)
-    opens, closes = marks == u8(_OPEN), marks == u8(_CLOSE)
-    exp = (marks | u8(32)) == u8(_LOWER_E)
-    kinds = sum(np.count_nonzero(k) for k in (point, comma, minus, opens, closes, exp))
-    if kinds != marks.size:
-        raise ValueError("a character that is not part of a JSON number")
-    # Neighbouring markers and the ``gap`` of digits between them. A number's parts hold one digit or
-    # more: its integer part (after "[", "," or its "-"), fraction (after "."), exponent (after "e-");
-    # a "." or "e" cannot follow a "." or "e" of the same number. Touching: a "-" after "[", "," (a
-    # sign) or "e" (an exponent's: "e" is always followed by "-", as a positive exponent may overflow
-    # float32 and is left to the parsed path), brackets, and the comma between rows. A gap of 39
-    # digits or more (a number of 1e38 or more) is left to the parsed path too.
-    gap = np.diff(where) - 1
-    if int(gap.max(initial=0)) > 38:
-        raise ValueError("a number of 38 digits or more")
-    start, end = comma | opens, comma | closes
-    a_start, a_point, a_exp, a_close, a_minus = start[:-1], point[:-1], exp[:-1], closes[:-1], minus[:-1]
-    b_end, b_point, b_exp, b_minus = end[1:], point[1:], exp[1:], minus[1:]
-    exponent = np.zeros_like(minus)  # the "-" of an exponent
-    exponent[1:] = minus[1:] & exp[:-1]
-    a_exponent = exponent[:-1]
-    a_sign = a_minus & ~a_exponent
-    int_part = a_start | a_sign
-    number = (int_part & (b_end | b_point | b_exp)) | (a_point & (b_end | b_exp)) | (a_exponent & b_end)
-    touching = (b_minus & (a_start | a_exp)) | (opens[1:] & a_start) | (a_close & b_end)
-    if not ((number & (gap > 0)) | (touching & (gap == 0))).all():
+    value = work.chars[:n]
+    mask = value.view(np.bool_)
+    np.subtract(chars, u8(_DIGIT_0), out=value)
+    as_bytes[1, :packed] = np.packbits(value, bitorder="little")  # not "0": packbits packs nonzero as 1
+    as_bytes[0, :packed] = np.packbits(np.less(value, u8(10), out=mask), bitorder="little")
+    for row, char in ((2, _MINUS), (3, _POINT), (4, _COMMA)):
+        as_bytes[row, :packed] = np.packbits(np.equal(chars, u8(char), out=mask), bitorder="little")
+    np.bitwise_or(chars, u8(32), out=value)
+    as_bytes[5, :packed] = np.packbits(np.equal(value, u8(_LOWER_E), out=mask), bitorder="little")
+    for row, where in ((6, [0, *starts]), (7, ends)):
+        at = np.array(where, u64)
+        np.bitwise_or.at(bits[row], at >> u64(6), u64(1) << (at & u64(63)))
+    digit, zero, minus, point, comma, exp, start, closes, bad, t, u, spill, after_digit, exponent, run, _ = (
+        bits
+    )
+    np.invert(zero, out=zero)
+    np.bitwise_and(zero, digit, out=zero)
+    np.bitwise_or(start, comma, out=start)  # "[" or ","
+
+    def prev(source: Any, shift: int, out: Any) -> Any:
+        """``out``: bit i is bit i - ``shift`` of ``source`` (``shift`` below 64), what precedes."""
+        np.left_shift(source, shift, out=out)
+        np.right_shift(source[:-1], 64 - shift, out=spill[1:])
+        np.bitwise_or(out[1:], spill[1:], out=out[1:])
+        return out
+
+    def refuse(found: Any) -> None:
+        np.bitwise_or(bad, found, out=bad)
+
+    # What may precede each byte: a digit, "-", ".", "[" or "," a digit; a digit a "." and an "e";
+    # "[", "," or "e" a "-" (an exponent is negative: a positive one may overflow float32 and is left
+    # to the parsed path); a digit or "]" a "," and a "]". The rows' "[" are where the layout puts
+    # them. Any other byte (a letter, a space, a "[" elsewhere) is of no class: the byte after it
+    # (there is one: the array ends with "]") refuses it.
+    np.bitwise_or(digit, minus, out=u)
+    np.bitwise_or(u, point, out=u)
+    np.bitwise_or(u, start, out=u)
+    np.invert(prev(u, 1, t), out=t)
+    np.bitwise_and(t, digit, out=bad)
+    prev(digit, 1, after_digit)
+    np.bitwise_or(point, exp, out=u)
+    refuse(np.bitwise_and(u, np.invert(after_digit, out=t), out=t))
+    np.bitwise_or(start, exp, out=u)
+    refuse(np.bitwise_and(minus, np.invert(prev(u, 1, t), out=t), out=t))
+    np.bitwise_or(digit, closes, out=u)
+    np.invert(prev(u, 1, t), out=t)
+    refuse(np.bitwise_and(t, np.bitwise_or(comma, closes, out=u), out=t))
+    np.bitwise_and(minus, prev(exp, 1, exponent), out=exponent)  # an exponent's "-"
+    # No leading zero: no digit after a "0" that starts an integer part (after "[", "," or a sign;
+    # "e-05" is fine).
+    np.bitwise_and(minus, np.invert(exponent, out=u), out=u)
+    prev(np.bitwise_or(u, start, out=u), 2, t)
+    np.bitwise_and(t, prev(zero, 1, u), out=t)
+    refuse(np.bitwise_and(t, digit, out=t))
+    # A run of 39 digits or more (a number of 1e38 or more) is left to the parsed path. ``run``: bit
+    # i is set when bytes i - span + 1 ... i are digits, span doubling (2, 4, ... 32; then 39).
+    np.bitwise_and(digit, after_digit, out=run)
+    for span in (2, 4, 8, 16):
+        np.bitwise_and(run, prev(run, span, t), out=run)
+    refuse(np.bitwise_and(run, prev(run, 7, t), out=t))
+    # One "." and one exponent per number at most, the "." first: no "." after a "." or an exponent
+    # and their digits, no "e" after an exponent and its digits. A bit added at a run's first digit
+    # carries through the run, clearing it, into the byte after it.
+    not_digit = np.invert(digit, out=run)
+    for origins, refused in ((np.bitwise_or(point, exponent, out=u), point), (exponent, exp)):
+        if origins is exponent and not exponent.any():
+            break
+        total = np.add(digit, prev(origins, 1, t), out=t)
+        carry, spare = work.carry[:, :size]
+        np.less(total, digit, out=carry)
+        while carry.any():  # the carries out of a word, into the next, until none is left
+            np.add(total[1:], carry[:-1], out=total[1:])
+            np.logical_and(np.equal(total[1:], 0, out=spare[1:]), carry[:-1], out=spare[1:])
+            spare[0] = False
+            carry, spare = spare, carry
+        np.bitwise_and(total, not_digit, out=total)
+        refuse(np.bitwise_and(total, refused, out=total))
+    if bad.any():
         raise ValueError("not an array of arrays of JSON numbers with negative exponents")
-    # No leading zero: an integer part of two digits or more does not start with "0" ("e-05" is fine).
-    long_int = np.flatnonzero(int_part & (gap > 1))
-    if long_int.size and (chars[where[long_int] + 1] == u8(_DIGIT_0)).any():
-        raise ValueError("a number with a leading zero")
-    # Layout: "[[" row ("],[" row)* "]]", each row's brackets only there, one count of commas per row.
-    at_open, at_close = np.flatnonzero(opens), np.flatnonzero(closes)
-    last = marks.size - 1
-    if (
-        at_open.size != count + 1
-        or at_close.size != count + 1
-        or at_open[1] != 1
-        or at_close[-2] != last - 1
-        or not (at_open[2:] == at_close[:-2] + 2).all()
-    ):
-        raise ValueError(f"the data array does not hold {count} flat rows")
-    commas = np.cumsum(comma, dtype=np.int32)
-    per_row = commas[at_close[:-1]] - commas[at_open[1:]]
+    # One length: as many commas in each row.
+    commas = _bits_before(np, work, comma, np.array([starts, ends[:-1]], np.int64))
+    per_row = commas[1] - commas[0]
     if (per_row != per_row[0]).any():
         raise ValueError("embedding rows of different lengths")
-    starts, ends = where[at_open[1:]].tolist(), (where[at_close[:-1]] + 1).tolist()
-    return [data[s:e] for s, e in zip(starts, ends, strict=True)], int(per_row[0]) + 1
+    return int(per_row[0])
+
+
+def _bits_before(np: Any, work: _Work, bits: Any, positions: Any) -> Any:
+    """How many bits of ``bits`` (a bitset in uint64 words) lie before each of ``positions``: whole
+    words counted and summed, then the bits below each position in its own word."""
+    u64 = np.uint64
+    word, below = positions >> 6, (u64(1) << (positions & 63).astype(u64)) - u64(1)
+    if hasattr(np, "bitwise_count"):  # numpy 2
+        per_word = work.counts[: bits.size + 1]
+        per_word[0] = 0
+        np.cumsum(np.bitwise_count(bits), out=per_word[1:])
+        return per_word[word] + np.bitwise_count(bits[word] & below)
+    ones = np.unpackbits(bits.view(np.uint8), bitorder="little")  # numpy 1.26: no popcount
+    return np.cumsum(ones, dtype=np.int64)[positions] - ones[positions]
 
 
 def rows_from_body(body: bytes, count: int) -> list[RawVector]:
@@ -165,7 +276,8 @@ def rows_from_body(body: bytes, count: int) -> list[RawVector]:
     if body[colon : colon + 2] != b":[":
         raise ValueError("data is not an array right after its key")
     start = colon + 1
-    end = _array_end(body, start)
+    ends = _row_ends(body, start)
+    end = ends[-1]
     # The rest of the envelope, parsed: it proves the key found is result.data and gives the shape.
     # Without escapes and with one "data" in it, the key cut is the only key spelled "data".
     rest = body[:key] + b'"data":null' + body[end + 1 :]
@@ -177,7 +289,7 @@ def rows_from_body(body: bytes, count: int) -> list[RawVector]:
     result = envelope.get("result")
     if not isinstance(result, Mapping) or "data" not in result or result["data"] is not None:
         raise ValueError("the data key found is not the result's")
-    rows, dims = _rows(memoryview(body)[start : end + 1], count)
+    rows, dims = _rows(memoryview(body)[start : end + 1], [e - start for e in ends], count)
     shape = result.get("shape")
     if shape is not None and shape != [count, dims]:
         raise ValueError("the shape does not match the rows")
