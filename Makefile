@@ -48,7 +48,7 @@ pytest: install pyodide workers-types clients
 # The edit loop, under a minute: the core client's unit tests and the contract tests, without the language
 # model, Pyodide, browsers or whole processes (markers: pyproject.toml, tests/conftest.py).
 .PHONY: test-fast
-test-fast: install
+test-fast: install workers-types
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not (slow or lm or pyodide or browser)" tests/core tests/contract
 
 # tests/clients runs real clients nobody here wrote (langchain-openai, langchain-cloudflare, LlamaIndex's
