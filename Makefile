@@ -39,8 +39,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The whole suite, on every core (pytest-xdist; `PYTEST_WORKERS=0` runs it in one process). The reliability
+# figures are added up across the workers (tests/figures.py).
+PYTEST_WORKERS ?= auto
 pytest: install pyodide workers-types clients
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+
+# The edit loop, under a minute: the core client's unit tests and the contract tests, without the language
+# model, Pyodide, browsers or whole processes (markers: pyproject.toml, tests/conftest.py).
+.PHONY: test-fast
+test-fast: install workers-types
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not (slow or lm or pyodide or browser)" tests/core tests/contract
 
 # tests/clients runs real clients nobody here wrote (langchain-openai, langchain-cloudflare, LlamaIndex's
 # Cloudflare embeddings; pinned in its requirements.txt) against the emulator: installed into the test

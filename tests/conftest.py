@@ -1,4 +1,5 @@
-"""Shared fixtures: one local emulator per test session, over real HTTP on 127.0.0.1."""
+"""Shared fixtures: one local emulator per test session (per xdist worker), over real HTTP on 127.0.0.1;
+the suite's markers, given here by directory, module and fixture rather than test by test."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from tests import figures
+from tests.timing import HTTP_TIMEOUT_S
 from workersai import IndexNotFound, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
@@ -152,20 +155,62 @@ def logged_client(
     emulator: LocalEmulator, fast_retry: RetryPolicy, request_log: RequestLog
 ) -> Iterator[WorkersAI]:
     # httpx's own default timeout (5 s) is too short for 100 embeddings on a busy 2-core machine.
-    http = httpx.Client(timeout=60, event_hooks={"request": [request_log]})
-    ahttp = httpx.AsyncClient(timeout=60, event_hooks={"request": [request_log.ahook]})
+    http = httpx.Client(timeout=HTTP_TIMEOUT_S, event_hooks={"request": [request_log]})
+    ahttp = httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, event_hooks={"request": [request_log.ahook]})
     with emulator.client(retry_policy=fast_retry, http_client=http, async_http_client=ahttp) as c:
         yield c
     http.close()
 
 
+# -- markers (registered with their meaning in pyproject.toml; `make test-fast` deselects some) ----------
+
+_BY_DIRECTORY = {"pyodide": "pyodide", "contract": "contract"}
+"""tests/<directory>/ -> its marker."""
+_LM_FIXTURES = {"engine", "generator", "lm_cache", "lm"}
+"""Fixtures that load the language model (tests/local/conftest.py, tests/local/test_generation_bounds.py)."""
+_LM_TESTS = (
+    "tests/test_language_model.py::",
+    "tests/local/test_generation_bounds.py::test_sigterm_stops_the_emulator_during_a_long_generation",
+    "tests/test_examples.py::test_example_runs[",  # every example, with the default generator
+)
+"""Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
+_SLOW_TESTS = (
+    "tests/pyodide/test_pyodide.py::",
+    "tests/test_examples.py::",
+    "tests/test_install_path.py::",
+)
+"""Tests that start whole processes (an example, a fresh install, Node running Pyodide): seconds each on
+an idle machine, whatever they check."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.nodeid.split("/")
+        if len(parts) > 2 and parts[1] in _BY_DIRECTORY:
+            item.add_marker(_BY_DIRECTORY[parts[1]])
+        if _LM_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(_LM_TESTS):
+            item.add_marker("lm")
+        if item.nodeid.startswith(_SLOW_TESTS):
+            item.add_marker("slow")
+
+
+# -- the reliability figures (tests/figures.py), added up across xdist workers --------------------------
+
+
+def _injected() -> int | None:
+    """The faults this process's shared emulator injected (None when it never started one)."""
+    return None if _shared is None else int(_shared.clear_faults()["injected"])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    figures.finish_worker(session.config, _injected)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    figures.worker_done(node)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the figures the reliability tests recorded (quoted in the README)."""
-    from tests.figures import FIGURES
-
-    if FIGURES and _shared is not None:
-        FIGURES["faults injected by the emulator over the whole run"] = _shared.clear_faults()["injected"]
-    if FIGURES:
-        terminalreporter.section("reliability figures")
-        for name, value in sorted(FIGURES.items()):
-            terminalreporter.write_line(f"{value:>9,}  {name}")
+    figures.summary(terminalreporter, _injected)

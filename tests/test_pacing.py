@@ -1,7 +1,11 @@
 """Pacing over HTTP against the emulator with its rate limits on (a half-second window, scaled limits):
-a bulk embedding paced by the client passes several windows with no failure and at most 1% of its
-requests answered 429; the same run unpaced hits many 429s (retried). Requests and 429s are counted by
-the emulator (``/__local__/stats``), never timed."""
+a bulk embedding paced by the client passes several windows with no failure and not one request answered
+429; the same run unpaced is refused in every window (and retried). Requests and 429s
+are counted by the emulator (``/__local__/stats``), never timed.
+
+The emulator's windows, the client's pacer and the client's sleeps all run on one clock the test owns
+(:class:`tests.timing.FakeTime`): a sleep moves it instead of waiting, so the runs take no wall time
+for their windows and a loaded machine (slow requests, late threads) cannot change what is counted."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from workersai import RateLimited, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 from workersai.pacing import Pacer, PacingPolicy
 
+from .timing import FakeTime
+
 EMBED = "@cf/baai/bge-small-en-v1.5"  # 3000 a minute in the catalog
 WINDOW_S = 0.5
 PER_WINDOW = 50
@@ -22,17 +28,33 @@ BATCH = 10
 # A few thousand texts over 50 distinct ones: the emulator's embedding cache keeps its CPU small.
 TEXTS = [f"text {i % 50} about pacing" for i in range(3000)]
 REQUESTS = len(TEXTS) // BATCH  # 300: six windows' worth of the limit
-PATIENT = RetryPolicy(max_retries=50, max_total=300)
-# The default policy sends at most 99% of a limit in any window: a 1% margin is 0.6 s of the real
-# minute but 5 ms of a half-second window, less than a loaded test machine's scheduling jitter. The
-# tests pace at 90% (margin 35 ms); benchmarks/peers.py measures the default policy (5-s windows).
-POLICY = PacingPolicy(window_s=WINDOW_S, scale=SCALE, headroom=0.9)
+WINDOWS = REQUESTS // PER_WINDOW
+# On the test's clock a request takes no time, but while one thread has a request in flight another
+# thread's sleep may move the clock: the request then arrives later than it was booked. So a window can
+# hold, besides what the pacer booked in it, one late request per thread (CONCURRENCY). Paced at 80% of
+# the limit, 40 booked + 1 at the window's edge + 8 late stay within 50: not one refusal, whatever the
+# machine's load. (The default policy, 97% with a 2% burst, is measured on the wall clock with 5-s
+# windows by benchmarks/peers.py.)
+CONCURRENCY = 8
+POLICY = PacingPolicy(window_s=WINDOW_S, scale=SCALE, headroom=0.8)
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[LocalEmulator]:
-    with LocalEmulator(rate_limits=True, rate_window_s=WINDOW_S, rate_scale=SCALE) as emu:
+def clock() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture(scope="module")
+def limited(clock: FakeTime) -> Iterator[LocalEmulator]:
+    with LocalEmulator(rate_limits=True, rate_window_s=WINDOW_S, rate_scale=SCALE, clock=clock) as emu:
         yield emu
+
+
+@pytest.fixture
+def patient(clock: FakeTime) -> RetryPolicy:
+    """Retries that wait on the test's clock; and a fresh window for the test."""
+    clock.advance(WINDOW_S)
+    return RetryPolicy(max_retries=50, max_total=300, sleep=clock.sleep, async_sleep=clock.asleep)
 
 
 def _counts(emu: LocalEmulator, before: dict[str, int]) -> tuple[int, int]:
@@ -40,38 +62,47 @@ def _counts(emu: LocalEmulator, before: dict[str, int]) -> tuple[int, int]:
     return after["requests"] - before["requests"], after["rate_limited"] - before["rate_limited"]
 
 
-def test_paced_bulk_embedding_stays_below_the_limit(limited: LocalEmulator) -> None:
-    with limited.client(pace=POLICY, retry_policy=PATIENT) as client:
+def test_paced_bulk_embedding_stays_below_the_limit(
+    limited: LocalEmulator, clock: FakeTime, patient: RetryPolicy
+) -> None:
+    start = clock.now
+    pacer = Pacer(POLICY, clock=clock)
+    with limited.client(pace=pacer, retry_policy=patient, max_concurrency=CONCURRENCY) as client:
         before = limited.stats()
         vectors = client.embed(TEXTS, model=EMBED, batch_size=BATCH)
         requests, refused = _counts(limited, before)
     assert len(vectors) == len(TEXTS)
     assert vectors[0] == vectors[50]  # in order: the same text, the same vector
-    assert requests - refused == REQUESTS
-    assert refused <= 0.01 * requests
+    assert (requests, refused) == (REQUESTS, 0)
+    assert clock.now - start >= (WINDOWS - 1) * WINDOW_S  # the pacer, not the retries, spread them
 
 
-def test_async_paced_bulk_embedding_stays_below_the_limit(limited: LocalEmulator) -> None:
+def test_async_paced_bulk_embedding_stays_below_the_limit(
+    limited: LocalEmulator, clock: FakeTime, patient: RetryPolicy
+) -> None:
     async def main() -> list[list[float]]:
-        async with limited.client(pace=POLICY, retry_policy=PATIENT, max_concurrency=16) as client:
+        pacer = Pacer(POLICY, clock=clock)
+        async with limited.client(pace=pacer, retry_policy=patient, max_concurrency=CONCURRENCY) as client:
             return await client.aembed(TEXTS[:1500], model=EMBED, batch_size=BATCH)
 
     before = limited.stats()
     vectors = asyncio.run(main())
     requests, refused = _counts(limited, before)
     assert len(vectors) == 1500
-    assert requests - refused == 150
-    assert refused <= 0.01 * requests
+    assert (requests, refused) == (150, 0)
 
 
-def test_unpaced_bulk_embedding_hits_many_429s(limited: LocalEmulator) -> None:
-    with limited.client(pace=False, retry_policy=PATIENT) as client:
+def test_unpaced_bulk_embedding_is_refused_in_every_window(
+    limited: LocalEmulator, patient: RetryPolicy
+) -> None:
+    with limited.client(pace=False, retry_policy=patient, max_concurrency=CONCURRENCY) as client:
         before = limited.stats()
         vectors = client.embed(TEXTS, model=EMBED, batch_size=BATCH)
         requests, refused = _counts(limited, before)
     assert len(vectors) == len(TEXTS)  # every refusal was retried
     assert requests - refused == REQUESTS
-    assert refused >= 0.05 * requests
+    # Sent as fast as they go, the requests fill each window and the next one is refused.
+    assert refused >= WINDOWS - 1
 
 
 def test_pacing_rates_come_from_the_catalog_and_default_off_for_the_emulator(emulator: LocalEmulator) -> None:
@@ -83,22 +114,6 @@ def test_pacing_rates_come_from_the_catalog_and_default_off_for_the_emulator(emu
 
 
 # -- the Cloudflare API's global budget (--api-rate-limit), in one injected clock -----------------------
-
-
-class FakeTime:
-    """The emulator's and the client's clock; the client's sleeps move it (no wall clock)."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 QUOTA = 12

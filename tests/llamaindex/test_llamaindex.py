@@ -17,6 +17,7 @@ from workersai import BadInput, RetryPolicy
 from workersai.local import LocalEmulator
 
 from ..conftest import RequestLog
+from ..timing import HTTP_TIMEOUT_S
 from .checklist import VectorStoreChecklist, nodes, unit
 
 FAST_LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
@@ -152,8 +153,8 @@ def test_secret_not_in_repr(conn: dict[str, Any]) -> None:
 
 
 def test_embed_batch_size_is_respected(emulator: LocalEmulator, request_log: RequestLog) -> None:
-    http = httpx.Client(event_hooks={"request": [request_log]})
-    client = emulator.client(http_client=http, retry_policy=RetryPolicy())
+    http = httpx.Client(timeout=HTTP_TIMEOUT_S, event_hooks={"request": [request_log]})
+    client = emulator.client(http_client=http, retry_policy=RetryPolicy(max_retries=0))
     model = WorkersAIEmbedding(embed_batch_size=7, model_name="@cf/baai/bge-small-en-v1.5", client=client)
     vectors = model.get_text_embedding_batch([f"text {i}" for i in range(30)])
     assert len(vectors) == 30 and len(request_log.requests) == 5  # 7+7+7+7+2

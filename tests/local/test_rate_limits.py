@@ -1,10 +1,10 @@
 """The emulator's rate limits over raw HTTP (``--rate-limits``): per model, the service's 429/3021 with
 ``Retry-After`` once a model's (scaled, short-window) limit is passed, served again once the window moves
-on; other models unaffected; off by default."""
+on; other models unaffected; off by default. The window runs on a clock the tests move (tests/timing.py),
+never on the wall clock: how fast a loaded machine sends requests changes nothing."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +14,8 @@ from workersai.catalog import get_model
 from workersai.local import LocalEmulator
 from workersai.local.rules.rate_limits import RateLimitExceeded, RateLimits
 
+from ..timing import HTTP_TIMEOUT_S, FakeTime
+
 EMBED = "@cf/baai/bge-small-en-v1.5"  # 3000 a minute
 LARGE = "@cf/baai/bge-large-en-v1.5"  # 1500 a minute
 WINDOW_S = 1.0
@@ -21,8 +23,13 @@ SCALE = 0.002  # 6 a window for 3000, 3 for 1500
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[LocalEmulator]:
-    with LocalEmulator(rate_limits=True, rate_window_s=WINDOW_S, rate_scale=SCALE) as emu:
+def clock() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture(scope="module")
+def limited(clock: FakeTime) -> Iterator[LocalEmulator]:
+    with LocalEmulator(rate_limits=True, rate_window_s=WINDOW_S, rate_scale=SCALE, clock=clock) as emu:
         yield emu
 
 
@@ -79,9 +86,12 @@ def test_the_window_slides() -> None:
     assert refused.value.headers == {"retry-after": "60"}
 
 
-def test_a_full_window_answers_429_3021_with_retry_after_then_serves_again(limited: LocalEmulator) -> None:
+def test_a_full_window_answers_429_3021_with_retry_after_then_serves_again(
+    limited: LocalEmulator, clock: FakeTime
+) -> None:
+    clock.advance(WINDOW_S)  # a fresh window
     before = limited.stats()["rate_limited"]
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
         served, refused = _until_limited(http, limited, EMBED)
         assert served == 6
         assert refused.status_code == 429
@@ -90,21 +100,24 @@ def test_a_full_window_answers_429_3021_with_retry_after_then_serves_again(limit
         assert body["errors"][0]["code"] == 3021
         assert "rate limiting" in body["errors"][0]["message"]
         wait = float(refused.headers["retry-after"])
-        assert 0 < wait <= WINDOW_S
+        assert wait == WINDOW_S  # all 6 were admitted at the same instant of the emulator's clock
         # The other model has its own window.
         assert _run(http, limited, LARGE).status_code == 200
         # Still refused while the window is full ...
         assert _run(http, limited, EMBED).status_code == 429
-        # ... and served once the window has moved on by the time it said.
-        time.sleep(WINDOW_S)
+        # ... still refused just before the time it said ...
+        clock.advance(wait - 0.001)
+        assert _run(http, limited, EMBED).status_code == 429
+        # ... and served once the window has moved on by that time.
+        clock.advance(0.001)
         again, _ = _until_limited(http, limited, EMBED)
-        assert again >= 6  # exactly 6 unless the machine is too slow to send 6 within the window
+        assert again == 6
     # Every refusal was counted, none of the admitted requests were.
-    assert limited.stats()["rate_limited"] - before == 3
+    assert limited.stats()["rate_limited"] - before == 4
 
 
 def test_off_by_default(emulator: LocalEmulator) -> None:
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
         codes = {_run(http, emulator, LARGE).status_code for _ in range(30)}
     assert codes == {200}
     assert emulator.stats()["rate_limited"] == 0
@@ -120,12 +133,12 @@ def test_the_cli_takes_the_options() -> None:
         parse_args(["--rate-window-s", "0"])
 
 
-def test_the_openai_routes_count_against_the_same_model(limited: LocalEmulator) -> None:
+def test_the_openai_routes_count_against_the_same_model(limited: LocalEmulator, clock: FakeTime) -> None:
     """/ai/v1/embeddings names the model in its body; it shares the model's limit with /ai/run."""
-    time.sleep(WINDOW_S)  # a fresh window
+    clock.advance(WINDOW_S)  # a fresh window
     headers = {"Authorization": f"Bearer {limited.token}"}
     url = f"{limited.base_url}/accounts/{limited.account_id}/ai/v1/embeddings"
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
         codes = [
             http.post(url, json={"model": LARGE, "input": ["rate limits"]}, headers=headers).status_code
             for _ in range(2)
@@ -139,7 +152,7 @@ def test_the_openai_routes_count_against_the_same_model(limited: LocalEmulator) 
 def test_turned_on_changed_and_off_while_running(emulator: LocalEmulator) -> None:
     """/__local__/rate-limits (EmulatorControl.set_rate_limits/clear_rate_limits): a benchmark warms an
     emulator, then limits it, without a restart."""
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
         try:
             assert emulator.set_rate_limits(window_s=60, scale=SCALE) == {"window_s": 60.0, "scale": SCALE}
             served, refusal = _until_limited(http, emulator, LARGE)

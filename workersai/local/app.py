@@ -88,7 +88,9 @@ def control_routes(emu: Emulator) -> list[Route]:
                 if not isinstance(body, dict) or set(body) - {"window_s", "scale"}:
                     raise ValueError('the body is {"window_s": seconds, "scale": factor}')
                 emu.rate_limits = RateLimits(
-                    window_s=float(body.get("window_s", 60.0)), scale=float(body.get("scale", 1.0))
+                    window_s=float(body.get("window_s", 60.0)),
+                    scale=float(body.get("scale", 1.0)),
+                    clock=emu.config.clock,
                 )
             elif request.method == "DELETE":
                 emu.rate_limits = None

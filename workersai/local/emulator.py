@@ -81,7 +81,8 @@ class EmulatorConfig:
     api_rate_window_s: float = 300.0
     """The global budget's window, and how long a token is blocked once it is spent."""
     clock: Callable[[], float] = time.monotonic
-    """The time the global budget is counted in (tests inject one)."""
+    """The time the rate limits (per model and the global budget) and the gateways' caches are counted
+    in (tests inject one)."""
 
 
 class Emulator:
@@ -100,7 +101,9 @@ class Emulator:
         """The AI Gateways' caches and logs (:mod:`.gateway`)."""
         self.vectorize: VectorizeStore | None = None
         self.rate_limits = (
-            RateLimits(window_s=config.rate_window_s, scale=config.rate_scale) if config.rate_limits else None
+            RateLimits(window_s=config.rate_window_s, scale=config.rate_scale, clock=config.clock)
+            if config.rate_limits
+            else None
         )
         self.api_limit = (
             ApiRateLimit(
