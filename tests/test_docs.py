@@ -13,16 +13,22 @@ from pathlib import Path
 
 import pytest
 
+from workersai.local.install import cache_dir
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
+WEIGHTS_CACHE = cache_dir().parent
+"""Where install-models unpacked the weights, read before any test moves ``HOME``."""
 FILE_BLOCK = re.compile(r'```python title="([^"]+)"\n(.*?)```', re.DOTALL)
 
 
-def test_the_testing_page_suite_passes(pytester: pytest.Pytester) -> None:
+def test_the_testing_page_suite_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The conftest.py and test_app.py of docs/testing.md, written out as a reader would, pass under
-    pytest: the fault injection they show does what the page says."""
+    pytest: the fault injection they show does what the page says. Pytester points ``HOME`` at its
+    temporary folder, so the cache ``install-models`` unpacked the weights into is named explicitly."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(WEIGHTS_CACHE))
     files = dict(FILE_BLOCK.findall((DOCS / "testing.md").read_text()))
     assert set(files) == {"conftest.py", "test_app.py"}
     for name, text in files.items():
