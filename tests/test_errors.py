@@ -115,6 +115,8 @@ def test_wrong_token_is_10000_and_not_retried(emulator: LocalEmulator) -> None:
     with emulator.client(api_token="wrong-token") as client, pytest.raises(AuthenticationError) as info:
         client.embed(["hello"], model=EMBED)
     assert (info.value.status, info.value.code, info.value.attempts) == (401, 10000, 1)
+    message = str(info.value)  # names the setting to check and the emulator's token file, never a value
+    assert "CLOUDFLARE_API_TOKEN" in message and "--data-dir" in message and "wrong-token" not in message
 
 
 def test_connection_refused_is_a_connection_error() -> None:
@@ -126,6 +128,9 @@ def test_connection_refused_is_a_connection_error() -> None:
     ):
         client.embed(["x"])
     assert info.value.attempts == 2
+    message = str(info.value)  # where nothing answered, and what to check
+    assert "nothing answered at http://127.0.0.1:9" in message and "`workersai-local` running" in message
+    assert "CLOUDFLARE_API_BASE_URL" in message and "tok" not in message.replace("token", "")
 
 
 def test_non_envelope_success_is_response_format_error(client: WorkersAI, emulator: LocalEmulator) -> None:

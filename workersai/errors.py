@@ -360,6 +360,27 @@ def _model_suggestion(response: httpx.Response) -> str:
     return suggestion_for(unquote(request.url.path), body)
 
 
+CONNECT_HINT = (
+    "check the base URL (CLOUDFLARE_API_BASE_URL, or base_url=); for the local emulator, is"
+    " `workersai-local` running? (it prints the base URL to export)"
+)
+"""What a refused connection adds to its message."""
+
+
+def connect_hint(url: httpx.URL) -> str:
+    """Where nothing answered (scheme, host and port only: never a path or query) and what to check."""
+    return f"; nothing answered at {url.scheme}://{url.host}:{url.port}: {CONNECT_HINT}"
+
+
+AUTH_HINT = (
+    "check the API token (CLOUDFLARE_API_TOKEN, or api_token=): against Cloudflare, a token with Workers AI"
+    " (and Vectorize) permissions for CLOUDFLARE_ACCOUNT_ID; against the local emulator, the token"
+    " `workersai-local` printed (kept in its --data-dir, in the file `token`)"
+)
+"""What an authentication error adds to the service's message: which setting to look at (never its
+value)."""
+
+
 def error_from_response(response: httpx.Response) -> WorkersAIError:
     """Build the typed error for a failed response (status >= 400 or ``success: false``)."""
     status = response.status_code
@@ -389,6 +410,8 @@ def error_from_response(response: httpx.Response) -> WorkersAIError:
         cls, message = ConfigurationError, f"{message}; {_no_route_hint(response)}"
     if code in (3042, 5007):  # no such model: the bundled catalog's closest ids, if any
         message += _model_suggestion(response)
+    if cls is AuthenticationError:
+        message += f"; {AUTH_HINT}"
     if status < 400 and cls is BadInput:
         cls = ResponseFormatError if not errors else BadInput
     return cls(

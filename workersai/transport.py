@@ -30,6 +30,7 @@ from .errors import (
     RateLimited,
     ResponseFormatError,
     WorkersAIError,
+    connect_hint,
     error_from_response,
 )
 from .health import ModelHealth, default_health
@@ -76,7 +77,10 @@ def _wrap_transport_error(exc: httpx.HTTPError, request: httpx.Request) -> Worke
         return ConfigurationError(f"{where} cannot be sent: the URL's scheme is not http or https ({kind})")
     if isinstance(exc, httpx.LocalProtocolError):  # our own request is malformed: retrying cannot help
         return BadInput(f"{where} cannot be sent: a header value or the URL is not valid HTTP ({kind})")
-    error = APIConnectionError(f"{where} failed: {kind}: {_redact(str(exc), request.headers)}")
+    message = f"{where} failed: {kind}: {_redact(str(exc), request.headers)}"
+    if isinstance(exc, httpx.ConnectError):  # say where nothing answered, and what to check
+        message += connect_hint(request.url)
+    error = APIConnectionError(message)
     error.request_sent = not isinstance(exc, httpx.ConnectError)
     return error
 
