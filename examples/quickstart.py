@@ -34,7 +34,7 @@ def main() -> None:
 
         ranked = [doc for _, doc in sorted(zip(scores, DOCS, strict=True), reverse=True)]
         best = ranked[0]
-        print(f"\nQ: {QUESTION}\nA: ", end="", flush=True)
+        print(f"\nQ: {QUESTION}", flush=True)
         context = " ".join(ranked[:2])  # retrieval-augmented: the two closest texts as context
         messages = [
             {
@@ -42,9 +42,10 @@ def main() -> None:
                 "content": f"Context: {context}\n\nQuestion: {QUESTION}\nAnswer in one sentence.",
             }
         ]
-        # temperature=0: the same answer on every run.
-        for chunk in client.stream_chat(messages, max_tokens=40, temperature=0):
-            print(chunk.text, end="", flush=True)
+        # temperature=0: the same answer on every run. "A: " comes with the first piece, after any line
+        # the emulator logs while it loads its language model on first use.
+        for n, chunk in enumerate(client.stream_chat(messages, max_tokens=40, temperature=0)):
+            print(("A: " if n == 0 else "") + chunk.text, end="", flush=True)
             if chunk.usage:
                 used = chunk.usage
                 print(f"\n\n[{used.prompt_tokens} prompt + {used.completion_tokens} completion tokens]")
