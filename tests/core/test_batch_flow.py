@@ -26,14 +26,7 @@ from workersai.batch import (
 from workersai.errors import BadInput, RequestTooLarge, ResponseFormatError
 from workersai.flows import drive
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
+from ..timing import FakeTime
 
 DONE = {
     "responses": [
@@ -45,7 +38,7 @@ DONE = {
 
 
 def test_the_flow_polls_sleeps_between_and_returns_responses_in_request_order() -> None:
-    clock = Clock()
+    clock = FakeTime(0.0)
     flow = wait_flow("r1", timeout=10, poll_interval=2, clock=clock)
     assert isinstance(next(flow), Poll)
     assert flow.send(read_status({"status": "queued", "request_id": "r1"})) == Sleep(2)
@@ -60,7 +53,7 @@ def test_the_flow_polls_sleeps_between_and_returns_responses_in_request_order() 
 
 
 def test_the_flow_gives_up_at_its_deadline_and_never_sleeps_past_it() -> None:
-    clock = Clock()
+    clock = FakeTime(0.0)
     flow = wait_flow("r2", timeout=3, poll_interval=2, clock=clock)
     next(flow)
     assert flow.send(BatchStatus("queued")) == Sleep(2)

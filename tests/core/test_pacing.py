@@ -9,25 +9,19 @@ import pytest
 
 from workersai.pacing import Pacer, PacingPolicy
 
+from ..timing import FakeTime
+
 EMBED = "@cf/baai/bge-small-en-v1.5"  # 3000 a minute in the catalog
 UNKNOWN = "@cf/nobody/not-in-the-catalog"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _send_times(pacer: Pacer, clock: Clock, model: str, n: int) -> list[float]:
+def _send_times(pacer: Pacer, clock: FakeTime, model: str, n: int) -> list[float]:
     """Book ``n`` requests at once (as many threads would): when each may go."""
     return [clock.now + pacer.reserve(model) for _ in range(n)]
 
 
 def test_a_burst_then_the_catalog_rate_below_its_limit() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     times = _send_times(pacer, clock, EMBED, 6000)
     assert times[:60] == pytest.approx([clock.now] * 60)  # 2% of 3000 at once
@@ -40,7 +34,7 @@ def test_a_burst_then_the_catalog_rate_below_its_limit() -> None:
 
 
 def test_policy_limits_window_and_scale() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(PacingPolicy(window_s=0.5, scale=0.01, limits={UNKNOWN: 600}), clock=clock)
     assert pacer.rate(EMBED) == pytest.approx(30 * 0.97 / 0.5)  # 3000 * 0.01 a half second
     assert pacer.rate(UNKNOWN) == pytest.approx(6 * 0.97 / 0.5)
@@ -49,7 +43,7 @@ def test_policy_limits_window_and_scale() -> None:
 
 
 def test_a_429_holds_everyone_lowers_the_rate_once_and_successes_win_it_back() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     ceiling = pacer.rate(EMBED)
     assert ceiling is not None
@@ -74,7 +68,7 @@ def test_a_429_holds_everyone_lowers_the_rate_once_and_successes_win_it_back() -
 def test_a_lone_refusal_after_a_quiet_window_only_holds() -> None:
     """At a paced rate, one refusal with none in the window before it is a request that reached the
     service at a window's edge: the rate stays; only a second one within a window lowers it."""
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(PacingPolicy(window_s=5.0), clock=clock)
     ceiling = pacer.rate(EMBED)
     pacer.rate_limited(EMBED, 0.5)
@@ -87,7 +81,7 @@ def test_a_lone_refusal_after_a_quiet_window_only_holds() -> None:
 
 
 def test_an_unknown_model_is_not_paced_until_a_429_teaches_a_rate() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     for _ in range(100):  # 100 a second, unpaced
         assert pacer.reserve(UNKNOWN) == 0.0
@@ -102,7 +96,7 @@ def test_an_unknown_model_is_not_paced_until_a_429_teaches_a_rate() -> None:
 
 
 def test_threads_share_one_schedule() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(PacingPolicy(window_s=1.0, scale=1 / 30), clock=clock)  # 100 a second: burst 2
     times: list[float] = []
     lock = threading.Lock()
@@ -128,7 +122,7 @@ def test_threads_share_one_schedule() -> None:
 
 
 def test_the_global_budget_is_unknown_until_stated_or_sent() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     assert [pacer.reserve(None) for _ in range(50)] == [0.0] * 50  # nothing known: nothing held
     pacer.observe({"content-type": "application/json"})  # no headers: still nothing
@@ -142,7 +136,7 @@ def test_the_global_budget_is_unknown_until_stated_or_sent() -> None:
 
 
 def test_ratelimit_policy_sets_the_ceiling_and_ratelimit_spreads_what_is_left() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     pacer.observe({"ratelimit-policy": '"default";q=1200;w=300', "ratelimit": '"default";r=1199;t=300'})
     times = [clock.now + pacer.reserve(None) for _ in range(100)]
@@ -158,7 +152,7 @@ def test_ratelimit_policy_sets_the_ceiling_and_ratelimit_spreads_what_is_left() 
 
 
 def test_none_left_holds_every_request_and_a_971_holds_without_slowing_the_model() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     pacer = Pacer(clock=clock)
     pacer.observe({"ratelimit": '"default";r=0;t=42'})
     assert pacer.reserve(EMBED) == pytest.approx(42.0)

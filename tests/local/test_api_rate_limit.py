@@ -12,22 +12,16 @@ import pytest
 from workersai.local import LocalEmulator
 from workersai.local.rules.api_limits import ApiRateLimit
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..timing import FakeTime
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FakeTime:
+    return FakeTime(1000.0)
 
 
 @pytest.fixture(scope="module")
-def budget(clock: FakeClock) -> Iterator[LocalEmulator]:
+def budget(clock: FakeTime) -> Iterator[LocalEmulator]:
     with LocalEmulator(api_rate_limit=True, api_rate_quota=4, api_rate_window_s=300, clock=clock) as emu:
         yield emu
 
@@ -39,9 +33,7 @@ def _get(http: httpx.Client, emu: LocalEmulator, path: str) -> httpx.Response:
     )
 
 
-def test_headers_count_down_then_429_971_until_the_block_ends(
-    budget: LocalEmulator, clock: FakeClock
-) -> None:
+def test_headers_count_down_then_429_971_until_the_block_ends(budget: LocalEmulator, clock: FakeTime) -> None:
     with httpx.Client(timeout=60) as http:
         seen = []
         for path in ["ai/models/search", "vectorize/v2/indexes", "ai/models/search", "d1/database"]:

@@ -12,19 +12,13 @@ import pytest
 from workersai.local import LocalEmulator
 from workersai.local.gateway_cache import GatewayCache
 
+from ..timing import FakeTime
+
 MODEL = "@cf/baai/bge-small-en-v1.5"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_least_recently_used_go_first_and_the_budget_holds() -> None:
-    cache = GatewayCache(max_bytes=300, clock=Clock())
+    cache = GatewayCache(max_bytes=300, clock=FakeTime(1000.0))
     for i in range(10):
         cache.put(f"k{i}", bytes(100), "application/json", ttl=60)
         assert cache.bytes <= 300
@@ -38,7 +32,7 @@ def test_least_recently_used_go_first_and_the_budget_holds() -> None:
 
 
 def test_expired_answers_are_dropped_when_the_next_is_stored() -> None:
-    clock = Clock()
+    clock = FakeTime(1000.0)
     cache = GatewayCache(max_bytes=10_000, clock=clock)
     for i in range(60):  # the 60 answers (3 MB each there; 100 bytes here)
         cache.put(f"k{i}", bytes(100), "application/json", ttl=30)
@@ -52,15 +46,15 @@ def test_expired_answers_are_dropped_when_the_next_is_stored() -> None:
 @pytest.fixture
 def small_cache(
     emulator: LocalEmulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[GatewayCache, Clock]]:
-    clock = Clock()
+) -> Iterator[tuple[GatewayCache, FakeTime]]:
+    clock = FakeTime(1000.0)
     cache = GatewayCache(max_bytes=40_000, clock=clock)
     monkeypatch.setattr(emulator.app.state.emulator.gateways, "cache", cache)
     yield cache, clock
 
 
 def test_the_gateway_route_stays_in_its_budget(
-    emulator: LocalEmulator, small_cache: tuple[GatewayCache, Clock]
+    emulator: LocalEmulator, small_cache: tuple[GatewayCache, FakeTime]
 ) -> None:
     cache, clock = small_cache
     url = f"{emulator.url}/v1/{emulator.account_id}/gw/workers-ai/{MODEL}"
