@@ -18,6 +18,9 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
+
+With ``--record DIR`` or ``--replay DIR`` every ``/client/v4/...`` path is instead forwarded to the real
+API and recorded, or answered from a recording (:mod:`workersai.local.record_routes`).
 """
 
 from __future__ import annotations
@@ -109,11 +112,9 @@ def control_routes(emu: Emulator) -> list[Route]:
     ]
 
 
-def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Starlette:
-    """The emulator app for ``config``."""
-    emu = Emulator(config, embedder)
-    prefix = "/client/v4/accounts/{account_id}"
-    routes = (
+def full_routes(emu: Emulator, prefix: str) -> list[Route]:
+    """Every emulated service's routes, and the control routes."""
+    return (
         ai_routes(emu, prefix)
         + catalog_routes(emu, prefix)
         + control_routes(emu)
@@ -123,6 +124,23 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         + ai_search_routes(emu, prefix)
         + gateway_routes(emu, prefix)
     )
+
+
+def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Starlette:
+    """The emulator app for ``config`` (in ``--record`` or ``--replay`` mode, a recorder or a replay of
+    the Cloudflare API instead of the emulated services)."""
+    emu = Emulator(config, embedder)
+    if config.record_dir is not None and config.replay_dir is not None:
+        raise ValueError("record or replay, not both")
+    prefix = "/client/v4/accounts/{account_id}"
+    if config.record_dir is not None or config.replay_dir is not None:
+        from .record_routes import record_routes, replay_routes
+
+        # Every Cloudflare API path goes to the upstream or the recording; the control routes stay.
+        api = record_routes(emu) if config.record_dir is not None else replay_routes(emu)
+        routes = control_routes(emu) + api
+    else:
+        routes = full_routes(emu, prefix)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in

@@ -33,7 +33,10 @@ LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 class LocalEmulator(EmulatorControl):
     """A running ``workersai-local`` on 127.0.0.1, started and stopped by this object; its faults and
-    counters are controlled over HTTP like any other emulator's (:class:`EmulatorControl`)."""
+    counters are controlled over HTTP like any other emulator's (:class:`EmulatorControl`).
+
+    With ``record_dir``, it forwards every Cloudflare API request to ``upstream`` and writes each
+    exchange there; with ``replay_dir``, it answers from such a directory (:mod:`.record_routes`)."""
 
     def __init__(
         self,
@@ -57,6 +60,9 @@ class LocalEmulator(EmulatorControl):
         api_rate_quota: int = 1200,
         api_rate_window_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        record_dir: str | Path | None = None,
+        replay_dir: str | Path | None = None,
+        upstream: str = "https://api.cloudflare.com",
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
@@ -78,6 +84,9 @@ class LocalEmulator(EmulatorControl):
             api_rate_quota=api_rate_quota,
             api_rate_window_s=api_rate_window_s,
             clock=clock,
+            record_dir=Path(record_dir) if record_dir is not None else None,
+            replay_dir=Path(replay_dir) if replay_dir is not None else None,
+            upstream=upstream,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator
