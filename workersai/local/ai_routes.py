@@ -31,6 +31,7 @@ from .gateway import default_gateway_for
 from .generation import CANCEL, Generation
 from .minilm import Array
 from .model_schemas import answers_chat_completions_output, typed_answers_legacy, typed_output_declares
+from .request_log import USAGE_SCOPE_KEY
 from .responses import ApiError, FastJSONResponse, envelope, fault_response
 from .rules import ai as rules
 from .rules.gateway import GATEWAY_ID_HEADER
@@ -151,7 +152,10 @@ async def generate(
 
     watcher = asyncio.ensure_future(_until_disconnected(request, cancel)) if request is not None else None
     try:
-        return await run_in_threadpool(run)
+        out = await run_in_threadpool(run)
+        if request is not None:  # its tokens, for the request log (read once a live stream ends)
+            request.scope[USAGE_SCOPE_KEY] = out.gen
+        return out
     except BaseException:
         cancel.set()  # cancelled (shut-down) or failed: the thread stops at its next token
         raise
@@ -420,6 +424,7 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         data = await embed(emu, info, raw)
         texts: list[str] = [raw] if isinstance(raw, str) else list(raw or [])
         tokens = sum(emu.extractive.count_tokens(t) for t in texts)
+        request.scope[USAGE_SCOPE_KEY] = {"prompt_tokens": tokens, "completion_tokens": 0}
         return FastJSONResponse(
             {
                 "object": "list",

@@ -18,6 +18,8 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
+- ``/__local__/requests`` (GET with ``model``, ``path``, ``method``, ``limit``; DELETE): the requests
+  served (:mod:`workersai.local.request_log`, also ``app.state.request_log``)
 
 With ``--record DIR`` or ``--replay DIR`` every ``/client/v4/...`` path is instead forwarded to the real
 API and recorded, or answered from a recording (:mod:`workersai.local.record_routes`).
@@ -26,6 +28,7 @@ API and recorded, or answered from a recording (:mod:`workersai.local.record_rou
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,6 +42,7 @@ from .embeddings import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
 from .gateway import gateway_routes
+from .request_log import RecordRequests
 from .responses import ApiError, envelope, error_response
 from .rules.rate_limits import RateLimits
 from .vectorize_routes import vectorize_routes
@@ -47,7 +51,7 @@ __all__ = ["EmulatorConfig", "create_app"]
 
 
 def control_routes(emu: Emulator) -> list[Route]:
-    """``/__local__/*``: the fault plan, request counters and a health check."""
+    """``/__local__/*``: the fault plan, request counters, the request log and a health check."""
 
     async def faults(request: Request) -> Response:
         try:
@@ -104,7 +108,29 @@ def control_routes(emu: Emulator) -> list[Route]:
         limits = emu.rate_limits
         return envelope(None if limits is None else {"window_s": limits.window_s, "scale": limits.scale})
 
+    async def requests(request: Request) -> Response:
+        """The requests served, oldest first (``?model=``, ``?path=``, ``?method=``: only those;
+        ``?limit=n``: the n most recent); ``DELETE`` empties the log."""
+        try:
+            emu.check_auth(request)
+            query = request.query_params
+            limit = int(query["limit"]) if "limit" in query else None
+            if limit is not None and limit < 0:
+                raise ValueError("limit must be >= 0")
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except ValueError as exc:
+            return error_response(400, 5006, f"bad query: {exc}")
+        if request.method == "DELETE":
+            emu.request_log.clear()
+            return envelope([])
+        found = emu.request_log.filter(query.get("model"), query.get("path"), query.get("method"))
+        if limit is not None:
+            found = found[len(found) - limit :] if limit else []
+        return envelope([entry.to_json() for entry in found])
+
     return [
+        Route("/__local__/requests", requests, methods=["GET", "DELETE"]),
         Route("/__local__/rate-limits", rate_limits, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/health", health, methods=["GET"]),
@@ -165,6 +191,11 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error_response(405, 10405, "Method not allowed")
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, 405: method_not_allowed},
+        middleware=[Middleware(RecordRequests, log=emu.request_log)],
+    )
     app.state.emulator = emu
+    app.state.request_log = emu.request_log
     return app

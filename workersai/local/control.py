@@ -67,7 +67,32 @@ class EmulatorControl:
         requests answered 429/3021 by ``--rate-limits``)."""
         return {k: int(v) for k, v in self._call("DELETE" if reset else "GET", "stats").items()}
 
+    def requests(
+        self,
+        model: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The requests the emulator served, oldest first (:mod:`workersai.local.request_log`), only
+        those that named ``model``, went to ``path`` (the whole path, its end, or a glob) with
+        ``method``; ``limit``: only the most recent ones. Each is a dict: ``method``, ``path``,
+        ``model``, ``status``, ``latency_ms``, ``prompt_tokens``, ``completion_tokens``, ``body``
+        (parsed JSON when whole), ``headers`` (chosen ones, never a token), ``time``."""
+        query = {"model": model, "path": path, "method": method, "limit": limit}
+        params = {k: v for k, v in query.items() if v is not None}
+        result: list[dict[str, Any]] = self._result("GET", "requests", params=params)
+        return result
+
+    def clear_requests(self) -> None:
+        """Forget the requests served so far."""
+        self._call("DELETE", "requests")
+
     def _call(self, method: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._result(method, what, **kwargs) or {}
+        return result
+
+    def _result(self, method: str, what: str, **kwargs: Any) -> Any:
         response = httpx.request(
             method,
             f"{self.url}/__local__/{what}",
@@ -75,5 +100,4 @@ class EmulatorControl:
             **kwargs,
         )
         response.raise_for_status()
-        result: dict[str, Any] = response.json()["result"] or {}
-        return result
+        return response.json()["result"]

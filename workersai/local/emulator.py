@@ -24,6 +24,7 @@ from .faults import AFTER_HANDLER, Decision, FaultInjector, FaultPlan
 from .gateway import Gateways
 from .generation import GenerationCancelled
 from .generator_choice import GENERATOR_ENV, resolve_generator
+from .request_log import RequestLog
 from .responses import error_response, fault_response
 from .rules import Rejected
 from .rules import ai as ai_rules
@@ -109,6 +110,8 @@ class Emulator:
         self.gateways = Gateways(config.clock)
         """The AI Gateways' caches and logs (:mod:`.gateway`)."""
         self.vectorize: VectorizeStore | None = None
+        self.request_log = RequestLog()
+        """The requests served (:mod:`.request_log`; recorded by the app's middleware)."""
         self.rate_limits = (
             RateLimits(window_s=config.rate_window_s, scale=config.rate_scale, clock=config.clock)
             if config.rate_limits
