@@ -168,6 +168,8 @@ _BY_DIRECTORY = {"pyodide": "pyodide", "contract": "contract"}
 """tests/<directory>/ -> its marker."""
 _LM_FIXTURES = {"engine", "generator", "lm_cache", "lm"}
 """Fixtures that load the language model (tests/local/conftest.py, tests/local/test_generation_bounds.py)."""
+_BROWSER_FIXTURES = {"chromium"}
+"""Fixtures that start a real browser (tests/local/test_dashboard.py)."""
 _LM_TESTS = (
     "tests/test_language_model.py::",
     "tests/local/test_generation_bounds.py::test_sigterm_stops_the_emulator_during_a_long_generation",
@@ -190,6 +192,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(_BY_DIRECTORY[parts[1]])
         if _LM_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(_LM_TESTS):
             item.add_marker("lm")
+        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("browser")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
 

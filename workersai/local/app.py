@@ -18,6 +18,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
+- ``/__local__/``: the dashboard (:mod:`workersai.local.dashboard`), HTML
 - ``/__local__/requests`` (GET with ``model``, ``path``, ``method``, ``limit``; DELETE): the requests
   served (:mod:`workersai.local.request_log`, also ``app.state.request_log``)
 
@@ -38,6 +39,7 @@ from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
+from .dashboard import dashboard_routes
 from .embeddings import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
@@ -167,6 +169,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         routes = control_routes(emu) + api
     else:
         routes = full_routes(emu, prefix)
+    routes += dashboard_routes(emu)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in

@@ -329,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
             "  (keep your own CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN: they are forwarded)",
             file=sys.stderr,
         )
+        print(f"  dashboard: http://{args.host}:{args.port}/__local__/?token={token}", file=sys.stderr)
         serve(create_app(config), args)
         return
     if args.replay is not None:
@@ -338,6 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  export CLOUDFLARE_API_BASE_URL={base}", file=sys.stderr)
     print(f"  export CLOUDFLARE_ACCOUNT_ID={LOCAL_ACCOUNT_ID}", file=sys.stderr)
     print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
+    print(f"  dashboard: http://{args.host}:{args.port}/__local__/?token={token}", file=sys.stderr)
     if args.replay is not None:
         serve(create_app(config), args)
         return
