@@ -23,9 +23,15 @@ INDEX = "replayed-docs"
 MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
-def session(client: WorkersAI) -> dict[str, Any]:
-    """The calls recorded and then replayed: chat, a stream, embeddings, a Vectorize write and query."""
+def session(client: WorkersAI, base_url: str, account: str, token: str) -> dict[str, Any]:
+    """The calls recorded and then replayed: chat, a stream, embeddings (also OpenAI's shape, the model
+    in the body), a Vectorize write and query."""
     answer = client.chat("What is Vectorize?", model=MODEL, max_tokens=8, temperature=0)
+    openai = httpx.post(
+        f"{base_url}/accounts/{account}/ai/v1/embeddings",
+        json={"model": "@cf/baai/bge-small-en-v1.5", "input": ["openai shape"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     pieces = [c.text for c in client.stream_chat("Name a colour.", model=MODEL, max_tokens=6, temperature=0)]
     vectors = client.embed(["a cat", "a dog", "a car"])
     vz = client.vectorize
@@ -36,6 +42,7 @@ def session(client: WorkersAI) -> dict[str, Any]:
     matches = vz.query(INDEX, vectors[1], top_k=2, return_metadata="all")
     return {
         "answer": answer.text,
+        "openai": (openai.status_code, openai.json()["data"][0]["embedding"][:4]),
         "pieces": pieces,
         "vectors": [list(v) for v in vectors],
         "matches": [(m.id, m.metadata) for m in matches.matches],
@@ -59,7 +66,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
             account_id=RECORDED_ACCOUNT, api_token=cloudflare.token, base_url=recorder.base_url
         ) as client,
     ):
-        recorded = session(client)
+        recorded = session(client, recorder.base_url, RECORDED_ACCOUNT, cloudflare.token)
     yield Recording(directory, cloudflare.token, recorded)
 
 
@@ -88,8 +95,10 @@ def test_a_replay_answers_the_same_calls_with_the_upstream_stopped(
     recording: Recording, replay: LocalEmulator
 ) -> None:
     with replay.client(account_id="0" * 32) as client:  # any account id matches
-        assert session(client) == recording.recorded
+        assert session(client, replay.base_url, "0" * 32, replay.token) == recording.recorded
     assert recording.recorded["matches"][0][0] == "v1"
+    board = httpx.get(f"{replay.url}/__local__/", headers={"Authorization": f"Bearer {replay.token}"}).text
+    assert f"replaying {recording.directory}" in board and "/ai/v1/embeddings" in board
 
 
 def test_a_request_not_recorded_names_itself_the_directory_and_the_fix(
@@ -108,6 +117,19 @@ def test_the_replay_checks_its_own_token(replay: LocalEmulator) -> None:
     url = f"{replay.base_url}/accounts/x/ai/run/{MODEL}"
     answer = httpx.post(url, json={"prompt": "hi"}, headers={"Authorization": "Bearer wrong"})
     assert answer.status_code == 401
+
+
+def test_the_recorder_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recording: Recording
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    with LocalEmulator(record_dir=tmp_path, upstream="http://127.0.0.1:9") as recorder:  # nothing there
+        url = f"{recorder.base_url}/accounts/{RECORDED_ACCOUNT}/ai/run/{MODEL}"
+        bare = httpx.post(url, json={"prompt": "hi"})
+        assert bare.status_code == 401 and "no credentials to forward" in bare.text
+        lost = httpx.post(url, json={"prompt": "hi"}, headers={"Authorization": "Bearer t0ken-of-a-user"})
+        assert lost.status_code == 502 and "cannot reach the upstream http://127.0.0.1:9" in lost.text
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_missing_or_empty_directory_is_refused_by_name(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl, urlencode
 VERSION = 1
 ACCOUNT_PLACEHOLDER = "{account_id}"
 TOKEN_PLACEHOLDER = "{token}"
+MIN_SECRET = 8
+"""The shortest token or account id replaced in bodies (Cloudflare's are 40 and 32 characters)."""
 _ACCOUNT_PATH = re.compile(r"^(/client/v4/accounts/)([^/]+)(/.*)?$")
 _RUN_PATH = re.compile(r"/ai/run/(.+)$")
 
@@ -161,8 +163,9 @@ def canonical_body(body: dict[str, Any] | None) -> str:
 
 
 def scrub(value: Any, secrets: dict[str, str]) -> Any:
-    """``value`` (JSON-able) with each key of ``secrets`` replaced by its value in every string."""
-    wanted = {k: v for k, v in secrets.items() if k}
+    """``value`` (JSON-able) with each key of ``secrets`` replaced by its value in every string; keys
+    shorter than :data:`MIN_SECRET` are left alone (a token "test" would take every "test" out)."""
+    wanted = {k: v for k, v in secrets.items() if len(k) >= MIN_SECRET}
     if not wanted:
         return value
     text = json.dumps(value, ensure_ascii=False)
