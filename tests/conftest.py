@@ -44,8 +44,9 @@ def emulator() -> LocalEmulator:
 
 @pytest.fixture(autouse=True)
 def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test ends with no fault plan active and without the Vectorize indexes it created on the
-    session's emulator, whether it passed, failed or forgot (only if the emulator is in use)."""
+    """Every test ends with no fault plan or scripted answer active and without the Vectorize indexes it
+    created on the session's emulator, whether it passed, failed or forgot (only if the emulator is in
+    use)."""
     if "emulator" not in request.fixturenames:
         yield
         return
@@ -54,6 +55,7 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     before = {i.name for i in admin.vectorize.list_indexes()}
     yield
     emulator.clear_faults()
+    emulator.clear_scripts()
     for index in admin.vectorize.list_indexes():
         if index.name not in before:
             with contextlib.suppress(IndexNotFound):

@@ -101,6 +101,15 @@ def test_what_requests_put_in_the_page_is_escaped(emulator: LocalEmulator) -> No
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 
+def test_scripts_in_force_are_shown(emulator: LocalEmulator) -> None:
+    emulator.script("@cf/meta/llama-3.1-8b-instruct-fast", text=f"Hi {HOSTILE}", contains="weather", times=2)
+    text = page_of(emulator)
+    row = text[text.index('data-testid="scripts"') :].split("</tbody>")[0]
+    assert "@cf/meta/llama-3.1-8b-instruct-fast" in row and "contains: weather" in row
+    assert "text: Hi &lt;script&gt;" in row and "0 / 2" in row
+    assert HOSTILE not in text
+
+
 def test_faults_in_force_are_shown(emulator: LocalEmulator) -> None:
     emulator.set_faults(error="3040", fail_next=2, models=["@cf/some/model"])
     text = page_of(emulator)

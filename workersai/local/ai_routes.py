@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -32,12 +34,14 @@ from .generation import CANCEL, Generation
 from .minilm import Array
 from .model_schemas import answers_chat_completions_output, typed_answers_legacy, typed_output_declares
 from .request_log import USAGE_SCOPE_KEY
-from .responses import ApiError, FastJSONResponse, envelope, fault_response
+from .responses import ApiError, FastJSONResponse, ResetResponse, envelope, fault_response
 from .rules import ai as rules
 from .rules.gateway import GATEWAY_ID_HEADER
 from .scoring import score_contexts
+from .scripts import SCRIPT_ERRORS, Script
 from .wire.legacy import legacy_result, legacy_stream
 from .wire.openai import openai_completion, openai_stream
+from .wire.reasoning import pieces as reasoning_pieces
 from .wire.reasoning import template_reasoning
 from .wire.responses import responses_object, responses_stream
 from .wire.sse import paced
@@ -78,9 +82,16 @@ class Generated:
     ``max_tokens`` bounds the reasoning and the answer together, in the text and in ``usage``."""
 
     def __init__(
-        self, gen: Generation, info: ModelInfo, max_tokens: int, reasoning: str | None = None
+        self,
+        gen: Generation,
+        info: ModelInfo,
+        max_tokens: int,
+        reasoning: str | None = None,
+        cut_after: int | None = None,
     ) -> None:
         self.gen, self.max_tokens, self.reasoning = gen, max_tokens, reasoning
+        self.cut_after = cut_after
+        """A script's cut (:mod:`.scripts`): the answer's connection drops after this many frames."""
 
 
 async def _until_disconnected(request: Request, cancel: threading.Event) -> None:
@@ -118,6 +129,13 @@ async def generate(
     if fmt is not None and fmt.get("type") == "json_object" and (schema := schema_in_prompt(messages)):
         params["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
     cap = params["max_tokens"]
+    path = request.url.path if request is not None else ""
+    script = emu.scripts.take(info.name, messages, body, path)
+    if script is not None:  # a test's scripted answer, in place of the generator's
+        out = scripted(script, info, prompt_tokens, cap)
+        if request is not None:
+            request.scope[USAGE_SCOPE_KEY] = out.gen
+        return out
     model_reasons = info.reasoning and emu.generator_name == "smollm2"
     live = (
         can_stream_live
@@ -162,6 +180,30 @@ async def generate(
     finally:
         if watcher is not None:
             watcher.cancel()
+
+
+def scripted(script: Script, info: ModelInfo, prompt_tokens: int, cap: int) -> Generated:
+    """A script's answer as a generation (its error raised), whole whatever ``cap`` says."""
+    if script.error is not None:
+        status, code, message = SCRIPT_ERRORS[script.error]
+        raise ApiError(status, code, message)
+    text = json.dumps(script.json) if script.json is not None else script.text or ""
+    parts = reasoning_pieces(text)
+    gen = Generation(
+        text=text,
+        tool_calls=[dict(c) for c in script.tool_calls or []],
+        json_value=script.json,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=len(parts),
+        pieces=parts,
+    )
+    if script.reasoning:
+        gen.reasoning_tokens = len(reasoning_pieces(script.reasoning))
+    room = max(cap, gen.completion_tokens + gen.reasoning_tokens + 1)  # whole: finish_reason "stop"
+    # A model that reasons in its text always writes a <think> block (QwQ, DeepSeek-R1-distill: the
+    # client reads everything before </think> as reasoning): an empty one when the script has none.
+    reasoning = script.reasoning or ("" if info.reasoning and info.family == LEGACY else None)
+    return Generated(gen, info, room, reasoning, script.cut_after)
 
 
 def _started(stream: Any, stats: dict[str, int]) -> Generation:
@@ -247,7 +289,11 @@ class _LiveStream(StreamingResponse):
                 await run_in_threadpool(close)
 
 
-def _sse(frames: Iterable[bytes], decision: Decision, gen: Generation) -> StreamingResponse:
+def _sse(
+    frames: Iterable[bytes], decision: Decision, gen: Generation, cut_after: int | None = None
+) -> StreamingResponse:
+    if cut_after is not None:  # a script's cut (:mod:`.scripts`)
+        decision = replace(decision, cut_stream_after=cut_after)
     body = paced(frames, decision, live=gen.live is not None)
     if gen.live is not None:
         return _LiveStream(body, gen.live)
@@ -272,17 +318,19 @@ def render_run(info: ModelInfo, out: Generated, request: dict[str, Any], decisio
     gpt-oss takes Responses input (``input``) or chat ``messages`` and answers in the matching shape:
     @cloudflare/workers-types types gpt-oss-120b/20b as ``XOR<ResponsesInput, ChatCompletionsInput>`` in
     and ``XOR<ResponsesOutput, ChatCompletionsOutput>`` out, so ``messages`` get a chat completion."""
-    gen, reasoning, stream = out.gen, out.reasoning, bool(request.get("stream"))
+    gen, reasoning, stream, cut = out.gen, out.reasoning, bool(request.get("stream")), out.cut_after
+    if cut is not None and not stream:  # a script's cut, on an answer sent whole: the connection drops
+        return ResetResponse()
     family = answer_family(info, request)
     if family == RESPONSES:
         whole = responses_object(info.name, gen, reasoning, request, out.max_tokens, typed=True)
-        return _sse(responses_stream(whole, gen), decision, gen) if stream else envelope(whole)
+        return _sse(responses_stream(whole, gen), decision, gen, cut) if stream else envelope(whole)
     if family == OPENAI:
         if stream:
-            return _sse(openai_stream(info.name, gen, reasoning), decision, gen)
+            return _sse(openai_stream(info.name, gen, reasoning), decision, gen, cut)
         return envelope(run_completion(info, out, reasoning))
     if stream:
-        return _sse(legacy_stream(gen, reasoning), decision, gen)
+        return _sse(legacy_stream(gen, reasoning), decision, gen, cut)
     result = legacy_result(gen, reasoning, nested_tool_calls=info.name in rules.NESTED_TOOL_CALL_MODELS)
     if not typed_output_declares(info.name, "usage"):  # llama-3.2-11b-vision: {response, tool_calls}
         del result["usage"]
@@ -385,7 +433,9 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         body = rules.openai_chat(body)
         out = await generate(emu, info, body, can_stream_live=True, request=request)
         if body.get("stream"):
-            return _sse(openai_stream(info.name, out.gen, out.reasoning), decision, out.gen)
+            return _sse(openai_stream(info.name, out.gen, out.reasoning), decision, out.gen, out.cut_after)
+        if out.cut_after is not None:
+            return ResetResponse()
         return JSONResponse(openai_completion(info.name, out.gen, out.max_tokens, out.reasoning))
 
     stored = StoredResponses()
@@ -407,7 +457,9 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
         if store:
             stored.keep(whole["id"], [*history, *turn], out.gen)
         if body.get("stream"):
-            return _sse(responses_stream(whole, out.gen), decision, out.gen)
+            return _sse(responses_stream(whole, out.gen), decision, out.gen, out.cut_after)
+        if out.cut_after is not None:
+            return ResetResponse()
         return JSONResponse(whole)
 
     async def openai_embeddings(request: Request, decision: Decision) -> Response:

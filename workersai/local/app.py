@@ -19,6 +19,7 @@ Routes (``{a}`` is the account id; any id is accepted):
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
 - ``/__local__/``: the dashboard (:mod:`workersai.local.dashboard`), HTML
+- ``/__local__/scripts`` (GET, POST, DELETE): scripted answers (:mod:`workersai.local.scripts`)
 - ``/__local__/requests`` (GET with ``model``, ``path``, ``method``, ``limit``; DELETE): the requests
   served (:mod:`workersai.local.request_log`, also ``app.state.request_log``)
 
@@ -47,6 +48,7 @@ from .gateway import gateway_routes
 from .request_log import RecordRequests
 from .responses import ApiError, envelope, error_response
 from .rules.rate_limits import RateLimits
+from .scripts import Script
 from .vectorize_routes import vectorize_routes
 
 __all__ = ["EmulatorConfig", "create_app"]
@@ -131,7 +133,27 @@ def control_routes(emu: Emulator) -> list[Route]:
             found = found[len(found) - limit :] if limit else []
         return envelope([entry.to_json() for entry in found])
 
+    async def scripts(request: Request) -> Response:
+        """Scripted answers (:mod:`workersai.local.scripts`): ``POST`` one script or a list (added after
+        those in force), ``GET`` those in force, ``DELETE`` them all."""
+        try:
+            emu.check_auth(request)
+            if request.method == "POST":
+                body = await emu.json_body(request)
+                added = [Script.from_json(s) for s in (body if isinstance(body, list) else [body])]
+                for script in added:
+                    emu.scripts.add(script)
+                return envelope([s.to_json() for s in added])
+            if request.method == "DELETE":
+                emu.scripts.clear()
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except (ValueError, TypeError) as exc:
+            return error_response(400, 5006, f"bad script: {exc}")
+        return envelope([s.to_json() for s in emu.scripts.all()])
+
     return [
+        Route("/__local__/scripts", scripts, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/requests", requests, methods=["GET", "DELETE"]),
         Route("/__local__/rate-limits", rate_limits, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/faults", faults, methods=["GET", "POST", "DELETE"]),

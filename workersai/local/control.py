@@ -67,6 +67,54 @@ class EmulatorControl:
         requests answered 429/3021 by ``--rate-limits``)."""
         return {k: int(v) for k, v in self._call("DELETE" if reset else "GET", "stats").items()}
 
+    def script(
+        self,
+        model: str | None = None,
+        *,
+        text: str | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        reasoning: str | None = None,
+        json: Any = None,
+        error: str | int | None = None,
+        cut_after: int | None = None,
+        contains: str | None = None,
+        last_role: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+    ) -> dict[str, Any]:
+        """Say what ``model`` (None: any model) answers next (:mod:`workersai.local.scripts`): ``text``,
+        ``tool_calls`` (``[tool_call("get_weather", city="Lyon")]``), a ``reasoning`` block, a ``json``
+        object, or an ``error`` (``"3040"``); ``cut_after`` drops a stream after that many frames. Only
+        for requests whose messages contain ``contains``, whose last message has role ``last_role``,
+        whose path ends with ``path``; used ``times`` times (None: always). ValueError names the fix
+        for a script that cannot be answered (an unknown model, a malformed tool call)."""
+        fields = {
+            "model": model,
+            "text": text,
+            "tool_calls": tool_calls,
+            "reasoning": reasoning,
+            "json": json,
+            "error": error,
+            "cut_after": cut_after,
+            "contains": contains,
+            "last_role": last_role,
+            "path": path,
+        }
+        payload = {k: v for k, v in fields.items() if v is not None}
+        payload["times"] = times
+        [added] = self._result("POST", "scripts", json=payload)
+        result: dict[str, Any] = added
+        return result
+
+    def scripts(self) -> list[dict[str, Any]]:
+        """The scripts in force, in the order they are tried."""
+        result: list[dict[str, Any]] = self._result("GET", "scripts")
+        return result
+
+    def clear_scripts(self) -> None:
+        """No scripted answers from now on: every request is generated."""
+        self._call("DELETE", "scripts")
+
     def requests(
         self,
         model: str | None = None,
@@ -99,5 +147,8 @@ class EmulatorControl:
             headers={"Authorization": f"Bearer {self.token}"},
             **kwargs,
         )
+        if response.status_code == 400:  # a bad plan, script or query: the emulator says what to fix
+            errors = response.json().get("errors") or [{}]
+            raise ValueError(errors[0].get("message", response.text))
         response.raise_for_status()
         return response.json()["result"]

@@ -5,7 +5,7 @@ showing what the emulator holds and what it served, with links to each resource'
 - AI Search instances: items and chunks
 - D1 databases: tables and size
 - the recent requests from the request log (:mod:`.request_log`): time, status, latency, model, tokens
-- the fault plan and rate limits in force, and the scripted answers when a script store is attached
+- the fault plan and rate limits in force, and the scripted answers (:mod:`.scripts`)
 - in ``--record`` / ``--replay`` mode, the directory and the upstream
 
 Like every control path it wants the emulator's token: as ``Authorization: Bearer``, or once in the
@@ -37,6 +37,8 @@ COOKIE = "workersai_local_token"
 RECENT = 50
 """How many of the most recent requests the page lists."""
 ROOT = "/__local__/"
+SCRIPT_ANSWERS = ("text", "tool_calls", "reasoning", "json", "error", "cut_after")
+"""The fields of a script (:class:`~workersai.local.scripts.Script`) that say what it answers."""
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -154,11 +156,9 @@ class Dashboard:
     def request(self, request_id: int) -> dict[str, Any] | None:
         return next((e.to_json() for e in self.emu.request_log.all() if e.id == request_id), None)
 
-    def scripts(self) -> Any:
-        """The scripted answers in force, when a script store with ``to_json()`` is attached."""
-        scripts = getattr(self.emu, "scripts", None)
-        to_json: Callable[[], Any] | None = getattr(scripts, "to_json", None)
-        return to_json() if callable(to_json) else []
+    def scripts(self) -> list[dict[str, Any]]:
+        """The scripted answers in force (:mod:`.scripts`)."""
+        return [script.to_json() for script in self.emu.scripts.all()]
 
     def faults(self) -> dict[str, Any]:
         limits = self.emu.rate_limits
@@ -219,9 +219,7 @@ class Dashboard:
             "<h2>Faults in force</h2>",
             f'<pre data-testid="faults">{esc(json.dumps(faults, indent=1))}</pre>',
             "<h2>Scripted answers</h2>",
-            f'<pre data-testid="scripts">{esc(json.dumps(data["scripts"], indent=1))}</pre>'
-            if data["scripts"]
-            else '<p class="muted" data-testid="scripts">none</p>',
+            self._scripts(data["scripts"]),
             "<h2>Counters</h2>",
             f"<pre>{esc(json.dumps(data['stats'], indent=1))}</pre>",
         ]
@@ -256,6 +254,27 @@ class Dashboard:
             )
         headers = ("time (UTC)", "method", "path", "model", "status", "ms", "tokens (in + out)", "")
         return table(headers, rows, "no request yet", "requests")
+
+    @staticmethod
+    def _scripts(scripts: list[dict[str, Any]]) -> str:
+        def compact(value: Any) -> str:
+            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+        rows = []
+        for s in scripts:
+            when = [f"{k}: {compact(s[k])}" for k in ("contains", "last_role", "path", "when") if s.get(k)]
+            answer = [f"{k}: {compact(s[k])}" for k in SCRIPT_ANSWERS if s.get(k) is not None]
+            times = "always" if s.get("times") is None else s["times"]
+            rows.append(
+                [
+                    num(s.get("id")),
+                    esc(s.get("model") or "any model"),
+                    esc("; ".join(when) or "every request"),
+                    f"<code>{esc('; '.join(answer))}</code>",
+                    num(f"{s.get('used', 0)} / {times}"),
+                ]
+            )
+        return table(("id", "model", "when", "answer", "used"), rows, "none", "scripts")
 
     @staticmethod
     def _indexes(indexes: list[dict[str, Any]]) -> str:

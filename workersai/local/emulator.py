@@ -31,6 +31,7 @@ from .rules import ai as ai_rules
 from .rules.api_limits import ApiRateLimit, ApiRateLimitExceeded
 from .rules.lifecycle import check_not_retired
 from .rules.rate_limits import RateLimitExceeded, RateLimits
+from .scripts import ScriptBook
 from .vectorize_store import VectorizeStore
 
 log = logging.getLogger("workersai.local")
@@ -112,6 +113,8 @@ class Emulator:
         self.vectorize: VectorizeStore | None = None
         self.request_log = RequestLog()
         """The requests served (:mod:`.request_log`; recorded by the app's middleware)."""
+        self.scripts = ScriptBook()
+        """The scripted answers in force (:mod:`.scripts`)."""
         self.rate_limits = (
             RateLimits(window_s=config.rate_window_s, scale=config.rate_scale, clock=config.clock)
             if config.rate_limits

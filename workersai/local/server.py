@@ -27,6 +27,7 @@ from .app import EmulatorConfig, create_app
 from .control import EmulatorControl
 from .embeddings import Embedder
 from .faults import FaultPlan
+from .scripts import Script
 
 LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
@@ -142,6 +143,23 @@ class LocalEmulator(EmulatorControl):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def script(
+        self,
+        model: str | None = None,
+        *,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+        **answer: Any,
+    ) -> dict[str, Any]:
+        """As :meth:`EmulatorControl.script`, and ``when``: a predicate on the request's body (a dict)
+        that must hold too (in this process only: it cannot go over HTTP)."""
+        if when is None:
+            return super().script(model, **answer)
+        times = answer.pop("times", 1)
+        fields = {"model": model, **answer}
+        script = Script.from_json({**{k: v for k, v in fields.items() if v is not None}, "times": times})
+        script.when = when
+        return self.app.state.emulator.scripts.add(script).to_json()  # type: ignore[no-any-return]
 
     def env(self) -> dict[str, str]:
         """Environment variables that point any client at this emulator."""

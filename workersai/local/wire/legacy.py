@@ -21,7 +21,7 @@ def legacy_result(
     """``{response, tool_calls, usage}``; with ``nested_tool_calls`` each tool call is ``{id, type,
     function: {name, arguments}}`` (the arguments still an object), as Llama 4 Scout answers."""
     response: Any = gen.json_value if gen.json_value is not None else gen.text
-    if reasoning and gen.json_value is None:
+    if reasoning is not None and gen.json_value is None:  # "": an empty block (a script's, scripts.py)
         response = f"<think>\n{reasoning}\n</think>\n\n{gen.text}"
     result: dict[str, Any] = {"response": response}
     if gen.tool_calls and nested_tool_calls:
@@ -42,7 +42,7 @@ def legacy_result(
 def legacy_stream(gen: Generation, reasoning: str | None = None) -> Iterator[bytes]:
     """SSE frames in Workers AI's format: ``{"response", "p"}`` per token, tool calls, usage, [DONE];
     made as they are read, so a live generation's tokens go out as they are generated."""
-    if reasoning:
+    if reasoning is not None:
         for piece in ["<think>", "\n", *pieces(reasoning), "\n", "</think>", "\n\n"]:
             yield sse({"response": piece, "p": padding()})
     for piece in gen.text_pieces():
