@@ -56,7 +56,11 @@ def test_the_page_shows_indexes_with_counts_and_the_requests_just_made(
     emulator: LocalEmulator, client: WorkersAI, index: str
 ) -> None:
     client.embed(["dashboard probe"], model="@cf/baai/bge-small-en-v1.5")
+    usage = client.chat("Say hi.", model="@cf/meta/llama-3.1-8b-instruct-fast", max_tokens=4).usage
     text = page_of(emulator)
+    assert usage is not None
+    chat = text[text.index("/ai/run/@cf/meta/llama-3.1-8b-instruct-fast") :].split("</tr>")[0]
+    assert f'<td class="n">{usage.prompt_tokens} + {usage.completion_tokens}</td>' in chat
     row = text[text.index(f"<td>{index}</td>") :].split("</tr>")[0]
     assert '<td class="n">3</td>' in row and "genre (string)" in row
     assert "/ai/run/@cf/baai/bge-small-en-v1.5" in text

@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .emulator import Emulator
+from .faults import FaultPlan
 from .rules import Rejected
 
 COOKIE = "workersai_local_token"
@@ -74,6 +75,14 @@ def table(headers: Iterable[str], rows: list[list[str]], empty: str, test_id: st
         "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row) + "</tr>" for row in rows
     )
     return f'<table data-testid="{test_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def short_path(path: str) -> str:
+    """``path`` without its ``/client/v4/accounts/{id}`` head (the whole path is the cell's title)."""
+    head, _, rest = path.partition("/accounts/")
+    if head != "/client/v4" or not rest:
+        return path
+    return "…/" + rest.partition("/")[2]
 
 
 def num(value: Any) -> str:
@@ -217,7 +226,9 @@ class Dashboard:
         faults = data["faults"]
         sections += [
             "<h2>Faults in force</h2>",
-            f'<pre data-testid="faults">{esc(json.dumps(faults, indent=1))}</pre>',
+            f'<pre data-testid="faults">{esc(json.dumps(faults, indent=1))}</pre>'
+            if faults["plan"] != FaultPlan().to_json() or faults["rate_limits"] or faults["injected"]
+            else '<p class="muted" data-testid="faults">none</p>',
             "<h2>Scripted answers</h2>",
             self._scripts(data["scripts"]),
             "<h2>Counters</h2>",
@@ -244,7 +255,7 @@ class Dashboard:
                 [
                     esc(when),
                     esc(e["method"]),
-                    f"<code>{esc(e['path'])}</code>",
+                    f'<code title="{esc(e["path"])}">{esc(short_path(e["path"]))}</code>',
                     esc(e["model"]),
                     f'<td class="n s{status // 100}">{esc(status)}</td>',
                     num(f"{e['latency_ms']:.1f}"),
