@@ -388,24 +388,25 @@ def dashboard_routes(emu: Emulator) -> list[Route]:
     return [
         Route(ROOT, page, methods=["GET"]),
         Route("/__local__/dashboard.json", json_route(board.everything), methods=["GET"]),
+        # The path parameters are named as on the API's own paths (the route fuzzer fills them in).
         Route(
-            "/__local__/dashboard/indexes/{account}/{name}",
-            json_route(lambda account, name: board.index(account, name)),
+            "/__local__/dashboard/indexes/{account_id}/{name}",
+            json_route(lambda account_id, name: board.index(account_id, name)),
             methods=["GET"],
         ),
         Route(
-            "/__local__/dashboard/ai-search/{account}/{namespace}/{instance}",
-            json_route(lambda account, namespace, instance: board.instance(account, namespace, instance)),
+            "/__local__/dashboard/ai-search/{account_id}/{namespace}/{id}",
+            json_route(lambda account_id, namespace, id: board.instance(account_id, namespace, id)),
             methods=["GET"],
         ),
         Route(
-            "/__local__/dashboard/d1/{account}/{database}",
-            json_route(lambda account, database: board.database(account, database)),
+            "/__local__/dashboard/d1/{account_id}/{database_id}",
+            json_route(lambda account_id, database_id: board.database(account_id, database_id)),
             methods=["GET"],
         ),
         Route(
-            "/__local__/dashboard/requests/{request_id:int}",
-            json_route(lambda request_id: board.request(request_id)),
+            "/__local__/dashboard/requests/{id:int}",
+            json_route(lambda id: board.request(id)),
             methods=["GET"],
         ),
     ]
