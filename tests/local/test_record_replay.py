@@ -61,10 +61,13 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     directory = tmp_path_factory.mktemp("recording")
     with (
         LocalEmulator(mutation_delay_ms=1) as cloudflare,
-        LocalEmulator(record_dir=directory, upstream=cloudflare.url) as recorder,
-        WorkersAI(
-            account_id=RECORDED_ACCOUNT, api_token=cloudflare.token, base_url=recorder.base_url
-        ) as client,
+        LocalEmulator(
+            record_dir=directory,
+            upstream=cloudflare.url,
+            upstream_account_id=RECORDED_ACCOUNT,
+            upstream_token=cloudflare.token,
+        ) as recorder,
+        recorder.client() as client,  # the user's own credentials, forwarded
     ):
         recorded = session(client, recorder.base_url, RECORDED_ACCOUNT, cloudflare.token)
     yield Recording(directory, cloudflare.token, recorded)
@@ -130,6 +133,17 @@ def test_the_recorder_says_what_is_missing(
         lost = httpx.post(url, json={"prompt": "hi"}, headers={"Authorization": "Bearer t0ken-of-a-user"})
         assert lost.status_code == 502 and "cannot reach the upstream http://127.0.0.1:9" in lost.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recorder_hands_out_the_users_own_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", RECORDED_ACCOUNT)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "the-users-own-token")
+    recorder = LocalEmulator(record_dir=tmp_path)
+    assert recorder.env()["CLOUDFLARE_ACCOUNT_ID"] == RECORDED_ACCOUNT
+    assert recorder.env()["CLOUDFLARE_API_TOKEN"] == "the-users-own-token"
+    assert LocalEmulator().env()["CLOUDFLARE_API_TOKEN"] != "the-users-own-token"
 
 
 def test_a_missing_or_empty_directory_is_refused_by_name(tmp_path: Path) -> None:
