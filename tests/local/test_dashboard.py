@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import ai_search_instance
 from workersai import WorkersAI
 from workersai.local import LocalEmulator
 from workersai.local.dashboard import COOKIE
@@ -80,6 +81,29 @@ def test_the_json_links_answer(emulator: LocalEmulator, index: str) -> None:
     assert entry.status_code == 200 and entry.json()["path"] == newest["path"]
     gone = httpx.get(f"{indexes}/nope", headers=headers)
     assert gone.status_code == 404
+
+
+def test_ai_search_instances_and_d1_databases_are_listed_with_links(
+    emulator: LocalEmulator, client: WorkersAI
+) -> None:
+    database = client.d1.create_database(f"dash-{uuid.uuid4().hex[:8]}")
+    client.d1.query(database.uuid, "CREATE TABLE t (x)")
+    headers = {"Authorization": f"Bearer {emulator.token}"}
+    try:
+        with ai_search_instance(emulator, {"tide.md": "The tide comes in twice a day."}) as (_, name):
+            text = page_of(emulator)
+            searched = text[text.index(f"<td>{name}</td>") :].split("</tr>")[0]
+            assert "<td>default</td>" in searched and '<td class="n">1</td>' in searched  # one item
+            link = f"/__local__/dashboard/ai-search/{emulator.account_id}/default/{name}"
+            assert link in searched
+            assert httpx.get(emulator.url + link, headers=headers).json()["stats"]["completed"] == 1
+        row = text[text.index(f"<td>{database.name}</td>") :].split("</tr>")[0]
+        assert '<td class="n">1</td>' in row  # one table
+        link = f"/__local__/dashboard/d1/{emulator.account_id}/{database.uuid}"
+        assert link in row
+        assert httpx.get(emulator.url + link, headers=headers).json()["name"] == database.name
+    finally:
+        client.d1.delete_database(database.uuid)
 
 
 def test_the_page_wants_the_token_once_then_a_cookie(emulator: LocalEmulator) -> None:
