@@ -16,7 +16,7 @@ from .deadline import DeadlineLike
 from .errors import ConfigurationError
 from .gateway import GatewayRoute
 from .health import ModelHealth
-from .models_api import CatalogCache
+from .live_catalog import CatalogCache
 from .pacing import Pacer, PacingPolicy
 from .resources.base import (
     DEFAULT_BASE_URL,
