@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     )
     from .gateway import GatewayOptions
     from .health import ModelHealth
+    from .markdown import MarkdownFile, MarkdownResult, SupportedFormat, UnsupportedFileType
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -117,6 +118,10 @@ _HOMES = {
     "TermsNotAgreed": "errors",
     "WorkersAIError": "errors",
     "ModelHealth": "health",
+    "MarkdownFile": "markdown",
+    "MarkdownResult": "markdown",
+    "SupportedFormat": "markdown",
+    "UnsupportedFileType": "markdown",
     "DEFAULT_RERANK_MODEL": "rerank",
     "RerankResult": "rerank",
     "RetryPolicy": "retry",
@@ -167,6 +172,8 @@ __all__ = [
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "MarkdownFile",
+    "MarkdownResult",
     "MetadataTooLarge",
     "ModelHealth",
     "ModelNotFound",
@@ -184,9 +191,11 @@ __all__ = [
     "SearchResult",
     "ServerError",
     "StreamInterrupted",
+    "SupportedFormat",
     "TermsNotAgreed",
     "ToolCall",
     "ToolCallDelta",
+    "UnsupportedFileType",
     "Usage",
     "UsageTracker",
     "WorkersAI",
