@@ -203,3 +203,25 @@ def test_results_read_the_sdk_and_binding_shapes() -> None:
     assert md.read_results([one], sent)[0].tokens == 3  # a string (the SDK's model), read as a number
     with pytest.raises(md.ResponseFormatError):
         md.read_results([one, one], sent)
+
+
+async def test_binding_path(emulator: LocalEmulator, client: WorkersAI) -> None:
+    """``env.AI.toMarkdown`` through the binding transport (Python stand-ins for the binding, forwarding
+    to the emulator; tests/pyodide runs the same under Pyodide with a JS binding): the same results as
+    over REST; sync calls refused, as every call on a binding."""
+    from tests.pyodide import pybindings
+    from workersai import BindingUnsupported
+
+    bound = WorkersAI(binding=pybindings.Ai(emulator.base_url, emulator.account_id, emulator.token))
+    files = [("tea.docx", documents.docx()), ("r é.html", documents.html()), ("n.odt", b"PK")]
+    got, want = await bound.ato_markdown(files), client.to_markdown(files)
+    assert [(r.name, r.mime_type, r.format, r.data, r.tokens, r.error) for r in got] == [
+        (r.name, r.mime_type, r.format, r.data, r.tokens, r.error) for r in want
+    ]
+    (text,) = await bound.ato_markdown(
+        [("t.html", documents.html())], conversion_options={"output": {"format": "text"}}
+    )
+    assert text.format == "text"
+    assert await bound.amarkdown_supported() == client.markdown_supported()
+    with pytest.raises(BindingUnsupported):
+        bound.to_markdown(files)
