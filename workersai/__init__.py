@@ -64,7 +64,13 @@ if TYPE_CHECKING:
     )
     from .gateway import GatewayOptions
     from .health import ModelHealth
-    from .markdown import MarkdownFile, MarkdownResult, SupportedFormat, UnsupportedFileType
+    from .markdown import (
+        MarkdownConversionError,
+        MarkdownFile,
+        MarkdownResult,
+        SupportedFormat,
+        UnsupportedFileType,
+    )
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -118,6 +124,7 @@ _HOMES = {
     "TermsNotAgreed": "errors",
     "WorkersAIError": "errors",
     "ModelHealth": "health",
+    "MarkdownConversionError": "markdown",
     "MarkdownFile": "markdown",
     "MarkdownResult": "markdown",
     "SupportedFormat": "markdown",
@@ -172,6 +179,7 @@ __all__ = [
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "MarkdownConversionError",
     "MarkdownFile",
     "MarkdownResult",
     "MetadataTooLarge",

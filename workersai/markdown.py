@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any, Literal, Union, cast
 
-from .errors import BadInput, RequestTooLarge, ResponseFormatError
+from .errors import BadInput, RequestTooLarge, ResponseFormatError, WorkersAIError
 
 TOMARKDOWN_PATH = "ai/tomarkdown"
 SUPPORTED_PATH = "ai/tomarkdown/supported"
@@ -92,6 +92,16 @@ class UnsupportedFileType(BadInput):
     before any request (:data:`SUPPORTED_FORMATS`)."""
 
 
+class MarkdownConversionError(WorkersAIError):
+    """The service could not convert a file (its per-file ``format: "error"`` answer), raised where a
+    caller asked for the file's text (:meth:`MarkdownResult.raise_for_error`, the document loaders)."""
+
+    def __init__(self, message: str, *, name: str = "", mime_type: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.mime_type = mime_type
+
+
 @dataclass(frozen=True)
 class MarkdownFile:
     """One file to convert: its name (the result keeps it), its bytes and its MIME type."""
@@ -123,6 +133,27 @@ class MarkdownResult:
         """Whether the file was converted (``format`` is not ``"error"``)."""
         return self.format != "error"
 
+    def raise_for_error(self) -> MarkdownResult:
+        """This result, or :class:`MarkdownConversionError` when the file was not converted."""
+        if not self.ok:
+            raise MarkdownConversionError(
+                f"{self.name!r} ({self.mime_type}) could not be converted to Markdown: {self.error}",
+                name=self.name,
+                mime_type=self.mime_type,
+            )
+        return self
+
+
+def result_metadata(result: MarkdownResult) -> dict[str, Any]:
+    """A result's facts as document metadata (the document loaders and readers): ``name``,
+    ``mime_type``, ``format``, and ``tokens`` or ``error``."""
+    out: dict[str, Any] = {"name": result.name, "mime_type": result.mime_type, "format": result.format}
+    if result.ok:
+        out["tokens"] = result.tokens
+    else:
+        out["error"] = result.error
+    return out
+
 
 @dataclass(frozen=True)
 class SupportedFormat:
@@ -132,7 +163,7 @@ class SupportedFormat:
     mime_type: str
 
 
-def _mime_for(name: str, given: str | None) -> str:
+def mime_for(name: str, given: str | None = None) -> str:
     """The MIME type to send: the one given, else the supported format's for the extension, else the
     system's guess, else ``application/octet-stream``."""
     if given:
@@ -159,35 +190,38 @@ def as_file(item: Any) -> MarkdownFile:
         with open(path, "rb") as handle:
             data = handle.read()
         name = os.path.basename(path)
-        return MarkdownFile(name, data, _mime_for(name, None))
+        return MarkdownFile(name, data, mime_for(name, None))
     if isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[0], str):
         name, content = item[0], item[1]
         mime = item[2] if len(item) == 3 else None
         data = bytes(content) if isinstance(content, (bytes, bytearray, memoryview)) else _read(content)
-        return MarkdownFile(name, data, _mime_for(name, mime))
+        return MarkdownFile(name, data, mime_for(name, mime))
     if hasattr(item, "read"):
         given = getattr(item, "name", None)
         if not isinstance(given, str) or not given:
             raise BadInput("a file object without a name: pass (name, file) instead")
         name = os.path.basename(given)
-        return MarkdownFile(name, _read(item), _mime_for(name, None))
+        return MarkdownFile(name, _read(item), mime_for(name, None))
     if isinstance(item, (bytes, bytearray)):
         raise BadInput("bytes need a file name: pass (name, data) or (name, data, mime_type)")
     raise BadInput(f"cannot convert {type(item).__name__} to Markdown: pass a path, (name, bytes) or a file")
 
 
-def check_file(file: MarkdownFile, *, check_types: bool = True, max_bytes: int | None = None) -> None:
+def check_file(
+    file: MarkdownFile, *, check_types: bool = True, max_bytes: int | None = None, size: int | None = None
+) -> None:
     """Refuse, before any request, what the service cannot take: an empty name or file, a file no
     request can carry (``max_bytes``, :data:`MAX_FILE_BYTES` by default), a type it does not convert
-    (unless ``check_types`` is False)."""
+    (unless ``check_types`` is False). ``size`` stands for ``len(file.data)`` (a file not read yet)."""
     max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    size = len(file.data) if size is None else size
     if not file.name.strip():
         raise BadInput("a file to convert needs a name (the result is matched to it)")
-    if not file.data:
+    if not size:
         raise BadInput(f"{file.name!r} is empty: there is nothing to convert")
-    if len(file.data) > max_bytes:
+    if size > max_bytes:
         raise RequestTooLarge(
-            f"{file.name!r} is {len(file.data):,} bytes; one request carries at most {max_bytes:,} "
+            f"{file.name!r} is {size:,} bytes; one request carries at most {max_bytes:,} "
             "(Cloudflare's 100 MB request body limit)"
         )
     if not check_types:
@@ -301,6 +335,7 @@ __all__ = [
     "MAX_REQUEST_BYTES",
     "SUPPORTED_FORMATS",
     "FileInput",
+    "MarkdownConversionError",
     "MarkdownFile",
     "MarkdownResult",
     "SupportedFormat",
