@@ -8,8 +8,9 @@ each do one format (rather than one converter that pulls dozens of dependencies)
 
 - PDF: ``pypdf`` (pure Python, BSD, maintained by the py-pdf organisation): the text layer, page by
   page. A scanned PDF without text converts to an empty document, as a text extractor does.
-- DOCX: ``mammoth`` (BSD; semantic HTML from the document's styles: headings, lists, tables), then
-  the HTML path.
+- DOCX: ``python-docx`` (MIT, on lxml): paragraphs and tables in document order, headings from the
+  ``Heading N`` / ``Title`` styles, list styles as list items, bold and italic runs. (``mammoth`` was
+  tried first: 0.35 s per document against 0.02 s, parsing the styles part with minidom.)
 - HTML: ``markdownify`` (MIT, on BeautifulSoup): ATX headings; ``conversionOptions.html.cssSelector``
   picks elements and ``hostname`` resolves relative links, as the conversion-options page describes.
 - XLSX / XLSM: ``openpyxl`` (MIT): one Markdown table per sheet, the cached values of formulas.
@@ -103,14 +104,47 @@ def _html(data: bytes | str, options: Mapping[str, Any]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def _runs(paragraph: Any) -> str:
+    """A paragraph's text with bold and italic runs marked."""
+    out = []
+    for run in paragraph.runs:
+        text = run.text
+        if text.strip() and run.bold:
+            text = f"**{text}**"
+        if text.strip() and run.italic:
+            text = f"*{text}*"
+        out.append(text)
+    return "".join(out).strip()
+
+
 def _docx(data: bytes, options: Mapping[str, Any]) -> str:
-    import mammoth
+    from docx import Document as read_docx
+    from docx.table import Table
 
     try:
-        html = mammoth.convert_to_html(io.BytesIO(data)).value
-    except Exception as exc:  # mammoth raises zipfile / KeyError / its own errors on a broken file
+        document = read_docx(io.BytesIO(data))
+        blocks = list(document.iter_inner_content())
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, lxml's errors, python-docx's own
         raise CannotConvert(f"the DOCX could not be read: {type(exc).__name__}") from None
-    return _html(html, {})
+    out = []
+    for block in blocks:
+        if isinstance(block, Table):
+            out.append(_table([[cell.text for cell in row.cells] for row in block.rows]))
+            continue
+        text = _runs(block)
+        style = (block.style.name if block.style is not None else "") or ""
+        if not text:
+            continue
+        level = re.fullmatch(r"Heading (\d)", style)
+        if style == "Title" or level:
+            out.append("#" * (int(level[1]) if level else 1) + " " + text.replace("**", ""))
+        elif style.startswith("List Number"):
+            out.append(f"1. {text}")
+        elif style.startswith("List"):
+            out.append(f"- {text}")
+        else:
+            out.append(text)
+    return "\n\n".join(part for part in out if part)
 
 
 def _xlsx(data: bytes, options: Mapping[str, Any]) -> str:
@@ -201,7 +235,12 @@ def convert(name: str, content_type: str | None, data: bytes, options: Mapping[s
                 f"the local emulator cannot convert {suffix} files (Workers AI can): "
                 "use PDF, HTML, DOCX, XLSX, CSV, XML or a JPEG/PNG/WebP image here"
             )
-        markdown = converter(data, options)
+        try:
+            markdown = converter(data, options)
+        except ImportError as exc:  # an emulator installed without the `local` extra's converters
+            raise CannotConvert(
+                f"the emulator needs {exc.name} for {suffix} files: install workersai[local]"
+            ) from None
     except CannotConvert as exc:
         return {**entry, "format": "error", "error": str(exc)}
     output = (options.get("output") or {}).get("format", "markdown")
