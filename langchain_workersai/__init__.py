@@ -18,6 +18,7 @@ require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
     from .chat_models import ChatWorkersAI
+    from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
@@ -28,6 +29,8 @@ _WHERE = {
     "AISearchChain": "ai_search",
     "AISearchRetriever": "ai_search",
     "ChatWorkersAI": "chat_models",
+    "WorkersAIMarkdownLoader": "document_loaders",
+    "WorkersAIMarkdownParser": "document_loaders",
     "WorkersAIEmbeddings": "embeddings",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
@@ -44,6 +47,8 @@ __all__ = [
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAIEmbeddings",
+    "WorkersAIMarkdownLoader",
+    "WorkersAIMarkdownParser",
     "WorkersAIReranker",
     "get_workersai_callback",
     "with_model_fallbacks",
