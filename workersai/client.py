@@ -270,6 +270,10 @@ class WorkersAI(Chat, Batches, Models):
 
         self.ai_search: AISearch = AISearch(self)
         """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
+        from .resources.browser import Browser
+
+        self.browser: Browser = Browser(self)
+        """Browser Run (headless Chrome's Quick Actions and crawls) over this client's connection pool."""
 
     def __repr__(self) -> str:
         if self.bindings is not None:
