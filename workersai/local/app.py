@@ -14,6 +14,8 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
+- ``/client/v4/accounts/{a}/browser-rendering/...`` (and ``browser-run/``): Browser Run on a real
+  headless Chromium (see :mod:`workersai.local.browser_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
@@ -30,6 +32,7 @@ from starlette.routing import Route
 from .ai_routes import ai_routes
 from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
+from .browser_routes import browser_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
 from .embeddings import Embedder
@@ -122,6 +125,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)
         + gateway_routes(emu, prefix)
+        + browser_routes(emu, prefix)
     )
 
     async def not_found(request: Request, exc: Exception) -> Response:
