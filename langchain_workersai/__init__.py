@@ -17,6 +17,7 @@ require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (
 
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
+    from .browser import BrowserRunLoader, BrowserRunTool
     from .chat_models import ChatWorkersAI
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "AISearchChain": "ai_search",
     "AISearchRetriever": "ai_search",
+    "BrowserRunLoader": "browser",
+    "BrowserRunTool": "browser",
     "ChatWorkersAI": "chat_models",
     "WorkersAIEmbeddings": "embeddings",
     "WorkersAIReranker": "rerankers",
@@ -40,6 +43,8 @@ _WHERE = {
 __all__ = [
     "AISearchChain",
     "AISearchRetriever",
+    "BrowserRunLoader",
+    "BrowserRunTool",
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from .gateway import GatewayOptions
     from .health import ModelHealth
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
+    from .resources.browser import Browser
+    from .resources.browser_types import CrawlJob, CrawlRecord, ScrapedElement, ScrapeResult, Snapshot
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
     from .usage import UsageTracker, track_usage
@@ -84,6 +86,12 @@ _HOMES = {
     "BatchStatus": "batch",
     "BatchTimeout": "batch",
     "ChatOptions": "chat",
+    "Browser": "resources.browser",
+    "CrawlJob": "resources.browser_types",
+    "CrawlRecord": "resources.browser_types",
+    "ScrapeResult": "resources.browser_types",
+    "ScrapedElement": "resources.browser_types",
+    "Snapshot": "resources.browser_types",
     "DEFAULT_CHAT_MODEL": "client",
     "DEFAULT_EMBEDDING_MODEL": "client",
     "GatewayOptions": "gateway",
@@ -155,12 +163,15 @@ __all__ = [
     "BatchTimeout",
     "BindingError",
     "BindingUnsupported",
+    "Browser",
     "CapacityExceeded",
     "ChatChunk",
     "ChatOptions",
     "ChatResult",
     "ConfigurationError",
     "Conflict",
+    "CrawlJob",
+    "CrawlRecord",
     "DailyQuotaExceeded",
     "DatabaseNotFound",
     "DeadlineExceeded",
@@ -183,9 +194,12 @@ __all__ = [
     "RerankResult",
     "ResponseFormatError",
     "RetryPolicy",
+    "ScrapeResult",
+    "ScrapedElement",
     "SearchChunk",
     "SearchResult",
     "ServerError",
+    "Snapshot",
     "StreamInterrupted",
     "TermsNotAgreed",
     "ToolCall",

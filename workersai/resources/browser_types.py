@@ -188,3 +188,63 @@ def crawl_wait(
                 f"crawl {job.id} still {job.status} after {timeout:g}s ({job.finished} pages)"
             )
         yield Sleep(poll_interval)
+
+
+LoadMode = Literal["markdown", "content", "scrape", "crawl"]
+"""What the document loaders read of a page: its Markdown, its HTML, the text of ``elements``, or every
+page a crawl from it reaches."""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How the LangChain loader and the LlamaIndex reader read each URL (one text a page)."""
+
+    mode: LoadMode = "markdown"
+    options: Mapping[str, Any] | None = None
+    elements: tuple[str, ...] = ("body",)
+    crawl_limit: int | None = None
+    crawl_depth: int | None = None
+    poll_interval: float = 2.0
+    timeout: float | None = 300.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("markdown", "content", "scrape", "crawl"):
+            raise BadInput(f"mode {self.mode!r}: markdown, content, scrape or crawl")
+
+    def request(self, url: str) -> dict[str, Any]:
+        """The keyword arguments of the :class:`~workersai.resources.browser.Browser` call for ``url``."""
+        if self.mode == "crawl":
+            return {
+                "limit": self.crawl_limit,
+                "depth": self.crawl_depth,
+                "formats": ("markdown",),
+                "options": self.options,
+                "poll_interval": self.poll_interval,
+                "timeout": self.timeout,
+            }
+        if self.mode == "scrape":
+            return {"elements": self.elements, "options": self.options}
+        return {"options": self.options}
+
+    def pages(self, url: str, answer: Any) -> list[tuple[str, dict[str, Any]]]:
+        """``(text, metadata)`` of each page the call for ``url`` answered: one, or a crawl's completed
+        pages (``source`` the page's URL, ``title``, ``status_code``, ``crawl_seed``)."""
+        if self.mode == "crawl":
+            return [
+                (
+                    record.markdown or record.html or "",
+                    {
+                        "source": record.url,
+                        "mode": "crawl",
+                        "title": record.title,
+                        "status_code": record.metadata.get("status"),
+                        "crawl_seed": url,
+                    },
+                )
+                for record in answer
+                if record.status == "completed"
+            ]
+        if self.mode == "scrape":
+            texts = [t for group in answer for t in group.texts if t]
+            return [("\n".join(texts), {"source": url, "mode": "scrape", "selectors": list(self.elements)})]
+        return [(str(answer), {"source": url, "mode": self.mode})]
