@@ -191,6 +191,8 @@ _LM_TESTS = (
 """Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
 _BROWSER_FIXTURES = {"site"}
 """Fixtures of the tests that drive the emulator's real browser (Browser Run)."""
+_BROWSER_TESTS = ("tests/test_examples.py::test_example_runs[web_to_rag.py]",)
+"""Tests that drive it without those fixtures."""
 _SLOW_TESTS = (
     "tests/pyodide/test_pyodide.py::",
     "tests/test_examples.py::",
@@ -209,7 +211,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("lm")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
-        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        drives_a_browser = _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if drives_a_browser or item.nodeid.startswith(_BROWSER_TESTS):
             item.add_marker("browser")
 
 
