@@ -23,10 +23,10 @@ newer examples use ``browser-run``, which the emulator also serves. Requests go 
 transport: the same retries, deadline and global API budget as every other call (Browser Run's own limits
 are per account and not in the model catalog, so no per-model pacing applies).
 
-Binding path: none here. A Python Worker reaches Browser Run through ``env.BROWSER.quickAction(action,
-params)``, which resolves to a ``Response`` (langchain-cloudflare 0.4.3, ``loaders.py``); this client's
-bindings are Workers AI's and Vectorize's only, so on a binding client these methods raise
-:class:`~workersai.errors.BindingUnsupported`.
+Binding path: ``WorkersAI(browser_binding=env.BROWSER)`` sends the Quick Actions through the Worker's
+``env.BROWSER.quickAction(action, params)`` (:mod:`workersai.binding`), async only, as the other
+bindings; ``/crawl`` has no Quick Action (quick-actions/index.mdx: REST only) and raises
+:class:`~workersai.errors.BindingUnsupported` there.
 """
 
 from __future__ import annotations
@@ -74,10 +74,12 @@ class Browser:
         self.client = client
 
     def _url(self, action: str, job_id: str | None = None) -> str:
-        if self.client.bindings is not None:
+        bindings = self.client.bindings
+        if bindings is not None and (action == "crawl" or bindings.browser is None):
             raise BindingUnsupported(
-                "Browser Run is not reachable through this client's Workers bindings (a Worker calls "
-                "env.BROWSER.quickAction itself): use a REST client (account id and API token)"
+                "Browser Run's crawl has no Quick Action (the REST API only): use a REST client for it"
+                if action == "crawl"
+                else "no Browser Run binding: pass browser_binding=env.BROWSER (or use a REST client)"
             )
         if job_id is None:
             return self.client.account_url(f"{BROWSER_PATH}/{action}")
