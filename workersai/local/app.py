@@ -24,7 +24,11 @@ Routes (``{a}`` is the account id; any id is accepted):
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -32,6 +36,7 @@ from starlette.routing import Route
 from .ai_routes import ai_routes
 from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
+from .browser_engine import BrowserEngine
 from .browser_routes import browser_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
@@ -115,6 +120,7 @@ def control_routes(emu: Emulator) -> list[Route]:
 def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Starlette:
     """The emulator app for ``config``."""
     emu = Emulator(config, embedder)
+    browser = BrowserEngine()
     prefix = "/client/v4/accounts/{account_id}"
     routes = (
         ai_routes(emu, prefix)
@@ -125,7 +131,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)
         + gateway_routes(emu, prefix)
-        + browser_routes(emu, prefix)
+        + browser_routes(emu, prefix, browser)
     )
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -151,6 +157,13 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error_response(405, 10405, "Method not allowed")
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(browser.close)  # Browser Run's Chromium, if it was started
+
+    app = Starlette(
+        routes=routes, exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan
+    )
     app.state.emulator = emu
     return app

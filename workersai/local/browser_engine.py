@@ -21,6 +21,7 @@ import concurrent.futures
 import ipaddress
 import logging
 import os
+import queue
 import re
 import shutil
 import threading
@@ -207,14 +208,33 @@ class BrowserEngine:
 
     def __init__(self) -> None:
         self.unavailable = missing_browser()
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="workersai-browser")
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
         self._playwright: Any = None
         self._browser: Any = None
-        self._lock = threading.Lock()
 
     def submit(self, work: Callable[[], Any]) -> concurrent.futures.Future[Any]:
-        """Run ``work`` on the browser's thread."""
-        return self._pool.submit(work)
+        """Run ``work`` on the browser's thread (a daemon thread of its own rather than an executor's,
+        whose threads are joined before ``atexit`` handlers run: the browser could not be closed then)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="workersai-browser", daemon=True)
+                self._thread.start()
+        self._work.put((work, future))
+        return future
+
+    def _serve(self) -> None:
+        while (item := self._work.get()) is not None:
+            work, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:
+                    future.set_exception(exc)
 
     def _started(self) -> Any:
         if self._browser is None:
@@ -289,11 +309,13 @@ class BrowserEngine:
                 self._playwright.stop()
                 self._browser = self._playwright = None
 
+        if self._thread is None:
+            return
         try:
-            self._pool.submit(stop).result(timeout=30)
-        except Exception:
+            self.submit(stop).result(timeout=30)
+        except Exception:  # shutting down: a browser that will not close goes with the process
             log.debug("Browser Run: the browser did not close", exc_info=True)
-        self._pool.shutdown(wait=False)
+        self._work.put(None)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -49,9 +49,9 @@ def _json_messages(markdown: str, prompt: str | None) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"{ask} Answer in JSON.\n\nPage:\n{markdown[:MAX_PAGE_CHARS]}"}]
 
 
-def browser_routes(emu: Emulator, prefix: str) -> list[Route]:
-    """The Browser Run routes under ``prefix`` (``/client/v4/accounts/{account_id}``)."""
-    engine = BrowserEngine()
+def browser_routes(emu: Emulator, prefix: str, engine: BrowserEngine) -> list[Route]:
+    """The Browser Run routes under ``prefix`` (``/client/v4/accounts/{account_id}``), on ``engine`` (the
+    app closes it at shut-down)."""
     if engine.unavailable:
         log.warning("Browser Run: no browser, every Browser Run request answers 503: %s", engine.unavailable)
     jobs: dict[str, dict[str, Any]] = {}
