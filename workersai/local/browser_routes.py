@@ -74,6 +74,8 @@ def browser_routes(emu: Emulator, prefix: str, engine: BrowserEngine) -> list[Ro
             result = await asyncio.wrap_future(engine.submit(lambda: engine.render(body, action)))
         except PageFailed as exc:
             raise Rejected(exc.status, exc.code, exc.message) from None
+        except (TypeError, ValueError, KeyError) as exc:  # an option the checks let through, badly typed
+            raise Rejected(400, None, f"Bad Request: {exc}") from None
         return result, time.monotonic() - started
 
     def used(seconds: float) -> dict[str, str]:

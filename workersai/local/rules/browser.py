@@ -72,6 +72,68 @@ def bad(message: str) -> Rejected:
     return Rejected(400, None, message)
 
 
+def _typed(body: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> None:
+    value = body.get(key)
+    if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
+        raise bad(f"Bad Request: '{key}' must be {what}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def shared_options(body: dict[str, Any]) -> None:
+    """The types of the options every action shares (the emulator hands them to the browser)."""
+    for key in ("gotoOptions", "viewport", "waitForSelector", "setExtraHTTPHeaders", "authenticate"):
+        _typed(body, key, dict, "an object")
+    for key in ("screenshotOptions", "pdfOptions"):
+        _typed(body, key, dict, "an object")
+    _typed(body, "userAgent", str, "a string")
+    _typed(body, "setJavaScriptEnabled", bool, "true or false")
+    for key in ("visibleLinksOnly", "excludeExternalLinks"):
+        _typed(body, key, bool, "true or false")
+    for key in ("rejectResourceTypes", "addScriptTag", "addStyleTag"):
+        _typed(body, key, list, "a list")
+    goto = body.get("gotoOptions") or {}
+    if "timeout" in goto and not _number(goto["timeout"]):
+        raise bad("Bad Request: gotoOptions.timeout must be a number of milliseconds")
+    if goto.get("waitUntil") not in (None, "load", "domcontentloaded", "networkidle0", "networkidle2"):
+        raise bad(
+            "Bad Request: gotoOptions.waitUntil is load, domcontentloaded, networkidle0 or networkidle2"
+        )
+    viewport = body.get("viewport")
+    if viewport is not None and not all(
+        _number(viewport.get(k)) and viewport[k] >= 1 for k in ("width", "height")
+    ):
+        raise bad("Bad Request: viewport needs a positive width and height")
+    if (
+        viewport is not None
+        and "deviceScaleFactor" in viewport
+        and not _number(viewport["deviceScaleFactor"])
+    ):
+        raise bad("Bad Request: viewport.deviceScaleFactor must be a number")
+    wait = body.get("waitForSelector")
+    if wait is not None and (
+        not isinstance(wait.get("selector"), str) or ("timeout" in wait and not _number(wait["timeout"]))
+    ):
+        raise bad("Bad Request: waitForSelector needs a 'selector' string (and a numeric timeout)")
+    headers = body.get("setExtraHTTPHeaders") or {}
+    if not all(isinstance(v, str) for v in headers.values()):
+        raise bad("Bad Request: setExtraHTTPHeaders values must be strings")
+    auth = body.get("authenticate")
+    if auth is not None and not (
+        isinstance(auth.get("username"), str) and isinstance(auth.get("password"), str)
+    ):
+        raise bad("Bad Request: authenticate needs a username and a password")
+    if not all(isinstance(t, str) for t in body.get("rejectResourceTypes") or ()):
+        raise bad("Bad Request: rejectResourceTypes must be strings")
+    shot = body.get("screenshotOptions") or {}
+    if shot.get("type", "png") not in ("png", "jpeg"):
+        raise bad("Bad Request: the local emulator takes screenshotOptions.type png or jpeg")
+    if "quality" in shot and not (_number(shot["quality"]) and 0 <= shot["quality"] <= 100):
+        raise bad("Bad Request: screenshotOptions.quality is 0-100")
+
+
 def action_body(raw: bytes, action: str) -> dict[str, Any]:
     """A checked Quick Action body."""
     body = parse_json(raw, 5006, "Bad Request")
@@ -85,6 +147,7 @@ def action_body(raw: bytes, action: str) -> dict[str, Any]:
         raise bad("Bad Request: give exactly one of 'url' or 'html'")
     if has_url and not body["url"].strip():
         raise bad("Bad Request: 'url' is empty")
+    shared_options(body)
     for tag in (*(body.get("addScriptTag") or ()), *(body.get("addStyleTag") or ())):
         if not isinstance(tag, dict) or not isinstance(tag.get("content"), str):
             raise bad(
@@ -130,6 +193,10 @@ def crawl_body(raw: bytes) -> dict[str, Any]:
         raise bad("Bad Request: the json format needs 'jsonOptions' (prompt and/or response_format)")
     if body.setdefault("source", "all") not in ("all", "sitemaps", "links"):
         raise bad("Bad Request: 'source' is all, sitemaps or links")
+    shared_options(body)
+    _typed(body, "render", bool, "true or false")
+    _typed(body, "options", dict, "an object")
+    _typed(body, "jsonOptions", dict, "an object")
     options = body.get("options") or {}
     unknown = sorted(set(options) - {"includeExternalLinks", "includeSubdomains"})
     if unknown:
