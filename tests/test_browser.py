@@ -11,8 +11,20 @@ import socket
 import pytest
 
 from tests.web_pages import Site
-from workersai import BadInput, CrawlRecord, PageLoadError, ScrapeResult, ServerError, Snapshot, WorkersAI
+from workersai import (
+    BadInput,
+    CrawlJob,
+    CrawlRecord,
+    CrawlTimeout,
+    PageLoadError,
+    ScrapeResult,
+    ServerError,
+    Snapshot,
+    WorkersAI,
+)
+from workersai.flows import Sleep, drive
 from workersai.local import LocalEmulator
+from workersai.resources.browser_types import crawl_wait
 
 
 def test_quick_actions_render_the_page_in_a_real_browser(client: WorkersAI, site: Site) -> None:
@@ -128,3 +140,17 @@ def test_without_a_browser_start_up_says_so_and_every_route_answers_503(
         with emu.client(max_retries=0) as c, pytest.raises(ServerError, match="No browser available") as err:
             c.browser.markdown("http://127.0.0.1/")
     assert err.value.status == 503
+
+
+def test_a_crawl_still_running_when_the_wait_ends_raises_naming_its_job() -> None:
+    times = iter([0.0, 1.0, 2.5])  # started, first poll, second poll: past the 3 s with the next sleep
+    polls: list[object] = []
+
+    def step(need: object) -> object:
+        polls.append(need)
+        return None if isinstance(need, Sleep) else CrawlJob(id="job-1", status="running", finished=4)
+
+    with pytest.raises(CrawlTimeout, match="crawl job-1 still running after 3s") as err:
+        drive(crawl_wait(1.0, 3.0, clock=lambda: next(times)), step)
+    assert err.value.job_id == "job-1" and isinstance(err.value, TimeoutError)
+    assert polls == [{"limit": 1}, Sleep(1.0), {"limit": 1}]

@@ -43,6 +43,7 @@ SNAPSHOT: dict[str, list[str]] = {
         "Conflict",
         "CrawlJob",
         "CrawlRecord",
+        "CrawlTimeout",
         "DEFAULT_CHAT_MODEL",
         "DEFAULT_EMBEDDING_MODEL",
         "DEFAULT_RERANK_MODEL",

@@ -67,7 +67,14 @@ if TYPE_CHECKING:
     from .health import ModelHealth
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .resources.browser import Browser
-    from .resources.browser_types import CrawlJob, CrawlRecord, ScrapedElement, ScrapeResult, Snapshot
+    from .resources.browser_types import (
+        CrawlJob,
+        CrawlRecord,
+        CrawlTimeout,
+        ScrapedElement,
+        ScrapeResult,
+        Snapshot,
+    )
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
     from .usage import UsageTracker, track_usage
@@ -89,6 +96,7 @@ _HOMES = {
     "Browser": "resources.browser",
     "CrawlJob": "resources.browser_types",
     "CrawlRecord": "resources.browser_types",
+    "CrawlTimeout": "resources.browser_types",
     "ScrapeResult": "resources.browser_types",
     "ScrapedElement": "resources.browser_types",
     "Snapshot": "resources.browser_types",
@@ -172,6 +180,7 @@ __all__ = [
     "Conflict",
     "CrawlJob",
     "CrawlRecord",
+    "CrawlTimeout",
     "DailyQuotaExceeded",
     "DatabaseNotFound",
     "DeadlineExceeded",

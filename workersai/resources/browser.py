@@ -526,7 +526,8 @@ class Browser:
     ) -> list[CrawlRecord]:
         """Start a crawl, wait for it to stop, and return every record (:meth:`start_crawl`,
         :meth:`wait_crawl`, :meth:`crawl_records`). A job still running after ``timeout`` seconds raises
-        :class:`~workersai.errors.WorkersAIError` naming it (it keeps running: read or cancel it by id)."""
+        :class:`~workersai.resources.browser_types.CrawlTimeout` naming it (it keeps running: read or
+        cancel it by its ``job_id``)."""
         job_id = self.start_crawl(
             url,
             limit=limit,

@@ -24,6 +24,13 @@ SNAPSHOT_FORMATS = ("content", "screenshot", "markdown", "accessibilityTree")
 CrawlFormat = Literal["html", "markdown", "json"]
 
 
+class CrawlTimeout(WorkersAIError, TimeoutError):
+    """A crawl job was still running when the time allowed to wait for it ran out. The job goes on:
+    ``job_id`` reads it later (``get_crawl``, ``crawl_records``) or cancels it (``cancel_crawl``)."""
+
+    job_id: str = ""
+
+
 @dataclass(frozen=True)
 class ScrapedElement:
     """One element a ``/scrape`` selector matched: its text, inner HTML, attributes and box."""
@@ -184,9 +191,11 @@ def crawl_wait(
         if job.done:
             return job
         if timeout is not None and clock() - started + poll_interval > timeout:
-            raise WorkersAIError(
+            error = CrawlTimeout(
                 f"crawl {job.id} still {job.status} after {timeout:g}s ({job.finished} pages)"
             )
+            error.job_id = job.id
+            raise error
         yield Sleep(poll_interval)
 
 
