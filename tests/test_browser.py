@@ -39,6 +39,8 @@ def test_quick_actions_render_the_page_in_a_real_browser(client: WorkersAI, site
     assert isinstance(heading, ScrapeResult) and heading.texts == ["Welcome"]
     assert heading.results[0].width > 0 and heading.results[0].height > 0  # the element's real box
     assert anchors.results[0].attributes == {"href": "/about.html"}
+    cookies = [{"name": "session", "value": "abc", "url": site.base}]
+    assert browser.markdown(site.url("cookie.html"), options={"cookies": cookies}) == "session=abc"
     assert browser.screenshot(site.url()).startswith(b"\x89PNG")
     assert browser.pdf(html="<h1>Invoice</h1>").startswith(b"%PDF")
     snap = browser.snapshot(site.url("about.html"), formats=["markdown", "screenshot"])

@@ -1,6 +1,6 @@
 """A small web site served on 127.0.0.1 for the Browser Run tests (the emulator loads only local pages):
 ``index.html`` (a heading, a paragraph its script writes, a link to ``about.html`` and one off the host)
-and ``about.html``."""
+``about.html``, and ``cookie.html`` (shows the cookies it was sent)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ PAGES = {
         "<script>document.body.insertAdjacentHTML('beforeend', '<p id=\"js\">Written by a script.</p>')"
         "</script></body></html>"
     ),
+    "cookie.html": "<html><body><script>document.body.textContent = document.cookie</script></body></html>",
     "about.html": (
         "<html><head><title>About</title></head><body><h2>About us</h2><p>We test.</p></body></html>"
     ),

@@ -260,6 +260,8 @@ class BrowserEngine:
             raise blocked(url)
         context = self._started().new_context(**_context_options(body))
         try:
+            if body.get("cookies"):
+                context.add_cookies([_cookie(c) for c in body["cookies"]])
             rejected = set(body.get("rejectResourceTypes") or ())
 
             def guard(route: Any) -> None:
@@ -316,6 +318,15 @@ class BrowserEngine:
         except Exception:  # shutting down: a browser that will not close goes with the process
             log.debug("Browser Run: the browser did not close", exc_info=True)
         self._work.put(None)
+
+
+def _cookie(cookie: Mapping[str, Any]) -> dict[str, Any]:
+    """A Puppeteer cookie (Browser Run's ``cookies``) as Playwright's: a URL, or a domain and a path."""
+    keys = ("name", "value", "url", "domain", "path", "expires", "httpOnly", "secure", "sameSite")
+    out = {k: cookie[k] for k in keys if k in cookie}
+    if "url" not in out:
+        out.setdefault("path", "/")
+    return out
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ Sources (read 2026-12-07, cloudflare/cloudflare-docs ``src/content/docs/browser-
   422 with the ``net::`` error's internal code (5000-5011); a timeout is 6002; no browser available is
   503 "No browser available. Please try again in a few minutes.".
 
-Chosen here: a parameter the emulator cannot honour (``custom_ai``, ``cookies``, ``rejectRequestPattern``,
+Chosen here: a parameter the emulator cannot honour (``custom_ai``, ``rejectRequestPattern``,
 an accessibility tree, ...) is 400 naming it, rather than an answer that silently ignores it.
 """
 
@@ -37,6 +37,7 @@ SHARED = {
     "addStyleTag",
     "cacheTTL",
     "actionTimeout",
+    "cookies",
 }
 PER_ACTION = {
     "content": set(),
@@ -92,7 +93,7 @@ def shared_options(body: dict[str, Any]) -> None:
     _typed(body, "setJavaScriptEnabled", bool, "true or false")
     for key in ("visibleLinksOnly", "excludeExternalLinks"):
         _typed(body, key, bool, "true or false")
-    for key in ("rejectResourceTypes", "addScriptTag", "addStyleTag"):
+    for key in ("rejectResourceTypes", "addScriptTag", "addStyleTag", "cookies"):
         _typed(body, key, list, "a list")
     goto = body.get("gotoOptions") or {}
     if "timeout" in goto and not _number(goto["timeout"]):
@@ -127,6 +128,14 @@ def shared_options(body: dict[str, Any]) -> None:
         raise bad("Bad Request: authenticate needs a username and a password")
     if not all(isinstance(t, str) for t in body.get("rejectResourceTypes") or ()):
         raise bad("Bad Request: rejectResourceTypes must be strings")
+    for cookie in body.get("cookies") or ():
+        if not (
+            isinstance(cookie, dict)
+            and isinstance(cookie.get("name"), str)
+            and isinstance(cookie.get("value"), str)
+            and (isinstance(cookie.get("url"), str) or isinstance(cookie.get("domain"), str))
+        ):
+            raise bad("Bad Request: each cookie needs a name, a value and a url or a domain")
     shot = body.get("screenshotOptions") or {}
     if shot.get("type", "png") not in ("png", "jpeg"):
         raise bad("Bad Request: the local emulator takes screenshotOptions.type png or jpeg")
