@@ -17,6 +17,7 @@ require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (
 
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
+    from .browser import BrowserRunLoader, BrowserRunTool
     from .chat_models import ChatWorkersAI
     from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "AISearchChain": "ai_search",
     "AISearchRetriever": "ai_search",
+    "BrowserRunLoader": "browser",
+    "BrowserRunTool": "browser",
     "ChatWorkersAI": "chat_models",
     "WorkersAIMarkdownLoader": "document_loaders",
     "WorkersAIMarkdownParser": "document_loaders",
@@ -43,6 +46,8 @@ _WHERE = {
 __all__ = [
     "AISearchChain",
     "AISearchRetriever",
+    "BrowserRunLoader",
+    "BrowserRunTool",
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -17,6 +17,7 @@ require_extra("llamaindex_workersai", "llama_index.core", "llamaindex", "LlamaIn
 
 if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever
+    from .browser import BrowserRunReader
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
     from .postprocessors import WorkersAIRerank
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "AISearchQueryEngine": "ai_search",
     "AISearchRetriever": "ai_search",
+    "BrowserRunReader": "browser",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
     "WorkersAIRerank": "postprocessors",
@@ -40,6 +42,7 @@ _WHERE = {
 __all__ = [
     "AISearchQueryEngine",
     "AISearchRetriever",
+    "BrowserRunReader",
     "SkipStoredNodes",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -16,6 +16,7 @@ import pytest
 
 from tests import figures
 from tests.timing import HTTP_TIMEOUT_S
+from tests.web_pages import Site
 from workersai import IndexNotFound, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
@@ -141,6 +142,20 @@ def local_llamaindex_settings() -> Iterator[None]:
     Settings._tokenizer, Settings._node_parser, Settings._transformations = saved
 
 
+@pytest.fixture(scope="session")
+def site() -> Iterator[Site]:
+    """A small web site on 127.0.0.1 for the Browser Run tests, which need a real browser: skipped, with
+    the reason, where the emulator has none (``make browser`` installs Debian's chromium when it may)."""
+    from workersai.local.browser_engine import missing_browser
+
+    reason = missing_browser()
+    if reason:
+        pytest.skip(f"no browser for Browser Run: {reason}")
+    served = Site()
+    yield served
+    served.stop()
+
+
 @pytest.fixture
 def request_log() -> RequestLog:
     return RequestLog()
@@ -178,6 +193,10 @@ _LM_TESTS = (
     "tests/test_examples.py::test_example_runs[",  # every example, with the default generator
 )
 """Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
+_BROWSER_FIXTURES = {"site"}
+"""Fixtures of the tests that drive the emulator's real browser (Browser Run)."""
+_BROWSER_TESTS = ("tests/test_examples.py::test_example_runs[web_to_rag.py]",)
+"""Tests that drive it without those fixtures."""
 _SLOW_TESTS = (
     "tests/pyodide/test_pyodide.py::",
     "tests/test_examples.py::",
@@ -198,6 +217,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("browser")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
+        drives_a_browser = _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if drives_a_browser or item.nodeid.startswith(_BROWSER_TESTS):
+            item.add_marker("browser")
 
 
 # -- the reliability figures (tests/figures.py), added up across xdist workers --------------------------

@@ -24,6 +24,13 @@ developers.cloudflare.com/vectorize/reference/client-api/):
   processedUpToDatetime, processedUpToMutation}``. A failure throws ``Error("<OPERATION>_ERROR (code =
   <code>): <message>")``, or ``Error("<OPERATION>_ERROR: Status + <status>")`` without a body.
 
+- ``env.BROWSER.quickAction(action, params)`` (Browser Run's Quick Actions, compatibility date
+  2026-03-24 or later: developers.cloudflare.com/browser-run/quick-actions/) answers a ``Response``, the
+  Python Workers wrapper with ``status`` and ``bytes()`` (langchain-cloudflare 0.4.3, ``loaders.py``:
+  "confirmed live inside a running Python Worker"), carrying what the REST endpoint would: the
+  envelope, or the screenshot / PDF bytes. ``/crawl`` has no Quick Action ("available via the REST API
+  only"), so it is refused here.
+
 Async only: a Worker's isolate cannot block, so the sync methods raise :class:`BindingUnsupported`.
 All Python <-> JavaScript conversion is in :mod:`workersai.jsbridge`.
 """
@@ -46,6 +53,7 @@ BINDING_ACCOUNT = "binding"
 
 _AI_RUN = re.compile(r"/accounts/[^/]+/ai/run/(?P<model>.+)\Z")
 _TOMARKDOWN = re.compile(r"/accounts/[^/]+/ai/tomarkdown(?P<supported>/supported)?\Z")
+_BROWSER = re.compile(r"/accounts/[^/]+/browser-rendering/(?P<action>[A-Za-z]+)(?P<job>/.*)?\Z")
 _VECTORIZE = re.compile(r"/accounts/[^/]+/vectorize/v2/indexes/(?P<index>[^/]+)/(?P<op>[a-z_]+)\Z")
 _AI_ERROR = re.compile(r"\s*(?P<code>\d+)\s*:\s*(?P<message>.*)", re.DOTALL)
 _VECTORIZE_ERROR = re.compile(
@@ -83,6 +91,8 @@ class _Route:
     what: str
     call: Callable[[], Awaitable[Any]]
     status: Callable[[], int | None]
+    response: bool = False
+    """The binding answers a ``Response`` (Browser Run's ``quickAction``), passed on as it is."""
 
 
 def _ndjson(content: bytes | None) -> list[Any]:
@@ -117,9 +127,10 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     index, so give the adapters that index's name) or a mapping from index names to bindings. A sync
     request is refused (a request no binding method does says so first)."""
 
-    def __init__(self, ai: Any = None, vectorize: Any = None) -> None:
+    def __init__(self, ai: Any = None, vectorize: Any = None, browser: Any = None) -> None:
         self.ai = ai
         self.vectorize = vectorize
+        self.browser = browser
 
     # -- routing --------------------------------------------------------------------------------
     def _index(self, name: str) -> Any:
@@ -159,6 +170,21 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         markdown = _TOMARKDOWN.search(path)
         if markdown and not params:
             return self._markdown_route(request, supported=bool(markdown["supported"]))
+        quick = _BROWSER.search(path)
+        if quick and method == "POST" and quick["action"] != "crawl" and not quick["job"] and not params:
+            if self.browser is None:
+                raise BindingUnsupported("no Browser Run binding: pass browser_binding=env.BROWSER")
+            browser, action, body = self.browser, quick["action"], _body(request)
+            return _Route(
+                f"env.BROWSER.quickAction({action!r})",
+                lambda: browser.quickAction(action, jsbridge.to_js(body)),
+                lambda: None,
+                response=True,
+            )
+        if quick:
+            raise BindingUnsupported(
+                "Browser Run's crawl has no Quick Action (the REST API only): use a REST client for it"
+            )
         if params:
             raise BindingUnsupported(
                 f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} with query parameters "
@@ -235,6 +261,14 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         await request.aread()
         route = self._route(request)
         answer = await self._call(route)
+        if route.response:  # a Response: its status, type and body as an HTTP answer would carry them
+            headers = getattr(answer, "headers", None)
+            kind = headers.get("content-type") if headers is not None else None
+            return httpx.Response(
+                int(getattr(answer, "status", 200)),
+                content=await jsbridge.response_bytes(answer),
+                headers={"content-type": str(kind or "application/json")},
+            )
         if jsbridge.is_stream(answer):
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, stream=_BindingStream(answer)

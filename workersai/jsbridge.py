@@ -112,6 +112,15 @@ async def stream_bytes(value: Any) -> AsyncGenerator[bytes, None]:
         reader.releaseLock()
 
 
+async def response_bytes(response: Any) -> bytes:
+    """The body of a ``Response`` a binding answered: the Python Workers wrapper's ``bytes()``, else a
+    JavaScript ``Response``'s ``arrayBuffer()``."""
+    if hasattr(response, "bytes"):
+        return bytes(await response.bytes())
+    buffer = await response.arrayBuffer()  # pragma: no cover - a JavaScript Response, under Pyodide
+    return bytes(buffer.to_bytes()) if hasattr(buffer, "to_bytes") else bytes(buffer)
+
+
 def thrown(exc: BaseException) -> tuple[str, str] | None:
     """``(name, message)`` of an error a binding threw (a JS ``Error``); None for a Python error of our
     own. Outside Pyodide, a Python stand-in for a binding raises an exception whose class is named as the

@@ -15,6 +15,8 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
+- ``/client/v4/accounts/{a}/browser-rendering/...`` (and ``browser-run/``): Browser Run on a real
+  headless Chromium (see :mod:`workersai.local.browser_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
@@ -30,7 +32,11 @@ API and recorded, or answered from a recording (:mod:`workersai.local.record_rou
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,6 +45,8 @@ from starlette.routing import Route
 from .ai_routes import ai_routes
 from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
+from .browser_engine import BrowserEngine
+from .browser_routes import browser_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
 from .dashboard import dashboard_routes
@@ -164,7 +172,7 @@ def control_routes(emu: Emulator) -> list[Route]:
     ]
 
 
-def full_routes(emu: Emulator, prefix: str) -> list[Route]:
+def full_routes(emu: Emulator, prefix: str, browser: BrowserEngine) -> list[Route]:
     """Every emulated service's routes, and the control routes."""
     return (
         ai_routes(emu, prefix)
@@ -176,6 +184,7 @@ def full_routes(emu: Emulator, prefix: str) -> list[Route]:
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)
         + gateway_routes(emu, prefix)
+        + browser_routes(emu, prefix, browser)
     )
 
 
@@ -183,6 +192,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     """The emulator app for ``config`` (in ``--record`` or ``--replay`` mode, a recorder or a replay of
     the Cloudflare API instead of the emulated services)."""
     emu = Emulator(config, embedder)
+    browser = BrowserEngine()  # Browser Run's Chromium, started on the first page asked for
     if config.record_dir is not None and config.replay_dir is not None:
         raise ValueError("record or replay, not both")
     prefix = "/client/v4/accounts/{account_id}"
@@ -193,7 +203,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
         api = record_routes(emu) if config.record_dir is not None else replay_routes(emu)
         routes = control_routes(emu) + api
     else:
-        routes = full_routes(emu, prefix)
+        routes = full_routes(emu, prefix, browser)
     routes += dashboard_routes(emu)
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -219,10 +229,16 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error_response(405, 10405, "Method not allowed")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(browser.close)  # Browser Run's Chromium, if it was started
+
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(RecordRequests, log=emu.request_log)],
+        lifespan=lifespan,
     )
     app.state.emulator = emu
     app.state.request_log = emu.request_log
