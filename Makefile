@@ -103,7 +103,7 @@ browser:
 		echo "browser: $(CHROMIUM) is installed"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		echo "browser: installing Debian's chromium for the Browser Run tests (apt-get install chromium)"; \
-		apt-get install -y -q chromium || echo "browser: apt-get failed: the tests marked browser will be skipped"; \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || echo "browser: apt-get failed: the tests marked browser will be skipped"; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
 		echo "browser: no $(CHROMIUM) and no apt-get: the tests marked browser will be skipped"; \
 	else \
