@@ -18,6 +18,7 @@ require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
     from .chat_models import ChatWorkersAI
+    from .checkpoint import AsyncWorkersAID1Saver, WorkersAID1Saver
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
@@ -28,6 +29,8 @@ _WHERE = {
     "AISearchChain": "ai_search",
     "AISearchRetriever": "ai_search",
     "ChatWorkersAI": "chat_models",
+    "AsyncWorkersAID1Saver": "checkpoint",
+    "WorkersAID1Saver": "checkpoint",
     "WorkersAIEmbeddings": "embeddings",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
@@ -40,9 +43,11 @@ _WHERE = {
 __all__ = [
     "AISearchChain",
     "AISearchRetriever",
+    "AsyncWorkersAID1Saver",
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",
+    "WorkersAID1Saver",
     "WorkersAIEmbeddings",
     "WorkersAIReranker",
     "get_workersai_callback",
