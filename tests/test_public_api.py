@@ -102,9 +102,11 @@ SNAPSHOT: dict[str, list[str]] = {
     "langchain_workersai": [
         "AISearchChain",
         "AISearchRetriever",
+        "AsyncWorkersAID1Saver",
         "ChatWorkersAI",
         "VectorizeRetriever",
         "VectorizeVectorStore",
+        "WorkersAID1Saver",
         "WorkersAIEmbeddings",
         "WorkersAIReranker",
         "get_workersai_callback",
