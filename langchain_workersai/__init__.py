@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
     from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
+    from .store import VectorizeD1Store
     from .vectorstores import VectorizeVectorStore
 
 _WHERE = {
@@ -38,6 +39,7 @@ _WHERE = {
     "with_model_fallbacks": "runnables",
     "with_workersai_retry": "runnables",
     "VectorizeVectorStore": "vectorstores",
+    "VectorizeD1Store": "store",
 }
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "AISearchRetriever",
     "AsyncWorkersAID1Saver",
     "ChatWorkersAI",
+    "VectorizeD1Store",
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAID1Saver",

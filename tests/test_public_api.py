@@ -104,6 +104,7 @@ SNAPSHOT: dict[str, list[str]] = {
         "AISearchRetriever",
         "AsyncWorkersAID1Saver",
         "ChatWorkersAI",
+        "VectorizeD1Store",
         "VectorizeRetriever",
         "VectorizeVectorStore",
         "WorkersAID1Saver",
