@@ -12,34 +12,12 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from workersai.d1 import MAX_KEY_CHARS, check_key
 from workersai.errors import BadInput
 
+__all__ = ["MAX_KEY_CHARS", "b64", "check_key", "check_table_prefix", "chunks", "next_version", "unb64"]
+
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
-
-MAX_KEY_CHARS = 1024
-"""Longest thread id, checkpoint namespace or run id accepted (a key, not a payload)."""
-
-
-def check_key(value: Any, what: str, *, empty_ok: bool = False) -> str:
-    """``value`` as the text stored for a thread id / namespace / run id, or :class:`BadInput`.
-
-    Numbers and UUIDs are accepted as their ``str``; any character D1 can store is kept as given (it is a
-    bound parameter, never part of the SQL): only an empty value, NUL (SQLite compares text up to it),
-    a lone surrogate (not UTF-8, so not JSON for the REST API) and overlong keys are refused."""
-    if isinstance(value, bool) or value is None or isinstance(value, (bytes, dict, list, tuple, set)):
-        raise BadInput(f"{what} must be a string, not {type(value).__name__}")
-    text = value if isinstance(value, str) else str(value)
-    if not text and not empty_ok:
-        raise BadInput(f"{what} must not be empty")
-    if len(text) > MAX_KEY_CHARS:
-        raise BadInput(f"{what} is {len(text)} characters; at most {MAX_KEY_CHARS} are accepted")
-    if "\x00" in text:
-        raise BadInput(f"{what} contains a NUL character, which D1 cannot store in a key: {text!r}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadInput(f"{what} is not valid Unicode text (a lone surrogate): {text!r}") from None
-    return text
 
 
 def b64(data: bytes) -> str:

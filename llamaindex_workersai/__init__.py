@@ -17,6 +17,7 @@ require_extra("llamaindex_workersai", "llama_index.core", "llamaindex", "LlamaIn
 
 if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever
+    from .chat_store import D1ChatStore, D1MemoryStore
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
     from .postprocessors import WorkersAIRerank
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "AISearchQueryEngine": "ai_search",
     "AISearchRetriever": "ai_search",
+    "D1ChatStore": "chat_store",
+    "D1MemoryStore": "chat_store",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
     "WorkersAIRerank": "postprocessors",
@@ -38,6 +41,8 @@ _WHERE = {
 __all__ = [
     "AISearchQueryEngine",
     "AISearchRetriever",
+    "D1ChatStore",
+    "D1MemoryStore",
     "SkipStoredNodes",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -117,6 +117,8 @@ SNAPSHOT: dict[str, list[str]] = {
     "llamaindex_workersai": [
         "AISearchQueryEngine",
         "AISearchRetriever",
+        "D1ChatStore",
+        "D1MemoryStore",
         "SkipStoredNodes",
         "VectorizeRetriever",
         "VectorizeVectorStore",

@@ -79,6 +79,34 @@ def check_statement(sql: str, params: Sequence[Param]) -> None:
             raise BadInput(f"D1 binds strings, numbers, booleans and null, not {type(value).__name__}")
 
 
+MAX_KEY_CHARS = 1024
+"""Longest key (thread id, namespace, chat key) :func:`check_key` accepts: a key, not a payload."""
+
+
+def check_key(value: Any, what: str, *, empty_ok: bool = False) -> str:
+    """``value`` as the text stored for a key the caller names (a LangGraph thread id or namespace, a
+    LlamaIndex chat key), or :class:`BadInput`, before any request.
+
+    Numbers and UUIDs are accepted as their ``str``; any character D1 can store is kept as given (it is a
+    bound parameter, never part of the SQL): only an empty value, NUL (SQLite's text functions stop at
+    it; LangGraph refuses it in namespaces),
+    a lone surrogate (not UTF-8, so not JSON for the REST API) and overlong keys are refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, (bytes, dict, list, tuple, set)):
+        raise BadInput(f"{what} must be a string, not {type(value).__name__}")
+    text = value if isinstance(value, str) else str(value)
+    if not text and not empty_ok:
+        raise BadInput(f"{what} must not be empty")
+    if len(text) > MAX_KEY_CHARS:
+        raise BadInput(f"{what} is {len(text)} characters; at most {MAX_KEY_CHARS} are accepted")
+    if "\x00" in text:
+        raise BadInput(f"{what} contains a NUL character, which D1 cannot store in a key: {text!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} is not valid Unicode text (a lone surrogate): {text!r}") from None
+    return text
+
+
 # Statements that surely only read: one SELECT (or VALUES) or EXPLAIN, or one pragma of D1's list that
 # reads (developers.cloudflare.com/d1/sql-api/sql-statements/: table_list, table_info, table_xinfo,
 # index_list, index_info, index_xinfo, foreign_key_list, foreign_key_check, quick_check), without a
