@@ -43,6 +43,17 @@ def to_js(value: Any) -> Any:
     return json.loads(text)
 
 
+def js_array(items: list[Any]) -> Any:
+    """A JavaScript array of JavaScript objects as they are (D1 prepared statements for ``batch``, which
+    a JSON copy would lose); the list itself outside Pyodide."""
+    if IN_PYODIDE:  # pragma: no cover
+        array = js.Array.new()
+        for item in items:
+            array.push(item)
+        return array
+    return list(items)
+
+
 def to_py(value: Any) -> Any:
     """A Python copy of what a binding answered (JSON-able: objects, arrays, numbers, strings, null)."""
     if value is None:
