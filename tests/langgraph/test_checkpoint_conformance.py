@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import pytest
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import ProgressCallbacks
 
@@ -14,6 +15,7 @@ from langchain_workersai import WorkersAID1Saver
 from workersai import WorkersAI
 
 
+@pytest.mark.slow  # ~70 checks over HTTP: about 20 s on two busy cores
 async def test_the_d1_saver_passes_the_conformance_suite(client: WorkersAI, database: str) -> None:
     @checkpointer_test(name="WorkersAID1Saver")
     async def saver() -> AsyncIterator[WorkersAID1Saver]:
