@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
     from .chat_models import ChatWorkersAI
     from .checkpoint import AsyncWorkersAID1Saver, WorkersAID1Saver
+    from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
@@ -32,6 +33,8 @@ _WHERE = {
     "ChatWorkersAI": "chat_models",
     "AsyncWorkersAID1Saver": "checkpoint",
     "WorkersAID1Saver": "checkpoint",
+    "WorkersAIMarkdownLoader": "document_loaders",
+    "WorkersAIMarkdownParser": "document_loaders",
     "WorkersAIEmbeddings": "embeddings",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
@@ -52,6 +55,8 @@ __all__ = [
     "VectorizeVectorStore",
     "WorkersAID1Saver",
     "WorkersAIEmbeddings",
+    "WorkersAIMarkdownLoader",
+    "WorkersAIMarkdownParser",
     "WorkersAIReranker",
     "get_workersai_callback",
     "with_model_fallbacks",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
     from .postprocessors import WorkersAIRerank
+    from .readers import WorkersAIMarkdownReader
     from .retrievers import VectorizeRetriever
     from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
 
@@ -32,6 +33,7 @@ _WHERE = {
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
     "WorkersAIRerank": "postprocessors",
+    "WorkersAIMarkdownReader": "readers",
     "VectorizeRetriever": "retrievers",
     "SkipStoredNodes": "vector_stores",
     "VectorizeVectorStore": "vector_stores",
@@ -48,6 +50,7 @@ __all__ = [
     "VectorizeVectorStore",
     "WorkersAI",
     "WorkersAIEmbedding",
+    "WorkersAIMarkdownReader",
     "WorkersAIRerank",
     "to_vectorize_filter",
 ]

@@ -66,6 +66,14 @@ SHOWN: dict[str, list[str]] = {
         r"^\[\d+ prompt \+ \d+ completion tokens\]$",
         USAGE,
     ],
+    "documents_to_rag.py": [
+        r"^converted rivers\.html \(text/html\): \d+ tokens",
+        r"^converted tea\.docx \(application/vnd\.openxmlformats-\S+\.document\): \d+ tokens",
+        r"^converted volcanoes\.pdf \(application/pdf\): \d+ tokens",
+        r"^split into \d+ chunks",
+        r"^A: \S",
+        r"^sources: \['volcanoes\.pdf'",
+    ],
     "rag_lcel.py": [r"^ingested 12 passages", r"^A: \S", r"^sources: \[.*'Vectorize writes are asynchron"],
     "reasoning.py": [
         # reasoning apart from the answer (reprs: quoted with ' or ")

@@ -64,6 +64,13 @@ if TYPE_CHECKING:
     )
     from .gateway import GatewayOptions
     from .health import ModelHealth
+    from .markdown import (
+        MarkdownConversionError,
+        MarkdownFile,
+        MarkdownResult,
+        SupportedFormat,
+        UnsupportedFileType,
+    )
     from .rerank import DEFAULT_RERANK_MODEL, RerankResult
     from .retry import RetryPolicy, is_retryable
     from .types import ChatChunk, ChatResult, ModelSchema, ModelSummary, ToolCall, ToolCallDelta, Usage
@@ -117,6 +124,11 @@ _HOMES = {
     "TermsNotAgreed": "errors",
     "WorkersAIError": "errors",
     "ModelHealth": "health",
+    "MarkdownConversionError": "markdown",
+    "MarkdownFile": "markdown",
+    "MarkdownResult": "markdown",
+    "SupportedFormat": "markdown",
+    "UnsupportedFileType": "markdown",
     "DEFAULT_RERANK_MODEL": "rerank",
     "RerankResult": "rerank",
     "RetryPolicy": "retry",
@@ -167,6 +179,9 @@ __all__ = [
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "MarkdownConversionError",
+    "MarkdownFile",
+    "MarkdownResult",
     "MetadataTooLarge",
     "ModelHealth",
     "ModelNotFound",
@@ -184,9 +199,11 @@ __all__ = [
     "SearchResult",
     "ServerError",
     "StreamInterrupted",
+    "SupportedFormat",
     "TermsNotAgreed",
     "ToolCall",
     "ToolCallDelta",
+    "UnsupportedFileType",
     "Usage",
     "UsageTracker",
     "WorkersAI",

@@ -52,6 +52,7 @@ BINDING_BASE_URL = "https://workers-binding.invalid/client/v4"
 BINDING_ACCOUNT = "binding"
 
 _AI_RUN = re.compile(r"/accounts/[^/]+/ai/run/(?P<model>.+)\Z")
+_TOMARKDOWN = re.compile(r"/accounts/[^/]+/ai/tomarkdown(?P<supported>/supported)?\Z")
 _VECTORIZE = re.compile(r"/accounts/[^/]+/vectorize/v2/indexes/(?P<index>[^/]+)/(?P<op>[a-z_]+)\Z")
 _D1 = re.compile(r"/accounts/[^/]+/d1/database/(?P<database>[^/]+)/(?P<op>query|raw)\Z")
 _D1_ERROR = re.compile(r"\s*D1_[A-Z_]*ERROR[^:]*:\s*(?P<message>.*)", re.DOTALL)
@@ -198,6 +199,9 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 call,
                 lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None)),
             )
+        markdown = _TOMARKDOWN.search(path)
+        if markdown and not params:
+            return self._markdown_route(request, supported=bool(markdown["supported"]))
         if params:
             raise BindingUnsupported(
                 f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} with query parameters "
@@ -233,6 +237,27 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             "use a REST client (account id and API token) for it"
         )
 
+    def _markdown_route(self, request: httpx.Request, *, supported: bool) -> _Route:
+        """Markdown conversion: ``env.AI.toMarkdown(files, {conversionOptions})`` for the multipart
+        ``POST .../ai/tomarkdown``, ``env.AI.toMarkdown().supported()`` for ``GET .../supported``
+        (developers.cloudflare.com/workers-ai/features/markdown-conversion/usage/binding/; workers-types
+        ``ToMarkdownService``). Both answer what the REST ``result`` holds."""
+        if self.ai is None:
+            raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
+        ai = self.ai
+        status = lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None))  # noqa: E731
+        if supported and request.method == "GET":
+            return _Route("env.AI.toMarkdown().supported()", lambda: ai.toMarkdown().supported(), status)
+        if supported or request.method != "POST":
+            raise BindingUnsupported(f"{request.method} {request.url.path} has no Workers binding method")
+        files, options = _multipart(request)
+        extra = [jsbridge.to_js({"conversionOptions": options})] if options else []
+        return _Route(
+            "env.AI.toMarkdown()",
+            lambda: ai.toMarkdown(jsbridge.markdown_documents(files), *extra),
+            status,
+        )
+
     async def _call(self, route: _Route) -> Any:
         """Call the binding; what it throws becomes the typed error."""
         try:
@@ -264,6 +289,40 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise ResponseFormatError(f"{route.what} with stream set answered no stream")
         body = jsonlib.dumps({"success": True, "errors": [], "result": jsbridge.to_py(answer)})
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+
+_FORM_PARAM = re.compile(r'\b(name|filename)="((?:[^"\\]|\\.)*)"')
+_FORM_ESCAPE = re.compile(r"%([0-1][0-9A-F]|22)|\\(.)")
+
+
+def _form_value(raw: str) -> str:
+    """A multipart ``name`` / ``filename`` as httpx wrote it (HTML5 form encoding: ``%22`` for a quote,
+    ``%XX`` for a control character, a backslash doubled), decoded."""
+    return _FORM_ESCAPE.sub(lambda m: m[2] if m[2] is not None else chr(int(m[1], 16)), raw)
+
+
+def _multipart(request: httpx.Request) -> tuple[list[tuple[str, bytes, str]], Any]:
+    """The files (name, bytes, MIME type) and ``conversionOptions`` of a ``tomarkdown`` request, as
+    :func:`workersai.markdown.multipart` built it (httpx's multipart encoder: CRLF line ends, UTF-8
+    headers, a random boundary no file can contain)."""
+    content_type = request.headers.get("content-type", "")
+    boundary = content_type.partition("boundary=")[2].strip('"').encode()
+    if not boundary:
+        raise BindingUnsupported("a tomarkdown request on the binding path must be multipart/form-data")
+    files: list[tuple[str, bytes, str]] = []
+    options = None
+    for part in (b"\r\n" + (request.content or b"")).split(b"\r\n--" + boundary)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        headers = head.decode("utf-8", errors="replace")
+        params = {key: _form_value(value) for key, value in _FORM_PARAM.findall(headers)}
+        kind = re.search(r"(?im)^content-type:\s*([^\r\n;]+)", headers)
+        if params.get("name") == "conversionOptions":
+            options = jsonlib.loads(data)
+        elif params.get("name") == "files":
+            files.append((params.get("filename", "file"), data, kind[1].strip() if kind else ""))
+    return files, options
 
 
 def _run_options(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from .deadline import DeadlineLike
 from .errors import ConfigurationError
 from .gateway import GatewayRoute
 from .health import ModelHealth
-from .models_api import CatalogCache
+from .live_catalog import CatalogCache
 from .pacing import Pacer, PacingPolicy
 from .resources.base import (
     DEFAULT_BASE_URL,
@@ -29,6 +29,7 @@ from .resources.base import (
 )
 from .resources.batches import Batches
 from .resources.chat import OPENAI_CHAT_PATH, Chat
+from .resources.markdown import Markdown
 from .resources.models import Models
 from .retry import RetryPolicy
 from .transport import Transport
@@ -72,7 +73,7 @@ def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | N
     return SecretStr(cleaned) if cleaned else None
 
 
-class WorkersAI(Chat, Batches, Models):
+class WorkersAI(Chat, Batches, Models, Markdown):
     """Client for the Workers AI REST API (and, via :attr:`vectorize`, Vectorize).
 
     Configuration comes from the arguments or from ``CLOUDFLARE_ACCOUNT_ID``, ``CLOUDFLARE_API_TOKEN``,

@@ -10,7 +10,8 @@ Routes (``{a}`` is the account id; any id is accepted):
   the same; ``GET /client/v4/accounts/{a}/ai-gateway/gateways/{gateway}/logs/{id}`` reads a gateway's
   log entry (:mod:`workersai.local.gateway`)
 - ``GET  /client/v4/accounts/{a}/ai/models/search`` and ``/ai/models/schema``: the catalog
-  (:mod:`workersai.local.catalog_routes`)
+  (:mod:`workersai.local.catalog_routes`); ``/ai/tomarkdown`` and ``/ai/tomarkdown/supported``
+  (:mod:`workersai.local.markdown_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
@@ -36,6 +37,7 @@ from .embeddings import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
 from .gateway import gateway_routes
+from .markdown_routes import markdown_routes
 from .responses import ApiError, envelope, error_response
 from .rules.rate_limits import RateLimits
 from .vectorize_routes import vectorize_routes
@@ -116,6 +118,7 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     routes = (
         ai_routes(emu, prefix)
         + catalog_routes(emu, prefix)
+        + markdown_routes(emu, prefix)
         + control_routes(emu)
         + batch_control_routes(emu)
         + vectorize_routes(emu, prefix)
