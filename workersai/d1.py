@@ -13,10 +13,10 @@ developers.cloudflare.com/api/resources/d1/subresources/database/methods/...):
   "last_row_id", "duration", ...}}``; ``/raw`` answers rows as arrays (``{"columns", "rows"}``).
 
 Limits (developers.cloudflare.com/d1/platform/limits/): at most :data:`MAX_BOUND_PARAMETERS` (100)
-bound parameters per statement, SQL statements of at most 100,000 bytes; both are checked here before
-any request. An invalid statement is answered 400 with code 7500 and SQLite's message
-(:class:`~workersai.errors.BadInput`); an unknown database is a 404
-(:class:`~workersai.errors.NotFound`).
+bound parameters per statement, SQL statements of at most 100,000 bytes, strings of at most 1,000,000
+bytes (:data:`MAX_VALUE_BYTES`); all are checked here before any request. An invalid statement is
+answered 400 with code 7500 and SQLite's message (:class:`~workersai.errors.BadInput`); an unknown
+database is a 404 (:class:`~workersai.errors.NotFound`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ MAX_BOUND_PARAMETERS = 100
 """Bound parameters per statement (D1's "Maximum bound parameters per query")."""
 MAX_SQL_BYTES = 100_000
 """D1's "Maximum SQL statement length" (100 KB)."""
+MAX_VALUE_BYTES = 1_000_000
+"""D1's "Maximum string, BLOB or table row size" (1,000,000 bytes): a bound string longer than this
+cannot be stored, so it is refused before any request."""
 
 Param = str | int | float | bool | None
 """A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
@@ -77,6 +80,12 @@ def check_statement(sql: str, params: Sequence[Param]) -> None:
     for value in params:
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise BadInput(f"D1 binds strings, numbers, booleans and null, not {type(value).__name__}")
+        if isinstance(value, str) and len(value) > MAX_VALUE_BYTES // 4:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size > MAX_VALUE_BYTES:
+                raise BadInput(
+                    f"a bound string of {size} bytes; D1 stores at most {MAX_VALUE_BYTES} per value"
+                )
 
 
 MAX_KEY_CHARS = 1024

@@ -99,6 +99,26 @@ async def test_the_async_twin_and_the_async_only_saver(client: WorkersAI, databa
     assert again is not None and again.pending_writes == [("task-1", "notes", "hello")]
 
 
+def test_a_value_over_d1s_limit_is_refused_before_any_request(
+    logged_client: WorkersAI, request_log: RequestLog
+) -> None:
+    """D1 stores strings of at most 1,000,000 bytes (d1/platform/limits/); values travel base64-encoded,
+    so a channel value of 800 kB is already too large."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    saver = WorkersAID1Saver(logged_client, "no-such-database")
+    checkpoint = {
+        **empty_checkpoint(),
+        "channel_values": {"big": "x" * 800_000},
+        "channel_versions": {"big": 1},
+    }
+    with pytest.raises(BadInput, match="at most 1000000"):
+        saver.put(
+            {"configurable": {"thread_id": "t"}}, checkpoint, {"source": "input", "step": -1}, {"big": 1}
+        )
+    assert request_log.requests == []
+
+
 def test_a_bad_table_prefix_or_database_is_refused() -> None:
     with pytest.raises(BadInput, match="table_prefix"):
         WorkersAID1Saver(WorkersAI(account_id="a", api_token="t"), "db", table_prefix="x; DROP")
