@@ -148,7 +148,7 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         items = body["batch"] if isinstance(body, Mapping) and "batch" in body else [body]
 
         def prepared(item: Mapping[str, Any]) -> Any:
-            return db.prepare(item["sql"]).bind(*(jsbridge.to_js(v) for v in item.get("params") or []))
+            return jsbridge.call_spread(db.prepare(item["sql"]), "bind", list(item.get("params") or []))
 
         async def call() -> Any:
             if op == "raw":

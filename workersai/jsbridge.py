@@ -55,6 +55,15 @@ def js_array(items: list[Any]) -> Any:
     return list(items)
 
 
+def call_spread(target: Any, method: str, args: list[Any]) -> Any:
+    """``target[method](...args)`` with ``args`` as JavaScript values (``D1PreparedStatement.bind``): in
+    Pyodide through ``Function.prototype.apply`` on a JSON copy, so a Python ``None`` arrives as ``null``
+    (called directly, Pyodide would pass ``undefined``, which D1 refuses with ``D1_TYPE_ERROR``)."""
+    if IN_PYODIDE:  # pragma: no cover
+        return getattr(target, method).apply(target, to_js(args))
+    return getattr(target, method)(*to_js(args))
+
+
 def to_py(value: Any) -> Any:
     """A Python copy of what a binding answered (JSON-able: objects, arrays, numbers, strings, null)."""
     if value is None:
