@@ -14,7 +14,12 @@ most 1,000,000 bytes (developers.cloudflare.com/d1/platform/limits/). Values tra
 are stored base64-encoded. Keys are bound parameters (:func:`~langchain_workersai._d1keys.check_key`).
 """
 
+# ruff: noqa: E402  (the extra is checked before its imports)
 from __future__ import annotations
+
+from workersai.lazy import require_extra
+
+require_extra("langchain_workersai", "langgraph.checkpoint.base", "langgraph", "LangGraph")
 
 import json
 import re
@@ -583,8 +588,7 @@ class WorkersAID1Saver(BaseCheckpointSaver[str]):
 
 class AsyncWorkersAID1Saver(WorkersAID1Saver):
     """:class:`WorkersAID1Saver` for async code only (``ainvoke``, ``astream``; a Python Worker, whose
-    isolate cannot block): the sync methods raise
-    :class:`~workersai.errors.BindingUnsupported` instead of blocking the event loop."""
+    isolate cannot block): sync methods raise :class:`~workersai.errors.BindingUnsupported`."""
 
     def _run(self, statements: list[Statement]) -> list[QueryResult]:
         raise BindingUnsupported(

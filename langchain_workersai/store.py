@@ -20,7 +20,12 @@ ceiling without values or metadata: developers.cloudflare.com/vectorize/platform
 selective value filter can leave fewer than ``limit`` results.
 """
 
+# ruff: noqa: E402  (the extra is checked before its imports)
 from __future__ import annotations
+
+from workersai.lazy import require_extra
+
+require_extra("langchain_workersai", "langgraph.store.base", "langgraph", "LangGraph")
 
 import asyncio
 import hashlib
