@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
     from .browser import BrowserRunLoader, BrowserRunTool
     from .chat_models import ChatWorkersAI
+    from .checkpoint import AsyncWorkersAID1Saver, WorkersAID1Saver
     from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
     from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
+    from .store import VectorizeD1Store
     from .vectorstores import VectorizeVectorStore
 
 _WHERE = {
@@ -32,6 +34,8 @@ _WHERE = {
     "BrowserRunLoader": "browser",
     "BrowserRunTool": "browser",
     "ChatWorkersAI": "chat_models",
+    "AsyncWorkersAID1Saver": "checkpoint",
+    "WorkersAID1Saver": "checkpoint",
     "WorkersAIMarkdownLoader": "document_loaders",
     "WorkersAIMarkdownParser": "document_loaders",
     "WorkersAIEmbeddings": "embeddings",
@@ -41,16 +45,20 @@ _WHERE = {
     "with_model_fallbacks": "runnables",
     "with_workersai_retry": "runnables",
     "VectorizeVectorStore": "vectorstores",
+    "VectorizeD1Store": "store",
 }
 
 __all__ = [
     "AISearchChain",
     "AISearchRetriever",
+    "AsyncWorkersAID1Saver",
     "BrowserRunLoader",
     "BrowserRunTool",
     "ChatWorkersAI",
+    "VectorizeD1Store",
     "VectorizeRetriever",
     "VectorizeVectorStore",
+    "WorkersAID1Saver",
     "WorkersAIEmbeddings",
     "WorkersAIMarkdownLoader",
     "WorkersAIMarkdownParser",

@@ -18,6 +18,7 @@ require_extra("llamaindex_workersai", "llama_index.core", "llamaindex", "LlamaIn
 if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever
     from .browser import BrowserRunReader
+    from .chat_store import D1ChatStore, D1MemoryStore
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
     from .postprocessors import WorkersAIRerank
@@ -29,6 +30,8 @@ _WHERE = {
     "AISearchQueryEngine": "ai_search",
     "AISearchRetriever": "ai_search",
     "BrowserRunReader": "browser",
+    "D1ChatStore": "chat_store",
+    "D1MemoryStore": "chat_store",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
     "WorkersAIRerank": "postprocessors",
@@ -43,6 +46,8 @@ __all__ = [
     "AISearchQueryEngine",
     "AISearchRetriever",
     "BrowserRunReader",
+    "D1ChatStore",
+    "D1MemoryStore",
     "SkipStoredNodes",
     "VectorizeRetriever",
     "VectorizeVectorStore",

@@ -66,6 +66,22 @@ def test_limits_are_checked_before_sending(client: WorkersAI, request_log: Reque
     assert request_log.requests == []
 
 
+def test_a_string_over_a_million_bytes_is_refused_before_sending(
+    logged_client: WorkersAI, request_log: RequestLog
+) -> None:
+    """D1's "Maximum string, BLOB or table row size" is 1,000,000 bytes (d1/platform/limits/)."""
+    created = logged_client.d1.create_database(f"big-{uuid.uuid4().hex[:8]}")
+    try:
+        request_log.requests.clear()
+        with pytest.raises(BadInput, match="1000001 bytes"):
+            logged_client.d1.query(created.uuid, "SELECT length(?)", ["é" * 500_000 + "x"])  # 2 bytes each
+        assert request_log.requests == []
+        found = logged_client.d1.query(created.uuid, "SELECT length(?) AS n", ["x" * 1_000_000])
+        assert found[0].results == [{"n": 1_000_000}]
+    finally:
+        logged_client.d1.delete_database(created.uuid)
+
+
 async def test_async_twins(client: WorkersAI) -> None:
     created = await client.d1.acreate_database(f"async-{uuid.uuid4().hex[:8]}")
     try:

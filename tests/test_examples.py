@@ -27,6 +27,13 @@ USAGE = r"usage.*: \d+ tokens, about [\d.]+ neurons"
 
 # What each example must print: regular expressions (re.MULTILINE) over its stdout.
 SHOWN: dict[str, list[str]] = {
+    "agent_memory.py": [
+        r"^turn 1 \(pid \d+\): A: \S",
+        r"^process \d+ killed inside 'answer'$",  # the first process died mid-turn ...
+        r"^resumed thread \S+ at \['answer'\] in pid \d+$",  # ... another carried on from its checkpoint
+        r"^history: 4 messages, recalled: \[",
+        r"^recalled in a new thread: \['My favourite fruit is the mango\.'\]$",  # found by meaning
+    ],
     "ai_search_rag.py": [
         r"^uploaded handbook/leave\.md: completed",
         r"^  [\d.]+ handbook/onboarding\.md: ",  # the retriever's first document

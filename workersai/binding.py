@@ -23,13 +23,18 @@ developers.cloudflare.com/vectorize/reference/client-api/):
   -> ``{mutationId}``; ``getByIds(ids)`` -> the vectors; ``describe()`` -> ``{vectorCount, dimensions,
   processedUpToDatetime, processedUpToMutation}``. A failure throws ``Error("<OPERATION>_ERROR (code =
   <code>): <message>")``, or ``Error("<OPERATION>_ERROR: Status + <status>")`` without a body.
-
 - ``env.BROWSER.quickAction(action, params)`` (Browser Run's Quick Actions, compatibility date
   2026-03-24 or later: developers.cloudflare.com/browser-run/quick-actions/) answers a ``Response``, the
   Python Workers wrapper with ``status`` and ``bytes()`` (langchain-cloudflare 0.4.3, ``loaders.py``:
   "confirmed live inside a running Python Worker"), carrying what the REST endpoint would: the
   envelope, or the screenshot / PDF bytes. ``/crawl`` has no Quick Action ("available via the REST API
   only"), so it is refused here.
+- A D1 binding is one database (developers.cloudflare.com/d1/worker-api/d1-database/,
+  prepared-statements/): ``prepare(sql).bind(...values)``, then ``.all()`` -> a ``D1Result``
+  ``{results, success, meta}`` or ``.raw({columnNames: true})`` -> the column names, then the rows as
+  arrays; ``batch([statements])`` runs them in order as one transaction -> a ``D1Result`` each. A failure
+  throws ``Error("D1_ERROR: <SQLite's message>")`` (or ``D1_TYPE_ERROR`` ...), here the 400 / 7500 the REST
+  API answers for a refused statement.
 
 Async only: a Worker's isolate cannot block, so the sync methods raise :class:`BindingUnsupported`.
 All Python <-> JavaScript conversion is in :mod:`workersai.jsbridge`.
@@ -55,6 +60,10 @@ _AI_RUN = re.compile(r"/accounts/[^/]+/ai/run/(?P<model>.+)\Z")
 _TOMARKDOWN = re.compile(r"/accounts/[^/]+/ai/tomarkdown(?P<supported>/supported)?\Z")
 _BROWSER = re.compile(r"/accounts/[^/]+/browser-rendering/(?P<action>[A-Za-z]+)(?P<job>/.*)?\Z")
 _VECTORIZE = re.compile(r"/accounts/[^/]+/vectorize/v2/indexes/(?P<index>[^/]+)/(?P<op>[a-z_]+)\Z")
+_D1 = re.compile(r"/accounts/[^/]+/d1/database/(?P<database>[^/]+)/(?P<op>query|raw)\Z")
+_D1_ERROR = re.compile(r"\s*D1_[A-Z_]*ERROR[^:]*:\s*(?P<message>.*)", re.DOTALL)
+D1_QUERY_ERROR = 7500
+"""The REST API's code for a statement D1 refused (see :mod:`workersai.d1`)."""
 _AI_ERROR = re.compile(r"\s*(?P<code>\d+)\s*:\s*(?P<message>.*)", re.DOTALL)
 _VECTORIZE_ERROR = re.compile(
     r"\s*(?P<op>[A-Z_]+)_ERROR(?: \(code = (?P<code>\d+)\))?: (?:Status \+ (?P<status>\d+)|(?P<message>.*))",
@@ -65,6 +74,9 @@ _VECTORIZE_ERROR = re.compile(
 def binding_error(name: str, message: str, status: int | None = None) -> WorkersAIError:
     """The typed error for what a binding threw (``name``, ``message``): the same class the REST
     answer with that code (else status) gets."""
+    found = _D1_ERROR.fullmatch(message)
+    if found:
+        return error_for_code(found["message"], code=D1_QUERY_ERROR, status=400)
     found = _VECTORIZE_ERROR.fullmatch(message)
     if found:
         code = int(found["code"]) if found["code"] else None
@@ -127,10 +139,39 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     index, so give the adapters that index's name) or a mapping from index names to bindings. A sync
     request is refused (a request no binding method does says so first)."""
 
-    def __init__(self, ai: Any = None, vectorize: Any = None, browser: Any = None) -> None:
+    def __init__(self, ai: Any = None, vectorize: Any = None, d1: Any = None, browser: Any = None) -> None:
         self.ai = ai
         self.vectorize = vectorize
+        self.d1 = d1
         self.browser = browser
+
+    def _d1_route(self, database: str, op: str, body: Any) -> _Route:
+        """``/query`` and ``/raw`` as ``prepare(sql).bind(...)`` and ``.all()`` / ``.raw()``, or a batch
+        (``{"batch": [...]}``) as ``batch([...])``; the answers as the REST results list. ``d1`` is one
+        database's binding (any database id routes to it) or a mapping from database ids to bindings."""
+        db = self.d1.get(database) if isinstance(self.d1, Mapping) else self.d1
+        if db is None:
+            raise BindingUnsupported(
+                f"no D1 binding for database {database!r}: pass d1_binding=env.<YOUR_DB>"
+            )
+        items = body["batch"] if isinstance(body, Mapping) and "batch" in body else [body]
+
+        def prepared(item: Mapping[str, Any]) -> Any:
+            return jsbridge.call_spread(db.prepare(item["sql"]), "bind", list(item.get("params") or []))
+
+        async def call() -> Any:
+            if op == "raw":
+                if len(items) != 1:
+                    raise BindingUnsupported("a D1 binding reads raw rows one statement at a time")
+                columns, *rows = jsbridge.to_py(
+                    await prepared(items[0]).raw(jsbridge.to_js({"columnNames": True}))
+                )
+                return [{"results": {"columns": columns, "rows": rows}, "success": True, "meta": {}}]
+            if len(items) == 1:
+                return [jsbridge.to_py(await prepared(items[0]).all())]
+            return jsbridge.to_py(await db.batch(jsbridge.js_array([prepared(i) for i in items])))
+
+        return _Route(f"D1 {op}", call, lambda: None)
 
     # -- routing --------------------------------------------------------------------------------
     def _index(self, name: str) -> Any:
@@ -190,6 +231,9 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} with query parameters "
                 f"{sorted(params)} has no Workers binding method: use a REST client for it"
             )
+        d1 = _D1.search(path)
+        if d1 and method == "POST" and self.d1 is not None:
+            return self._d1_route(d1["database"], d1["op"], _body(request))
         vz = _VECTORIZE.search(path)
         if vz:
             index, op = self._index(vz["index"]), (method, vz["op"])

@@ -101,7 +101,9 @@ class WorkersAI(Chat, Batches, Models, Markdown):
     runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
     every adapter works on it unchanged, through its async methods only. ``vectorize_binding`` is one
     index's binding, or a mapping from index names to bindings; ``browser_binding=env.BROWSER`` runs
-    :attr:`browser`'s Quick Actions through ``quickAction()`` (a crawl is REST only).
+    :attr:`browser`'s Quick Actions through ``quickAction()`` (a crawl is REST only); ``d1_binding``
+    (``env.DB``) serves ``client.d1``'s queries (one database's binding, or a mapping from database ids to
+    bindings).
 
     Retries: ``max_retries`` (3 by default: four attempts in all, as langchain-openai's and
     openai-python's documented default of 2 retries plus the capacity errors Workers AI answers under
@@ -134,6 +136,7 @@ class WorkersAI(Chat, Batches, Models, Markdown):
         binding: Any = None,
         vectorize_binding: Any = None,
         browser_binding: Any = None,
+        d1_binding: Any = None,
         reject_if_busy: bool = False,
         health: ModelHealth | None = None,
     ) -> None:
@@ -144,12 +147,19 @@ class WorkersAI(Chat, Batches, Models, Markdown):
         self._catalog = CatalogCache()
         self.bindings: BindingTransport | None = None
         """The Worker bindings this client sends through (:mod:`workersai.binding`); None: HTTP."""
-        if binding is not None or vectorize_binding is not None or browser_binding is not None:
+        if (
+            binding is not None
+            or vectorize_binding is not None
+            or d1_binding is not None
+            or browser_binding is not None
+        ):
             if gateway_id is not None or base_url is not None or http_client or async_http_client:
                 raise ConfigurationError(
                     "a client on Workers bindings takes no base URL, HTTP client or AI Gateway id"
                 )
-            http_client, async_http_client = self._on_bindings(binding, vectorize_binding, browser_binding)
+            http_client, async_http_client = self._on_bindings(
+                binding, vectorize_binding, d1_binding, browser_binding
+            )
         else:
             self._configure(
                 account_id, api_token, base_url, gateway_id, gateway_url, gateway_token, gateway_route
@@ -244,7 +254,7 @@ class WorkersAI(Chat, Batches, Models, Markdown):
         self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
 
     def _on_bindings(
-        self, binding: Any, vectorize_binding: Any, browser_binding: Any = None
+        self, binding: Any, vectorize_binding: Any, d1_binding: Any = None, browser_binding: Any = None
     ) -> tuple[httpx.Client, httpx.AsyncClient]:
         """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
         HTTP clients of this client's transport send through the Worker's bindings, async only."""
@@ -259,7 +269,7 @@ class WorkersAI(Chat, Batches, Models, Markdown):
         self.gateway_url = DEFAULT_GATEWAY_URL
         self.gateway_route = "header"
         self._gateway_token = None
-        self.bindings = BindingTransport(binding, vectorize_binding, browser_binding)
+        self.bindings = BindingTransport(binding, vectorize_binding, d1=d1_binding, browser=browser_binding)
         return httpx.Client(transport=self.bindings), httpx.AsyncClient(transport=self.bindings)
 
     def _parts(self) -> None:

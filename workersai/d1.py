@@ -13,10 +13,10 @@ developers.cloudflare.com/api/resources/d1/subresources/database/methods/...):
   "last_row_id", "duration", ...}}``; ``/raw`` answers rows as arrays (``{"columns", "rows"}``).
 
 Limits (developers.cloudflare.com/d1/platform/limits/): at most :data:`MAX_BOUND_PARAMETERS` (100)
-bound parameters per statement, SQL statements of at most 100,000 bytes; both are checked here before
-any request. An invalid statement is answered 400 with code 7500 and SQLite's message
-(:class:`~workersai.errors.BadInput`); an unknown database is a 404
-(:class:`~workersai.errors.NotFound`).
+bound parameters per statement, SQL statements of at most 100,000 bytes, strings of at most 1,000,000
+bytes (:data:`MAX_VALUE_BYTES`); all are checked here before any request. An invalid statement is
+answered 400 with code 7500 and SQLite's message (:class:`~workersai.errors.BadInput`); an unknown
+database is a 404 (:class:`~workersai.errors.NotFound`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ MAX_BOUND_PARAMETERS = 100
 """Bound parameters per statement (D1's "Maximum bound parameters per query")."""
 MAX_SQL_BYTES = 100_000
 """D1's "Maximum SQL statement length" (100 KB)."""
+MAX_VALUE_BYTES = 1_000_000
+"""D1's "Maximum string, BLOB or table row size" (1,000,000 bytes): a bound string longer than this
+cannot be stored, so it is refused before any request."""
 
 Param = str | int | float | bool | None
 """A bound value. The API reference types ``params`` as strings; numbers, booleans and null are sent
@@ -77,6 +80,40 @@ def check_statement(sql: str, params: Sequence[Param]) -> None:
     for value in params:
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise BadInput(f"D1 binds strings, numbers, booleans and null, not {type(value).__name__}")
+        if isinstance(value, str) and len(value) > MAX_VALUE_BYTES // 4:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size > MAX_VALUE_BYTES:
+                raise BadInput(
+                    f"a bound string of {size} bytes; D1 stores at most {MAX_VALUE_BYTES} per value"
+                )
+
+
+MAX_KEY_CHARS = 1024
+"""Longest key (thread id, namespace, chat key) :func:`check_key` accepts: a key, not a payload."""
+
+
+def check_key(value: Any, what: str, *, empty_ok: bool = False) -> str:
+    """``value`` as the text stored for a key the caller names (a LangGraph thread id or namespace, a
+    LlamaIndex chat key), or :class:`BadInput`, before any request.
+
+    Numbers and UUIDs are accepted as their ``str``; any character D1 can store is kept as given (it is a
+    bound parameter, never part of the SQL): only an empty value, NUL (SQLite's text functions stop at
+    it; LangGraph refuses it in namespaces),
+    a lone surrogate (not UTF-8, so not JSON for the REST API) and overlong keys are refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, (bytes, dict, list, tuple, set)):
+        raise BadInput(f"{what} must be a string, not {type(value).__name__}")
+    text = value if isinstance(value, str) else str(value)
+    if not text and not empty_ok:
+        raise BadInput(f"{what} must not be empty")
+    if len(text) > MAX_KEY_CHARS:
+        raise BadInput(f"{what} is {len(text)} characters; at most {MAX_KEY_CHARS} are accepted")
+    if "\x00" in text:
+        raise BadInput(f"{what} contains a NUL character, which D1 cannot store in a key: {text!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} is not valid Unicode text (a lone surrogate): {text!r}") from None
+    return text
 
 
 # Statements that surely only read: one SELECT (or VALUES) or EXPLAIN, or one pragma of D1's list that

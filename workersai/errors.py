@@ -250,9 +250,10 @@ class MutationTimeout(WorkersAIError):
 
 
 class BindingUnsupported(ConfigurationError):
-    """An operation a Workers binding (``env.AI``, ``env.VECTORIZE``) cannot do: a sync call on the binding
-    path (a Worker's isolate cannot block), or a request the binding has no method for (creating an index,
-    listing ids, D1, AI Search). Use the async twin, or a REST client (account id and token)."""
+    """An operation a Workers binding (``env.AI``, ``env.VECTORIZE``, ``env.DB``) cannot do: a sync call on
+    the binding path (a Worker's isolate cannot block), or a request the binding has no method for
+    (creating an index or a database, listing ids, D1 without ``d1_binding``, AI Search). Use the async
+    twin, or a REST client (account id and token)."""
 
 
 class BindingError(WorkersAIError):

@@ -44,6 +44,26 @@ def to_js(value: Any) -> Any:
     return json.loads(text)
 
 
+def js_array(items: list[Any]) -> Any:
+    """A JavaScript array of JavaScript objects as they are (D1 prepared statements for ``batch``, which
+    a JSON copy would lose); the list itself outside Pyodide."""
+    if IN_PYODIDE:  # pragma: no cover
+        array = js.Array.new()
+        for item in items:
+            array.push(item)
+        return array
+    return list(items)
+
+
+def call_spread(target: Any, method: str, args: list[Any]) -> Any:
+    """``target[method](...args)`` with ``args`` as JavaScript values (``D1PreparedStatement.bind``): in
+    Pyodide through ``Function.prototype.apply`` on a JSON copy, so a Python ``None`` arrives as ``null``
+    (called directly, Pyodide would pass ``undefined``, which D1 refuses with ``D1_TYPE_ERROR``)."""
+    if IN_PYODIDE:  # pragma: no cover
+        return getattr(target, method).apply(target, to_js(args))
+    return getattr(target, method)(*to_js(args))
+
+
 def to_py(value: Any) -> Any:
     """A Python copy of what a binding answered (JSON-able: objects, arrays, numbers, strings, null)."""
     if value is None:

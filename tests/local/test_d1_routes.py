@@ -141,6 +141,22 @@ def test_the_limits_of_d1(http: httpx.Client, database: str) -> None:
     refused(http.post("/database/no-such-database/query", json={"sql": "SELECT 1"}), 404, 7404)
 
 
+def test_columns_function_arguments_and_like_patterns_are_limited(http: httpx.Client, database: str) -> None:
+    """100 columns per table, 32 arguments per SQL function, LIKE / GLOB patterns of 50 bytes
+    (developers.cloudflare.com/d1/platform/limits/)."""
+
+    def query(sql: str, params: list[Any] | None = None) -> httpx.Response:
+        return http.post(f"/database/{database}/query", json={"sql": sql, "params": params or []})
+
+    columns = ", ".join(f"c{i} INTEGER" for i in range(101))
+    assert "too many columns" in refused(query(f"CREATE TABLE wide ({columns})"), 400, 7500)
+    ok(query(f"CREATE TABLE wide ({', '.join(f'c{i} INTEGER' for i in range(100))})"))
+    assert "too many arguments" in refused(query(f"SELECT max({', '.join(['1'] * 33)})"), 400, 7500)
+    ok(query(f"SELECT max({', '.join(['1'] * 32)})"))
+    assert "pattern too complex" in refused(query("SELECT 'a' LIKE ?", ["%" + "a" * 50]), 400, 7500)
+    ok(query("SELECT 'a' LIKE ?", ["a" * 50]))
+
+
 def test_auth_is_required(emulator: LocalEmulator) -> None:
     url = f"{emulator.base_url}/accounts/{emulator.account_id}/d1/database"
     refused(httpx.get(url, headers={"Authorization": "Bearer wrong"}), 401, 10000)

@@ -169,3 +169,62 @@ export class VectorizeIndex {
     return this._send("VECTOR_DELETE", "delete_by_ids", this._json({ ids }), [ids]);
   }
 }
+
+// A D1 binding (D1Database; developers.cloudflare.com/d1/worker-api/d1-database/ and
+// prepared-statements/): prepare(sql) -> a statement; bind(...values) -> a new statement (undefined is
+// refused with D1_TYPE_ERROR, as D1 does); all() -> a D1Result {results, success, meta}; raw({columnNames})
+// -> the column names, then the rows; batch(statements) -> a D1Result each, in one transaction. A refused
+// statement throws Error("D1_ERROR: <message>"). Forwards to the emulator's D1 REST API.
+class D1PreparedStatement {
+  constructor(db, sql, params = []) {
+    this.db = db;
+    this.sql = sql;
+    this.params = params;
+  }
+  bind(...values) {
+    refuseProxies(this.db.pyodide, values, "D1PreparedStatement.bind");
+    values.forEach((value, i) => {
+      if (value === undefined) throw new Error(`D1_TYPE_ERROR: Type 'undefined' not supported for value ${i + 1}`);
+    });
+    return new D1PreparedStatement(this.db, this.sql, values);
+  }
+  body() {
+    return { sql: this.sql, params: this.params };
+  }
+  async all() {
+    return (await this.db._send("query", this.body()))[0];
+  }
+  async raw(options = {}) {
+    const { columns, rows } = (await this.db._send("raw", this.body()))[0].results;
+    return options && options.columnNames ? [columns, ...rows] : rows;
+  }
+}
+
+export class D1Database {
+  constructor(pyodide, config, databaseId) {
+    this.pyodide = pyodide;
+    this.api = new Api(config);
+    this.databaseId = databaseId;
+    this.calls = 0;
+  }
+  prepare(sql) {
+    if (typeof sql !== "string") throw new TypeError("D1Database.prepare: sql must be a string");
+    return new D1PreparedStatement(this, sql);
+  }
+  async batch(statements) {
+    if (!Array.isArray(statements) || !statements.every((s) => s instanceof D1PreparedStatement)) {
+      throw new TypeError("D1Database.batch: expected an array of D1PreparedStatement");
+    }
+    return this._send("query", { batch: statements.map((s) => s.body()) });
+  }
+  async _send(op, body) {
+    this.calls += 1;
+    const res = await this.api.fetch(`d1/database/${this.databaseId}/${op}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`D1_ERROR: ${(await firstError(res)).message}`);
+    return (await res.json()).result;
+  }
+}

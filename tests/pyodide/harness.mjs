@@ -4,9 +4,9 @@
 //
 //   node harness.mjs   (settings in the environment: WORKERSAI_PYODIDE_SITE, WORKERSAI_REPO,
 //                       CLOUDFLARE_API_BASE_URL, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN,
-//                       WORKERSAI_PYODIDE_INDEX)
+//                       WORKERSAI_PYODIDE_INDEX, WORKERSAI_PYODIDE_D1)
 import { loadPyodide } from "pyodide";
-import { Ai, VectorizeIndex } from "./bindings.mjs";
+import { Ai, D1Database, VectorizeIndex } from "./bindings.mjs";
 
 const need = (name) => {
   const value = process.env[name];
@@ -29,6 +29,7 @@ for (const [where, dir] of [["/site", need("WORKERSAI_PYODIDE_SITE")], ["/repo",
 const env = {
   AI: new Ai(pyodide, config),
   VECTORIZE: new VectorizeIndex(pyodide, config, need("WORKERSAI_PYODIDE_INDEX")),
+  DB: new D1Database(pyodide, config, need("WORKERSAI_PYODIDE_D1")),
 };
 pyodide.globals.set("env", env);
 const results = await pyodide.runPythonAsync(`

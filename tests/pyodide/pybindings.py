@@ -158,3 +158,50 @@ class VectorizeIndex(_Api):
 
     async def deleteByIds(self, ids: list[str]) -> Any:
         return await self._send("VECTOR_DELETE", "POST", "delete_by_ids", json={"ids": list(ids)})
+
+
+class D1Statement:
+    """A ``D1PreparedStatement``: ``bind(...values)`` gives a new one; ``all()`` a ``D1Result``,
+    ``raw({columnNames: true})`` the column names then the rows."""
+
+    def __init__(self, db: D1Database, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.db, self.sql, self.params = db, sql, params
+
+    def bind(self, *values: Any) -> D1Statement:
+        return D1Statement(self.db, self.sql, values)
+
+    def body(self) -> dict[str, Any]:
+        return {"sql": self.sql, "params": list(self.params)}
+
+    async def all(self) -> Any:
+        return (await self.db.send("query", self.body()))[0]
+
+    async def raw(self, options: dict[str, Any] | None = None) -> Any:
+        result = (await self.db.send("raw", self.body()))[0]["results"]
+        rows = [list(r) for r in result["rows"]]
+        return [result["columns"], *rows] if (options or {}).get("columnNames") else rows
+
+
+class D1Database(_Api):
+    """A D1 binding (``env.DB``) on one database of the emulator: ``prepare(sql)``, ``batch([...])``.
+    A refused statement throws ``Error("D1_ERROR: <message>")``, as workerd's d1-api.ts does."""
+
+    def __init__(self, base_url: str, account_id: str, token: str, database: str) -> None:
+        super().__init__(base_url, account_id, token)
+        self.database = database
+        self.sent: list[dict[str, Any]] = []
+
+    def prepare(self, sql: str) -> D1Statement:
+        return D1Statement(self, sql)
+
+    async def batch(self, statements: list[D1Statement]) -> Any:
+        return await self.send("query", {"batch": [s.body() for s in statements]})
+
+    async def send(self, op: str, body: dict[str, Any]) -> Any:
+        self.sent.append(body)
+        async with httpx.AsyncClient(timeout=60) as client:
+            url = f"{self.base}/d1/database/{self.database}/{op}"
+            response = await client.post(url, headers=self.headers, json=body)
+        if response.status_code != 200:
+            raise Error(f"D1_ERROR: {_first_error(response.content)[1]}")
+        return response.json()["result"]

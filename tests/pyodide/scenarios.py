@@ -237,8 +237,38 @@ async def worker_entry(env: Any, index: str) -> dict[str, Any]:
     return await answer(env, "Which river flows through Paris?", index)
 
 
+async def d1_binding(env: Any, index: str) -> dict[str, Any]:
+    """``client.d1`` on ``env.DB``: statements bound through ``bind`` (``None`` as ``null``), a batch of
+    prepared statements (JS objects, not JSON copies), raw rows, a refused statement's typed error. The
+    LangGraph checkpointer itself cannot load here: langgraph-checkpoint's serializer imports ormsgpack,
+    which has no pyemscripten wheel on PyPI."""
+    from workersai import WorkersAI
+    from workersai.errors import WorkersAIError
+
+    client = WorkersAI(d1_binding=env.DB)
+    db = str(env.DB.databaseId)
+    await client.d1.aquery(db, "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)")
+    insert = "INSERT OR REPLACE INTO t VALUES (?, ?, ?)"
+    written = await client.d1.abatch(db, [(insert, ("a", None, 1)), (insert, ("b", "x\u00e9", 2))])
+    rows = await client.d1.aquery(db, "SELECT k, v, n FROM t WHERE n >= ? ORDER BY k", [1])
+    raw = await client.d1.araw(db, "SELECT k FROM t ORDER BY k")
+    try:
+        await client.d1.aquery(db, "SELECT * FROM nowhere")
+        error = None
+    except WorkersAIError as exc:
+        error = [type(exc).__name__, exc.code, exc.status]
+    return {
+        "changes": [r.changes for r in written],
+        "rows": rows[0].results,
+        "raw": [raw[0].columns, raw[0].results],
+        "error": error,
+        "calls": int(env.DB.calls),
+    }
+
+
 SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     runtime,
+    d1_binding,
     chat_invoke,
     chat_stream,
     chat_tools,

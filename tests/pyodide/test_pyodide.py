@@ -47,12 +47,14 @@ def run(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[dict[str, Any]]:
     index = f"pyodide-{uuid.uuid4().hex[:8]}"
     _admin.vectorize.create_index(index, dimensions=384, metric="cosine")
     _admin.vectorize.create_metadata_index(index, "topic", "string", wait=True)
+    database = _admin.d1.create_database(f"pyodide-{uuid.uuid4().hex[:8]}").uuid
     env = {
         **os.environ,
         **emulator.env(),
         "WORKERSAI_PYODIDE_SITE": str(SITE),
         "WORKERSAI_REPO": str(REPO),
         "WORKERSAI_PYODIDE_INDEX": index,
+        "WORKERSAI_PYODIDE_D1": database,
     }
     try:
         done = subprocess.run(
@@ -63,6 +65,7 @@ def run(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[dict[str, Any]]:
         yield json.loads(lines[-1].removeprefix("RESULTS "))["scenarios"]
     finally:
         _admin.vectorize.delete_index(index)
+        _admin.d1.delete_database(database)
 
 
 def seen(run: dict[str, Any], name: str) -> Any:
@@ -168,3 +171,15 @@ def test_markdown_conversion_on_the_binding(run: dict[str, Any], _admin: Workers
     assert value["results"] == [[r.name, r.mime_type, r.format, r.data, r.tokens, r.error] for r in rest]
     assert value["text"][0] == "text" and "Seine" in value["text"][1]
     assert value["supported"] == [[f.extension, f.mime_type] for f in _admin.markdown_supported()]
+
+
+def test_d1_on_its_binding(run: dict[str, Any]) -> None:
+    """``client.d1`` on ``env.DB`` under Pyodide: a ``None`` parameter arrives as ``null`` (D1 refuses
+    ``undefined``), a batch is one ``batch()`` call of prepared statements, a refused statement is the
+    REST API's 400 / 7500."""
+    value = seen(run, "d1_binding")
+    assert value["changes"] == [1, 1]
+    assert value["rows"] == [{"k": "a", "v": None, "n": 1}, {"k": "b", "v": "x\u00e9", "n": 2}]
+    assert value["raw"] == [["k"], [["a"], ["b"]]]
+    assert value["error"] == ["BadInput", 7500, 400]
+    assert value["calls"] == 5  # create, the batch (one call), select, raw, the refused select

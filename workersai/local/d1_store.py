@@ -30,6 +30,9 @@ _LIMITS = {
     "SQLITE_LIMIT_SQL_LENGTH": rules.MAX_SQL_BYTES,
     "SQLITE_LIMIT_LENGTH": rules.MAX_VALUE_BYTES,
     "SQLITE_LIMIT_ATTACHED": 0,  # no second database file, whatever the authorizer lets through
+    "SQLITE_LIMIT_COLUMN": rules.MAX_COLUMNS,
+    "SQLITE_LIMIT_FUNCTION_ARG": rules.MAX_FUNCTION_ARGS,
+    "SQLITE_LIMIT_LIKE_PATTERN_LENGTH": rules.MAX_LIKE_PATTERN_BYTES,
 }
 
 

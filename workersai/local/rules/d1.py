@@ -8,10 +8,12 @@ Sources (read 2026-11-28):
   "params"}]}``; ``sql`` "supports multiple statements, joined by semicolons, which will be executed
   as a batch"; each statement answers ``{"results", "success", "meta"}``.
 - Limits (developers.cloudflare.com/d1/platform/limits/): 100 bound parameters per query, SQL
-  statements of at most 100,000 bytes, strings, BLOBs and rows of at most 1,000,000 bytes. These are
-  set as SQLite's own limits on each database (``SQLITE_LIMIT_VARIABLE_NUMBER``,
-  ``SQLITE_LIMIT_SQL_LENGTH``, ``SQLITE_LIMIT_LENGTH``), as workerd does for the variable number,
-  so SQLite itself refuses what D1 refuses, with SQLite's message.
+  statements of at most 100,000 bytes, strings, BLOBs and rows of at most 1,000,000 bytes, 100 columns
+  per table, 32 arguments per SQL function, LIKE / GLOB patterns of at most 50 bytes. These are set as
+  SQLite's own limits on each database (``SQLITE_LIMIT_VARIABLE_NUMBER``, ``SQLITE_LIMIT_SQL_LENGTH``,
+  ``SQLITE_LIMIT_LENGTH``, ``SQLITE_LIMIT_COLUMN``, ``SQLITE_LIMIT_FUNCTION_ARG``,
+  ``SQLITE_LIMIT_LIKE_PATTERN_LENGTH``), as workerd does for the variable number, so SQLite itself
+  refuses what D1 refuses, with SQLite's message.
 - Changelog 2024-04-15 ("HTTP API now returns a HTTP 400 error for invalid queries") and answers seen
   from the service (``{"code": 7500, "message": "no such table: x: SQLITE_ERROR"}``, status 400): an
   invalid statement is 400 with code 7500 and SQLite's message followed by its result code's name.
@@ -55,6 +57,9 @@ from . import Rejected, parse_json
 MAX_BOUND_PARAMETERS = 100
 MAX_SQL_BYTES = 100_000
 MAX_VALUE_BYTES = 1_000_000
+MAX_COLUMNS = 100
+MAX_FUNCTION_ARGS = 32
+MAX_LIKE_PATTERN_BYTES = 50
 QUERY_ERROR = 7500
 NOT_FOUND = 7404
 DUPLICATE_NAME = 7502
