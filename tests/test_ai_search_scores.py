@@ -59,7 +59,13 @@ def test_langchain_score_metadata_is_on_the_threshold_scale(instance: tuple[Work
 
 
 def test_without_a_vector_score_both_scores_are_the_wire_score() -> None:
-    wire = {"id": "c1", "score": 0.7, "text": "t", "item": {"key": "k"}, "scoring_details": {"keyword_score": 2}}
+    wire = {
+        "id": "c1",
+        "score": 0.7,
+        "text": "t",
+        "item": {"key": "k"},
+        "scoring_details": {"keyword_score": 2},
+    }
     chunk = SearchChunk.model_validate(wire)
     assert (chunk.score, chunk.fused_score) == (0.7, 0.7)
     assert SearchChunk.model_validate(chunk.model_dump()) == chunk  # a dump reads back unchanged

@@ -136,8 +136,9 @@ class SearchChunk(_Model):
         if not isinstance(data, dict) or "fused_score" in data:
             return data
         vector = (data.get("scoring_details") or {}).get("vector_score")
-        ok = isinstance(vector, (int, float)) and not isinstance(vector, bool)
-        return {**data, "score": float(vector) if ok else data.get("score"), "fused_score": data.get("score")}
+        if isinstance(vector, (int, float)) and not isinstance(vector, bool):
+            return {**data, "score": float(vector), "fused_score": data.get("score")}
+        return {**data, "fused_score": data.get("score")}
 
     @property
     def filename(self) -> str:

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from typing import TYPE_CHECKING, Any
 
 from .batching import CheckedRecord, Wait, checked_records
-from .checks import MAX_VECTORS_PER_WRITE
+from .checks import MAX_VECTORS_PER_WRITE, check_model_fits, model_dimensions
 from .texts import TEXT_HASH_KEY, Key, Row, TextStore, check_text_for_d1, text_hash
 
 if TYPE_CHECKING:
@@ -134,6 +134,13 @@ class IndexDocuments:
         self._lock = threading.Lock()  # the store may be shared by threads
 
     # -- writes ---------------------------------------------------------------------------------
+    def check_embedding(self, model: str | None, dimensions: int | None = None) -> None:
+        """Before anything is embedded: a :class:`~workersai.errors.DimensionMismatch` naming both
+        dimensions and both fixes when the index's dimensions are known (read or created by this
+        client) and differ from the model's (``dimensions``, else the catalog's for ``model``)."""
+        known = self.vectorize.known_dimensions(self.index_name)
+        check_model_fits(self.index_name, known, model, dimensions or model_dimensions(model))
+
     @staticmethod
     def _options(wait: Wait, timeout: float, batch_size: int | None) -> dict[str, Any]:
         options: dict[str, Any] = {"wait": wait, "timeout": timeout}
