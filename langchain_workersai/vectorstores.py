@@ -231,7 +231,9 @@ class VectorizeVectorStore(VectorStore):
             if self._option(options, "skip_existing"):
                 self._docs.settle(self.wait_timeout)
                 missing = partial(self._vz.missing_ids, self.index_name, namespace=self.namespace)
-            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+            show = self._option(options, "show_progress")
+            logged = self._docs.logged(len(docs.ids), self._how(), show_progress=show)
+            with logged, progress_bar(len(docs.ids), show) as progress:
                 items = embedded(docs, self.embedding, self.chunk_size, progress, missing)
                 self._docs.write(items, **self._write_options())
         return docs.ids
@@ -253,10 +255,16 @@ class VectorizeVectorStore(VectorStore):
             if self._option(options, "skip_existing"):
                 await self._docs.asettle(self.wait_timeout)
                 missing = partial(self._vz.amissing_ids, self.index_name, namespace=self.namespace)
-            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+            show = self._option(options, "show_progress")
+            logged = self._docs.logged(len(docs.ids), self._how(), show_progress=show)
+            with logged, progress_bar(len(docs.ids), show) as progress:
                 items = aembedded(docs, self.embedding, self.chunk_size, progress, missing)
                 await self._docs.awrite(items, **self._write_options())
         return docs.ids
+
+    def _how(self) -> str:
+        """How a bulk add goes, for its log line."""
+        return f"embedding {self.chunk_size} at a time, writing {self.batch_size} a request"
 
     def _option(self, options: dict[str, Any], name: str) -> bool:
         """A per-call option (``show_progress``, ``skip_existing``), else the store's."""

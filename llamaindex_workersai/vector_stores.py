@@ -286,7 +286,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = self.unstored_nodes(nodes) if self._skip(add_kwargs) else nodes
         if todo:
-            self._docs.write(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
+            with self._docs.logged(len(todo), "embedded already"):
+                self._docs.write(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
@@ -295,7 +296,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = await self.aunstored_nodes(nodes) if self._skip(kwargs) else nodes
         if todo:
-            await self._docs.awrite(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
+            with self._docs.logged(len(todo), "embedded already"):
+                await self._docs.awrite(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     def _writes_landed(self) -> None:
