@@ -275,7 +275,7 @@ def dimension_mismatch(
     ]
     like = f" (such as {', '.join(sorted(same)[:2])})" if same else ""
     return DimensionMismatch(
-        f"{which} has {index_dims} dimensions but {made}: use an embedding model of {index_dims}"
+        f"{made} dimensions but {which} has {index_dims}: use an embedding model of {index_dims}"
         f" dimensions{like}, or create the index with {got} dimensions (a new index name, or delete"
         " this index first)"
     )
