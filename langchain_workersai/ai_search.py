@@ -25,7 +25,8 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
 
 def chunk_document(chunk: SearchChunk) -> Document:
     """A retrieved chunk as a Document: its text, and in the metadata the file name, chunk id, score,
-    the file's own metadata and how the score was made."""
+    the file's own metadata and how the score was made. ``score`` is the vector similarity
+    (0-1), on the scale of ``score_threshold``; ``fused_score`` is the rank score the service orders by."""
     return Document(
         page_content=chunk.text,
         id=chunk.id,
@@ -33,6 +34,7 @@ def chunk_document(chunk: SearchChunk) -> Document:
             "filename": chunk.item.key,
             "chunk_id": chunk.id,
             "score": chunk.score,
+            "fused_score": chunk.fused_score,
             "timestamp": chunk.item.timestamp,
             "item_metadata": dict(chunk.item.metadata),
             "scoring_details": dict(chunk.scoring_details or {}),

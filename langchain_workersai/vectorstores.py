@@ -162,24 +162,38 @@ class VectorizeVectorStore(VectorStore):
         return self.client.vectorize
 
     # -- index helpers --------------------------------------------------------------------------
+    def _model(self) -> tuple[str | None, int | None]:
+        """The embedding model's name and, by the catalog, its dimensions (ours only; else None)."""
+        from workersai.vectorize.checks import model_dimensions
+
+        from .embeddings import WorkersAIEmbeddings
+
+        model = self.embedding.model if isinstance(self.embedding, WorkersAIEmbeddings) else None
+        return model, model_dimensions(model)
+
     def create_index(
         self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
     ) -> None:
-        """Create the index (dimensions from the embedding model when not given); with ``exist_ok``
-        an index of that name is used as it is."""
-        dims = dimensions or len(self.embedding.embed_query("dimension probe"))
+        """Create the index (dimensions from the embedding model when not given: the catalog's for a
+        Workers AI model, else one embedding); with ``exist_ok`` an index of that name is used as it
+        is, and one of other dimensions is a :class:`~workersai.DimensionMismatch`."""
+        model, known = self._model()
+        dims = dimensions or known or len(self.embedding.embed_query("dimension probe"))
         desc = self._vz.create_index(self.index_name, dimensions=dims, metric=metric, exist_ok=exist_ok)
         self._metric = desc.metric
+        self._docs.check_embedding(model, dims)
 
     async def acreate_index(
         self, dimensions: int | None = None, metric: Metric = "cosine", *, exist_ok: bool = True
     ) -> None:
         """Async twin of :meth:`create_index`."""
-        dims = dimensions or len(await self.embedding.aembed_query("dimension probe"))
+        model, known = self._model()
+        dims = dimensions or known or len(await self.embedding.aembed_query("dimension probe"))
         desc = await self._vz.acreate_index(
             self.index_name, dimensions=dims, metric=metric, exist_ok=exist_ok
         )
         self._metric = desc.metric
+        self._docs.check_embedding(model, dims)
 
     def create_metadata_index(self, property_name: str, index_type: str, *, exist_ok: bool = False) -> None:
         """Make a metadata property filterable (for documents added from now on: documents written
@@ -213,11 +227,14 @@ class VectorizeVectorStore(VectorStore):
         refuse_unknown(options, _ADD_OPTIONS, "VectorizeVectorStore.add", ("texts", "metadatas", "ids"))
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
+            self._docs.check_embedding(*self._model())  # before anything is embedded
             missing: Missing | None = None
             if self._option(options, "skip_existing"):
                 self._docs.settle(self.wait_timeout)
                 missing = partial(self._vz.missing_ids, self.index_name, namespace=self.namespace)
-            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+            show = self._option(options, "show_progress")
+            logged = self._docs.logged(len(docs.ids), self._how(), show_progress=show)
+            with logged, progress_bar(len(docs.ids), show) as progress:
                 items = embedded(docs, self.embedding, self.chunk_size, progress, missing)
                 self._docs.write(items, **self._write_options())
         return docs.ids
@@ -234,14 +251,21 @@ class VectorizeVectorStore(VectorStore):
         refuse_unknown(options, _ADD_OPTIONS, "VectorizeVectorStore.aadd", ("texts", "metadatas", "ids"))
         docs = Documents.checked(texts, metadatas, ids, self.namespace, texts_in_metadata=self._texts is None)
         if docs.texts:
+            self._docs.check_embedding(*self._model())  # before anything is embedded
             missing: AMissing | None = None
             if self._option(options, "skip_existing"):
                 await self._docs.asettle(self.wait_timeout)
                 missing = partial(self._vz.amissing_ids, self.index_name, namespace=self.namespace)
-            with progress_bar(len(docs.ids), self._option(options, "show_progress")) as progress:
+            show = self._option(options, "show_progress")
+            logged = self._docs.logged(len(docs.ids), self._how(), show_progress=show)
+            with logged, progress_bar(len(docs.ids), show) as progress:
                 items = aembedded(docs, self.embedding, self.chunk_size, progress, missing)
                 await self._docs.awrite(items, **self._write_options())
         return docs.ids
+
+    def _how(self) -> str:
+        """How a bulk add goes, for its log line."""
+        return f"embedding {self.chunk_size} at a time, writing {self.batch_size} a request"
 
     def _option(self, options: dict[str, Any], name: str) -> bool:
         """A per-call option (``show_progress``, ``skip_existing``), else the store's."""

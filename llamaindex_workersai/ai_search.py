@@ -41,7 +41,8 @@ OPTION_NAMES = (
 
 def chunk_node(chunk: SearchChunk) -> NodeWithScore:
     """A retrieved chunk as a scored node: its text, id, and in the metadata the file name, chunk id,
-    score, the file's own metadata and how the score was made."""
+    score, the file's own metadata and how the score was made. ``score`` is the vector similarity
+    (0-1), on the scale of ``score_threshold``; ``fused_score`` is the rank score the service orders by."""
     node = TextNode(
         id_=chunk.id,
         text=chunk.text,
@@ -49,6 +50,7 @@ def chunk_node(chunk: SearchChunk) -> NodeWithScore:
             "filename": chunk.item.key,
             "chunk_id": chunk.id,
             "score": chunk.score,
+            "fused_score": chunk.fused_score,
             "item_metadata": dict(chunk.item.metadata),
             "scoring_details": dict(chunk.scoring_details or {}),
         },

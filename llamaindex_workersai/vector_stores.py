@@ -156,11 +156,21 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         return self._workers_ai.vectorize
 
     @staticmethod
-    def _dimensions(dimensions: int | None, embed_model: BaseEmbedding | None) -> int:
-        if dimensions is not None:
-            return dimensions
-        model = embed_model or LlamaSettings.embed_model
-        return len(model.get_text_embedding("dimension probe"))
+    def _dimensions(dimensions: int | None, embed_model: BaseEmbedding | None) -> tuple[str | None, int]:
+        """The model's name (ours only; else None) and the dimensions to create the index with:
+        ``dimensions``, else the catalog's for a Workers AI model, else the length of one embedding.
+        ``Settings.embed_model`` is read only when no dimensions are given."""
+        from workersai.vectorize.checks import model_dimensions
+
+        from .embeddings import WorkersAIEmbedding
+
+        model = embed_model or (LlamaSettings.embed_model if dimensions is None else None)
+        name = model.model_name if isinstance(model, WorkersAIEmbedding) else None
+        known = dimensions or model_dimensions(name)
+        if known is None:
+            assert model is not None  # dimensions is None: the model was read
+            return name, len(model.get_text_embedding("dimension probe"))
+        return name, known
 
     def create_index(
         self,
@@ -171,14 +181,17 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         embed_model: BaseEmbedding | None = None,
     ) -> None:
         """Create the index with a ``ref_doc_id`` metadata index (before any node is written).
-        ``dimensions`` default to those of ``embed_model`` (or ``Settings.embed_model``)."""
+        ``dimensions`` default to those of ``embed_model`` (or ``Settings.embed_model``); with
+        ``exist_ok``, an index of other dimensions is a :class:`~workersai.DimensionMismatch`."""
+        model, dims = self._dimensions(dimensions, embed_model)
         self._vz.create_index(
             self.index_name,
-            dimensions=self._dimensions(dimensions, embed_model),
+            dimensions=dims,
             metric=metric,
             exist_ok=exist_ok,
             metadata_indexes={REF_DOC_KEY: "string"},
         )
+        self._docs.check_embedding(model, dims)
 
     async def acreate_index(
         self,
@@ -189,13 +202,15 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         embed_model: BaseEmbedding | None = None,
     ) -> None:
         """Async twin of :meth:`create_index`."""
+        model, dims = self._dimensions(dimensions, embed_model)
         await self._vz.acreate_index(
             self.index_name,
-            dimensions=self._dimensions(dimensions, embed_model),
+            dimensions=dims,
             metric=metric,
             exist_ok=exist_ok,
             metadata_indexes={REF_DOC_KEY: "string"},
         )
+        self._docs.check_embedding(model, dims)
 
     def create_metadata_index(self, property_name: str, index_type: str, *, exist_ok: bool = False) -> None:
         """Make a metadata property filterable with ``MetadataFilters`` (for nodes added from now on:
@@ -272,7 +287,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = self.unstored_nodes(nodes) if self._skip(add_kwargs) else nodes
         if todo:
-            self._docs.write(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
+            with self._docs.logged(len(todo), "embedded already"):
+                self._docs.write(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
@@ -281,7 +297,8 @@ class VectorizeVectorStore(BasePydanticVectorStore):
         self.check_nodes(nodes)
         todo = await self.aunstored_nodes(nodes) if self._skip(kwargs) else nodes
         if todo:
-            await self._docs.awrite(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
+            with self._docs.logged(len(todo), "embedded already"):
+                await self._docs.awrite(self._items(todo), wait=self.wait, timeout=self.wait_timeout)
         return [n.node_id for n in nodes]
 
     def _writes_landed(self) -> None:

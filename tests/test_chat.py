@@ -139,12 +139,18 @@ def test_json_object_mode(client: WorkersAI) -> None:
     assert "Vectorize" in result.parsed["response"]
 
 
-def test_json_mode_refuses_streaming_before_sending(
+def test_json_mode_stream_asks_for_the_answer_whole(
     logged_client: WorkersAI, request_log: RequestLog
 ) -> None:
-    with pytest.raises(BadInput, match="streaming"):
-        list(logged_client.stream_chat("x", response_format={"type": "json_object"}))
-    assert request_log.requests == []
+    """The service does not stream JSON mode (5023): one request without ``stream``, its JSON text as
+    one chunk (tests/test_json_mode_stream.py has the three clients agree)."""
+    chunks = list(
+        logged_client.stream_chat(ask("What is Vectorize?"), response_format={"type": "json_object"})
+    )
+    (request,) = request_log.requests
+    assert "stream" not in json.loads(request.content)
+    assert isinstance(json.loads("".join(c.text for c in chunks)), dict)
+    assert chunks[-1].finish_reason == "stop"
 
 
 @pytest.mark.parametrize(

@@ -172,12 +172,12 @@ def multiply(a: int, b: int) -> int:
     return a * b
 
 
-@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")  # the issue names this loop
-def test_a_langgraph_react_agent_answers_with_the_tools_result(lm_emulator: LocalEmulator) -> None:
-    pytest.importorskip("langgraph")
+def test_a_langchain_agent_answers_with_the_tools_result(lm_emulator: LocalEmulator) -> None:
+    """LangChain 1.x's ``create_agent`` (a LangGraph loop; it replaces LangGraph's deprecated
+    ``create_react_agent``) drives the chat model to a tool and to an answer that uses its result."""
+    from langchain.agents import create_agent
     from langchain_core.messages import AIMessage, ToolMessage
     from langchain_core.tools import tool
-    from langgraph.prebuilt import create_react_agent
 
     from langchain_workersai import ChatWorkersAI
 
@@ -188,7 +188,7 @@ def test_a_langgraph_react_agent_answers_with_the_tools_result(lm_emulator: Loca
         api_token=lm_emulator.token,
         base_url=lm_emulator.base_url,
     )
-    agent = create_react_agent(model, [tool(multiply)])
+    agent = create_agent(model, [tool(multiply)])
     messages = agent.invoke({"messages": [("user", "What is 12 times 3?")]})["messages"]
     results = [m for m in messages if isinstance(m, ToolMessage)]
     assert [r.content for r in results] == ["36"], messages  # the model routed to the tool, once

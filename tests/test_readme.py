@@ -103,7 +103,6 @@ def test_troubleshooting_quotes_the_messages_as_printed() -> None:
                 lambda: WorkersAI(account_id="a", api_token=emu.token, base_url=wrong_root).embed(["x"])
             ),
             error_of(lambda: client.chat("hi", model="llama-3")),
-            error_of(lambda: list(client.stream_chat("hi", response_format={"type": "json_object"}))),
             error_of(lambda: vz.query("docs", [1.0, 2.0, 3.0], filter={"tags": "pets"})),
             error_of(
                 lambda: vz.upsert("docs", [{"id": "a", "values": [1, 2, 3], "metadata": {"t": "x" * 11000}}])

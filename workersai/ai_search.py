@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import paths
 from .errors import (
@@ -117,14 +117,28 @@ class ChunkItem(_Model):
 
 
 class SearchChunk(_Model):
-    """One retrieved chunk: its id, score, text and the file it comes from."""
+    """One retrieved chunk: id, text, file and two scores. ``score`` is the vector similarity (0-1), the
+    scale ``score_threshold`` filters on ("not the fused score returned in the response": ai-search/
+    configuration/retrieval-configuration/); ``fused_score`` is the wire ``score`` chunks are ordered by
+    (rrf: about 0.016-0.033). With no ``scoring_details.vector_score``, both are the wire ``score``."""
 
     id: str
     score: float
+    fused_score: float | None = None
     text: str
     type: str | None = None
     item: ChunkItem
     scoring_details: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _threshold_scale(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "fused_score" in data:
+            return data
+        vector = (data.get("scoring_details") or {}).get("vector_score")
+        if isinstance(vector, (int, float)) and not isinstance(vector, bool):
+            return {**data, "score": float(vector), "fused_score": data.get("score")}
+        return {**data, "fused_score": data.get("score")}
 
     @property
     def filename(self) -> str:
@@ -270,15 +284,8 @@ def search_options(
     rewrite = {k: v for k, v in (("enabled", rewrite_query), ("model", rewrite_model)) if v is not None}
     if rewrite:
         options["query_rewrite"] = rewrite
-    rerank = {
-        k: v
-        for k, v in (
-            ("enabled", reranking),
-            ("model", reranking_model),
-            ("match_threshold", reranking_threshold),
-        )
-        if v is not None
-    }
+    rerank = {"enabled": reranking, "model": reranking_model, "match_threshold": reranking_threshold}
+    rerank = {k: v for k, v in rerank.items() if v is not None}
     if rerank:
         options["reranking"] = rerank
     return options

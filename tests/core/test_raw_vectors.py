@@ -107,7 +107,7 @@ def test_raw_rows_are_written_into_ndjson_verbatim() -> None:
 
 
 def test_raw_rows_are_checked_against_the_index_dimensions() -> None:
-    with pytest.raises(BadInput, match="3 dimensions; the index has 4"):
+    with pytest.raises(BadInput, match=r"vector .a. has 3 dimensions but the index has 4"):
         record({"id": "a", "values": RawVector(b"[1,2,3]", 3)}, 4)
     with pytest.raises(BadInput, match="dimensions"):
         list(

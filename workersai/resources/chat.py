@@ -23,7 +23,7 @@ from ..fallback import FallbackChain, astream_through, stream_through
 from ..gateway import GatewayOptions, gateway_info
 from ..reasoning import ThinkSplitter
 from ..transport import unwrap_envelope
-from ..types import ChatChunk, ChatResult, GatewayInfo, ToolCall
+from ..types import ChatChunk, ChatResult, GatewayInfo, ToolCall, ToolCallDelta
 from ..usage import record_usage
 from ..validation import check_model
 from .base import DEFAULT_CHAT_MODEL, ClientBase, Message, with_extras
@@ -168,7 +168,22 @@ class Chat(ClientBase):
         The request is retried only until the stream opens; a stream that breaks off later raises
         :class:`~workersai.errors.StreamInterrupted`, as does a deadline (:meth:`with_options`) that
         passes mid-stream. The last chunk names the model and the attempts it took to open.
+
+        JSON mode (``response_format``) is not streamed by the service (5023, "JSON Schema mode is not
+        supported with stream mode"): it is asked for whole (:meth:`chat`) and its JSON text comes as
+        one chunk, then the last chunk, as both framework adapters stream it (``json_mode_chunks``).
         """
+        if options.get("response_format") is not None:
+            whole = self.chat(
+                messages,
+                model=model,
+                gateway=gateway,
+                fallbacks=fallbacks,
+                extra_headers=extra_headers,
+                **options,
+            )
+            yield from json_mode_chunks(whole)
+            return
         if fallbacks:
             chain = FallbackChain(self._whole(), [model, *fallbacks])
             yield from stream_through(
@@ -200,6 +215,18 @@ class Chat(ClientBase):
         **options: Unpack[ChatOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Async twin of :meth:`stream_chat`."""
+        if options.get("response_format") is not None:
+            whole = await self.achat(
+                messages,
+                model=model,
+                gateway=gateway,
+                fallbacks=fallbacks,
+                extra_headers=extra_headers,
+                **options,
+            )
+            for chunk in json_mode_chunks(whole):
+                yield chunk
+            return
         if fallbacks:
             chain = FallbackChain(self._whole(), [model, *fallbacks])
             opened = astream_through(
@@ -223,6 +250,26 @@ class Chat(ClientBase):
                     yield chunk
         for chunk in state.finish():
             yield chunk
+
+
+def json_mode_chunks(result: ChatResult) -> list[ChatChunk]:
+    """A whole answer as a stream's chunks: its text (in JSON mode, the JSON text) and reasoning in one
+    chunk, then the last chunk with its tool calls, usage, finish reason, model and attempts."""
+    calls = [
+        ToolCallDelta(index=i, id=c.id, name=c.name, arguments=jsonlib.dumps(c.arguments).decode())
+        for i, c in enumerate(result.tool_calls)
+    ]
+    last = ChatChunk(
+        tool_calls=calls,
+        usage=result.usage,
+        finish_reason=result.finish_reason or "stop",
+        gateway=result.gateway,
+        model=result.model,
+        attempts=result.attempts,
+        fallbacks=result.fallbacks,
+    )
+    text = ChatChunk(text=result.text, reasoning=result.reasoning or "")
+    return [text, last] if result.text or result.reasoning else [last]
 
 
 class _StreamState:

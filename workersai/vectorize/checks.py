@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import jsonlib
-from ..errors import BadInput, MetadataTooLarge
+from ..catalog import get_model, models
+from ..errors import BadInput, DimensionMismatch, MetadataTooLarge
 from ..raw_vectors import FLOAT32_OVERFLOW, MAX_FLOAT32, RawVector
 
 MAX_ID_BYTES = 64
@@ -184,14 +185,12 @@ def check_values(values: Any, dimensions: int | None = None, vector_id: str = ""
     when it was cut out), of ``dimensions``."""
     if isinstance(values, RawVector):
         if dimensions is not None and values.dimensions != dimensions:
-            raise BadInput(
-                f"vector {vector_id!r} has {values.dimensions} dimensions; the index has {dimensions}"
-            )
+            raise dimension_mismatch(dimensions, values.dimensions, vector_id=vector_id)
         return
     if not isinstance(values, (list, tuple)) or not values:
         raise BadInput(f"values of {vector_id!r} must be a non-empty list of numbers")
     if dimensions is not None and len(values) != dimensions:
-        raise BadInput(f"vector {vector_id!r} has {len(values)} dimensions; the index has {dimensions}")
+        raise dimension_mismatch(dimensions, len(values), vector_id=vector_id)
     # Fast path at C speed: only floats and ints, a finite sum (no NaN or infinity) and the extremes
     # within float32 (1e39 would be stored as infinity). An int too large for a float overflows the
     # sum: the loop below names it.
@@ -254,3 +253,35 @@ def check_dimensions(dimensions: Any) -> int:
             f"dimensions must be between 1 and {MAX_DIMENSIONS} (or give a preset), got {dimensions!r}"
         )
     return dimensions
+
+
+def model_dimensions(model: str | None) -> int | None:
+    """The dimensions of an embedding model's vectors by the catalog (None: not an embedding model the
+    catalog knows), so that a mismatch with an index is told before anything is embedded."""
+    info = get_model(model) if model else None
+    return info.dimensions if info is not None and info.is_embedding else None
+
+
+def dimension_mismatch(
+    index_dims: int, got: int, *, index: str | None = None, model: str | None = None, vector_id: str = ""
+) -> DimensionMismatch:
+    """Vectors of ``got`` dimensions for an index of ``index_dims``: both dimensions and both fixes."""
+    which = f"index {index!r}" if index else "the index"
+    made = f"the embedding model {model} makes {got}" if model else f"vector {vector_id!r} has {got}"
+    same = [
+        m.name
+        for m in models().values()
+        if m.is_embedding and m.dimensions == index_dims and not m.is_deprecated()
+    ]
+    like = f" (such as {', '.join(sorted(same)[:2])})" if same else ""
+    return DimensionMismatch(
+        f"{made} dimensions but {which} has {index_dims}: use an embedding model of {index_dims}"
+        f" dimensions{like}, or create the index with {got} dimensions (a new index name, or delete"
+        " this index first)"
+    )
+
+
+def check_model_fits(index: str, index_dims: int | None, model: str | None, got: int | None) -> None:
+    """:func:`dimension_mismatch` when both sides are known and differ (nothing is sent or embedded)."""
+    if index_dims is not None and got is not None and index_dims != got:
+        raise dimension_mismatch(index_dims, got, index=index, model=model)

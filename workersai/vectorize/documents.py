@@ -35,12 +35,15 @@ with ``skip_existing`` (:meth:`IndexDocuments.settle`).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .batching import CheckedRecord, Wait, checked_records
-from .checks import MAX_VECTORS_PER_WRITE
+from .checks import MAX_VECTORS_PER_WRITE, check_model_fits, model_dimensions
 from .texts import TEXT_HASH_KEY, Key, Row, TextStore, check_text_for_d1, text_hash
 
 if TYPE_CHECKING:
@@ -52,6 +55,12 @@ Item = tuple[Mapping[str, Any], "str | None"]
 (None: a record with no text to keep, e.g. a LlamaIndex node that is not a text node)."""
 Found = Sequence[tuple[str, "Mapping[str, Any] | None"]]
 """Stored vectors as (id, metadata)."""
+
+logger = logging.getLogger("workersai")
+
+LOG_FROM = 500
+"""A bulk add of at least this many documents says what it does (an INFO line on the ``workersai``
+logger as it starts and as it ends) when no progress bar shows it."""
 
 MAX_PENDING = 100_000
 """Ids written with ``wait`` other than True kept for a later prune; past it the oldest are forgotten
@@ -134,6 +143,28 @@ class IndexDocuments:
         self._lock = threading.Lock()  # the store may be shared by threads
 
     # -- writes ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def logged(self, count: int, how: str = "", *, show_progress: bool = False) -> Iterator[None]:
+        """A bulk add of ``count`` documents (``how``: how it is done, e.g. the chunk sizes) told on the
+        ``workersai`` logger at INFO as it starts and as it ends, from :data:`LOG_FROM` documents and
+        unless a progress bar shows it."""
+        if show_progress or count < LOG_FROM:
+            yield
+            return
+        how = f" ({how})" if how else ""
+        logger.info("Adding %d documents to Vectorize index %r%s", count, self.index_name, how)
+        start = time.monotonic()
+        yield
+        took = time.monotonic() - start
+        logger.info("Added %d documents to Vectorize index %r in %.1f s", count, self.index_name, took)
+
+    def check_embedding(self, model: str | None, dimensions: int | None = None) -> None:
+        """Before anything is embedded: a :class:`~workersai.errors.DimensionMismatch` naming both
+        dimensions and both fixes when the index's dimensions are known (read or created by this
+        client) and differ from the model's (``dimensions``, else the catalog's for ``model``)."""
+        known = self.vectorize.known_dimensions(self.index_name)
+        check_model_fits(self.index_name, known, model, dimensions or model_dimensions(model))
+
     @staticmethod
     def _options(wait: Wait, timeout: float, batch_size: int | None) -> dict[str, Any]:
         options: dict[str, Any] = {"wait": wait, "timeout": timeout}

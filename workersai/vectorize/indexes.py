@@ -105,6 +105,10 @@ class IndexOperations(VectorizeBase):
         flow = self._create(name, dimensions, metric, preset, description, exist_ok, metadata_indexes)
         return await self._arun(flow)
 
+    def known_dimensions(self, name: str) -> int | None:
+        """The dimensions of index ``name`` as this client last read or created it (no request), or None."""
+        return self._dimensions.get(name)
+
     def _get(self, name: str) -> Call[IndexDescription]:
         check_index_name(name)
         return Call(
