@@ -51,7 +51,7 @@ import os
 import httpx
 import pytest
 
-from workersai.local.scripts import tool_call
+from workersai.local import tool_call
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.agent import MODEL, weather_agent
 
-from workersai.local.scripts import tool_call
+from workersai.local import tool_call
 
 ASK = {"messages": [("user", "What is the weather in Lyon?")]}
 
