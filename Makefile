@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dist test lint typecheck docs pytest pyodide workers-types clients emulator bench clean
+.PHONY: install demo dist test lint typecheck docs pytest pyodide workers-types clients browser emulator bench clean
 
 install: $(STAMP)
 
@@ -42,7 +42,7 @@ typecheck: install
 # The whole suite, on every core (pytest-xdist; `PYTEST_WORKERS=0` runs it in one process). The reliability
 # figures are added up across the workers (tests/figures.py).
 PYTEST_WORKERS ?= auto
-pytest: install pyodide workers-types clients
+pytest: install pyodide workers-types clients browser
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 # The edit loop, under a minute: the core client's unit tests and the contract tests, without the language
@@ -93,6 +93,22 @@ $(PYODIDE)/node_modules/.installed: $(PYODIDE)/package.json $(PYODIDE)/package-l
 
 $(PYODIDE)/.site/.built: $(PYODIDE)/requirements.txt $(PYODIDE)/build_site.py | $(STAMP)
 	$(BIN)/python $(PYODIDE)/build_site.py
+
+# The browser the emulator's Browser Run routes drive (Debian's Chromium, through Playwright; never a
+# downloaded one). Installed with apt-get when it is missing and we may; otherwise the tests marked
+# `browser` are skipped, and this says why.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "browser: $(CHROMIUM) is installed"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "browser: installing Debian's chromium for the Browser Run tests (apt-get install chromium)"; \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || echo "browser: apt-get failed: the tests marked browser will be skipped"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: no $(CHROMIUM) and no apt-get: the tests marked browser will be skipped"; \
+	else \
+		echo "browser: no $(CHROMIUM) and not root (sudo apt-get install chromium): the tests marked browser will be skipped"; \
+	fi
 
 # The documentation site (MkDocs + Material + mkdocstrings, mkdocs.yml) built into site/. --strict turns
 # every warning into a failure: a broken link or anchor, a page left out of the nav, a docstring reference

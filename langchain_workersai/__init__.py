@@ -17,7 +17,9 @@ require_extra("langchain_workersai", "langchain_core", "langchain", "LangChain (
 
 if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
+    from .browser import BrowserRunLoader, BrowserRunTool
     from .chat_models import ChatWorkersAI
+    from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
@@ -27,7 +29,11 @@ if TYPE_CHECKING:
 _WHERE = {
     "AISearchChain": "ai_search",
     "AISearchRetriever": "ai_search",
+    "BrowserRunLoader": "browser",
+    "BrowserRunTool": "browser",
     "ChatWorkersAI": "chat_models",
+    "WorkersAIMarkdownLoader": "document_loaders",
+    "WorkersAIMarkdownParser": "document_loaders",
     "WorkersAIEmbeddings": "embeddings",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
@@ -40,10 +46,14 @@ _WHERE = {
 __all__ = [
     "AISearchChain",
     "AISearchRetriever",
+    "BrowserRunLoader",
+    "BrowserRunTool",
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAIEmbeddings",
+    "WorkersAIMarkdownLoader",
+    "WorkersAIMarkdownParser",
     "WorkersAIReranker",
     "get_workersai_callback",
     "with_model_fallbacks",

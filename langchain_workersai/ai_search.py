@@ -17,7 +17,8 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict
 
 from workersai.ai_search import AISearch, FusionMethod, RetrievalType, SearchChunk
-from workersai.settings import ClientSettings, field_names, refuse_unknown
+from workersai.keywords import refuse_unknown
+from workersai.settings import ClientSettings, field_names
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 

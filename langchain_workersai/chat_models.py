@@ -32,12 +32,12 @@ from workersai import WorkersAI as CoreClient
 from workersai.chat import CHAT_OPTIONS, ChatOptions, take_chat_options
 from workersai.errors import BadInput
 from workersai.gateway import GatewayOptions
+from workersai.keywords import refuse_unknown
 from workersai.settings import (
     CALL_OPTIONS,
     ChatOptionFields,
     ClientSettings,
     check_extra_body,
-    refuse_unknown,
     with_extra_body,
 )
 from workersai.types import ChatChunk, GatewayInfo, Usage

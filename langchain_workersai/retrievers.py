@@ -9,7 +9,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, model_validator
 
-from workersai.settings import field_names, refuse_unknown
+from workersai.keywords import refuse_unknown
+from workersai.settings import field_names
 
 from .rerankers import WorkersAIReranker
 from .vectorstores import VectorizeVectorStore

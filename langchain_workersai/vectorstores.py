@@ -12,7 +12,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from workersai import BadInput, WorkersAI
-from workersai.settings import ClientSettings, field_names, owned_by, refuse_unknown
+from workersai.keywords import refuse_unknown
+from workersai.settings import ClientSettings, field_names, owned_by
 
 # The Vectorize modules and the ingestion helpers are imported where a store is built or used, not with
 # the module, so importing the class stays cheap (building a store builds a client, which imports them).

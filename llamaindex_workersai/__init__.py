@@ -17,18 +17,22 @@ require_extra("llamaindex_workersai", "llama_index.core", "llamaindex", "LlamaIn
 
 if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever
+    from .browser import BrowserRunReader
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
     from .postprocessors import WorkersAIRerank
+    from .readers import WorkersAIMarkdownReader
     from .retrievers import VectorizeRetriever
     from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
 
 _WHERE = {
     "AISearchQueryEngine": "ai_search",
     "AISearchRetriever": "ai_search",
+    "BrowserRunReader": "browser",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
     "WorkersAIRerank": "postprocessors",
+    "WorkersAIMarkdownReader": "readers",
     "VectorizeRetriever": "retrievers",
     "SkipStoredNodes": "vector_stores",
     "VectorizeVectorStore": "vector_stores",
@@ -38,11 +42,13 @@ _WHERE = {
 __all__ = [
     "AISearchQueryEngine",
     "AISearchRetriever",
+    "BrowserRunReader",
     "SkipStoredNodes",
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAI",
     "WorkersAIEmbedding",
+    "WorkersAIMarkdownReader",
     "WorkersAIRerank",
     "to_vectorize_filter",
 ]

@@ -17,7 +17,8 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from workersai import WorkersAI
 from workersai.ai_search import AISearch, SearchChunk
-from workersai.settings import ClientSettings, client_keyword, connection, field_names, refuse_unknown
+from workersai.keywords import refuse_unknown
+from workersai.settings import ClientSettings, client_keyword, connection, field_names
 
 _RETRIEVER_KEYWORDS = ("callback_manager", "object_map", "objects", "verbose")
 """What LlamaIndex's ``BaseRetriever.__init__`` takes (llama-index-core 0.14.25)."""

@@ -40,12 +40,12 @@ from workersai.chat_answers import ToolCallAccumulator
 from workersai.errors import BadInput
 from workersai.fallback import FallbackChain, Route, astream_through, stream_through
 from workersai.gateway import GatewayOptions
+from workersai.keywords import refuse_unknown
 from workersai.settings import (
     CALL_OPTIONS,
     ChatOptionFields,
     ClientSettings,
     check_extra_body,
-    refuse_unknown,
     with_extra_body,
 )
 from workersai.types import ChatChunk, ChatResult

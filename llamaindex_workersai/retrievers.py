@@ -9,7 +9,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import MetadataFilters, VectorStoreQuery, VectorStoreQueryResult
 
-from workersai.settings import refuse_unknown
+from workersai.keywords import refuse_unknown
 
 from .postprocessors import WorkersAIRerank
 from .vector_stores import VectorizeVectorStore

@@ -21,7 +21,8 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 from pydantic import PrivateAttr
 
 from workersai import BadInput, WorkersAI
-from workersai.settings import ClientSettings, client_keyword, connection, field_names, refuse_unknown
+from workersai.keywords import refuse_unknown
+from workersai.settings import ClientSettings, client_keyword, connection, field_names
 from workersai.vectorize import IndexDocuments, Metric, TextStore, Wait
 from workersai.vectorize.checks import MAX_TOP_K_WITH_DATA, check_metadata_keys
 from workersai.vectorize.documents import Found, Item, absent, key

@@ -16,6 +16,7 @@ import pytest
 
 from tests import figures
 from tests.timing import HTTP_TIMEOUT_S
+from tests.web_pages import Site
 from workersai import IndexNotFound, RetryPolicy, WorkersAI
 from workersai.local import LocalEmulator
 
@@ -141,6 +142,20 @@ def local_llamaindex_settings() -> Iterator[None]:
     Settings._tokenizer, Settings._node_parser, Settings._transformations = saved
 
 
+@pytest.fixture(scope="session")
+def site() -> Iterator[Site]:
+    """A small web site on 127.0.0.1 for the Browser Run tests, which need a real browser: skipped, with
+    the reason, where the emulator has none (``make browser`` installs Debian's chromium when it may)."""
+    from workersai.local.browser_engine import missing_browser
+
+    reason = missing_browser()
+    if reason:
+        pytest.skip(f"no browser for Browser Run: {reason}")
+    served = Site()
+    yield served
+    served.stop()
+
+
 @pytest.fixture
 def request_log() -> RequestLog:
     return RequestLog()
@@ -170,12 +185,18 @@ _BY_DIRECTORY = {"pyodide": "pyodide", "contract": "contract"}
 """tests/<directory>/ -> its marker."""
 _LM_FIXTURES = {"engine", "generator", "lm_cache", "lm"}
 """Fixtures that load the language model (tests/local/conftest.py, tests/local/test_generation_bounds.py)."""
+_BROWSER_FIXTURES = {"chromium"}
+"""Fixtures that start a real browser (tests/local/test_dashboard.py)."""
 _LM_TESTS = (
     "tests/test_language_model.py::",
     "tests/local/test_generation_bounds.py::test_sigterm_stops_the_emulator_during_a_long_generation",
     "tests/test_examples.py::test_example_runs[",  # every example, with the default generator
 )
 """Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
+_BROWSER_FIXTURES = {"site"}
+"""Fixtures of the tests that drive the emulator's real browser (Browser Run)."""
+_BROWSER_TESTS = ("tests/test_examples.py::test_example_runs[web_to_rag.py]",)
+"""Tests that drive it without those fixtures."""
 _SLOW_TESTS = (
     "tests/pyodide/test_pyodide.py::",
     "tests/test_examples.py::",
@@ -192,8 +213,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(_BY_DIRECTORY[parts[1]])
         if _LM_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(_LM_TESTS):
             item.add_marker("lm")
+        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("browser")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
+        drives_a_browser = _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if drives_a_browser or item.nodeid.startswith(_BROWSER_TESTS):
+            item.add_marker("browser")
 
 
 # -- the reliability figures (tests/figures.py), added up across xdist workers --------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from workersai.local import LocalEmulator
+from workersai.local.browser_engine import missing_browser
 from workersai.local.generator_choice import GENERATOR_ENV
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -59,6 +60,14 @@ SHOWN: dict[str, list[str]] = {
         r"^\[\d+ prompt \+ \d+ completion tokens\]$",
         USAGE,
     ],
+    "documents_to_rag.py": [
+        r"^converted rivers\.html \(text/html\): \d+ tokens",
+        r"^converted tea\.docx \(application/vnd\.openxmlformats-\S+\.document\): \d+ tokens",
+        r"^converted volcanoes\.pdf \(application/pdf\): \d+ tokens",
+        r"^split into \d+ chunks",
+        r"^A: \S",
+        r"^sources: \['volcanoes\.pdf'",
+    ],
     "rag_lcel.py": [r"^ingested 12 passages", r"^A: \S", r"^sources: \[.*'Vectorize writes are asynchron"],
     "reasoning.py": [
         # reasoning apart from the answer (reprs: quoted with ' or ")
@@ -70,6 +79,12 @@ SHOWN: dict[str, list[str]] = {
     "retry.py": [r"^answer after 3 retries \(waited .*\): \S", r"^requests sent: 4; answered by "],
     "streaming_endpoint.py": [r"^\d+ text frames from @cf/\S+, then \[DONE\]$"],
     "vision.py": [r"^A \(LangChain\): \S", r"^A \(core\): \S", r"^text-only model: "],
+    "web_to_rag.py": [
+        r"^rendered http://127\.0\.0\.1:\d+/travel\.html: \d+ characters of Markdown$",
+        r"^sections: \[.*'## Expense reports'\]$",  # the section the page's script wrote: rendered
+        r"^A: \S",
+        r"^sources: \['## Expense reports'",
+    ],
 }
 
 
@@ -79,6 +94,8 @@ def test_every_example_has_its_checks() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs(script: str) -> None:
+    if script == "web_to_rag.py" and (reason := missing_browser()):
+        pytest.skip(f"no browser for Browser Run: {reason}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
     env.pop(GENERATOR_ENV, None)  # the default generator: the language model, as a user gets it
     done = subprocess.run(

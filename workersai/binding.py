@@ -24,6 +24,13 @@ developers.cloudflare.com/vectorize/reference/client-api/):
   processedUpToDatetime, processedUpToMutation}``. A failure throws ``Error("<OPERATION>_ERROR (code =
   <code>): <message>")``, or ``Error("<OPERATION>_ERROR: Status + <status>")`` without a body.
 
+- ``env.BROWSER.quickAction(action, params)`` (Browser Run's Quick Actions, compatibility date
+  2026-03-24 or later: developers.cloudflare.com/browser-run/quick-actions/) answers a ``Response``, the
+  Python Workers wrapper with ``status`` and ``bytes()`` (langchain-cloudflare 0.4.3, ``loaders.py``:
+  "confirmed live inside a running Python Worker"), carrying what the REST endpoint would: the
+  envelope, or the screenshot / PDF bytes. ``/crawl`` has no Quick Action ("available via the REST API
+  only"), so it is refused here.
+
 Async only: a Worker's isolate cannot block, so the sync methods raise :class:`BindingUnsupported`.
 All Python <-> JavaScript conversion is in :mod:`workersai.jsbridge`.
 """
@@ -45,6 +52,8 @@ BINDING_BASE_URL = "https://workers-binding.invalid/client/v4"
 BINDING_ACCOUNT = "binding"
 
 _AI_RUN = re.compile(r"/accounts/[^/]+/ai/run/(?P<model>.+)\Z")
+_TOMARKDOWN = re.compile(r"/accounts/[^/]+/ai/tomarkdown(?P<supported>/supported)?\Z")
+_BROWSER = re.compile(r"/accounts/[^/]+/browser-rendering/(?P<action>[A-Za-z]+)(?P<job>/.*)?\Z")
 _VECTORIZE = re.compile(r"/accounts/[^/]+/vectorize/v2/indexes/(?P<index>[^/]+)/(?P<op>[a-z_]+)\Z")
 _AI_ERROR = re.compile(r"\s*(?P<code>\d+)\s*:\s*(?P<message>.*)", re.DOTALL)
 _VECTORIZE_ERROR = re.compile(
@@ -82,6 +91,8 @@ class _Route:
     what: str
     call: Callable[[], Awaitable[Any]]
     status: Callable[[], int | None]
+    response: bool = False
+    """The binding answers a ``Response`` (Browser Run's ``quickAction``), passed on as it is."""
 
 
 def _ndjson(content: bytes | None) -> list[Any]:
@@ -116,9 +127,10 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     index, so give the adapters that index's name) or a mapping from index names to bindings. A sync
     request is refused (a request no binding method does says so first)."""
 
-    def __init__(self, ai: Any = None, vectorize: Any = None) -> None:
+    def __init__(self, ai: Any = None, vectorize: Any = None, browser: Any = None) -> None:
         self.ai = ai
         self.vectorize = vectorize
+        self.browser = browser
 
     # -- routing --------------------------------------------------------------------------------
     def _index(self, name: str) -> Any:
@@ -155,6 +167,24 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 call,
                 lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None)),
             )
+        markdown = _TOMARKDOWN.search(path)
+        if markdown and not params:
+            return self._markdown_route(request, supported=bool(markdown["supported"]))
+        quick = _BROWSER.search(path)
+        if quick and method == "POST" and quick["action"] != "crawl" and not quick["job"] and not params:
+            if self.browser is None:
+                raise BindingUnsupported("no Browser Run binding: pass browser_binding=env.BROWSER")
+            browser, action, body = self.browser, quick["action"], _body(request)
+            return _Route(
+                f"env.BROWSER.quickAction({action!r})",
+                lambda: browser.quickAction(action, jsbridge.to_js(body)),
+                lambda: None,
+                response=True,
+            )
+        if quick:
+            raise BindingUnsupported(
+                "Browser Run's crawl has no Quick Action (the REST API only): use a REST client for it"
+            )
         if params:
             raise BindingUnsupported(
                 f"{method} {path.split('/accounts/', 1)[-1].split('/', 1)[-1]} with query parameters "
@@ -187,6 +217,27 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             "use a REST client (account id and API token) for it"
         )
 
+    def _markdown_route(self, request: httpx.Request, *, supported: bool) -> _Route:
+        """Markdown conversion: ``env.AI.toMarkdown(files, {conversionOptions})`` for the multipart
+        ``POST .../ai/tomarkdown``, ``env.AI.toMarkdown().supported()`` for ``GET .../supported``
+        (developers.cloudflare.com/workers-ai/features/markdown-conversion/usage/binding/; workers-types
+        ``ToMarkdownService``). Both answer what the REST ``result`` holds."""
+        if self.ai is None:
+            raise BindingUnsupported("no Workers AI binding: pass binding=env.AI")
+        ai = self.ai
+        status = lambda: _int_or_none(getattr(ai, "lastRequestHttpStatusCode", None))  # noqa: E731
+        if supported and request.method == "GET":
+            return _Route("env.AI.toMarkdown().supported()", lambda: ai.toMarkdown().supported(), status)
+        if supported or request.method != "POST":
+            raise BindingUnsupported(f"{request.method} {request.url.path} has no Workers binding method")
+        files, options = _multipart(request)
+        extra = [jsbridge.to_js({"conversionOptions": options})] if options else []
+        return _Route(
+            "env.AI.toMarkdown()",
+            lambda: ai.toMarkdown(jsbridge.markdown_documents(files), *extra),
+            status,
+        )
+
     async def _call(self, route: _Route) -> Any:
         """Call the binding; what it throws becomes the typed error."""
         try:
@@ -210,6 +261,14 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         await request.aread()
         route = self._route(request)
         answer = await self._call(route)
+        if route.response:  # a Response: its status, type and body as an HTTP answer would carry them
+            headers = getattr(answer, "headers", None)
+            kind = headers.get("content-type") if headers is not None else None
+            return httpx.Response(
+                int(getattr(answer, "status", 200)),
+                content=await jsbridge.response_bytes(answer),
+                headers={"content-type": str(kind or "application/json")},
+            )
         if jsbridge.is_stream(answer):
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, stream=_BindingStream(answer)
@@ -218,6 +277,40 @@ class BindingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise ResponseFormatError(f"{route.what} with stream set answered no stream")
         body = jsonlib.dumps({"success": True, "errors": [], "result": jsbridge.to_py(answer)})
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+
+_FORM_PARAM = re.compile(r'\b(name|filename)="((?:[^"\\]|\\.)*)"')
+_FORM_ESCAPE = re.compile(r"%([0-1][0-9A-F]|22)|\\(.)")
+
+
+def _form_value(raw: str) -> str:
+    """A multipart ``name`` / ``filename`` as httpx wrote it (HTML5 form encoding: ``%22`` for a quote,
+    ``%XX`` for a control character, a backslash doubled), decoded."""
+    return _FORM_ESCAPE.sub(lambda m: m[2] if m[2] is not None else chr(int(m[1], 16)), raw)
+
+
+def _multipart(request: httpx.Request) -> tuple[list[tuple[str, bytes, str]], Any]:
+    """The files (name, bytes, MIME type) and ``conversionOptions`` of a ``tomarkdown`` request, as
+    :func:`workersai.markdown.multipart` built it (httpx's multipart encoder: CRLF line ends, UTF-8
+    headers, a random boundary no file can contain)."""
+    content_type = request.headers.get("content-type", "")
+    boundary = content_type.partition("boundary=")[2].strip('"').encode()
+    if not boundary:
+        raise BindingUnsupported("a tomarkdown request on the binding path must be multipart/form-data")
+    files: list[tuple[str, bytes, str]] = []
+    options = None
+    for part in (b"\r\n" + (request.content or b"")).split(b"\r\n--" + boundary)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        headers = head.decode("utf-8", errors="replace")
+        params = {key: _form_value(value) for key, value in _FORM_PARAM.findall(headers)}
+        kind = re.search(r"(?im)^content-type:\s*([^\r\n;]+)", headers)
+        if params.get("name") == "conversionOptions":
+            options = jsonlib.loads(data)
+        elif params.get("name") == "files":
+            files.append((params.get("filename", "file"), data, kind[1].strip() if kind else ""))
+    return files, options
 
 
 def _run_options(params: Mapping[str, Any]) -> dict[str, Any]:

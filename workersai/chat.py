@@ -28,6 +28,7 @@ from .catalog import OPENAI, RESPONSES, ModelInfo, get_model
 from .chat_answers import new_tool_call_id
 from .content import images, joined_text, parse_content, place_images, wire_parts
 from .errors import BadInput
+from .keywords import refuse_unknown
 
 Role = Literal["system", "user", "assistant", "tool"]
 ToolChoice = Literal["auto", "none", "any", "required"] | str | dict[str, Any] | None
@@ -103,9 +104,7 @@ others go on the wire as given."""
 
 
 def _check_names(options: Mapping[str, Any]) -> None:
-    unknown = set(options).difference(CHAT_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown chat options {sorted(unknown)}; the options are {list(CHAT_OPTIONS)}")
+    refuse_unknown(options, CHAT_OPTIONS, "chat options")
 
 
 def merge_chat_options(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> ChatOptions:

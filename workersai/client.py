@@ -16,7 +16,7 @@ from .deadline import DeadlineLike
 from .errors import ConfigurationError
 from .gateway import GatewayRoute
 from .health import ModelHealth
-from .models_api import CatalogCache
+from .live_catalog import CatalogCache
 from .pacing import Pacer, PacingPolicy
 from .resources.base import (
     DEFAULT_BASE_URL,
@@ -29,6 +29,7 @@ from .resources.base import (
 )
 from .resources.batches import Batches
 from .resources.chat import OPENAI_CHAT_PATH, Chat
+from .resources.markdown import Markdown
 from .resources.models import Models
 from .retry import RetryPolicy
 from .transport import Transport
@@ -72,7 +73,7 @@ def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | N
     return SecretStr(cleaned) if cleaned else None
 
 
-class WorkersAI(Chat, Batches, Models):
+class WorkersAI(Chat, Batches, Models, Markdown):
     """Client for the Workers AI REST API (and, via :attr:`vectorize`, Vectorize).
 
     Configuration comes from the arguments or from ``CLOUDFLARE_ACCOUNT_ID``, ``CLOUDFLARE_API_TOKEN``,
@@ -99,7 +100,8 @@ class WorkersAI(Chat, Batches, Models):
     Inside a Cloudflare Python Worker, ``WorkersAI(binding=env.AI, vectorize_binding=env.VECTORIZE)``
     runs on the Worker's bindings instead of the REST API (no account id or token; :mod:`workersai.binding`):
     every adapter works on it unchanged, through its async methods only. ``vectorize_binding`` is one
-    index's binding, or a mapping from index names to bindings.
+    index's binding, or a mapping from index names to bindings; ``browser_binding=env.BROWSER`` runs
+    :attr:`browser`'s Quick Actions through ``quickAction()`` (a crawl is REST only).
 
     Retries: ``max_retries`` (3 by default: four attempts in all, as langchain-openai's and
     openai-python's documented default of 2 retries plus the capacity errors Workers AI answers under
@@ -131,6 +133,7 @@ class WorkersAI(Chat, Batches, Models):
         pace: bool | PacingPolicy | Pacer | None = None,
         binding: Any = None,
         vectorize_binding: Any = None,
+        browser_binding: Any = None,
         reject_if_busy: bool = False,
         health: ModelHealth | None = None,
     ) -> None:
@@ -141,12 +144,12 @@ class WorkersAI(Chat, Batches, Models):
         self._catalog = CatalogCache()
         self.bindings: BindingTransport | None = None
         """The Worker bindings this client sends through (:mod:`workersai.binding`); None: HTTP."""
-        if binding is not None or vectorize_binding is not None:
+        if binding is not None or vectorize_binding is not None or browser_binding is not None:
             if gateway_id is not None or base_url is not None or http_client or async_http_client:
                 raise ConfigurationError(
                     "a client on Workers bindings takes no base URL, HTTP client or AI Gateway id"
                 )
-            http_client, async_http_client = self._on_bindings(binding, vectorize_binding)
+            http_client, async_http_client = self._on_bindings(binding, vectorize_binding, browser_binding)
         else:
             self._configure(
                 account_id, api_token, base_url, gateway_id, gateway_url, gateway_token, gateway_route
@@ -240,7 +243,9 @@ class WorkersAI(Chat, Batches, Models):
         default), or the older gateway URL (the default when a gateway URL is given)."""
         self._gateway_token = _secret(gateway_token, "CLOUDFLARE_AI_GATEWAY_TOKEN", "AI Gateway token")
 
-    def _on_bindings(self, binding: Any, vectorize_binding: Any) -> tuple[httpx.Client, httpx.AsyncClient]:
+    def _on_bindings(
+        self, binding: Any, vectorize_binding: Any, browser_binding: Any = None
+    ) -> tuple[httpx.Client, httpx.AsyncClient]:
         """The binding path (:mod:`workersai.binding`): no account, token, base URL or AI Gateway; the
         HTTP clients of this client's transport send through the Worker's bindings, async only."""
         import httpx
@@ -254,7 +259,7 @@ class WorkersAI(Chat, Batches, Models):
         self.gateway_url = DEFAULT_GATEWAY_URL
         self.gateway_route = "header"
         self._gateway_token = None
-        self.bindings = BindingTransport(binding, vectorize_binding)
+        self.bindings = BindingTransport(binding, vectorize_binding, browser_binding)
         return httpx.Client(transport=self.bindings), httpx.AsyncClient(transport=self.bindings)
 
     def _parts(self) -> None:
@@ -270,6 +275,10 @@ class WorkersAI(Chat, Batches, Models):
 
         self.ai_search: AISearch = AISearch(self)
         """AI Search (the ``default`` namespace) over this client's connection pool and settings."""
+        from .resources.browser import Browser
+
+        self.browser: Browser = Browser(self)
+        """Browser Run (headless Chrome's Quick Actions and crawls) over this client's connection pool."""
 
     def __repr__(self) -> str:
         if self.bindings is not None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, ResponseFormatError, WorkersAIError
 from .flows import adrive, drive, numbered_pages
-from .models_api import check_per_page
+from .live_catalog import check_per_page
 from .paths import path
 from .transport import RetryMode, unwrap_envelope
 

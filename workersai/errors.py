@@ -237,6 +237,14 @@ class MetadataTooLarge(BadInput):
     :class:`~workersai.vectorize.TextTooLong`). Raised before any request."""
 
 
+class PageLoadError(BadInput):
+    """Browser Run could not load or work on the page (422: a ``net::`` error of Chrome, internal codes
+    5000-5011, or another failure on the target site; developers.cloudflare.com/browser-run/reference/
+    errors/). ``url`` is the page asked for. Not retried: the same page fails the same way."""
+
+    url: str | None = None
+
+
 class MutationTimeout(WorkersAIError):
     """A Vectorize mutation was not applied within the time allowed to wait for it."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 IN_PYODIDE = sys.platform == "emscripten"
@@ -53,6 +54,34 @@ def to_py(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+@dataclass(frozen=True)
+class Blob:
+    """Outside Pyodide, what stands for a JavaScript ``Blob``: bytes and a MIME ``type``."""
+
+    data: bytes
+    type: str
+
+    async def arrayBuffer(self) -> bytes:
+        return self.data
+
+
+def markdown_documents(files: list[tuple[str, bytes, str]]) -> Any:
+    """``env.AI.toMarkdown``'s first argument: a JS array of ``{name, blob}`` (``MarkdownDocument`` in
+    @cloudflare/workers-types), each ``blob`` a JS ``Blob`` of the file's bytes with its MIME type. The
+    bytes are copied into a ``Uint8Array`` (``JsBuffer.assign``): nothing Python-owned crosses over."""
+    if not IN_PYODIDE:
+        return [{"name": name, "blob": Blob(bytes(data), mime)} for name, data, mime in files]
+    documents = js.Array.new()  # pragma: no cover - the rest runs under Pyodide
+    for name, data, mime in files:  # pragma: no cover
+        array = js.Uint8Array.new(len(data))
+        array.assign(data)
+        document = js.Object.new()
+        document.name = name
+        document.blob = js.Blob.new(js.Array.of(array), to_js({"type": mime}))
+        documents.push(document)
+    return documents  # pragma: no cover
+
+
 def is_stream(value: Any) -> bool:
     """Whether a binding answered a stream: a JS ``ReadableStream``, or (outside Pyodide) an async
     iterable of bytes."""
@@ -81,6 +110,15 @@ async def stream_bytes(value: Any) -> AsyncGenerator[bytes, None]:
         if not done:
             await reader.cancel()
         reader.releaseLock()
+
+
+async def response_bytes(response: Any) -> bytes:
+    """The body of a ``Response`` a binding answered: the Python Workers wrapper's ``bytes()``, else a
+    JavaScript ``Response``'s ``arrayBuffer()``."""
+    if hasattr(response, "bytes"):
+        return bytes(await response.bytes())
+    buffer = await response.arrayBuffer()  # pragma: no cover - a JavaScript Response, under Pyodide
+    return bytes(buffer.to_bytes()) if hasattr(buffer, "to_bytes") else bytes(buffer)
 
 
 def thrown(exc: BaseException) -> tuple[str, str] | None:

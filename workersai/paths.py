@@ -95,6 +95,10 @@ def _index_name(value: Any) -> str:
     return check_index_name(value)
 
 
+def _crawl_job(value: Any) -> str:
+    return free_segment(value, "Browser Run crawl job id")
+
+
 def _model(value: Any) -> str:
     from .validation import check_model
 
@@ -108,6 +112,7 @@ SEGMENTS: dict[str, Callable[[Any], str]] = {
     "database": d1_database_id,
     "index": _index_name,
     "model": _model,
+    "crawl_job": _crawl_job,
 }
 """The placeholders a path template may hold, each with the check (and encoding) of its value."""
 

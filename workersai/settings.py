@@ -9,10 +9,9 @@ too). The chat option fields are the model-level defaults of :class:`workersai.c
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -21,6 +20,7 @@ from .chat import CHAT_OPTIONS, ChatOptions, ReasoningEffort, merge_chat_options
 from .client import WorkersAI
 from .deadline import start
 from .gateway import GatewayOptions
+from .keywords import refuse_unknown
 
 
 def field_names(model: type[BaseModel]) -> set[str]:
@@ -28,26 +28,6 @@ def field_names(model: type[BaseModel]) -> set[str]:
     names = set(model.model_fields)
     names.update(f.alias for f in model.model_fields.values() if isinstance(f.alias, str))
     return names
-
-
-def refuse_unknown(given: Iterable[str], known: Iterable[str], where: str, hints: Iterable[str] = ()) -> None:
-    """A ``TypeError`` naming each keyword of ``given`` that is not in ``known``, with the closest known
-    name (or one of ``hints``: names taken elsewhere in the same call) when one is close (difflib):
-    ``similarity_search(q, filters=...)`` says "did you mean 'filter'?" instead of searching unfiltered.
-    LangChain's and LlamaIndex's ``**kwargs`` conventions let a method take extra keys: it passes on the
-    ones it knows and refuses the rest through this."""
-    known = set(known)
-    unknown = sorted(str(k) for k in given if k not in known)
-    if not unknown:
-        return
-    candidates = sorted(known | set(hints))
-    described = [
-        f"{k!r} (did you mean {close[0]!r}?)"
-        if (close := difflib.get_close_matches(k, candidates, 1))
-        else repr(k)
-        for k in unknown
-    ]
-    raise TypeError(f"{where} got unknown keyword arguments: {', '.join(described)}")
 
 
 def _env(name: str) -> Callable[[], str | None]:

@@ -89,7 +89,7 @@ def test_merge_keeps_zero_and_lets_none_fall_through() -> None:
     merged = merge_chat_options(defaults, {"temperature": 0, "seed": None})
     assert merged == {"temperature": 0, "seed": 5}
     assert merge_chat_options({"stop": ["x"]}, {"stop": []}) == {"stop": []}
-    with pytest.raises(TypeError, match="temprature"):
+    with pytest.raises(TypeError, match=r"did you mean 'temperature'"):
         merge_chat_options({}, {"temprature": 0})
 
 

@@ -14,7 +14,7 @@ from workersai.flows import Call, Collect, Pull, Request, Sleep, Start, arun, it
 from workersai.vectorize import reads, writes
 from workersai.vectorize.batching import Batch
 from workersai.vectorize.consistency import Mutation, MutationLog, Written, confirm
-from workersai.vectorize.models import IndexInfo
+from workersai.vectorize.results import IndexInfo
 
 INFO: Call[Any] = Call("GET", "/i/info", lambda r: r)
 
@@ -117,7 +117,7 @@ def test_get_by_ids_keeps_order_across_parallel_parts() -> None:
 def test_list_ids_emits_every_page() -> None:
     pages = {None: {"ids": ["a", "b"], "next_cursor": "c1"}, "c1": {"ids": ["c"], "next_cursor": None}}
     flow = reads.list_ids(lambda cursor: Call("GET", "/l", lambda r: r, params={"cursor": cursor}))
-    from workersai.vectorize.models import IdPage
+    from workersai.vectorize.results import IdPage
 
     def send(call: Call[Any]) -> Any:
         return IdPage(**pages[call.params["cursor"] if call.params else None])  # type: ignore[index]

@@ -60,6 +60,9 @@ FIELDS = [
     "id", "chunk_size", "chunk_overlap", "max_num_results", "match_threshold", "rewrite_query",
     "reranking", "ai_search_options", "retrieval", "retrieval_type", "fusion_method", "filters",
     "keyword_match_mode", "system_prompt", "ai_search_model", "embedding_model",
+    # Browser Run
+    "html", "elements", "selector", "gotoOptions", "viewport", "waitForSelector", "screenshotOptions",
+    "pdfOptions", "formats", "limit", "depth", "render", "jsonOptions", "setExtraHTTPHeaders",
     # control routes
     "hold", "window_s", "scale", *FAULT_FIELDS,
 ]  # fmt: skip
@@ -139,6 +142,7 @@ class Resources:
             "name": "fuzz",
             "id": "fuzz",
             "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",  # an AI Gateway log id's form; none is kept by that id
+            "job_id": "fuzz",  # a Browser Run crawl job: none by that id (starting one needs a browser)
         }
         self.index()
         self.database()

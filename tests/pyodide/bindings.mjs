@@ -82,6 +82,32 @@ export class Ai {
   }
 }
 
+// env.AI.toMarkdown(files, {conversionOptions}) posts the documents' blobs as multipart `files` parts and
+// answers the REST `result` (one object for one document); env.AI.toMarkdown() is the service, with
+// supported() (@cloudflare/workers-types ToMarkdownService; markdown-conversion/usage/binding/).
+Ai.prototype.toMarkdown = function toMarkdown(files, options = {}) {
+  const ai = this;
+  const send = async (path, init) => {
+    const res = await ai.api.fetch(path, init);
+    ai.lastRequestHttpStatusCode = res.status;
+    if (!res.ok) {
+      const { code, message } = await firstError(res);
+      throw new InferenceUpstreamError(code === undefined ? message : `${code}: ${message}`);
+    }
+    return (await res.json()).result;
+  };
+  if (files === undefined) return { supported: () => send("ai/tomarkdown/supported", { method: "GET" }) };
+  refuseProxies(this.pyodide, [files, options], "AI.toMarkdown");
+  const list = Array.isArray(files) ? files : [files];
+  const form = new FormData();
+  for (const doc of list) {
+    if (!(doc.blob instanceof Blob)) throw new TypeError("AI.toMarkdown: each document needs a Blob");
+    form.append("files", doc.blob, doc.name);
+  }
+  if (options && options.conversionOptions) form.append("conversionOptions", JSON.stringify(options.conversionOptions));
+  return send("ai/tomarkdown", { method: "POST", body: form }).then((r) => (Array.isArray(files) ? r : r[0]));
+};
+
 export class VectorizeIndex {
   constructor(pyodide, config, indexName) {
     this.pyodide = pyodide;

@@ -77,6 +77,41 @@ class Ai(_Api):
 
         return stream()
 
+    def toMarkdown(self, files: Any = None, options: dict[str, Any] | None = None) -> Any:
+        """``env.AI.toMarkdown(files, {conversionOptions})`` answers the conversions (one object for one
+        document, a list for a list); ``env.AI.toMarkdown()`` the service with ``supported()``
+        (@cloudflare/workers-types ``ToMarkdownService``)."""
+        if files is None:
+            return _ToMarkdownService(self)
+        return self._to_markdown(files, options or {})
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with httpx.AsyncClient(timeout=60) as client:
+            response = await client.request(method, f"{self.base}/{path}", headers=self.headers, **kwargs)
+        self.lastRequestHttpStatusCode = response.status_code
+        if response.status_code >= 400:
+            code, message = _first_error(response.content)
+            raise InferenceUpstreamError(message if code is None else f"{code}: {message}")
+        return response.json()["result"]
+
+    async def _to_markdown(self, files: Any, options: dict[str, Any]) -> Any:
+        documents = files if isinstance(files, list) else [files]
+        parts = []
+        for document in documents:
+            blob = document["blob"]  # a Blob: bytes from arrayBuffer(), the MIME type as .type
+            parts.append(("files", (document["name"], await blob.arrayBuffer(), blob.type)))
+        data = {"conversionOptions": json.dumps(options["conversionOptions"])} if options else None
+        result = await self._request("POST", "ai/tomarkdown", files=parts, data=data)
+        return result if isinstance(files, list) else result[0]
+
+
+class _ToMarkdownService:
+    def __init__(self, ai: Ai) -> None:
+        self.ai = ai
+
+    async def supported(self) -> Any:
+        return await self.ai._request("GET", "ai/tomarkdown/supported")
+
 
 class VectorizeIndex(_Api):
     """A Vectorize v2 index binding: ``query``, ``insert``, ``upsert``, ``getByIds``, ``deleteByIds``,

@@ -201,6 +201,24 @@ async def typed_errors(env: Any, index: str) -> dict[str, Any]:
     return seen
 
 
+async def markdown(env: Any, index: str) -> dict[str, Any]:
+    """``env.AI.toMarkdown`` through the client: documents go to the binding as JS ``Blob`` objects
+    (workersai.jsbridge.markdown_documents), conversion options as a JS object; ``supported()`` too."""
+    client = _client(env)
+    html = b"<html><body><h1>Rivers</h1><p>The Seine flows through Paris.</p></body></html>"
+    csv = b"name,river\nParis,Seine\n"
+    results = await client.ato_markdown(
+        [("rivers \u00e9.html", html), ("cities.csv", csv, "text/csv"), ("notes.odt", b"PK")]
+    )
+    (text,) = await client.ato_markdown([("r.html", html)], conversion_options={"output": {"format": "text"}})
+    supported = await client.amarkdown_supported()
+    return {
+        "results": [[r.name, r.mime_type, r.format, r.data, r.tokens, r.error] for r in results],
+        "text": [text.format, text.data],
+        "supported": [[f.extension, f.mime_type] for f in supported],
+    }
+
+
 async def proxy_refused(env: Any, index: str) -> dict[str, Any]:
     """The emulated binding refuses a Python dict handed over as it is (a PyProxy), as a real binding
     cannot serialize one: what the client's conversion (workersai.jsbridge) exists to avoid."""
@@ -230,6 +248,7 @@ SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     rag_chain,
     reranker,
     typed_errors,
+    markdown,
     proxy_refused,
     worker_entry,
 ]

@@ -152,3 +152,19 @@ def test_the_example_workers_handler(run: dict[str, Any]) -> None:
     value = seen(run, "worker_entry")
     assert "Seine" in value["answer"]
     assert value["sources"] and "d0" not in value["sources"]
+
+
+def test_markdown_conversion_on_the_binding(run: dict[str, Any], _admin: WorkersAI) -> None:
+    """``env.AI.toMarkdown`` under Pyodide answers what the REST client does, file for file."""
+    value = seen(run, "markdown")
+    html = b"<html><body><h1>Rivers</h1><p>The Seine flows through Paris.</p></body></html>"
+    rest = _admin.to_markdown(
+        [
+            ("rivers \u00e9.html", html),
+            ("cities.csv", b"name,river\nParis,Seine\n", "text/csv"),
+            ("notes.odt", b"PK"),
+        ]
+    )
+    assert value["results"] == [[r.name, r.mime_type, r.format, r.data, r.tokens, r.error] for r in rest]
+    assert value["text"][0] == "text" and "Seine" in value["text"][1]
+    assert value["supported"] == [[f.extension, f.mime_type] for f in _admin.markdown_supported()]

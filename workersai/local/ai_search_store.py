@@ -191,6 +191,12 @@ class AISearchStore:
             ]
             return [self._describe(account, namespace, i) for i in ids]
 
+    def every_instance(self) -> list[tuple[str, str, str]]:
+        """(account, namespace, id) of every instance of every account (the dashboard's list)."""
+        with self.lock:
+            rows = self.db.execute("SELECT account, namespace, id FROM instances ORDER BY 1, 2, 3")
+            return [tuple(r) for r in rows]
+
     def update(self, account: str, namespace: str, instance: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock, self.db:
             settings = rules.settings(body, base=self._settings(account, namespace, instance))

@@ -10,23 +10,34 @@ Routes (``{a}`` is the account id; any id is accepted):
   the same; ``GET /client/v4/accounts/{a}/ai-gateway/gateways/{gateway}/logs/{id}`` reads a gateway's
   log entry (:mod:`workersai.local.gateway`)
 - ``GET  /client/v4/accounts/{a}/ai/models/search`` and ``/ai/models/schema``: the catalog
-  (:mod:`workersai.local.catalog_routes`)
+  (:mod:`workersai.local.catalog_routes`); ``/ai/tomarkdown`` and ``/ai/tomarkdown/supported``
+  (:mod:`workersai.local.markdown_routes`)
 - ``/client/v4/accounts/{a}/vectorize/v2/...``: Vectorize (see :mod:`workersai.local.vectorize_routes`)
 - ``/client/v4/accounts/{a}/d1/database/...``: D1 on SQLite (see :mod:`workersai.local.d1_routes`)
 - ``/client/v4/accounts/{a}/ai-search/...``: AI Search (see :mod:`workersai.local.ai_search_routes`)
+- ``/client/v4/accounts/{a}/browser-rendering/...`` (and ``browser-run/``): Browser Run on a real
+  headless Chromium (see :mod:`workersai.local.browser_routes`)
 - ``/__local__/faults`` (GET, POST, DELETE), ``/__local__/stats`` and ``/__local__/health``: control
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
 - ``/__local__/reset`` (POST): no scripts, no faults, an empty request log (a test's set-up undone)
+- ``/__local__/``: the dashboard (:mod:`workersai.local.dashboard`), HTML
 - ``/__local__/scripts`` (GET, POST, DELETE): scripted answers (:mod:`workersai.local.scripts`)
 - ``/__local__/requests`` (GET with ``model``, ``path``, ``method``, ``limit``; DELETE): the requests
   served (:mod:`workersai.local.request_log`, also ``app.state.request_log``)
+
+With ``--record DIR`` or ``--replay DIR`` every ``/client/v4/...`` path is instead forwarded to the real
+API and recorded, or answered from a recording (:mod:`workersai.local.record_routes`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,12 +46,16 @@ from starlette.routing import Route
 from .ai_routes import ai_routes
 from .ai_search_routes import ai_search_routes
 from .batch_queue import batch_control_routes
+from .browser_engine import BrowserEngine
+from .browser_routes import browser_routes
 from .catalog_routes import catalog_routes
 from .d1_routes import d1_routes
+from .dashboard import dashboard_routes
 from .embeddings import Embedder
 from .emulator import Emulator, EmulatorConfig
 from .faults import FaultPlan
 from .gateway import gateway_routes
+from .markdown_routes import markdown_routes
 from .request_log import RecordRequests
 from .responses import ApiError, envelope, error_response
 from .rules.rate_limits import RateLimits
@@ -170,20 +185,39 @@ def control_routes(emu: Emulator) -> list[Route]:
     ]
 
 
-def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Starlette:
-    """The emulator app for ``config``."""
-    emu = Emulator(config, embedder)
-    prefix = "/client/v4/accounts/{account_id}"
-    routes = (
+def full_routes(emu: Emulator, prefix: str, browser: BrowserEngine) -> list[Route]:
+    """Every emulated service's routes, and the control routes."""
+    return (
         ai_routes(emu, prefix)
         + catalog_routes(emu, prefix)
+        + markdown_routes(emu, prefix)
         + control_routes(emu)
         + batch_control_routes(emu)
         + vectorize_routes(emu, prefix)
         + d1_routes(emu, prefix)
         + ai_search_routes(emu, prefix)
         + gateway_routes(emu, prefix)
+        + browser_routes(emu, prefix, browser)
     )
+
+
+def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Starlette:
+    """The emulator app for ``config`` (in ``--record`` or ``--replay`` mode, a recorder or a replay of
+    the Cloudflare API instead of the emulated services)."""
+    emu = Emulator(config, embedder)
+    browser = BrowserEngine()  # Browser Run's Chromium, started on the first page asked for
+    if config.record_dir is not None and config.replay_dir is not None:
+        raise ValueError("record or replay, not both")
+    prefix = "/client/v4/accounts/{account_id}"
+    if config.record_dir is not None or config.replay_dir is not None:
+        from .record_routes import record_routes, replay_routes
+
+        # Every Cloudflare API path goes to the upstream or the recording; the control routes stay.
+        api = record_routes(emu) if config.record_dir is not None else replay_routes(emu)
+        routes = control_routes(emu) + api
+    else:
+        routes = full_routes(emu, prefix, browser)
+    routes += dashboard_routes(emu)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # As api.cloudflare.com answers a path it has no route for: 400 with 7003 and 7000 (seen in
@@ -208,10 +242,16 @@ def create_app(config: EmulatorConfig, embedder: Embedder | None = None) -> Star
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error_response(405, 10405, "Method not allowed")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(browser.close)  # Browser Run's Chromium, if it was started
+
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(RecordRequests, log=emu.request_log)],
+        lifespan=lifespan,
     )
     app.state.emulator = emu
     app.state.request_log = emu.request_log

@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from .faults import ERRORS, FaultPlan, InjectedFaultLog
 from .generator_choice import GENERATOR_ENV, GENERATORS
@@ -193,6 +194,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="YYYY-MM-DD",
         help="the date model deprecations are read at (default: today's)",
     )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="forward every Cloudflare API request to --upstream with the caller's own token (its "
+        "Authorization header, else $CLOUDFLARE_API_TOKEN here) and write each exchange to DIR, token "
+        "and account id removed",
+    )
+    mode.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="answer every Cloudflare API request from the exchanges recorded in DIR, offline",
+    )
+    p.add_argument(
+        "--upstream",
+        default="https://api.cloudflare.com",
+        metavar="URL",
+        help="where --record forwards to",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn's log level (warning hides the access log)")
     args = p.parse_args(argv)
     if not (args.api_rate_quota >= 1 and args.api_rate_window_s > 0):
@@ -250,11 +274,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.model_dir is not None:
         os.environ[MODEL_DIR_ENV] = str(args.model_dir)
     try:
-        startup_checks(args.data_dir, args.generator)
-    except StartupError as exc:
+        if args.record is None and args.replay is None:  # a recorder or a replay runs no model
+            startup_checks(args.data_dir, args.generator)
+        if args.replay is not None:
+            from .cassette import Cassette
+
+            Cassette.load(args.replay)  # a directory that cannot be replayed stops the start
+    except (StartupError, ValueError) as exc:
         print(f"workersai-local: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    import uvicorn
 
     from .app import EmulatorConfig, create_app
     from .embeddings import Embedder
@@ -287,12 +315,34 @@ def main(argv: list[str] | None = None) -> None:
         api_rate_limit=args.api_rate_limit,
         api_rate_quota=args.api_rate_quota,
         api_rate_window_s=args.api_rate_window_s,
+        record_dir=args.record,
+        replay_dir=args.replay,
+        upstream=args.upstream,
     )
     base = f"http://{args.host}:{args.port}/client/v4"
-    print(f"workersai-local on {base}", file=sys.stderr)
+    if args.record is not None:
+        print(
+            f"workersai-local recording to {args.record}: {base} forwards to {args.upstream}", file=sys.stderr
+        )
+        print(f"  export CLOUDFLARE_API_BASE_URL={base}", file=sys.stderr)
+        print(
+            "  (keep your own CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN: they are forwarded)",
+            file=sys.stderr,
+        )
+        print(f"  dashboard: http://{args.host}:{args.port}/__local__/?token={token}", file=sys.stderr)
+        serve(create_app(config), args)
+        return
+    if args.replay is not None:
+        print(f"workersai-local replaying {args.replay} on {base}", file=sys.stderr)
+    else:
+        print(f"workersai-local on {base}", file=sys.stderr)
     print(f"  export CLOUDFLARE_API_BASE_URL={base}", file=sys.stderr)
     print(f"  export CLOUDFLARE_ACCOUNT_ID={LOCAL_ACCOUNT_ID}", file=sys.stderr)
     print(f"  export CLOUDFLARE_API_TOKEN={token}", file=sys.stderr)
+    print(f"  dashboard: http://{args.host}:{args.port}/__local__/?token={token}", file=sys.stderr)
+    if args.replay is not None:
+        serve(create_app(config), args)
+        return
     app = create_app(config, embedder=Embedder(cache_size=args.embedding_cache))
     kind = app.state.emulator.generator_name
     what = (
@@ -320,6 +370,13 @@ def main(argv: list[str] | None = None) -> None:
         for key, reason in indexed.skipped:  # one line each; the start goes on
             print(f"  AI Search instance {indexed.name}: skipped {key}: {reason}", file=sys.stderr)
         print(f"  AI Search instance {indexed.name}: {indexed.files} files indexed", file=sys.stderr)
+    serve(app, args)
+
+
+def serve(app: Any, args: argparse.Namespace) -> None:
+    """Run ``app`` until SIGTERM or Ctrl-C."""
+    import uvicorn
+
     logging.getLogger("uvicorn.error").addFilter(InjectedFaultLog())
     # On SIGTERM / Ctrl-C uvicorn waits for requests in flight; a long generation would hold the exit for
     # minutes. After SHUTDOWN_GRACE_S it cancels them, which stops their generations at the next token.

@@ -24,16 +24,24 @@ from .rules import d1 as rules
 D1Handler = Callable[[Request, Decision], Awaitable[Response]]
 
 
+_OPENING = threading.Lock()
+
+
+def d1_store(emu: Emulator) -> D1Store:
+    """The emulator's D1 store, opened on first use (kept on the emulator, where the dashboard reads it)."""
+    with _OPENING:
+        store: D1Store | None = getattr(emu, "d1", None)
+        if store is None:
+            store = D1Store(emu.config.data_dir)
+            emu.d1 = store  # type: ignore[attr-defined]
+        return store
+
+
 def d1_routes(emu: Emulator, prefix: str) -> list[Route]:
     """The D1 routes under ``prefix`` (``/client/v4/accounts/{account_id}``)."""
-    opened: list[D1Store] = []
-    lock = threading.Lock()
 
     def store() -> D1Store:
-        with lock:
-            if not opened:
-                opened.append(D1Store(emu.config.data_dir))
-            return opened[0]
+        return d1_store(emu)
 
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)

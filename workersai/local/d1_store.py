@@ -131,6 +131,12 @@ class D1Store:
         chosen = entries[(page - 1) * per_page : page * per_page]
         return [self._describe(e) for e in chosen], len(entries)
 
+    def every_database(self) -> list[tuple[str, dict[str, Any]]]:
+        """(account, description) of every database of every account (the dashboard's list)."""
+        with self._lock:
+            entries = sorted(self._registry.values(), key=lambda e: (e["account"], e["name"]))
+        return [(e["account"], self._describe(e)) for e in entries]
+
     def get(self, account: str, database_id: str) -> dict[str, Any]:
         return self._describe(self._entry(account, database_id))
 

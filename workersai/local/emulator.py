@@ -82,6 +82,15 @@ class EmulatorConfig:
     """Requests per token per ``api_rate_window_s`` (the service's: 1,200 per 5 minutes)."""
     api_rate_window_s: float = 300.0
     """The global budget's window, and how long a token is blocked once it is spent."""
+    record_dir: Path | None = None
+    """``--record``: forward every ``/client/v4/...`` request to ``upstream`` and write each exchange
+    here (:mod:`.record_routes`)."""
+    replay_dir: Path | None = None
+    """``--replay``: answer every ``/client/v4/...`` request from the exchanges recorded here."""
+    upstream: str = "https://api.cloudflare.com"
+    """Where ``--record`` forwards to."""
+    upstream_token: str | None = None
+    """The token ``--record`` sends for a request that carries none (else ``$CLOUDFLARE_API_TOKEN``)."""
     clock: Callable[[], float] = time.monotonic
     """The time the rate limits (per model and the global budget) and the gateways' caches are counted
     in (tests inject one)."""

@@ -34,7 +34,13 @@ LOCAL_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 class LocalEmulator(EmulatorControl):
     """A running ``workersai-local`` on 127.0.0.1, started and stopped by this object; its faults and
-    counters are controlled over HTTP like any other emulator's (:class:`EmulatorControl`)."""
+    counters are controlled over HTTP like any other emulator's (:class:`EmulatorControl`).
+
+    With ``record_dir``, it forwards every Cloudflare API request to ``upstream`` and writes each
+    exchange there; its :meth:`client` and :meth:`env` then carry the upstream's credentials,
+    ``upstream_account_id`` and ``upstream_token`` (default: ``$CLOUDFLARE_ACCOUNT_ID`` and
+    ``$CLOUDFLARE_API_TOKEN`` when it is made). With ``replay_dir``, it answers from such a directory
+    (:mod:`.record_routes`)."""
 
     def __init__(
         self,
@@ -58,11 +64,22 @@ class LocalEmulator(EmulatorControl):
         api_rate_quota: int = 1200,
         api_rate_window_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        record_dir: str | Path | None = None,
+        replay_dir: str | Path | None = None,
+        upstream: str = "https://api.cloudflare.com",
+        upstream_account_id: str | None = None,
+        upstream_token: str | None = None,
     ) -> None:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
         self._port = port
         self.account_id = LOCAL_ACCOUNT_ID
+        self._client_token = self.token
+        if record_dir is not None:  # clients send the user's own credentials, forwarded upstream
+            self.account_id = (
+                upstream_account_id or os.environ.get("CLOUDFLARE_ACCOUNT_ID") or LOCAL_ACCOUNT_ID
+            )
+            self._client_token = upstream_token or os.environ.get("CLOUDFLARE_API_TOKEN") or self.token
         self.config = EmulatorConfig(
             token=self.token,
             gateway_token=gateway_token,
@@ -79,6 +96,9 @@ class LocalEmulator(EmulatorControl):
             api_rate_quota=api_rate_quota,
             api_rate_window_s=api_rate_window_s,
             clock=clock,
+            record_dir=Path(record_dir) if record_dir is not None else None,
+            replay_dir=Path(replay_dir) if replay_dir is not None else None,
+            upstream=upstream,
         )
         if generator is not None:  # else EmulatorConfig's default: $WORKERSAI_LOCAL_GENERATOR or "auto"
             self.config.generator = generator
@@ -156,14 +176,14 @@ class LocalEmulator(EmulatorControl):
         """Environment variables that point any client at this emulator."""
         return {
             "CLOUDFLARE_ACCOUNT_ID": self.account_id,
-            "CLOUDFLARE_API_TOKEN": self.token,
+            "CLOUDFLARE_API_TOKEN": self._client_token,
             "CLOUDFLARE_API_BASE_URL": self.base_url,
         }
 
     def client(self, **kwargs: Any) -> WorkersAI:
         """A :class:`WorkersAI` client for this emulator (keyword arguments override the defaults)."""
         kwargs.setdefault("account_id", self.account_id)
-        kwargs.setdefault("api_token", self.token)
+        kwargs.setdefault("api_token", self._client_token)
         kwargs.setdefault("base_url", self.base_url)
         if kwargs.get("gateway_route") == "url":  # the older gateway URL form, served at this emulator
             kwargs.setdefault("gateway_url", self.url)

@@ -204,6 +204,11 @@ class VectorizeStore:
             ]
             return [self._describe(self._index_row(account, n)) for n in names]
 
+    def every_index(self) -> list[tuple[str, str]]:
+        """(account, name) of every index of every account (the dashboard's list)."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute("SELECT account, name FROM indexes ORDER BY 1, 2")]
+
     def delete_index(self, account: str, name: str) -> None:
         with self._lock:
             self._index_row(account, name)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..errors import ConfigurationError
 from ..gateway import GATEWAY_ID_HEADER, GatewayOptions, GatewayRoute
-from ..models_api import CatalogCache
+from ..live_catalog import CatalogCache
 from ..pacing import Pacer
 from ..paths import path
 from ..transport import Transport, unwrap_envelope

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..flows import adrive, drive
-from ..models_api import (
+from ..live_catalog import (
     DEFAULT_PER_PAGE,
     SCHEMA_PATH,
     SEARCH_PATH,
@@ -25,7 +25,7 @@ from .base import ClientBase
 class Models(ClientBase):
     """The service's catalog of models: listing and schemas, sync and async."""
 
-    # The live catalog (GET /ai/models/search, /ai/models/schema), read through models_api's paging flow;
+    # The live catalog (GET /ai/models/search, /ai/models/schema), read through live_catalog's paging flow;
     # the sync and async twins differ only in the send.
     def _listing(
         self, task: str | None, search: str | None, author: str | None, per_page: int, refresh: bool

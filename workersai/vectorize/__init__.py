@@ -1,6 +1,6 @@
 """Vectorize v2: the client (``WorkersAI().vectorize``) and what it reads and writes.
 
-Modules, by what they hold: :mod:`.client` (the :class:`Vectorize` operations), :mod:`.models` (typed
+Modules, by what they hold: :mod:`.client` (the :class:`Vectorize` operations), :mod:`.results` (typed
 answers and their parsers), :mod:`.checks` (the service's limits, checked before any request),
 :mod:`.filters` (metadata filters), :mod:`.batching` (NDJSON request bodies), the flows of several
 requests (:mod:`workersai.flows` runs them), :mod:`.writes` and :mod:`.reads` (the flows), and
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .client import Vectorize
     from .documents import IndexDocuments
     from .filters import FilterNotIndexed
-    from .models import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
+    from .results import IndexDescription, IndexInfo, Match, Metric, QueryResult, ReturnMetadata, Vector
     from .texts import TextStore, TextTooLong
 
 _HOMES = {
@@ -36,13 +36,13 @@ _HOMES = {
     "Vectorize": "client",
     "IndexDocuments": "documents",
     "FilterNotIndexed": "filters",
-    "IndexDescription": "models",
-    "IndexInfo": "models",
-    "Match": "models",
-    "Metric": "models",
-    "QueryResult": "models",
-    "ReturnMetadata": "models",
-    "Vector": "models",
+    "IndexDescription": "results",
+    "IndexInfo": "results",
+    "Match": "results",
+    "Metric": "results",
+    "QueryResult": "results",
+    "ReturnMetadata": "results",
+    "Vector": "results",
     "TextStore": "texts",
     "TextTooLong": "texts",
 }

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..flows import Call, Flow, Request, Sendable, arun, run
 from ..paths import path
 from ..transport import unwrap_envelope
-from . import models, writes
+from . import results, writes
 from .batching import Batch, Wait
 from .checks import check_index_name
 from .consistency import Mutation, MutationLog, log_for
-from .models import IndexInfo
+from .results import IndexInfo
 
 if TYPE_CHECKING:
     from ..client import WorkersAI
@@ -82,7 +82,7 @@ class VectorizeBase:
 
     def _info(self, name: str) -> Call[IndexInfo]:
         check_index_name(name)
-        return Call("GET", path("/{index}/info", index=name), models.model(IndexInfo))
+        return Call("GET", path("/{index}/info", index=name), results.model(IndexInfo))
 
     def _mutate(self, name: str, call: Call[str], wait: bool, timeout: float) -> Flow[str]:
         return writes.mutate(
@@ -104,7 +104,7 @@ class VectorizeBase:
             return Call(
                 "POST",
                 path("/{index}/" + route, index=name),
-                models.mutation_id,
+                results.mutation_id,
                 content=batch.body,
                 content_type=content_type,
             )

@@ -16,7 +16,7 @@ from .checks import (
     compact,
     plain_values,
 )
-from .models import Vector
+from .results import Vector
 
 VectorLike = Vector | Mapping[str, Any]
 # How a write call waits: False returns once the writes are accepted; True once they are searchable;

@@ -19,7 +19,7 @@ from .. import jsonlib
 from ..errors import BadInput, NotFound
 from ..flows import Call, Flow, aiterate, iterate
 from ..paths import path
-from . import models, reads, writes
+from . import reads, results, writes
 from .base import single
 from .batching import Batch, VectorLike, Wait, andjson_batches, check_wait, ndjson_batches
 from .checks import (
@@ -33,7 +33,7 @@ from .checks import (
 )
 from .filters import check_filter
 from .indexes import IndexOperations
-from .models import QueryResult, ReturnMetadata, Vector
+from .results import QueryResult, ReturnMetadata, Vector
 
 DELETE_BATCH = 100
 """Ids a ``delete_by_ids`` request carries. Vectorize refuses more than 100 with
@@ -161,7 +161,7 @@ class Vectorize(IndexOperations):
             return Call(
                 "POST",
                 path("/{index}/delete_by_ids", index=name),
-                models.mutation_id,
+                results.mutation_id,
                 content=body,
                 content_type="application/json",
             )
@@ -239,7 +239,7 @@ class Vectorize(IndexOperations):
                 body["filter"] = flt
             if namespace is not None:
                 body["namespace"] = namespace
-            return Call("POST", path("/{index}/query", index=name), models.model(QueryResult), json=body)
+            return Call("POST", path("/{index}/query", index=name), results.model(QueryResult), json=body)
 
         return call_for
 
@@ -308,7 +308,7 @@ class Vectorize(IndexOperations):
         )
 
     def _get_ids(self, name: str, ids: Sequence[str]) -> Call[list[Vector]]:
-        return Call("POST", path("/{index}/get_by_ids", index=name), models.vectors, json={"ids": list(ids)})
+        return Call("POST", path("/{index}/get_by_ids", index=name), results.vectors, json={"ids": list(ids)})
 
     def _get_flow(self, name: str, ids: Sequence[str]) -> Flow[list[Vector]]:
         check_index_name(name)
@@ -334,7 +334,7 @@ class Vectorize(IndexOperations):
 
         def call_for(part: list[str]) -> Call[dict[str, str | None]]:
             return Call(
-                "POST", path("/{index}/get_by_ids", index=name), models.stored_keys, json={"ids": part}
+                "POST", path("/{index}/get_by_ids", index=name), results.stored_keys, json={"ids": part}
             )
 
         return reads.stored(ids, call_for, self.client.max_concurrency)
@@ -363,11 +363,11 @@ class Vectorize(IndexOperations):
         check_index_name(name)
         check_namespace(namespace)
 
-        def page_call(cursor: str | None) -> Call[models.IdPage]:
+        def page_call(cursor: str | None) -> Call[results.IdPage]:
             params: dict[str, Any] = {"count": page_size}
             if cursor:
                 params["cursor"] = cursor
-            return Call("GET", path("/{index}/list", index=name), models.id_page, params=params)
+            return Call("GET", path("/{index}/list", index=name), results.id_page, params=params)
 
         def in_namespace(ids: list[str]) -> Flow[list[str]]:
             found = yield from self._get_flow(name, ids)

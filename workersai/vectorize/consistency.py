@@ -37,7 +37,7 @@ from typing import Any
 
 from ..errors import MutationTimeout
 from ..flows import Flow, Request, Sleep
-from .models import IndexInfo
+from .results import IndexInfo
 
 _STAMPS = itertools.count()
 """One clock for every log in the process: a write's send and answer stamps come from it."""
@@ -197,7 +197,7 @@ def confirm(
     timeout: float,
     poll_interval: float,
 ) -> Flow[None]:
-    """Poll ``info`` (a call answering :class:`~workersai.vectorize.models.IndexInfo`) until every
+    """Poll ``info`` (a call answering :class:`~workersai.vectorize.results.IndexInfo`) until every
     target is applied; :class:`~workersai.errors.MutationTimeout` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while targets:

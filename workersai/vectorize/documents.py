@@ -45,7 +45,7 @@ from .texts import TEXT_HASH_KEY, Key, Row, TextStore, check_text_for_d1, text_h
 
 if TYPE_CHECKING:
     from .client import Vectorize
-    from .models import Vector
+    from .results import Vector
 
 Item = tuple[Mapping[str, Any], "str | None"]
 """A document to write: its wire record (``id``, ``values``, ``metadata``, ``namespace``) and its text

@@ -8,12 +8,12 @@ from typing import Any
 from ..errors import BadInput, Conflict, IndexAlreadyExists
 from ..flows import Call, Flow, Request
 from ..paths import path
-from . import models
+from . import results
 from .base import VectorizeBase
 from .checks import METADATA_INDEX_TYPES, METRICS, check_dimensions, check_index_name
 from .consistency import MutationLog, Written, confirm, forget
 from .filters import FilterNotIndexed
-from .models import IndexDescription, IndexInfo, Metric
+from .results import IndexDescription, IndexInfo, Metric
 
 
 class IndexOperations(VectorizeBase):
@@ -50,7 +50,7 @@ class IndexOperations(VectorizeBase):
             self._md_check(prop, kind)
         try:
             created: IndexDescription = yield Request(
-                Call("POST", "", lambda r: self._remember(name, models.description(r)), json=body)
+                Call("POST", "", lambda r: self._remember(name, results.description(r)), json=body)
             )
         except IndexAlreadyExists as exc:
             if not (exist_ok or exc.after_lost_answer):
@@ -108,7 +108,7 @@ class IndexOperations(VectorizeBase):
     def _get(self, name: str) -> Call[IndexDescription]:
         check_index_name(name)
         return Call(
-            "GET", path("/{index}", index=name), lambda r: self._remember(name, models.description(r))
+            "GET", path("/{index}", index=name), lambda r: self._remember(name, results.description(r))
         )
 
     def get_index(self, name: str) -> IndexDescription:
@@ -118,10 +118,10 @@ class IndexOperations(VectorizeBase):
         return await self._ado(self._get(name))
 
     def list_indexes(self) -> list[IndexDescription]:
-        return self._do(Call("GET", "", models.descriptions))
+        return self._do(Call("GET", "", results.descriptions))
 
     async def alist_indexes(self) -> list[IndexDescription]:
-        return await self._ado(Call("GET", "", models.descriptions))
+        return await self._ado(Call("GET", "", results.descriptions))
 
     def _delete(self, name: str) -> Call[None]:
         check_index_name(name)
@@ -209,7 +209,9 @@ class IndexOperations(VectorizeBase):
         self._md_check(prop, kind)
         body = {"propertyName": prop, "indexType": kind}
         self._indexed.pop(name, None)
-        call = Call("POST", path("/{index}/metadata_index/create", index=name), models.mutation_id, json=body)
+        call = Call(
+            "POST", path("/{index}/metadata_index/create", index=name), results.mutation_id, json=body
+        )
         return self._mutate(name, call, wait, 60.0)
 
     def _md_ensure(self, name: str, prop: str, kind: str, wait: bool, exist_ok: bool) -> Flow[str | None]:
@@ -247,7 +249,7 @@ class IndexOperations(VectorizeBase):
         check_index_name(name)
 
         def keep(result: Any) -> dict[str, str]:
-            self._indexed[name] = models.metadata_indexes(result)
+            self._indexed[name] = results.metadata_indexes(result)
             return self._indexed[name]
 
         return Call("GET", path("/{index}/metadata_index/list", index=name), keep)
@@ -279,7 +281,7 @@ class IndexOperations(VectorizeBase):
         call = Call(
             "POST",
             path("/{index}/metadata_index/delete", index=name),
-            models.mutation_id,
+            results.mutation_id,
             json={"propertyName": prop},
         )
         return self._mutate(name, call, wait, 60.0)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from ..errors import ResponseFormatError
 from ..flows import Call, Collect, Emit, Flow, Request, Start
-from .models import IdPage, Vector
+from .results import IdPage, Vector
 
 T = TypeVar("T")
 GET_BY_IDS_BATCH = 20

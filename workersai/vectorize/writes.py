@@ -27,7 +27,7 @@ from ..errors import MutationTimeout
 from ..flows import Call, Collect, Flow, Pull, Request, Sleep, Start
 from .batching import Batch, VectorLike, Wait, checked_records, record
 from .consistency import Mutation, MutationLog, Written, confirm
-from .models import IndexInfo
+from .results import IndexInfo
 
 
 def write(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from workersai import ResponseFormatError, flows
-from workersai.models_api import Page, PageFlow, parse_model, search_pages
+from workersai.live_catalog import Page, PageFlow, parse_model, search_pages
 from workersai.types import ModelSummary
 
 
