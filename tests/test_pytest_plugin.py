@@ -28,11 +28,22 @@ def _weights(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(WEIGHTS_CACHE))
 
 
-def plugin_args() -> list[str]:
-    """``-p`` for the plugin where the installed package does not register it yet (an editable install
-    made before the entry point existed; ``make install`` redoes it)."""
-    registered = any(ep.value == PLUGIN for ep in importlib.metadata.entry_points(group="pytest11"))
-    return [] if registered else ["-p", PLUGIN]
+def plugin_args(*others: str) -> list[str]:
+    """Run with only this plugin and ``others`` (every installed plugin costs each pytest process
+    seconds of CPU): ``-p workersai``, the entry point's name, where the installed package registers
+    it, else the module (an editable install made before the entry point existed; ``make install``
+    redoes it). Needs ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` (the ``only_named_plugins`` fixture)."""
+    registered = any(ep.name == "workersai" for ep in importlib.metadata.entry_points(group="pytest11"))
+    plugins = ["workersai" if registered else PLUGIN, *others]
+    return [arg for name in plugins for arg in ("-p", name)] + ["-p", "no:cacheprovider"]
+
+
+@pytest.fixture
+def only_named_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs below are subprocesses (in process, pytester would drop the modules they import first
+    when it restores ``sys.modules``, and the suite's later tests would see second copies of their
+    classes), loading only the plugins they name."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 def test_the_entry_point_is_installed() -> None:
@@ -126,12 +137,15 @@ def test_bad_marker_arguments_fail_this_test_only(workersai_emulator):
 """
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("only_named_plugins")
 def test_fixtures_reset_markers_and_async(pytester: pytest.Pytester) -> None:
     """A user's suite: the fixtures, the reset between tests, the markers (a bad one fails its test
     with the emulator's message, not the session), async tests under pytest-asyncio and anyio."""
     pytester.makepyfile(test_user_suite=SUITE)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    result = pytester.runpytest(*plugin_args(), "-p", "no:cacheprovider", "-p", "no:randomly")
+    plugins = plugin_args("pytest_asyncio.plugin", "anyio.pytest_plugin")
+    result = pytester.runpytest_subprocess(*plugins, timeout=HTTP_TIMEOUT_S * 4)
     result.assert_outcomes(passed=7, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -142,7 +156,8 @@ def test_fixtures_reset_markers_and_async(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.slow
-def test_one_emulator_per_xdist_worker(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("only_named_plugins")
+def test_one_emulator_per_xdist_worker(pytester: pytest.Pytester) -> None:
     """Two workers, two emulators (their ports differ), each test sees only its own requests."""
     pytester.makepyfile(
         """
@@ -158,11 +173,8 @@ def test_one_emulator_per_xdist_worker(pytester: pytest.Pytester, monkeypatch: p
                 json.dump(workersai_emulator.port, f)
         """
     )
-    # Only the two plugins this needs (each worker would load every installed plugin, seconds of CPU).
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    result = pytester.runpytest_subprocess(
-        "-p", "xdist.plugin", "-p", PLUGIN, "-p", "no:cacheprovider", "-n", "2", timeout=HTTP_TIMEOUT_S * 4
-    )
+    plugins = plugin_args("xdist.plugin")
+    result = pytester.runpytest_subprocess(*plugins, "-n", "2", timeout=HTTP_TIMEOUT_S * 4)
     result.assert_outcomes(passed=4)
     ports: dict[str, set[int]] = {}
     for path in pytester.path.glob("port-*"):
@@ -173,16 +185,11 @@ def test_one_emulator_per_xdist_worker(pytester: pytest.Pytester, monkeypatch: p
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("only_named_plugins")
 def test_the_sample_project_passes(pytester: pytest.Pytester) -> None:
     """examples/testing, a user's project with its own conftest.py and tests (a LangChain RAG chain, a
     LangGraph agent, a LlamaIndex query engine, an ingestion job), passes with the plugin's fixtures
-    only. In process: the frameworks are imported once for the whole suite."""
-    from llama_index.core import Settings
-
+    only, loaded through the installed package's entry point."""
     shutil.copytree(ROOT / "examples" / "testing", pytester.path, dirs_exist_ok=True)
-    saved = Settings._tokenizer  # the project sets LlamaIndex's global tokenizer
-    try:
-        result = pytester.runpytest(*plugin_args(), "-p", "no:cacheprovider", "-p", "no:randomly")
-    finally:
-        Settings._tokenizer = saved
+    result = pytester.runpytest_subprocess(*plugin_args("asyncio"), timeout=HTTP_TIMEOUT_S * 4)
     result.assert_outcomes(passed=7)
