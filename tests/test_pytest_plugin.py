@@ -176,6 +176,7 @@ def test_one_emulator_per_xdist_worker(pytester: pytest.Pytester) -> None:
     plugins = plugin_args("xdist.plugin")
     result = pytester.runpytest_subprocess(*plugins, "-n", "2", timeout=HTTP_TIMEOUT_S * 4)
     result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["workersai-local: 2 emulators (one per xdist worker) started in *"])
     ports: dict[str, set[int]] = {}
     for path in pytester.path.glob("port-*"):
         worker = path.name.split("-")[1]

@@ -69,11 +69,37 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
 
 
+WORKERS_STARTED_IN = pytest.StashKey[list[float]]()
+"""Under pytest-xdist, on the controller: the start-up seconds each worker's emulator took."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker sends its emulator's start-up time to the controller (``workeroutput``)."""
+    started = session.config.stash.get(STARTED_IN, None)
+    output = getattr(session.config, "workeroutput", None)
+    if started is not None and output is not None:
+        output["workersai_started_in"] = started
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    started = getattr(node, "workeroutput", {}).get("workersai_started_in")
+    if started is not None:
+        node.config.stash.setdefault(WORKERS_STARTED_IN, []).append(float(started))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     started = config.stash.get(STARTED_IN, None)
     if started is not None:
         terminalreporter.write_line(
             f"workersai-local: emulator started in {started:.2f} s (once per session)"
+        )
+    kept: list[float] = config.stash.get(WORKERS_STARTED_IN, [])
+    workers = sorted(kept)
+    if workers:
+        terminalreporter.write_line(
+            f"workersai-local: {len(workers)} emulators (one per xdist worker) started in "
+            f"{workers[0]:.2f} to {workers[-1]:.2f} s"
         )
 
 
