@@ -25,16 +25,20 @@ FILE_BLOCK = re.compile(r'```python title="([^"]+)"\n(.*?)```', re.DOTALL)
 
 
 def test_the_testing_page_suite_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The conftest.py and test_app.py of docs/testing.md, written out as a reader would, pass under
-    pytest: the fault injection they show does what the page says. Pytester points ``HOME`` at its
-    temporary folder, so the cache ``install-models`` unpacked the weights into is named explicitly."""
+    """The conftest.py and tests of docs/testing.md, written out as a reader would, pass under pytest
+    with the plugin: the scripted agent, the recorded requests and the faults they show do what the
+    page says. Pytester points ``HOME`` at its temporary folder, so the cache ``install-models``
+    unpacked the weights into is named explicitly; only the plugins the page needs are loaded."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(WEIGHTS_CACHE))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     files = dict(FILE_BLOCK.findall((DOCS / "testing.md").read_text()))
-    assert set(files) == {"conftest.py", "test_app.py"}
+    assert set(files) == {"conftest.py", "test_agent.py", "test_ingestion.py", "test_faults.py"}
     for name, text in files.items():
         pytester.path.joinpath(name).write_text(text)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=3)
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    plugins = ["-p", "workersai.local.pytest_plugin", "-p", "pytest_asyncio.plugin"]
+    result = pytester.runpytest_subprocess(*plugins, "-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=7)
 
 
 def test_the_emulator_page_lists_every_flag() -> None:

@@ -111,7 +111,14 @@ SNAPSHOT: dict[str, list[str]] = {
         "check_wait",
         "ndjson_batches",
     ],
-    "workersai.local": ["EmulatorConfig", "FaultPlan", "LOCAL_ACCOUNT_ID", "LocalEmulator", "create_app"],
+    "workersai.local": [
+        "EmulatorConfig",
+        "FaultPlan",
+        "LOCAL_ACCOUNT_ID",
+        "LocalEmulator",
+        "create_app",
+        "tool_call",
+    ],
     "langchain_workersai": [
         "AISearchChain",
         "AISearchRetriever",

@@ -5,8 +5,7 @@ and streamed."""
 from __future__ import annotations
 
 from workersai import WorkersAI as CoreClient
-from workersai.local import LocalEmulator
-from workersai.local.scripts import tool_call
+from workersai.local import LocalEmulator, tool_call
 
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from workersai.local import LocalEmulator
-from workersai.local.scripts import tool_call
+from workersai.local import LocalEmulator, tool_call
 
 from .conftest import need
 from .test_openai_sdk import WEATHER

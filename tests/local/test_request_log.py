@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from workersai import WorkersAI
+from workersai import StreamInterrupted, WorkersAI
 from workersai.local import LocalEmulator
 from workersai.local.request_log import LoggedRequest, RequestLog
 
@@ -87,3 +87,22 @@ def test_log_is_bounded_by_entries_and_body_bytes() -> None:
         log.add(entry(b"1234567890"))
     assert len(log) == 2  # 30 bytes would be over 25
     assert log.recent(1)[0].body == 1234567890
+
+
+def test_a_stream_is_kept_with_its_tokens_and_a_cut_with_its_error(
+    emulator: LocalEmulator, client: WorkersAI
+) -> None:
+    emulator.clear_requests()
+    chunks = list(client.stream_chat("Say hi", model=CHAT, max_tokens=8))
+    usage = chunks[-1].usage
+    assert usage is not None
+    emulator.set_faults(cut_stream_after=1, scope="ai")
+    with pytest.raises(StreamInterrupted):
+        list(client.with_options(max_retries=0).stream_chat("Say hi", model=CHAT, max_tokens=8))
+    whole, cut = emulator.requests(model=CHAT)
+    assert (whole["prompt_tokens"], whole["completion_tokens"]) == (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
+    assert whole["error"] is None and whole["body"]["stream"] is True
+    assert cut["status"] == 200 and "stream cut" in cut["error"]

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from workersai import CapacityExceeded, StreamInterrupted, WorkersAI
-from workersai.local import LocalEmulator
-from workersai.local.scripts import tool_call
+from workersai.local import LocalEmulator, tool_call
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"  # legacy family
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"  # openai family, reasoning

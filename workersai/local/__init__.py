@@ -13,9 +13,10 @@ from ..lazy import lazy_names
 if TYPE_CHECKING:
     from .app import EmulatorConfig, create_app
     from .faults import FaultPlan
+    from .scripts import tool_call
     from .server import LOCAL_ACCOUNT_ID, LocalEmulator
 
-__all__ = ["LOCAL_ACCOUNT_ID", "EmulatorConfig", "FaultPlan", "LocalEmulator", "create_app"]
+__all__ = ["LOCAL_ACCOUNT_ID", "EmulatorConfig", "FaultPlan", "LocalEmulator", "create_app", "tool_call"]
 
 _HOMES = {
     "EmulatorConfig": "app",
@@ -23,6 +24,7 @@ _HOMES = {
     "FaultPlan": "faults",
     "LOCAL_ACCOUNT_ID": "server",
     "LocalEmulator": "server",
+    "tool_call": "scripts",
 }
 
 

@@ -21,6 +21,7 @@ Routes (``{a}`` is the account id; any id is accepted):
 - ``/__local__/rate-limits`` (GET, POST ``{"window_s", "scale"}``, DELETE): the rate limits of
   ``--rate-limits`` turned on, changed or off while the emulator runs
 - ``/__local__/batches``: hold Batch API batches at a stage (:mod:`workersai.local.batch_queue`)
+- ``/__local__/reset`` (POST): no scripts, no faults, an empty request log (a test's set-up undone)
 - ``/__local__/``: the dashboard (:mod:`workersai.local.dashboard`), HTML
 - ``/__local__/scripts`` (GET, POST, DELETE): scripted answers (:mod:`workersai.local.scripts`)
 - ``/__local__/requests`` (GET with ``model``, ``path``, ``method``, ``limit``; DELETE): the requests
@@ -162,7 +163,19 @@ def control_routes(emu: Emulator) -> list[Route]:
             return error_response(400, 5006, f"bad script: {exc}")
         return envelope([s.to_json() for s in emu.scripts.all()])
 
+    async def reset(request: Request) -> Response:
+        """What a test set up, gone in one request: the scripts, the fault plan, the request log."""
+        try:
+            emu.check_auth(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        emu.scripts.clear()
+        emu.faults.set(FaultPlan())
+        emu.request_log.clear()
+        return envelope({"injected": emu.faults.injected})
+
     return [
+        Route("/__local__/reset", reset, methods=["POST"]),
         Route("/__local__/scripts", scripts, methods=["GET", "POST", "DELETE"]),
         Route("/__local__/requests", requests, methods=["GET", "DELETE"]),
         Route("/__local__/rate-limits", rate_limits, methods=["GET", "POST", "DELETE"]),

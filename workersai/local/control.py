@@ -115,6 +115,10 @@ class EmulatorControl:
         """No scripted answers from now on: every request is generated."""
         self._call("DELETE", "scripts")
 
+    def reset(self) -> None:
+        """No scripts, no fault plan, an empty request log (one request)."""
+        self._call("POST", "reset")
+
     def requests(
         self,
         model: str | None = None,
