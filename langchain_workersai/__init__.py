@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .ai_search import AISearchChain, AISearchRetriever
     from .chat_models import ChatWorkersAI
     from .embeddings import WorkersAIEmbeddings
+    from .native_models import WorkersAIDecisionModel, WorkersAIExtractionModel
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
     from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
@@ -29,6 +30,8 @@ _WHERE = {
     "AISearchRetriever": "ai_search",
     "ChatWorkersAI": "chat_models",
     "WorkersAIEmbeddings": "embeddings",
+    "WorkersAIDecisionModel": "native_models",
+    "WorkersAIExtractionModel": "native_models",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
     "get_workersai_callback": "runnables",
@@ -43,7 +46,9 @@ __all__ = [
     "ChatWorkersAI",
     "VectorizeRetriever",
     "VectorizeVectorStore",
+    "WorkersAIDecisionModel",
     "WorkersAIEmbeddings",
+    "WorkersAIExtractionModel",
     "WorkersAIReranker",
     "get_workersai_callback",
     "with_model_fallbacks",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .ai_search import AISearchQueryEngine, AISearchRetriever
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
+    from .native_models import WorkersAIDecisionFilter, WorkersAINative, WorkersAINativeProgram
     from .postprocessors import WorkersAIRerank
     from .retrievers import VectorizeRetriever
     from .vector_stores import SkipStoredNodes, VectorizeVectorStore, to_vectorize_filter
@@ -28,6 +29,9 @@ _WHERE = {
     "AISearchRetriever": "ai_search",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
+    "WorkersAIDecisionFilter": "native_models",
+    "WorkersAINative": "native_models",
+    "WorkersAINativeProgram": "native_models",
     "WorkersAIRerank": "postprocessors",
     "VectorizeRetriever": "retrievers",
     "SkipStoredNodes": "vector_stores",
@@ -42,7 +46,10 @@ __all__ = [
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAI",
+    "WorkersAIDecisionFilter",
     "WorkersAIEmbedding",
+    "WorkersAINative",
+    "WorkersAINativeProgram",
     "WorkersAIRerank",
     "to_vectorize_filter",
 ]
