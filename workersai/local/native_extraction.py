@@ -13,11 +13,11 @@ from .native_models import MAX_STATE_TOKENS, anchor
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _TIME = r"\d{2}:\d{2}(:\d{2})?"
-_NULLABLE = [{"type": "null"}]
 
 
 def value_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON schema a field's value is decoded under (``null`` allowed but for a list)."""
+    """The JSON schema a field's value is decoded under (never ``null``: whether there is a value is
+    ``p_null``'s to say, see :func:`_lm_answer`)."""
     kind = spec["type"]
     if kind == "list":
         items = spec.get("items", "text")
@@ -28,15 +28,15 @@ def value_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "forecast":
         horizon = spec.get("horizon", 1)
         return {"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": int(horizon)}
-    one = {
+    types: dict[str, dict[str, Any]] = {
         "number": {"type": "number"},
         "estimate": {"type": "number"},
         "date": {"type": "string", "pattern": f"^{_DATE}$"},
         "time": {"type": "string", "pattern": f"^{_TIME}$"},
         "datetime": {"type": "string", "pattern": f"^{_DATE}T{_TIME}$"},
         "duration": {"type": "string", "pattern": r"^P(\d+[YMWD])*(T(\d+[HMS])+)?$", "maxLength": 24},
-    }.get(kind, {"type": "string", "maxLength": 120})
-    return {"anyOf": [one, *_NULLABLE]}
+    }
+    return types.get(kind, {"type": "string", "maxLength": 120})
 
 
 def _instructions(key: str, spec: Mapping[str, Any]) -> str:
@@ -70,15 +70,25 @@ def lm_answers(
             value = json.loads(raw)["value"]
         except (ValueError, KeyError, TypeError):
             value = [] if spec["type"] == "list" else None
-        answers[key] = _lm_answer(engine, tok, prompt, state, spec, value)
+        baseline = chat_ids(
+            tok, [{"role": "user", "content": f"Text:\nN/A\n\n{_instructions(key, spec)}"}], system=system
+        )
+        answers[key] = _lm_answer(engine, tok, (prompt, baseline), state, spec, value)
     return answers, len(state_ids)
 
 
 def _lm_answer(
-    engine: Any, tok: Any, prompt: list[int], state: str, spec: Mapping[str, Any], value: Any
+    engine: Any,
+    tok: Any,
+    prompts: tuple[list[int], list[int]],
+    state: str,
+    spec: Mapping[str, Any],
+    value: Any,
 ) -> dict[str, Any]:
-    """The answer for a decoded ``value``: anchored in the state, ``p_null`` the model's probability
-    of ``null`` against the value (or against an empty one, when it decoded ``null``)."""
+    """The answer for a decoded ``value``: anchored in the state; ``p_null`` from the model's
+    log-probabilities of ``null`` and of the value at the same place, calibrated by the same
+    comparison after a content-free text ("N/A", contextual calibration: a 135M model otherwise
+    prefers ``null`` whatever the text), through a logistic."""
     kind = spec["type"]
     if kind == "list":
         values = list(
@@ -98,12 +108,15 @@ def _lm_answer(
         found = anchor(state, str(value))
         span = found[1] if found else None
     start = tok.encode('{"value": ')
-    prefix = engine.prefill(prompt + start)
-    other = json.dumps(value if value is not None else "")
-    scores = engine.score(prefix, [tok.encode("null}"), tok.encode(other + "}")]).scores
-    p_null = 1.0 / (1.0 + math.exp(min(60.0, scores[1] - scores[0])))
+    other = tok.encode(json.dumps(value if value is not None else "") + "}")
+    margins = []
+    for prompt in prompts:
+        prefix = engine.prefill(prompt + start)
+        scores = engine.score(prefix, [tok.encode("null}"), other]).scores
+        margins.append(scores[1] - scores[0])
+    p_null = 1.0 / (1.0 + math.exp(max(-60.0, min(60.0, margins[0] - margins[1]))))
     if value is None:
-        p_null = max(p_null, 0.51)  # the model decoded null: the answer is null whatever the threshold
+        p_null = max(p_null, 0.51)  # not in the state: null whatever the threshold
     p_null = round(p_null, 4)
     return {
         "type": kind,
