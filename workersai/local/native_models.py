@@ -8,11 +8,12 @@ With the language model (``generator="smollm2"``):
   the state and the question, averaged per token and normalised over the options (a softmax). The
   state is run once and shared by the questions.
 - **Clairic**: each field's value is decoded greedily under a grammar for its type (llguidance, a JSON
-  schema: a string, a number, a date pattern, a list of strings...), then ``p_null`` is the model's
-  probability of ``null`` against that value at the same place; a value is ``None`` when ``p_null`` is
-  over the field's ``null_threshold`` (0.5 by default), as the service's answers are. Text values are
-  anchored in the state (``span``); one the state does not contain is cut to its longest run the state
-  has, or dropped.
+  schema: a string, a number, a date pattern, a list of strings...; never ``null``), then ``p_null``
+  compares the model's log-probabilities of ``null`` and of that value at the same place, less the
+  same comparison after a content-free text (:mod:`.native_extraction`); a value is ``None`` when
+  ``p_null`` is over the field's ``null_threshold`` (0.5 by default), as the service's answers are.
+  Text values are anchored in the state (``span``); one the state does not contain is cut to its
+  longest run the state has, or dropped.
 
 With the extractive generator the answers are deterministic fallbacks, labelled with the response
 header ``x-local-answer: extractive-fallback``: Clef's probabilities from MiniLM similarities of the
