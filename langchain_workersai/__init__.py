@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .checkpoint import AsyncWorkersAID1Saver, WorkersAID1Saver
     from .document_loaders import WorkersAIMarkdownLoader, WorkersAIMarkdownParser
     from .embeddings import WorkersAIEmbeddings
+    from .native_models import WorkersAIDecisionModel, WorkersAIExtractionModel
     from .rerankers import WorkersAIReranker
     from .retrievers import VectorizeRetriever
     from .runnables import get_workersai_callback, with_model_fallbacks, with_workersai_retry
@@ -39,6 +40,8 @@ _WHERE = {
     "WorkersAIMarkdownLoader": "document_loaders",
     "WorkersAIMarkdownParser": "document_loaders",
     "WorkersAIEmbeddings": "embeddings",
+    "WorkersAIDecisionModel": "native_models",
+    "WorkersAIExtractionModel": "native_models",
     "WorkersAIReranker": "rerankers",
     "VectorizeRetriever": "retrievers",
     "get_workersai_callback": "runnables",
@@ -59,7 +62,9 @@ __all__ = [
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAID1Saver",
+    "WorkersAIDecisionModel",
     "WorkersAIEmbeddings",
+    "WorkersAIExtractionModel",
     "WorkersAIMarkdownLoader",
     "WorkersAIMarkdownParser",
     "WorkersAIReranker",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .chat_store import D1ChatStore, D1MemoryStore
     from .embeddings import WorkersAIEmbedding
     from .llms import WorkersAI
+    from .native_models import WorkersAIDecisionFilter, WorkersAINative, WorkersAINativeProgram
     from .postprocessors import WorkersAIRerank
     from .readers import WorkersAIMarkdownReader
     from .retrievers import VectorizeRetriever
@@ -34,6 +35,9 @@ _WHERE = {
     "D1MemoryStore": "chat_store",
     "WorkersAIEmbedding": "embeddings",
     "WorkersAI": "llms",
+    "WorkersAIDecisionFilter": "native_models",
+    "WorkersAINative": "native_models",
+    "WorkersAINativeProgram": "native_models",
     "WorkersAIRerank": "postprocessors",
     "WorkersAIMarkdownReader": "readers",
     "VectorizeRetriever": "retrievers",
@@ -52,8 +56,11 @@ __all__ = [
     "VectorizeRetriever",
     "VectorizeVectorStore",
     "WorkersAI",
+    "WorkersAIDecisionFilter",
     "WorkersAIEmbedding",
     "WorkersAIMarkdownReader",
+    "WorkersAINative",
+    "WorkersAINativeProgram",
     "WorkersAIRerank",
     "to_vectorize_filter",
 ]

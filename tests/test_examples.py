@@ -44,6 +44,11 @@ SHOWN: dict[str, list[str]] = {
         r"^indexed files: 3$",
     ],
     "batch_embeddings.py": [r"^1000 vectors of 384 dimensions in [\d.]+s, 10 requests$", USAGE],
+    "decide_and_extract.py": [
+        r"^extracted: candidates=\[.*\] interviews=",  # Clairic's typed values
+        r"^decision about .+: licensed=(True|False) \(p=[\d.]+\), fit=[\d.]+ of 0-2 \{'0': ",
+        r"^neurons spent on Clef: [\d.]+; on Clairic: None",
+    ],
     "llamaindex_chat.py": [
         r"^assistant: \S",
         r"^user: And how many are free each day\?\nassistant: \S",

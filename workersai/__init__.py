@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .batch import BatchItemFailed, BatchJob, BatchResponse, BatchStatus, BatchTimeout
     from .chat import ChatOptions
     from .client import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, WorkersAI
+    from .decisions import Decision, DecisionAnswer
     from .errors import (
         APIConnectionError,
         APITimeoutError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         IndexAlreadyExists,
         IndexNotFound,
         InstanceNotFound,
+        LimitExceeded,
         MetadataTooLarge,
         ModelNotFound,
         MutationTimeout,
@@ -61,8 +63,10 @@ if TYPE_CHECKING:
         ServerError,
         StreamInterrupted,
         TermsNotAgreed,
+        UnsupportedInput,
         WorkersAIError,
     )
+    from .extraction import ExtractedField, Extraction
     from .gateway import GatewayOptions
     from .health import ModelHealth
     from .markdown import (
@@ -110,6 +114,12 @@ _HOMES = {
     "DEFAULT_CHAT_MODEL": "client",
     "DEFAULT_EMBEDDING_MODEL": "client",
     "GatewayOptions": "gateway",
+    "Decision": "decisions",
+    "DecisionAnswer": "decisions",
+    "ExtractedField": "extraction",
+    "Extraction": "extraction",
+    "LimitExceeded": "errors",
+    "UnsupportedInput": "errors",
     "WorkersAI": "client",
     "APIConnectionError": "errors",
     "APITimeoutError": "errors",
@@ -196,11 +206,16 @@ __all__ = [
     "DailyQuotaExceeded",
     "DatabaseNotFound",
     "DeadlineExceeded",
+    "Decision",
+    "DecisionAnswer",
     "DimensionMismatch",
+    "ExtractedField",
+    "Extraction",
     "GatewayOptions",
     "IndexAlreadyExists",
     "IndexNotFound",
     "InstanceNotFound",
+    "LimitExceeded",
     "MarkdownConversionError",
     "MarkdownFile",
     "MarkdownResult",
@@ -230,6 +245,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "UnsupportedFileType",
+    "UnsupportedInput",
     "Usage",
     "UsageTracker",
     "WorkersAI",

@@ -27,7 +27,12 @@ GENERATION_TASK = "Text Generation"
 CLASSIFICATION_TASK = "Text Classification"
 """Cloudflare files rerankers (``@cf/baai/bge-reranker-base``) under Text Classification."""
 
-TASKS = frozenset({EMBEDDING_TASK, GENERATION_TASK, CLASSIFICATION_TASK})
+DECISION_TASK = "Decision"
+"""Clef's typed questions (developers.cloudflare.com/workers-ai/concepts/decision-models/)."""
+EXTRACTION_TASK = "Extraction"
+"""Clairic's typed fields (developers.cloudflare.com/workers-ai/models/clairic/)."""
+
+TASKS = frozenset({EMBEDDING_TASK, GENERATION_TASK, CLASSIFICATION_TASK, DECISION_TASK, EXTRACTION_TASK})
 
 LEGACY = "legacy"
 """``{response, tool_calls, usage}`` (and SSE frames ``{"response": ...}``)."""
@@ -40,7 +45,12 @@ EMBEDDING = "embedding"
 RERANK = "rerank"
 """``{response: [{id, score}]}``."""
 
-FAMILIES = frozenset({LEGACY, OPENAI, RESPONSES, EMBEDDING, RERANK})
+DECISION = "decision"
+"""Clef: ``{model, answers: {id: {type, noul | choice, probabilities, confidence | score}}, usage}``."""
+EXTRACTION = "extraction"
+"""Clairic: ``{model, answers: {id: {type, value, confidence, p_null, span}}, truncated, usage}``."""
+
+FAMILIES = frozenset({LEGACY, OPENAI, RESPONSES, EMBEDDING, RERANK, DECISION, EXTRACTION})
 """The response shapes a model answers in on ``/ai/run``, read from each model page's output schema."""
 
 

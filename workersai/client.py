@@ -31,6 +31,7 @@ from .resources.batches import Batches
 from .resources.chat import OPENAI_CHAT_PATH, Chat
 from .resources.markdown import Markdown
 from .resources.models import Models
+from .resources.native import Native
 from .retry import RetryPolicy
 from .transport import Transport
 from .validation import check_account_id, check_gateway_id, clean_setting
@@ -73,7 +74,7 @@ def _secret(value: str | SecretStr | None, env: str, what: str) -> SecretStr | N
     return SecretStr(cleaned) if cleaned else None
 
 
-class WorkersAI(Chat, Batches, Models, Markdown):
+class WorkersAI(Chat, Batches, Models, Markdown, Native):
     """Client for the Workers AI REST API (and, via :attr:`vectorize`, Vectorize).
 
     Configuration comes from the arguments or from ``CLOUDFLARE_ACCOUNT_ID``, ``CLOUDFLARE_API_TOKEN``,

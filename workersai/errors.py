@@ -111,6 +111,21 @@ class RequestTooLarge(BadInput):
     """The request body is over the service's size limit (413, 3006)."""
 
 
+class LimitExceeded(BadInput):
+    """A request over a limit the model's page states (Clef's 64 questions, 2-255 options of a
+    ``choice``, 2-10 levels of a ``score``; four images), caught before any request. ``limit`` names
+    the limit, ``given`` what was sent."""
+
+    def __init__(self, message: str, *, limit: int | None = None, given: int | None = None) -> None:
+        super().__init__(message)
+        self.limit, self.given = limit, given
+
+
+class UnsupportedInput(BadInput):
+    """An input the model refuses by kind, caught before any request: an unknown question or field
+    type, an image that is a remote URL or not PNG/JPEG/WebP, audio or video for a model without it."""
+
+
 class NotFound(WorkersAIError):
     """A resource does not exist (404 without a more specific code). Every "not found" below is one:
     ``except NotFound`` catches a missing model, index, AI Search instance, batch or D1 database."""

@@ -54,6 +54,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 UNTYPED = {
+    "@cf/cloudflare/clairic": "not in AiModels of the pinned package (Clairic came after it); peer-tested",
+    "@cf/cloudflare/clef": "not in AiModels of the pinned package (Clef came after it); peer-tested",
+    "@cf/cloudflare/clef-flash": "not in AiModels of the pinned package; peer-tested",
+    "@cf/cloudflare/clef-omni": "not in AiModels of the pinned package; peer-tested",
     "@cf/meta/llama-3.1-8b-instruct": "not in AiModels (the catalog records its deprecation on 2026-05-30)",
     "@cf/meta/llama-3.1-8b-instruct-fast": "not in AiModels; its model page is the only source",
     "@cf/meta/llama-3.1-8b-instruct-fp8-fast": "not in AiModels; listed on the pricing page only",

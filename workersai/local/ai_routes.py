@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..catalog import LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
+from ..catalog import DECISION, EXTRACTION, LEGACY, OPENAI, RESPONSES, ModelInfo, third_party_models
 from .conversations import StoredResponses, with_history
 from .emulator import MAX_JSON_BODY_BYTES, Emulator
 from .extractive import schema_in_prompt
@@ -367,6 +367,12 @@ def ai_routes(emu: Emulator, prefix: str) -> list[Route]:
             return envelope(await score_contexts(emu.embedder, info, body))
         if info.is_embedding:
             return envelope(await embedding_result(emu, info, body))
+        if info.family in (DECISION, EXTRACTION):  # Clef, Clairic (.native_models)
+            from . import native_models
+
+            return await (native_models.decide if info.family == DECISION else native_models.extract)(
+                emu, info, body
+            )
         chat = rules.responses_input(body) if info.family == RESPONSES and "input" in body else body
         out = await generate(
             emu, info, chat, can_stream_live=info.family != RESPONSES or chat is body, request=request

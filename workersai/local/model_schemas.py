@@ -28,7 +28,9 @@ from typing import Any
 
 from ..catalog import (
     CLASSIFICATION_TASK,
+    DECISION,
     EMBEDDING_TASK,
+    EXTRACTION,
     GENERATION_TASK,
     OPENAI,
     RERANK,
@@ -387,6 +389,10 @@ def model_schema(info: ModelInfo) -> dict[str, Any]:
     typed = typed_schema(info.name)
     if typed is not None:
         return typed
+    if info.family in (DECISION, EXTRACTION):
+        from .native_schemas import native_schema
+
+        return native_schema(info)
     if info.family == RERANK:
         inputs, outputs = _rerank()
     elif info.is_embedding:
