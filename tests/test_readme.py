@@ -2,7 +2,8 @@
 
 Every ```python block of a page runs, in order, in one namespace per page. A block with a title
 (```python title="conftest.py"```) is a file of the reader's own test suite: tests/test_docs.py runs
-those with pytest. A ```py block is shown only (it needs what no test here has, a Worker's ``env``).
+those with pytest. A ```py block is shown only (it needs what no test here has: a Worker's
+``env``, a page on the web, or a file of the reader's own project such as a recording ``conftest.py``).
 """
 
 from __future__ import annotations
