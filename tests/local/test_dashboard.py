@@ -15,19 +15,9 @@ import pytest
 from tests.conftest import ai_search_instance
 from workersai import WorkersAI
 from workersai.local import LocalEmulator
+from workersai.local.browser_engine import CHROMIUM_FLAGS, DEFAULT_CHROMIUM
 from workersai.local.dashboard import COOKIE
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 """Where the browser test keeps its screenshot (gitignored)."""
 HOSTILE = "<script>alert(1)</script>"
@@ -150,13 +140,15 @@ def test_faults_in_force_are_shown(emulator: LocalEmulator) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (Debian's package) to run it")
+    if shutil.which(DEFAULT_CHROMIUM) is None:
+        pytest.skip(
+            f"no Chromium at {DEFAULT_CHROMIUM}: apt-get install chromium (Debian's package) to run it"
+        )
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright (the dev extra) is not installed"
     )
     with sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = driver.chromium.launch(executable_path=DEFAULT_CHROMIUM, args=list(CHROMIUM_FLAGS))
         yield browser
         browser.close()
 
