@@ -25,6 +25,7 @@ from typing import Any
 
 from ..catalog import did_you_mean, get_model
 from .faults import ERRORS
+from .wire.reasoning import content_text
 
 __all__ = ["Script", "ScriptBook", "tool_call"]
 
@@ -120,7 +121,7 @@ class Script:
         if self.last_role is not None and (not messages or messages[-1].get("role") != self.last_role):
             return False
         if self.contains is not None and self.contains not in " ".join(
-            _text(m.get("content")) for m in messages
+            content_text(m.get("content")) for m in messages
         ):
             return False
         return self.when is None or bool(self.when(body))
@@ -172,14 +173,6 @@ def _checked_calls(calls: Any) -> list[dict[str, Any]]:
             )
         checked.append({"name": name, "arguments": dict(arguments)})
     return checked
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return ""
 
 
 class ScriptBook:

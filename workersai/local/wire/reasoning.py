@@ -22,7 +22,8 @@ _PIECE = re.compile(r"\S+\s*|\s+")
 TEMPLATE_LABEL = "[extractive emulator: template, not model reasoning]"
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """A message's text: its string content, or its parts' text joined by spaces."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -42,7 +43,9 @@ def template_reasoning(messages: Sequence[Mapping[str, Any]], gen: Generation, b
 
 def _template(messages: Sequence[Mapping[str, Any]], gen: Generation) -> str:
     """What the model is answering and from what, in one or two sentences, after the label."""
-    question = next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    question = next(
+        (content_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
+    )
     question = " ".join(question.split())
     if len(question) > 160:
         question = question[:157] + "..."
