@@ -55,15 +55,13 @@ class BrowserRunLoader(BaseLoader):
     def lazy_load(self) -> Iterator[Document]:
         browser = self.client.browser
         for url in self.urls:
-            answer = getattr(browser, self.spec.mode)(url, **self.spec.request(url))
-            for text, metadata in self.spec.pages(url, answer):
+            for text, metadata in self.spec.load(browser, url):
                 yield Document(page_content=text, metadata=metadata)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         browser = self.client.browser
         for url in self.urls:
-            answer = await getattr(browser, "a" + self.spec.mode)(url, **self.spec.request(url))
-            for text, metadata in self.spec.pages(url, answer):
+            for text, metadata in await self.spec.aload(browser, url):
                 yield Document(page_content=text, metadata=metadata)
 
 

@@ -52,16 +52,16 @@ class BrowserRunReader(BaseReader):
     def lazy_load_data(self, urls: str | Sequence[str]) -> Iterable[Document]:
         browser = self.client.browser
         for url in self._urls(urls):
-            answer = getattr(browser, self.spec.mode)(url, **self.spec.request(url))
-            for text, metadata in self.spec.pages(url, answer):
+            for text, metadata in self.spec.load(browser, url):
                 yield Document(text=text, metadata=metadata)
 
     async def aload_data(self, urls: str | Sequence[str]) -> list[Document]:
         browser = self.client.browser
         documents = []
         for url in self._urls(urls):
-            answer = await getattr(browser, "a" + self.spec.mode)(url, **self.spec.request(url))
-            documents += [Document(text=text, metadata=meta) for text, meta in self.spec.pages(url, answer)]
+            documents += [
+                Document(text=text, metadata=meta) for text, meta in await self.spec.aload(browser, url)
+            ]
         return documents
 
     async def alazy_load_data(self, urls: str | Sequence[str]) -> Iterable[Document]:

@@ -235,6 +235,14 @@ class LoadSpec:
             return {"elements": self.elements, "options": self.options}
         return {"options": self.options}
 
+    def load(self, browser: Any, url: str) -> list[tuple[str, dict[str, Any]]]:
+        """:meth:`pages` of ``url``, read with ``browser`` (:attr:`workersai.WorkersAI.browser`)."""
+        return self.pages(url, getattr(browser, self.mode)(url, **self.request(url)))
+
+    async def aload(self, browser: Any, url: str) -> list[tuple[str, dict[str, Any]]]:
+        """Async twin of :meth:`load`."""
+        return self.pages(url, await getattr(browser, "a" + self.mode)(url, **self.request(url)))
+
     def pages(self, url: str, answer: Any) -> list[tuple[str, dict[str, Any]]]:
         """``(text, metadata)`` of each page the call for ``url`` answered: one, or a crawl's completed
         pages (``source`` the page's URL, ``title``, ``status_code``, ``crawl_seed``)."""
