@@ -25,7 +25,7 @@ from typing import Any
 from llama_index.core.llms import ChatMessage
 from llama_index.core.storage.chat_store.base import BaseChatStore
 from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, MessageStatus
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 
 from workersai.client import WorkersAI as WorkersAIClient
 from workersai.d1 import MAX_BOUND_PARAMETERS, QueryResult, Statement, check_key
@@ -130,11 +130,8 @@ class _D1:
         return self._after(results, statements)
 
 
-class D1ChatStore(BaseChatStore):
-    """A ``BaseChatStore`` on D1: ``D1ChatStore(client=WorkersAI client, database_id=...)``.
-
-    ``ChatMemoryBuffer.from_defaults(chat_store=store, chat_store_key="user-1")`` then keeps the
-    conversation in D1; another process with a store on the same database sees it."""
+class _OnD1(BaseModel):
+    """What both stores hold: the database, the table's prefix and the D1 access (``_D1``)."""
 
     database_id: str
     table_prefix: str = "llamaindex_"
@@ -150,6 +147,13 @@ class D1ChatStore(BaseChatStore):
     ) -> None:
         super().__init__(database_id=database_id, table_prefix=table_prefix, **kwargs)  # type: ignore[call-arg]
         self._d1 = _D1(client, database_id, table_prefix)
+
+
+class D1ChatStore(_OnD1, BaseChatStore):
+    """A ``BaseChatStore`` on D1: ``D1ChatStore(client=WorkersAI client, database_id=...)``.
+
+    ``ChatMemoryBuffer.from_defaults(chat_store=store, chat_store_key="user-1")`` then keeps the
+    conversation in D1; another process with a store on the same database sees it."""
 
     @classmethod
     def class_name(cls) -> str:
@@ -212,25 +216,10 @@ class D1ChatStore(BaseChatStore):
         return [row["key"] for row in (await self._d1.arun([self._d1.sql.keys()]))[0].results]
 
 
-class D1MemoryStore(AsyncDBChatStore):
+class D1MemoryStore(_OnD1, AsyncDBChatStore):
     """The store LlamaIndex's ``Memory`` keeps a session's messages in, on D1:
     ``Memory.from_defaults(session_id="user-1", chat_store=D1MemoryStore(client, database_id))``.
     ``delete_message(key, idx)`` takes the message's row id, as LlamaIndex's SQL store does."""
-
-    database_id: str
-    table_prefix: str = "llamaindex_"
-    _d1: _D1 = PrivateAttr()
-
-    def __init__(
-        self,
-        client: WorkersAIClient | None = None,
-        database_id: str = "",
-        *,
-        table_prefix: str = "llamaindex_",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(database_id=database_id, table_prefix=table_prefix, **kwargs)  # type: ignore[call-arg]
-        self._d1 = _D1(client, database_id, table_prefix)
 
     @classmethod
     def class_name(cls) -> str:
