@@ -95,6 +95,18 @@ def _vector_id(namespace: str, key: str, path: str) -> str:
     return hashlib.sha256(f"{namespace}\x1f{key}\x1f{path}".encode()).hexdigest()[:48]
 
 
+def _by_keys(sql: str, keys: Sequence[tuple[str, str]]) -> list[Statement]:
+    """``sql`` (a ``SELECT ... FROM t`` or ``DELETE FROM t``) on the rows of ``(namespace, key)`` pairs,
+    as few statements as D1's bound-parameter limit allows."""
+    return [
+        Statement(
+            f"{sql} WHERE " + " OR ".join(["(namespace = ? AND key = ?)"] * len(part)),
+            tuple(v for pair in part for v in pair),
+        )
+        for part in chunks(keys, MAX_BOUND_PARAMETERS // 2)
+    ]
+
+
 def _prefix_filter(prefix: Sequence[str]) -> dict[str, Any] | None:
     depth = min(len(prefix), NAMESPACE_DEPTHS)
     return {f"p{depth}": ".".join(prefix[:depth])} if depth else None
@@ -335,14 +347,9 @@ class VectorizeD1Store(BaseStore):
         }
 
     def _read_items(self, keys: list[tuple[str, str]]) -> Generator[Io, Any, dict[tuple[str, str], Item]]:
-        statements = [
-            Statement(
-                f"SELECT namespace, key, value, created_at, updated_at FROM {self._items} WHERE "
-                + " OR ".join(["(namespace = ? AND key = ?)"] * len(part)),
-                tuple(v for pair in part for v in pair),
-            )
-            for part in chunks(sorted(set(keys)), MAX_BOUND_PARAMETERS // 2)
-        ]
+        statements = _by_keys(
+            f"SELECT namespace, key, value, created_at, updated_at FROM {self._items}", sorted(set(keys))
+        )
         results: list[QueryResult] = yield ("d1", statements)
         return self._item_rows([row for r in results for row in r.results])
 
@@ -366,23 +373,9 @@ class VectorizeD1Store(BaseStore):
         vectors = (yield ("embed", [text for *_, text in pieces])) if pieces else []
         keys = sorted(puts)
         # 1. the ids of the vectors the items had, read in the same request that replaces them
-        statements = [
-            Statement(
-                f"SELECT id FROM {self._vectors} WHERE "
-                + " OR ".join(["(namespace = ? AND key = ?)"] * len(part)),
-                tuple(v for pair in part for v in pair),
-            )
-            for part in chunks(keys, MAX_BOUND_PARAMETERS // 2)
-        ]
+        statements = _by_keys(f"SELECT id FROM {self._vectors}", keys)
         reads = len(statements)
-        for part in chunks(keys, MAX_BOUND_PARAMETERS // 2):
-            statements.append(
-                Statement(
-                    f"DELETE FROM {self._vectors} WHERE "
-                    + " OR ".join(["(namespace = ? AND key = ?)"] * len(part)),
-                    tuple(v for pair in part for v in pair),
-                )
-            )
+        statements += _by_keys(f"DELETE FROM {self._vectors}", keys)
         for ns, key in keys:
             op = puts[(ns, key)]
             if op.value is None:
