@@ -376,7 +376,7 @@ def dashboard_routes(emu: Emulator) -> list[Route]:
             if not authorized(request):
                 return JSONResponse({"error": "the emulator's token is wanted (see /__local__/)"}, 401)
             try:
-                found = await run_in_threadpool(read, **request.path_params)
+                found = await run_in_threadpool(read, *request.path_params.values())  # in the path's order
             except Rejected as exc:
                 return JSONResponse({"error": exc.message}, exc.status)
             if found is None:
@@ -388,25 +388,15 @@ def dashboard_routes(emu: Emulator) -> list[Route]:
     return [
         Route(ROOT, page, methods=["GET"]),
         Route("/__local__/dashboard.json", json_route(board.everything), methods=["GET"]),
-        # The path parameters are named as on the API's own paths (the route fuzzer fills them in).
-        Route(
-            "/__local__/dashboard/indexes/{account_id}/{name}",
-            json_route(lambda account_id, name: board.index(account_id, name)),
-            methods=["GET"],
-        ),
-        Route(
-            "/__local__/dashboard/ai-search/{account_id}/{namespace}/{id}",
-            json_route(lambda account_id, namespace, id: board.instance(account_id, namespace, id)),
-            methods=["GET"],
-        ),
-        Route(
-            "/__local__/dashboard/d1/{account_id}/{database_id}",
-            json_route(lambda account_id, database_id: board.database(account_id, database_id)),
-            methods=["GET"],
-        ),
-        Route(
-            "/__local__/dashboard/requests/{id:int}",
-            json_route(lambda id: board.request(id)),
-            methods=["GET"],
+        # The path parameters are named as on the API's own paths (the route fuzzer fills them in);
+        # each reader takes them in the path's order.
+        *(
+            Route(f"/__local__/dashboard/{path}", json_route(read), methods=["GET"])
+            for path, read in (
+                ("indexes/{account_id}/{name}", board.index),
+                ("ai-search/{account_id}/{namespace}/{id}", board.instance),
+                ("d1/{account_id}/{database_id}", board.database),
+                ("requests/{id:int}", board.request),
+            )
         ),
     ]
