@@ -145,7 +145,7 @@ class _OnD1(BaseModel):
         table_prefix: str = "llamaindex_",
         **kwargs: Any,
     ) -> None:
-        super().__init__(database_id=database_id, table_prefix=table_prefix, **kwargs)  # type: ignore[call-arg]
+        super().__init__(database_id=database_id, table_prefix=table_prefix, **kwargs)
         self._d1 = _D1(client, database_id, table_prefix)
 
 
