@@ -19,6 +19,9 @@ from workersai import (
     track_usage,
 )
 from workersai.catalog import DECISION, EXTRACTION, get_model
+from workersai.decisions import DecisionRequest
+from workersai.errors import ResponseFormatError
+from workersai.extraction import ExtractionRequest
 from workersai.local import LocalEmulator
 
 WAV = "data:audio/wav;base64,UklG"
@@ -210,3 +213,22 @@ def test_the_emulator_refuses_what_the_service_refuses(
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["code"] == 5006 and message in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("build", "result", "message"),
+    [
+        ("decide", [], "Clef answer has no 'answers' object: list"),
+        ("decide", {"answers": {}}, "Clef answer has no answer for question 'urgent'"),
+        ("extract", None, "Clairic answer has no 'answers' object: NoneType"),
+        ("extract", {"answers": {"other": {}}}, "Clairic answer has no answer for field 'city'"),
+    ],
+)
+def test_an_answer_missing_a_key_is_a_format_error(build: str, result: object, message: str) -> None:
+    """The answer reading Clef and Clairic share (``NativeRequest``), on answers built by hand."""
+    if build == "decide":
+        request = DecisionRequest.build(STATE, {"urgent": QUESTIONS["urgent"]}, use_catalog=False)
+    else:
+        request = ExtractionRequest.build(STATE, {"city": {"type": "text"}}, use_catalog=False)
+    with pytest.raises(ResponseFormatError, match=message):
+        request.parse(result)

@@ -26,9 +26,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .catalog import DECISION_TASK, get_model
 from .errors import BadInput, LimitExceeded, ResponseFormatError, UnsupportedInput
@@ -180,9 +180,57 @@ def usage_of(result: Mapping[str, Any]) -> tuple[int, int]:
     )
 
 
+class NativeRequest:
+    """What a Clef request (:class:`DecisionRequest`) and a Clairic one
+    (:class:`~workersai.extraction.ExtractionRequest`) share: the body's common part, and reading the
+    answer's object of each asked key and its usage."""
+
+    model: str
+    payload: dict[str, Any]
+    SERVICE: ClassVar[str]
+    """The model family named in errors: ``Clef`` or ``Clairic``."""
+    ITEM: ClassVar[str]
+    """What a key asks: ``question`` or ``field``."""
+
+    @staticmethod
+    def body(
+        model: str, state: Any, name: str, checked: dict[str, Any], images: Any, limit: int | None = None
+    ) -> dict[str, Any]:
+        """``{model, state, <name>: checked, images?}`` (``model`` the id's last part)."""
+        payload: dict[str, Any] = {"model": model.rsplit("/", 1)[-1], "state": state, name: checked}
+        if images is not None:
+            payload["images"] = check_media(images, "images", IMAGE_TYPES, limit)
+        return payload
+
+    def answers(self, result: Any, keys: Iterable[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Each of ``keys`` with its answer object, in turn (each checked as it comes), or
+        :class:`~workersai.errors.ResponseFormatError`."""
+        answers = result.get("answers") if isinstance(result, Mapping) else None
+        if not isinstance(answers, Mapping):
+            raise ResponseFormatError(
+                f"{self.SERVICE} answer has no 'answers' object: {type(result).__name__}"
+            )
+        for key in keys:
+            answer = answers.get(key)
+            if not isinstance(answer, Mapping):
+                raise ResponseFormatError(f"{self.SERVICE} answer has no answer for {self.ITEM} {key!r}")
+            yield key, answer
+
+    def usage(self, result: Mapping[str, Any]) -> tuple[str, int, int, float | None]:
+        """The answering model, input and output tokens, neurons; records the usage
+        (:func:`~workersai.track_usage`)."""
+        prompt, completion = usage_of(result)
+        record_usage(self.model, prompt, completion)
+        model = str(result.get("model", self.payload["model"]))
+        return model, prompt, completion, estimate_neurons(self.model, prompt, completion)
+
+
 @dataclass(frozen=True)
-class DecisionRequest:
+class DecisionRequest(NativeRequest):
     """A checked Clef request: the body and what reading its answer needs."""
+
+    SERVICE = "Clef"
+    ITEM = "question"
 
     model: str
     questions: dict[str, dict[str, Any]]
@@ -204,9 +252,7 @@ class DecisionRequest:
         if state is None:
             raise BadInput("state is required: text, or a JSON object or array")
         checked = check_questions(questions)
-        payload: dict[str, Any] = {"model": model.rsplit("/", 1)[-1], "state": state, "questions": checked}
-        if images is not None:
-            payload["images"] = check_media(images, "images", IMAGE_TYPES)
+        payload = cls.body(model, state, "questions", checked, images)
         for kind, media, allowed in (("audio", audio, AUDIO_TYPES), ("videos", videos, VIDEO_TYPES)):
             if media is None:
                 continue
@@ -218,15 +264,9 @@ class DecisionRequest:
 
     def parse(self, result: Any) -> Decision:
         """The answer as a :class:`Decision`; records its usage (:func:`~workersai.track_usage`)."""
-        answers = result.get("answers") if isinstance(result, Mapping) else None
-        if not isinstance(answers, Mapping):
-            raise ResponseFormatError(f"Clef answer has no 'answers' object: {type(result).__name__}")
         out: dict[str, DecisionAnswer] = {}
-        for key, question in self.questions.items():
-            answer = answers.get(key)
-            if not isinstance(answer, Mapping):
-                raise ResponseFormatError(f"Clef answer has no answer for question {key!r}")
-            kind = question["type"]
+        for key, answer in self.answers(result, self.questions):
+            kind = self.questions[key]["type"]
             if kind == "noul":
                 p = _number(answer.get("noul"), f"{key}.noul")
                 out[key] = DecisionAnswer("noul", {"true": p, "false": 1.0 - p}, noul=p)
@@ -248,13 +288,5 @@ class DecisionRequest:
                     confidence=conf,
                     legend=dict(legend) if isinstance(legend, Mapping) else None,
                 )
-        prompt, completion = usage_of(result)
-        record_usage(self.model, prompt, completion)
-        return Decision(
-            str(result.get("model", self.payload["model"])),
-            out,
-            prompt,
-            completion,
-            estimate_neurons(self.model, prompt, completion),
-            dict(result),
-        )
+        model, prompt, completion, neurons = self.usage(result)
+        return Decision(model, out, prompt, completion, neurons, dict(result))

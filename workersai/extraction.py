@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import EXTRACTION_TASK
-from .decisions import IMAGE_TYPES, Media, check_media, usage_of
-from .errors import BadInput, ResponseFormatError, UnsupportedInput
-from .usage import estimate_neurons, record_usage
+from .decisions import Media, NativeRequest
+from .errors import BadInput, UnsupportedInput
 from .validation import check_model
 
 EXTRACTION_MODEL = "@cf/cloudflare/clairic"
@@ -109,8 +108,11 @@ def _probability(value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class ExtractionRequest:
+class ExtractionRequest(NativeRequest):
     """A checked Clairic request: the body and what reading its answer needs."""
+
+    SERVICE = "Clairic"
+    ITEM = "field"
 
     model: str
     fields: dict[str, dict[str, Any]]
@@ -134,9 +136,7 @@ class ExtractionRequest:
         checked = check_fields(fields)
         if not state and not images:
             raise BadInput("nothing to extract from: give a state, images, or both")
-        payload: dict[str, Any] = {"model": model.rsplit("/", 1)[-1], "state": state, "fields": checked}
-        if images is not None:
-            payload["images"] = check_media(images, "images", IMAGE_TYPES, MAX_IMAGES)
+        payload = cls.body(model, state, "fields", checked, images, MAX_IMAGES)
         if reference_date is not None:
             text = reference_date.isoformat() if isinstance(reference_date, dt.date) else reference_date
             try:
@@ -154,18 +154,12 @@ class ExtractionRequest:
 
     def parse(self, result: Any) -> Extraction:
         """The answer as an :class:`Extraction`; records its usage (:func:`~workersai.track_usage`)."""
-        answers = result.get("answers") if isinstance(result, Mapping) else None
-        if not isinstance(answers, Mapping):
-            raise ResponseFormatError(f"Clairic answer has no 'answers' object: {type(result).__name__}")
         out: dict[str, ExtractedField] = {}
-        for key, spec in self.fields.items():
-            answer = answers.get(key)
-            if not isinstance(answer, Mapping):
-                raise ResponseFormatError(f"Clairic answer has no answer for field {key!r}")
+        for key, answer in self.answers(result, self.fields):
             spans = answer.get("spans") if isinstance(answer.get("spans"), list) else []
             assert isinstance(spans, list)
             out[key] = ExtractedField(
-                str(answer.get("type", spec["type"])),
+                str(answer.get("type", self.fields[key]["type"])),
                 answer.get("value"),
                 _probability(answer.get("confidence")),
                 _probability(answer.get("p_null")),
@@ -173,16 +167,15 @@ class ExtractionRequest:
                 tuple(s for s in (_span(x) for x in spans) if s is not None),
                 answer.get("source") if isinstance(answer.get("source"), str) else None,
             )
-        prompt, completion = usage_of(result)
-        record_usage(self.model, prompt, completion)
+        model, prompt, completion, neurons = self.usage(result)
         state_text = result.get("state_text")
         return Extraction(
-            str(result.get("model", self.payload["model"])),
+            model,
             out,
             bool(result.get("truncated", False)),
             prompt,
             completion,
-            estimate_neurons(self.model, prompt, completion),
+            neurons,
             state_text if isinstance(state_text, str) else None,
             dict(result),
         )
