@@ -19,24 +19,13 @@ from .base import ClientBase
 class Native(ClientBase):
     """``decide`` / ``adecide`` (Clef) and ``extract`` / ``aextract`` (Clairic)."""
 
-    def _decision(
-        self,
-        state: Any,
-        questions: Mapping[str, Any],
-        model: str,
-        images: Sequence[Media] | None,
-        audio: Sequence[Media] | None,
-        videos: Sequence[Media] | None,
-    ) -> DecisionRequest:
-        return DecisionRequest.build(
-            state,
-            questions,
-            model=model,
-            images=images,
-            audio=audio,
-            videos=videos,
-            use_catalog=self.validate_models,
-        )
+    # The builders shared by the twins: the public methods' keywords, checked against the catalog when
+    # the client validates models.
+    def _decision(self, state: Any, questions: Mapping[str, Any], **options: Any) -> DecisionRequest:
+        return DecisionRequest.build(state, questions, use_catalog=self.validate_models, **options)
+
+    def _extraction(self, state: str, fields: Mapping[str, Any], **options: Any) -> ExtractionRequest:
+        return ExtractionRequest.build(state, fields, use_catalog=self.validate_models, **options)
 
     def decide(
         self,
@@ -56,7 +45,7 @@ class Native(ClientBase):
         remote URL), audio and videos only for clef-omni: anything else raises
         :class:`~workersai.errors.LimitExceeded` or :class:`~workersai.errors.UnsupportedInput`
         before any request."""
-        request = self._decision(state, questions, model, images, audio, videos)
+        request = self._decision(state, questions, model=model, images=images, audio=audio, videos=videos)
         return request.parse(self.run(model, request.payload, gateway=gateway))
 
     async def adecide(
@@ -71,27 +60,8 @@ class Native(ClientBase):
         gateway: GatewayOptions | None = None,
     ) -> Decision:
         """Async twin of :meth:`decide`."""
-        request = self._decision(state, questions, model, images, audio, videos)
+        request = self._decision(state, questions, model=model, images=images, audio=audio, videos=videos)
         return request.parse(await self.arun(model, request.payload, gateway=gateway))
-
-    def _extraction(
-        self,
-        state: str,
-        fields: Mapping[str, Any],
-        model: str,
-        images: Sequence[Media] | None,
-        reference_date: str | dt.date | None,
-        options: Mapping[str, Any] | None,
-    ) -> ExtractionRequest:
-        return ExtractionRequest.build(
-            state,
-            fields,
-            model=model,
-            images=images,
-            reference_date=reference_date,
-            options=options,
-            use_catalog=self.validate_models,
-        )
 
     def extract(
         self,
@@ -109,7 +79,9 @@ class Native(ClientBase):
         values with their spans and confidences (:class:`~workersai.extraction.Extraction`); a value
         the state does not settle is ``None``. At most four images, embedded: anything else raises
         before any request."""
-        request = self._extraction(state, fields, model, images, reference_date, options)
+        request = self._extraction(
+            state, fields, model=model, images=images, reference_date=reference_date, options=options
+        )
         return request.parse(self.run(model, request.payload, gateway=gateway))
 
     async def aextract(
@@ -124,5 +96,7 @@ class Native(ClientBase):
         gateway: GatewayOptions | None = None,
     ) -> Extraction:
         """Async twin of :meth:`extract`."""
-        request = self._extraction(state, fields, model, images, reference_date, options)
+        request = self._extraction(
+            state, fields, model=model, images=images, reference_date=reference_date, options=options
+        )
         return request.parse(await self.arun(model, request.payload, gateway=gateway))
