@@ -76,11 +76,16 @@ class _NativeModel(ClientSettings, BaseChatModel):
     def _llm_type(self) -> str:
         return "workersai-native"
 
+    def _companions(self) -> tuple[str, str]:
+        """The extraction and the decision model a structured answer uses (a model's own for its kind)."""
+        return self.extraction_model, self.decision_model
+
     def _plan(self, schema: Mapping[str, Any]) -> StructuredPlan:
+        extraction_model, decision_model = self._companions()
         return StructuredPlan.build(
             schema,
-            extraction_model=self.extraction_model,
-            decision_model=self.decision_model,
+            extraction_model=extraction_model,
+            decision_model=decision_model,
             boolean_threshold=self.boolean_threshold,
         )
 
@@ -133,11 +138,7 @@ class _NativeModel(ClientSettings, BaseChatModel):
         return AIMessage(
             content="" if tool else content,
             tool_calls=calls if tool else [],
-            response_metadata={
-                "model_name": self._model_name(),
-                "native": answer.raw,
-                "neurons": answer.neurons,
-            },
+            response_metadata=self._metadata(answer.raw, answer.neurons),
             usage_metadata=usage_of(answer.extraction, answer.decision),
         )
 
@@ -220,11 +221,7 @@ class _NativeModel(ClientSettings, BaseChatModel):
     def _answer(self, answer: Decision | Extraction) -> ChatResult:
         message = AIMessage(
             content=json.dumps(answer.values, default=str),
-            response_metadata={
-                "model_name": self._model_name(),
-                "native": answer.raw,
-                "neurons": answer.neurons,
-            },
+            response_metadata=self._metadata(answer.raw, answer.neurons),
             usage_metadata=usage_of(answer),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -260,13 +257,8 @@ class WorkersAIDecisionModel(_NativeModel):
     async def _aown(self, state: str, images: list[str]) -> ChatResult:
         return self._answer(await self.adecide(state, images=images or None))
 
-    def _plan(self, schema: Mapping[str, Any]) -> StructuredPlan:
-        return StructuredPlan.build(
-            schema,
-            extraction_model=self.extraction_model,
-            decision_model=self.model,
-            boolean_threshold=self.boolean_threshold,
-        )
+    def _companions(self) -> tuple[str, str]:
+        return self.extraction_model, self.model
 
 
 class WorkersAIExtractionModel(_NativeModel):
@@ -293,10 +285,5 @@ class WorkersAIExtractionModel(_NativeModel):
     async def _aown(self, state: str, images: list[str]) -> ChatResult:
         return self._answer(await self.aextract(state, images=images or None))
 
-    def _plan(self, schema: Mapping[str, Any]) -> StructuredPlan:
-        return StructuredPlan.build(
-            schema,
-            extraction_model=self.model,
-            decision_model=self.decision_model,
-            boolean_threshold=self.boolean_threshold,
-        )
+    def _companions(self) -> tuple[str, str]:
+        return self.model, self.decision_model

@@ -125,3 +125,15 @@ def test_an_unsupported_schema_is_refused_before_any_request(extraction: Workers
 
     with pytest.raises(UnsupportedInput, match="extra"):
         extraction.with_structured_output(Open)
+
+
+def test_structured_output_uses_the_models_own_model(client: WorkersAI) -> None:
+    """A model's own ``model`` answers its half of a structured answer; the companion the other half."""
+    decision = WorkersAIDecisionModel(client=client, model="@cf/cloudflare/clef")
+    extraction = WorkersAIExtractionModel(client=client, decision_model="@cf/cloudflare/clef")
+    schema = Review.model_json_schema()
+    for plan in (decision._plan(schema), extraction._plan(schema)):
+        assert (plan.extraction_model, plan.decision_model) == (
+            "@cf/cloudflare/clairic",
+            "@cf/cloudflare/clef",
+        )
