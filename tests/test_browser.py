@@ -8,6 +8,7 @@ import asyncio
 import logging
 import socket
 
+import httpx
 import pytest
 
 from tests.web_pages import Site
@@ -156,3 +157,27 @@ def test_a_crawl_still_running_when_the_wait_ends_raises_naming_its_job() -> Non
         drive(crawl_wait(1.0, 3.0, clock=lambda: next(times)), step)
     assert err.value.job_id == "job-1" and isinstance(err.value, TimeoutError)
     assert polls == [{"limit": 1}, Sleep(1.0), {"limit": 1}]
+
+
+def test_what_each_action_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crawl's start is sent once (a retried start could start two jobs); ``pdf_options`` and
+    ``screenshot_options`` go in the body under the service's names."""
+    client = WorkersAI(account_id="0" * 32, api_token="t", base_url="http://127.0.0.1:9")
+    sent: list[dict] = []
+
+    def request(method: str, url: str, **kwargs: object) -> httpx.Response:
+        sent.append(kwargs)
+        if url.endswith("/crawl"):
+            return httpx.Response(
+                200, json={"success": True, "result": "job-1", "errors": [], "messages": []}
+            )
+        return httpx.Response(200, content=b"%PDF", headers={"content-type": "application/pdf"})
+
+    monkeypatch.setattr(client.transport, "request", request)
+    assert client.browser.start_crawl("http://127.0.0.1/") == "job-1"
+    assert sent[-1]["retry"] == "unsent"
+    assert client.browser.pdf("http://127.0.0.1/", pdf_options={"format": "a4"}) == b"%PDF"
+    assert sent[-1]["json"] == {"url": "http://127.0.0.1/", "pdfOptions": {"format": "a4"}}
+    client.browser.screenshot(html="<p>x</p>", screenshot_options={"type": "jpeg"})
+    assert sent[-1]["json"] == {"html": "<p>x</p>", "screenshotOptions": {"type": "jpeg"}}
+    assert "retry" not in sent[-1]

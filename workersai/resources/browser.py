@@ -98,15 +98,15 @@ class Browser:
         error.attempts = exc.attempts
         return error
 
-    def _send(self, action: str, body: dict[str, Any]) -> httpx.Response:
+    def _send(self, action: str, body: dict[str, Any], **send: Any) -> httpx.Response:
         try:
-            return self.client.transport.request("POST", self._url(action), json=body)
+            return self.client.transport.request("POST", self._url(action), json=body, **send)
         except WorkersAIError as exc:
             raise self._typed(exc, body) from None
 
-    async def _asend(self, action: str, body: dict[str, Any]) -> httpx.Response:
+    async def _asend(self, action: str, body: dict[str, Any], **send: Any) -> httpx.Response:
         try:
-            return await self.client.transport.arequest("POST", self._url(action), json=body)
+            return await self.client.transport.arequest("POST", self._url(action), json=body, **send)
         except WorkersAIError as exc:
             raise self._typed(exc, body) from None
 
@@ -345,7 +345,7 @@ class Browser:
         options: Mapping[str, Any] | None = None,
     ) -> bytes:
         """The page as an image (``/screenshot``; PNG unless ``screenshot_options={"type": ...}``)."""
-        body = self._shot_body(url, html, screenshot_options, options)
+        body = self._print_body(url, html, options, "screenshotOptions", screenshot_options)
         return self._bytes(body, self._send("screenshot", body))
 
     async def ascreenshot(
@@ -356,16 +356,22 @@ class Browser:
         screenshot_options: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> bytes:
-        body = self._shot_body(url, html, screenshot_options, options)
+        body = self._print_body(url, html, options, "screenshotOptions", screenshot_options)
         return self._bytes(body, await self._asend("screenshot", body))
 
     @staticmethod
-    def _shot_body(
-        url: str | None, html: str | None, shot: Mapping[str, Any] | None, options: Mapping[str, Any] | None
+    def _print_body(
+        url: str | None,
+        html: str | None,
+        options: Mapping[str, Any] | None,
+        key: str,
+        printing: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
+        """The body of ``/screenshot`` or ``/pdf``: the page, and its ``screenshotOptions`` /
+        ``pdfOptions`` when given."""
         body = page_body(url, html, options)
-        if shot:
-            body["screenshotOptions"] = dict(shot)
+        if printing:
+            body[key] = dict(printing)
         return body
 
     def pdf(
@@ -377,7 +383,7 @@ class Browser:
         options: Mapping[str, Any] | None = None,
     ) -> bytes:
         """The page printed as a PDF (``/pdf``)."""
-        body = {**page_body(url, html, options), **({"pdfOptions": dict(pdf_options)} if pdf_options else {})}
+        body = self._print_body(url, html, options, "pdfOptions", pdf_options)
         return self._bytes(body, self._send("pdf", body))
 
     async def apdf(
@@ -388,7 +394,7 @@ class Browser:
         pdf_options: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> bytes:
-        body = {**page_body(url, html, options), **({"pdfOptions": dict(pdf_options)} if pdf_options else {})}
+        body = self._print_body(url, html, options, "pdfOptions", pdf_options)
         return self._bytes(body, await self._asend("pdf", body))
 
     def snapshot(
@@ -431,11 +437,7 @@ class Browser:
         """Start a crawl from ``url`` (``POST /crawl``); returns the job id. Sent once: a retried start
         could start two jobs."""
         body = self._crawl_body(url, limit, depth, formats, render, json_options, options)
-        try:
-            response = self.client.transport.request("POST", self._url("crawl"), json=body, retry="unsent")
-        except WorkersAIError as exc:
-            raise self._typed(exc, body) from None
-        return self._string(self._result(body, response), "crawl")
+        return self._string(self._result(body, self._send("crawl", body, retry="unsent")), "crawl")
 
     async def astart_crawl(
         self,
@@ -449,13 +451,7 @@ class Browser:
         options: Mapping[str, Any] | None = None,
     ) -> str:
         body = self._crawl_body(url, limit, depth, formats, render, json_options, options)
-        try:
-            response = await self.client.transport.arequest(
-                "POST", self._url("crawl"), json=body, retry="unsent"
-            )
-        except WorkersAIError as exc:
-            raise self._typed(exc, body) from None
-        return self._string(self._result(body, response), "crawl")
+        return self._string(self._result(body, await self._asend("crawl", body, retry="unsent")), "crawl")
 
     def get_crawl(self, job_id: str, **query: Any) -> CrawlJob:
         """One read of a job (``GET /crawl/{id}``; ``cursor``, ``limit``, ``status`` as the API takes)."""
