@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 
 def pdf(title: str = "Volcano report", text: str = "Mount Etna erupted 12 times in 2021.") -> bytes:
@@ -66,3 +67,11 @@ def png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (255, 0, 0)
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def folder(path: Path) -> Path:
+    """``path`` with ``report.pdf``, ``tea.docx`` and ``rivers.html`` written in it (the loaders' tests)."""
+    (path / "report.pdf").write_bytes(pdf())
+    (path / "tea.docx").write_bytes(docx())
+    (path / "rivers.html").write_bytes(html())
+    return path

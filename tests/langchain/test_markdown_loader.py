@@ -18,10 +18,7 @@ from workersai import BadInput, MarkdownConversionError, UnsupportedFileType, Wo
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    (tmp_path / "report.pdf").write_bytes(documents.pdf())
-    (tmp_path / "tea.docx").write_bytes(documents.docx())
-    (tmp_path / "rivers.html").write_bytes(documents.html())
-    return tmp_path
+    return documents.folder(tmp_path)
 
 
 FILES = ["report.pdf", "tea.docx", "rivers.html"]

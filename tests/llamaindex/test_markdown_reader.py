@@ -20,10 +20,7 @@ FILES = ["report.pdf", "rivers.html", "tea.docx"]
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    (tmp_path / "report.pdf").write_bytes(documents.pdf())
-    (tmp_path / "tea.docx").write_bytes(documents.docx())
-    (tmp_path / "rivers.html").write_bytes(documents.html())
-    return tmp_path
+    return documents.folder(tmp_path)
 
 
 def _check(docs: list, folder: Path) -> None:
