@@ -58,12 +58,8 @@ def answer(state: State) -> dict[str, Any]:
 
 
 def agent(client: WorkersAI, database: str, index: str) -> Any:
-    builder = StateGraph(State)
-    for name, node in (("remember", remember), ("recall", recall), ("answer", answer)):
-        builder.add_node(name, node)
+    builder = StateGraph(State).add_sequence([remember, recall, answer])  # nodes named after the functions
     builder.add_edge(START, "remember")
-    builder.add_edge("remember", "recall")
-    builder.add_edge("recall", "answer")
     builder.add_edge("answer", END)
     store = VectorizeD1Store(
         client, database, index={"name": index, "dims": 384, "embed": EMBED, "fields": ["text"]}

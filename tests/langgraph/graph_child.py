@@ -49,12 +49,8 @@ def approve(state: State) -> dict[str, Any]:
 
 
 def graph(saver: Any) -> Any:
-    builder = StateGraph(State)
-    for name, node in (("plan", plan), ("act", act), ("approve", approve)):
-        builder.add_node(name, node)
+    builder = StateGraph(State).add_sequence([plan, act, approve])  # nodes named after the functions
     builder.add_edge(START, "plan")
-    builder.add_edge("plan", "act")
-    builder.add_edge("act", "approve")
     builder.add_edge("approve", END)
     return builder.compile(checkpointer=saver)
 
