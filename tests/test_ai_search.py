@@ -79,6 +79,10 @@ def test_items_upload_list_delete(client: WorkersAI) -> None:
         assert (
             s.search(name, "capital of Farnland", score_threshold=0).chunks[0].text.startswith("Quibbleton")
         )
+        again = s.upload(name, "notes/a.md", "Brindlewick is the capital of Farnland.")  # replaces it
+        assert again.id == item.id and [i.key for i in s.list_items(name)] == ["notes/a.md"]
+        [chunk] = s.search(name, "capital of Farnland", score_threshold=0).chunks
+        assert chunk.text.startswith("Brindlewick")
         s.delete_item(name, item.id)
         assert s.list_items(name) == []
         assert s.search(name, "capital of Farnland", score_threshold=0).chunks == []

@@ -226,6 +226,12 @@ class AISearchStore:
         for table in ("fts_porter", "fts_trigram", "chunks"):
             self.db.executemany(f"DELETE FROM {table} WHERE rowid=?", [(r,) for r in rowids])
 
+    def _drop_item(self, account: str, namespace: str, instance: str, item_id: str) -> None:
+        """An item's row and its chunks (with their full-text rows), under the caller's lock."""
+        key = (account, namespace, instance, item_id)
+        self._drop_chunks("account=? AND namespace=? AND instance=? AND item_id=?", key)
+        self.db.execute("DELETE FROM items WHERE account=? AND namespace=? AND instance=? AND id=?", key)
+
     def chunk(self, text: str, chunk_size: int, overlap_percent: int) -> list[str]:
         """``text`` in chunks of at most ``chunk_size`` local tokens, ``overlap_percent`` of them shared."""
         spans = [s for s in self.embedder.encoder.token_spans(text) if s[1] > s[0]]
@@ -281,14 +287,7 @@ class AISearchStore:
         now = _now()
         with self.lock, self.db:
             self._settings(account, namespace, instance)  # still there
-            self._drop_chunks(
-                "account=? AND namespace=? AND instance=? AND item_id=?",
-                (account, namespace, instance, item_id),
-            )
-            self.db.execute(
-                "DELETE FROM items WHERE account=? AND namespace=? AND instance=? AND id=?",
-                (account, namespace, instance, item_id),
-            )
+            self._drop_item(account, namespace, instance, item_id)
             self.db.execute(
                 "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -369,14 +368,7 @@ class AISearchStore:
         with self.lock, self.db:
             self._settings(account, namespace, instance)
             item = self._item(account, namespace, instance, item_id)
-            self._drop_chunks(
-                "account=? AND namespace=? AND instance=? AND item_id=?",
-                (account, namespace, instance, item_id),
-            )
-            self.db.execute(
-                "DELETE FROM items WHERE account=? AND namespace=? AND instance=? AND id=?",
-                (account, namespace, instance, item_id),
-            )
+            self._drop_item(account, namespace, instance, item_id)
             return item
 
     def chunks_of(self, account: str, namespace: str, instance: str, item_id: str) -> list[dict[str, Any]]:
