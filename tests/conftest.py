@@ -172,6 +172,7 @@ _LM_TESTS = (
     "tests/test_language_model.py::",
     "tests/local/test_generation_bounds.py::test_sigterm_stops_the_emulator_during_a_long_generation",
     "tests/test_examples.py::test_example_runs[",  # every example, with the default generator
+    "tests/test_examples.py::test_quickstart_",
 )
 """Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
 _SLOW_TESTS = (
@@ -192,6 +193,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("lm")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
+    items.sort(key=_longest_first)
+
+
+_LONGEST = "tests/test_dist.py::"
+"""The longest tests of all (fresh environments, minutes each)."""
+
+
+def _longest_first(item: pytest.Item) -> int:
+    """The order tests start in: the longest first, then the other slow ones, then the rest (a stable
+    sort: each module's tests stay together, in their order). Under `--dist worksteal` (`make pytest`)
+    a worker that runs out of tests takes the rest of another's queue, which by then holds only short
+    tests, so no worker is left alone with a minutes-long test at the end."""
+    if item.nodeid.startswith(_LONGEST):
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
 
 
 # -- the reliability figures (tests/figures.py), added up across xdist workers --------------------------
