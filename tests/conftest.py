@@ -196,8 +196,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_longest_first)
 
 
-_LONGEST = "tests/test_dist.py::"
-"""The longest tests of all (fresh environments, minutes each)."""
+_LONGEST = (
+    "tests/test_dist.py::",
+    "tests/test_reliability.py::test_langchain_ingestion_through_20_percent_faults",
+    "tests/test_reliability.py::test_llamaindex_ingestion_through_20_percent_faults",
+)
+"""The longest tests of all: fresh environments (minutes each), and the drills that embed 10,000 texts
+with the session emulator's real encoder (about 2 CPU-minutes for the first; kept together, on one
+worker, the others find the texts in the emulator's cache)."""
 
 
 def _longest_first(item: pytest.Item) -> int:
