@@ -40,10 +40,13 @@ typecheck: install
 	$(BIN)/mypy
 
 # The whole suite, on every core (pytest-xdist; `PYTEST_WORKERS=0` runs it in one process). The reliability
-# figures are added up across the workers (tests/figures.py).
+# figures are added up across the workers (tests/figures.py). --dist worksteal: a worker that runs out of
+# tests takes half of another's queue; the longest tests start first (tests/conftest.py), so the end of
+# the run is short tests on both cores (`PYTEST_DIST=load` for xdist's default).
 PYTEST_WORKERS ?= auto
+PYTEST_DIST ?= worksteal
 pytest: install pyodide workers-types clients browser
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST)
 
 # The edit loop, under a minute: the core client's unit tests and the contract tests, without the language
 # model, Pyodide, browsers or whole processes (markers: pyproject.toml, tests/conftest.py).

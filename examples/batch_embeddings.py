@@ -12,11 +12,16 @@ from _runtime import cloudflare_env
 
 from langchain_workersai import WorkersAIEmbeddings, get_workersai_callback
 
+TIMEOUT_S = 600.0
+
 
 def main() -> None:
     texts = [f"Support ticket {i}: the customer asks about invoice {i * 7 % 1000}." for i in range(1000)]
     with cloudflare_env(), get_workersai_callback() as usage:
-        embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5")
+        # timeout: generous for the local emulator, which embeds on this machine's CPU one request at a
+        # time, so the last of the concurrent requests waits for all the others (a minute or more on a
+        # busy machine); the default, 60 s, then times out and retries, and requests != 10.
+        embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5", timeout=TIMEOUT_S)
         start = time.perf_counter()
         vectors = embeddings.embed_documents(texts)
         elapsed = time.perf_counter() - start

@@ -25,8 +25,8 @@ def main() -> None:
         if emulator is not None:
             emulator.set_faults(error="3040", error_rate=1.0, models=[BIG])
         before = emulator.stats() if emulator is not None else {}
-        big = ChatWorkersAI(model=BIG, max_tokens=30)  # default retries: turned off inside the chain
-        small = ChatWorkersAI(model=SMALL, max_tokens=30)
+        big = ChatWorkersAI(model=BIG, max_tokens=10)  # default retries: turned off inside the chain
+        small = ChatWorkersAI(model=SMALL, max_tokens=10)
         chain = with_model_fallbacks(big, small)
         with get_workersai_callback() as usage:
             answers = [chain.invoke("Name a fruit.") for _ in range(6)]

@@ -185,16 +185,15 @@ _BY_DIRECTORY = {"pyodide": "pyodide", "contract": "contract"}
 """tests/<directory>/ -> its marker."""
 _LM_FIXTURES = {"engine", "generator", "lm_cache", "lm"}
 """Fixtures that load the language model (tests/local/conftest.py, tests/local/test_generation_bounds.py)."""
-_BROWSER_FIXTURES = {"chromium"}
-"""Fixtures that start a real browser (tests/local/test_dashboard.py)."""
 _LM_TESTS = (
     "tests/test_language_model.py::",
     "tests/local/test_generation_bounds.py::test_sigterm_stops_the_emulator_during_a_long_generation",
     "tests/test_examples.py::test_example_runs[",  # every example, with the default generator
+    "tests/test_examples.py::test_quickstart_",
 )
 """Tests that start an emulator with generator="smollm2" (or the default generator) themselves."""
-_BROWSER_FIXTURES = {"site"}
-"""Fixtures of the tests that drive the emulator's real browser (Browser Run)."""
+_BROWSER_FIXTURES = {"chromium", "site"}
+"""Fixtures of the tests that drive a real browser: the dashboard's (``chromium``) and Browser Run's."""
 _BROWSER_TESTS = ("tests/test_examples.py::test_example_runs[web_to_rag.py]",)
 """Tests that drive it without those fixtures."""
 _SLOW_TESTS = (
@@ -213,13 +212,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(_BY_DIRECTORY[parts[1]])
         if _LM_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(_LM_TESTS):
             item.add_marker("lm")
-        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker("browser")
         if item.nodeid.startswith(_SLOW_TESTS):
             item.add_marker("slow")
         drives_a_browser = _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
         if drives_a_browser or item.nodeid.startswith(_BROWSER_TESTS):
             item.add_marker("browser")
+    items.sort(key=_longest_first)
+
+
+_LONGEST = (
+    "tests/test_dist.py::",
+    "tests/test_reliability.py::test_langchain_ingestion_through_20_percent_faults",
+    "tests/test_reliability.py::test_llamaindex_ingestion_through_20_percent_faults",
+)
+"""The longest tests of all: fresh environments (minutes each), and the drills that embed 10,000 texts
+with the session emulator's real encoder (about 2 CPU-minutes for the first; kept together, on one
+worker, the others find the texts in the emulator's cache)."""
+
+
+def _longest_first(item: pytest.Item) -> int:
+    """The order tests start in: the longest first, then the other slow ones, then the rest (a stable
+    sort: each module's tests stay together, in their order). Under `--dist worksteal` (`make pytest`)
+    a worker that runs out of tests takes the rest of another's queue, which by then holds only short
+    tests, so no worker is left alone with a minutes-long test at the end."""
+    if item.nodeid.startswith(_LONGEST):
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
 
 
 # -- the reliability figures (tests/figures.py), added up across xdist workers --------------------------

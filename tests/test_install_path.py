@@ -58,7 +58,8 @@ def test_pip_install_then_install_models_then_a_call(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0
     python, cli = venv / "bin" / "python", venv / "bin" / "workersai-local"
-    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+    # --no-compile: pip byte-compiles every module it installs; the steps below import what they use.
+    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile")
 
     assert _run(*pip, "-e", ROOT).returncode == 0
     line = _one_line(_run(cli))
