@@ -137,8 +137,9 @@ KILL_POINTS = {
     # name: (--kill-at, documents at the new version after it, text versions in D1 after it)
     # versions of the first batch written, no vector yet
     "after-first-texts": ("response:/d1/:1", (0, 0), (48, 48)),
-    # first batch accepted; the next may be too (batches are sent concurrently)
-    "after-first-vectors": ("response:/upsert:1", (8, 32), (56, 72)),
+    # first batch accepted; the others may be too, with their texts (batches are sent concurrently:
+    # on a loaded machine every batch's texts were written by the time the first answer came, 80 rows)
+    "after-first-vectors": ("response:/upsert:1", (8, 40), (56, 80)),
     # two batches' versions written, their vectors sent, in flight or not yet
     "before-third-texts": ("request:/d1/:3", (0, 16), (56, 56)),
     # every batch accepted, the last one not yet confirmed applied
