@@ -1,7 +1,8 @@
-// Emulated Workers bindings for Pyodide in Node: `env.AI` and a Vectorize v2 index binding that behave as
-// workerd's do (src/cloudflare/internal/ai-api.ts, vectorize-api.ts; developers.cloudflare.com/
-// workers-ai/configuration/bindings/, developers.cloudflare.com/vectorize/reference/client-api/) and
-// forward to the local emulator's REST API over fetch (127.0.0.1):
+// Emulated Workers bindings for Pyodide in Node: `env.AI`, a Vectorize v2 index binding, D1 and Browser
+// Run (Browser, below), that behave as workerd's do (src/cloudflare/internal/ai-api.ts, vectorize-api.ts;
+// developers.cloudflare.com/workers-ai/configuration/bindings/,
+// developers.cloudflare.com/vectorize/reference/client-api/) and forward to the local emulator's REST API
+// over fetch (127.0.0.1):
 // - AI.run(model, inputs, options) answers the raw result (the REST envelope's `result`), or the body as a
 //   ReadableStream when the answer is not JSON (`stream: true`: SSE); a failure throws
 //   InferenceUpstreamError("<code>: <message>"), as ai-api.ts builds it from the service's errors.
@@ -58,11 +59,13 @@ export class Ai {
     this.pyodide = pyodide;
     this.api = new Api(config);
     this.lastRequestHttpStatusCode = null;
+    this.lastRun = null; // {model, options} of the last run, as the binding received them (JSON)
   }
 
   async run(model, inputs, options = {}) {
     refuseProxies(this.pyodide, [model, inputs, options], "AI.run");
     if (typeof model !== "string") throw new TypeError("AI.run: model must be a string");
+    this.lastRun = JSON.stringify({ model, options });
     // workerd's ai-api.ts sends the options beside the inputs; the Batch API's is queueRequest.
     const query = options && options.queueRequest ? "?queueRequest=true" : "";
     const res = await this.api.fetch(`ai/run/${model}${query}`, {
@@ -167,6 +170,30 @@ export class VectorizeIndex {
 
   deleteByIds(ids) {
     return this._send("VECTOR_DELETE", "delete_by_ids", this._json({ ids }), [ids]);
+  }
+}
+
+// A Browser Run binding (developers.cloudflare.com/browser-run/quick-actions/: `quickAction(action,
+// params)`, compatibility date 2026-03-24 or later): posts the params to the REST endpoint of the action
+// and answers the service's Response as it is (a JS `Response`: status, headers, body), as a Worker gets
+// it. No crawl: it has no Quick Action ("available via the REST API only").
+export class Browser {
+  constructor(pyodide, config) {
+    this.pyodide = pyodide;
+    this.api = new Api(config);
+    this.actions = [];
+  }
+  async quickAction(action, params) {
+    refuseProxies(this.pyodide, [action, params], "BROWSER.quickAction");
+    if (typeof action !== "string" || action === "crawl") {
+      throw new TypeError(`BROWSER.quickAction: no Quick Action ${JSON.stringify(action)}`);
+    }
+    this.actions.push(action);
+    return this.api.fetch(`browser-rendering/${action}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(params),
+    });
   }
 }
 

@@ -4,9 +4,10 @@
 //
 //   node harness.mjs   (settings in the environment: WORKERSAI_PYODIDE_SITE, WORKERSAI_REPO,
 //                       CLOUDFLARE_API_BASE_URL, CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN,
-//                       WORKERSAI_PYODIDE_INDEX, WORKERSAI_PYODIDE_D1)
+//                       WORKERSAI_PYODIDE_INDEX, WORKERSAI_PYODIDE_D1, WORKERSAI_PYODIDE_BROWSER=1
+//                       to bind env.BROWSER: only where the emulator can drive a Chromium)
 import { loadPyodide } from "pyodide";
-import { Ai, D1Database, VectorizeIndex } from "./bindings.mjs";
+import { Ai, Browser, D1Database, VectorizeIndex } from "./bindings.mjs";
 
 const need = (name) => {
   const value = process.env[name];
@@ -31,6 +32,7 @@ const env = {
   VECTORIZE: new VectorizeIndex(pyodide, config, need("WORKERSAI_PYODIDE_INDEX")),
   DB: new D1Database(pyodide, config, need("WORKERSAI_PYODIDE_D1")),
 };
+if (process.env.WORKERSAI_PYODIDE_BROWSER === "1") env.BROWSER = new Browser(pyodide, config);
 pyodide.globals.set("env", env);
 const results = await pyodide.runPythonAsync(`
 import sys

@@ -22,6 +22,28 @@ DOCS = [
     ("The Seine flows through Paris.", "geo"),
     ("Photosynthesis turns light into sugar.", "bio"),
 ]
+TICKET = {"ticket": "Checkout has been failing for every customer for the last hour.", "customer": "ACME"}
+QUESTIONS = {
+    "urgent": {"type": "noul", "instructions": "Is this request urgent?"},
+    "team": {
+        "type": "choice",
+        "instructions": "Which team should handle it?",
+        "criteria": {"billing": "Billing and payments", "technical": "Technical problems"},
+    },
+    "severity": {
+        "type": "score",
+        "instructions": "How severe is it?",
+        "criteria": ["minor", "major", "critical"],
+    },
+}
+INVOICE = "Invoice INV-2291 from Northwind Supply, issued 2026-09-02. Total $1080.00. Contact: Dana Ruiz."
+FIELDS = {
+    "invoice_number": {"type": "text", "instructions": "The invoice number"},
+    "issued": {"type": "date"},
+    "total": {"type": "number", "unit": "USD"},
+    "contacts": {"type": "list", "items": "text"},
+}
+PAGE = "<html><head><title>Rivers</title></head><body><h1>Rivers</h1><p>The Seine flows.</p></body></html>"
 
 
 def _client(env: Any) -> Any:
@@ -266,6 +288,48 @@ async def d1_binding(env: Any, index: str) -> dict[str, Any]:
     }
 
 
+async def native_models(env: Any, index: str) -> dict[str, Any]:
+    """Clef's ``adecide`` and Clairic's ``aextract`` through ``env.AI.run``: their bodies (a JSON state,
+    nested questions and fields) converted to JS objects, ``rejectIfBusy`` in run's third argument."""
+    from workersai import WorkersAI
+
+    client = WorkersAI(binding=env.AI).with_options(reject_if_busy=True)
+    decision = await client.adecide(TICKET, QUESTIONS)
+    decide_run = json.loads(str(env.AI.lastRun))
+    extraction = await client.aextract(INVOICE, FIELDS, reference_date="2026-12-01")
+    return {
+        "decision": {k: a.probabilities for k, a in decision.answers.items()},
+        "decision_tokens": decision.input_tokens,
+        "extraction": extraction.values,
+        "spans": {k: [a.span, a.spans] for k, a in extraction.answers.items()},
+        "runs": [decide_run, json.loads(str(env.AI.lastRun))],
+    }
+
+
+async def browser_quick_actions(env: Any, index: str) -> dict[str, Any]:
+    """Browser Run's Quick Actions through ``env.BROWSER.quickAction(action, params)``, which answers a
+    JavaScript ``Response`` (bound by harness.mjs only where the emulator has a Chromium)."""
+    from workersai import WorkersAI
+    from workersai.errors import WorkersAIError
+
+    if getattr(env, "BROWSER", None) is None:
+        return {"skipped": True}
+    browser = WorkersAI(browser_binding=env.BROWSER, max_retries=0).browser
+    markdown = await browser.amarkdown(html=PAGE)
+    shot = await browser.ascreenshot(html=PAGE)
+    try:
+        await browser.amarkdown("http://127.0.0.1:9/")  # nothing listens there: the page fails to load
+        error = None
+    except WorkersAIError as exc:
+        error = [type(exc).__name__, exc.code, exc.status, getattr(exc, "url", None)]
+    return {
+        "markdown": markdown,
+        "png": shot[:8].hex(),
+        "error": error,
+        "actions": list(env.BROWSER.actions.to_py()),
+    }
+
+
 SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     runtime,
     d1_binding,
@@ -281,6 +345,8 @@ SCENARIOS: list[Callable[[Any, str], Awaitable[dict[str, Any]]]] = [
     markdown,
     proxy_refused,
     worker_entry,
+    native_models,
+    browser_quick_actions,
 ]
 
 

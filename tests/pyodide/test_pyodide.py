@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.pyodide.scenarios import DOCS, EMBEDDING_MODEL
+from tests.pyodide.scenarios import DOCS, EMBEDDING_MODEL, FIELDS, INVOICE, PAGE, QUESTIONS, TICKET
 from workersai import WorkersAI
 from workersai.local import LocalEmulator
+from workersai.local.browser_engine import missing_browser
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -40,8 +41,17 @@ def _setup() -> None:
     subprocess.run([sys.executable, str(HERE / "build_site.py"), str(SITE)], check=True)
 
 
+def _drives_a_browser(session: pytest.Session) -> bool:
+    """Bind ``env.BROWSER`` (Browser Run's scenario drives the emulator's Chromium) only where there is
+    one and a selected test here reads it (``-m "not browser"`` leaves the browser alone)."""
+    wanted = any(item.path == Path(__file__) and item.get_closest_marker("browser") for item in session.items)
+    return wanted and missing_browser() is None
+
+
 @pytest.fixture(scope="module")
-def run(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[dict[str, Any]]:
+def run(
+    emulator: LocalEmulator, _admin: WorkersAI, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Any]]:
     """Every scenario's observations, from one Node process."""
     _setup()
     index = f"pyodide-{uuid.uuid4().hex[:8]}"
@@ -55,6 +65,7 @@ def run(emulator: LocalEmulator, _admin: WorkersAI) -> Iterator[dict[str, Any]]:
         "WORKERSAI_REPO": str(REPO),
         "WORKERSAI_PYODIDE_INDEX": index,
         "WORKERSAI_PYODIDE_D1": database,
+        "WORKERSAI_PYODIDE_BROWSER": "1" if _drives_a_browser(request.session) else "",
     }
     try:
         done = subprocess.run(
@@ -183,3 +194,38 @@ def test_d1_on_its_binding(run: dict[str, Any]) -> None:
     assert value["raw"] == [["k"], [["a"], ["b"]]]
     assert value["error"] == ["BadInput", 7500, 400]
     assert value["calls"] == 5  # create, the batch (one call), select, raw, the refused select
+
+
+def test_decide_and_extract_on_the_ai_binding(run: dict[str, Any], _admin: WorkersAI) -> None:
+    """Clef's ``adecide`` and Clairic's ``aextract`` through ``env.AI.run`` under Pyodide answer what the
+    REST client does; ``rejectIfBusy`` reaches the binding as run's third argument."""
+    value = seen(run, "native_models")
+    decision = _admin.decide(TICKET, QUESTIONS)
+    assert value["decision"] == {k: a.probabilities for k, a in decision.answers.items()}
+    assert value["decision_tokens"] == decision.input_tokens > 0
+    extraction = _admin.extract(INVOICE, FIELDS, reference_date="2026-12-01")
+    assert value["extraction"] == extraction.values and extraction.values["total"] == 1080
+    spans = {
+        k: [list(a.span) if a.span else None, [list(s) for s in a.spans]]
+        for k, a in extraction.answers.items()
+    }
+    assert value["spans"] == spans and spans["issued"][0] is not None
+    assert value["runs"] == [
+        {"model": "@cf/cloudflare/clef-flash", "options": {"rejectIfBusy": True}},
+        {"model": "@cf/cloudflare/clairic", "options": {"rejectIfBusy": True}},
+    ]
+
+
+@pytest.mark.browser
+def test_browser_quick_actions_on_their_binding(run: dict[str, Any], _admin: WorkersAI) -> None:
+    """``env.BROWSER.quickAction`` answers a JavaScript ``Response``: read for its JSON envelope, its PNG
+    bytes and a failed page's 422, as the REST answer is."""
+    reason = missing_browser()
+    if reason:
+        pytest.skip(f"no browser for Browser Run: {reason}")
+    value = seen(run, "browser_quick_actions")
+    assert value["markdown"] == _admin.browser.markdown(html=PAGE) and "Seine" in value["markdown"]
+    assert bytes.fromhex(value["png"]) == b"\x89PNG\r\n\x1a\n"
+    assert value["error"] == ["PageLoadError", value["error"][1], 422, "http://127.0.0.1:9/"]
+    assert 5000 <= value["error"][1] <= 5011
+    assert value["actions"] == ["markdown", "screenshot", "markdown"]
