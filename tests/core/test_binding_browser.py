@@ -75,3 +75,35 @@ def test_what_the_binding_cannot_do_is_refused_naming_why() -> None:
         client.browser.markdown("https://example.com/")
     with pytest.raises(BindingUnsupported, match=r"browser_binding=env\.BROWSER"):
         asyncio.run(WorkersAI(binding=object()).browser.amarkdown("https://example.com/"))
+
+
+class JsBuffer:
+    """What a JavaScript ``Response``'s ``bytes()`` answers under Pyodide: a ``JsProxy`` of a
+    ``Uint8Array``, copied whole by ``to_bytes()``; iterating it crosses the FFI once a byte."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def to_bytes(self) -> bytes:
+        return self.data
+
+    def __iter__(self) -> Any:
+        raise AssertionError("a JS buffer read byte by byte")
+
+
+class JsResponse:
+    """A JavaScript ``Response`` as Pyodide hands it over: ``bytes()`` answers a ``Uint8Array``."""
+
+    status, headers = 200, {"content-type": "application/pdf"}
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def bytes(self) -> JsBuffer:
+        return JsBuffer(self.data)
+
+
+def test_a_javascript_response_body_is_copied_whole() -> None:
+    pdf = b"%PDF-1.7 " + bytes(range(256)) * 64
+    client = WorkersAI(browser_binding=FakeBrowser([JsResponse(pdf)]))  # type: ignore[list-item]
+    assert asyncio.run(client.browser.apdf(html="<h1>Invoice</h1>")) == pdf
