@@ -39,11 +39,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# The whole suite, on every core (pytest-xdist; `PYTEST_WORKERS=0` runs it in one process). The reliability
-# figures are added up across the workers (tests/figures.py). --dist worksteal: a worker that runs out of
-# tests takes half of another's queue; the longest tests start first (tests/conftest.py), so the end of
-# the run is short tests on both cores (`PYTEST_DIST=load` for xdist's default).
-PYTEST_WORKERS ?= auto
+# The whole suite, two workers a core (pytest-xdist; `PYTEST_WORKERS=0` runs it in one process). Many tests
+# wait on a subprocess, an emulator or a socket, so one worker a core left the cores idle a third of the
+# time: on 2 cores, 4 workers took 8 min 33 s where 2 took over 13 (2026-12-07, 3,023 tests). The
+# reliability figures are added up across the workers (tests/figures.py). --dist worksteal: a worker that
+# runs out of tests takes half of another's queue; the longest tests start first (tests/conftest.py), so
+# the end of the run is short tests on every worker (`PYTEST_DIST=load` for xdist's default).
+PYTEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 PYTEST_DIST ?= worksteal
 pytest: install pyodide workers-types clients browser
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST)
