@@ -6,10 +6,11 @@ emulator over HTTP.
 The wheel is built once per session (``python -m build --wheel``, as ``make dist`` does), by whichever
 xdist worker needs it first; the others wait for it. pip installs without compiling bytecode
 (``--no-compile``: the smoke imports compile what they import, and nothing else would read the rest).
-Only ``none`` and ``all`` (every extra at once) run in the normal suite; ``langchain``, ``llamaindex`` and
-``local`` alone run with ``WORKERSAI_TEST_EVERY_EXTRA=1``: one environment took 1 to 2
-minutes to install on the shared 2-core machine (none 59 s, langchain 132 s), so the five together exceed
-the few minutes this test may take.
+Only ``none`` and ``all`` (every extra at once) run in the normal suite; ``langchain``, ``langgraph``,
+``browser``, ``llamaindex`` and ``local`` alone run with ``WORKERSAI_TEST_EVERY_EXTRA=1``: one environment
+took 1 to 2 minutes to install on the shared 2-core machine (none 59 s, langchain 132 s), so all of them
+together exceed the few minutes this test may take. With ``langchain`` alone, the LangGraph classes
+(checkpointer, store) say to install ``workersai[langgraph]``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ IMPORT_ALL = (
     "    for name in module.__all__:\n"
     "        getattr(module, name)  # imports the submodule it lives in\n"
 )
+IMPORT_ALL_BUT = (
+    "import importlib\n"
+    "module = importlib.import_module({package!r})\n"
+    "for name in module.__all__:\n"
+    "    try:\n"
+    "        getattr(module, name)\n"
+    "    except ImportError as exc:\n"
+    "        assert name in {needs!r} and 'pip install \"workersai[{extra}]\"' in str(exc), (name, exc)\n"
+    "    else:\n"
+    "        assert name not in {needs!r}, f'{{name}} imported without its extra'\n"
+)
+"""Every public name of ``package`` imports, but those of ``needs``, which name ``extra`` instead."""
+LANGGRAPH_NAMES = ["AsyncWorkersAID1Saver", "VectorizeD1Store", "WorkersAID1Saver"]
 CORE = "from workersai import WorkersAI\nfrom workersai.vectorize import Vectorize\n"
 LOCAL = "import workersai.local.app, workersai.local.lm.engine, workersai.local.minilm\n"
 
@@ -53,8 +67,14 @@ SMOKE: dict[str, str] = {
     "none": CORE
     + MISSING.format(missing=[("langchain_workersai", "langchain"), ("llamaindex_workersai", "llamaindex")]),
     "langchain": CORE
+    + IMPORT_ALL_BUT.format(package="langchain_workersai", needs=LANGGRAPH_NAMES, extra="langgraph")
+    + MISSING.format(missing=[("llamaindex_workersai", "llamaindex")]),
+    "langgraph": CORE
     + IMPORT_ALL.format(packages=["langchain_workersai"])
     + MISSING.format(missing=[("llamaindex_workersai", "llamaindex")]),
+    "browser": CORE
+    + "import playwright.sync_api\n"
+    + MISSING.format(missing=[("langchain_workersai", "langchain"), ("llamaindex_workersai", "llamaindex")]),
     "llamaindex": CORE
     + IMPORT_ALL.format(packages=["llamaindex_workersai"])
     + MISSING.format(missing=[("langchain_workersai", "langchain")]),
