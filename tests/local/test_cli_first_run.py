@@ -112,7 +112,7 @@ def test_make_install_says_what_each_long_step_is_for() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("$(STAMP): pyproject.toml Makefile\n", 1)[1].split("\n\n", 1)[0]
     lines = [line.strip() for line in recipe.splitlines()]
-    steps = [i for i, line in enumerate(lines) if re.match(r"\$\((PYTHON|BIN)\)", line)]
-    assert len(steps) == 4, lines  # venv, pip, the package, the models
+    steps = [i for i, line in enumerate(lines) if re.match(r"\$\((PYTHON|BIN|UV)\)", line)]
+    assert len(steps) == 4, lines  # venv, pip and uv, the package, the models
     for i in steps:
         assert lines[i - 1].startswith("@echo "), (lines[i - 1], lines[i])
