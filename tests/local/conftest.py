@@ -11,16 +11,19 @@ pytest.importorskip("llguidance", reason="the emulator LM needs the 'local' extr
 
 from threadpoolctl import threadpool_limits
 
-from workersai.local.lm import Engine, SmolLM2Generator, WeightsNotInstalled, find_gguf
+from workersai.local.lm import Engine, SmolLM2Generator, WeightsNotInstalled, default_cache_dir, find_gguf
 
 
 @pytest.fixture(scope="session")
-def lm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lm_cache() -> Path:
+    """The user's cache, as the emulator uses it: `make install` converted the model into it once. (A
+    temporary cache converted it again in every xdist worker: 7 CPU-seconds and 540 MB each; the
+    conversion into an empty cache is tests/test_install_path.py's.)"""
     try:
         find_gguf()
     except WeightsNotInstalled as exc:
         pytest.skip(str(exc))
-    return tmp_path_factory.mktemp("lm-cache")
+    return default_cache_dir()
 
 
 @pytest.fixture(scope="session")

@@ -153,16 +153,16 @@ class Emulator:
 
     @property
     def generator(self) -> Any:
-        """What generates text: the extractive generator, or SmolLM2 (loaded on first use; the weights
-        are cached dequantized under the data dir, or the user cache dir, after the first load)."""
+        """What generates text: the extractive generator, or SmolLM2 (loaded on first use from its
+        float32 cache in the user's cache dir, which ``install-models`` or the first load wrote once per
+        user; not under the data dir, where each data dir converted its own 540 MB copy)."""
         if self.generator_name == "extractive":
             return self.extractive
         with self._model_lock:
             if self._model is None:
                 from .lm import SmolLM2Generator
 
-                cache = self.config.data_dir / "lm-cache" if self.config.data_dir else None
-                self._model = SmolLM2Generator(cache_dir=cache, threads=self.config.lm_threads)
+                self._model = SmolLM2Generator(threads=self.config.lm_threads)
             return self._model
 
     def lm_stats(self) -> dict[str, int]:
