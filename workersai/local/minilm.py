@@ -89,20 +89,21 @@ def _gelu(x: Array) -> Array:
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from all-MiniLM-L6-v2 (numpy, CPU).
 
-    ``threads`` pins BLAS to that many threads for the whole process, as the language model's
-    :class:`~workersai.local.lm.Engine` does (None leaves BLAS as it is). The default is 1: this model's
-    matrices are small, so a second OpenBLAS thread mostly spins. Embedding the fault drill's 10,000 texts
-    on an idle 2-core machine took 7.3 s with two threads and 7.8 s with one, but 72 CPU-seconds against
-    39 (2026-12-07), and the second core is the one that answers the other requests.
+    ``threads`` limits BLAS to that many threads while this encoder runs (None leaves BLAS as it is);
+    the setting in force before is restored after each call, so a language model given more threads
+    (``--lm-threads``) keeps them. The default is 1: this model's matrices are small, so a second
+    OpenBLAS thread mostly spins. Embedding the fault drill's 10,000 texts on an idle 2-core machine took
+    7.3 s with two threads and 7.8 s with one, but 72 CPU-seconds against 39 (2026-12-07), and the second
+    core is the one that answers the other requests.
     """
 
     def __init__(self, model_dir: Path | None = None, threads: int | None = 1) -> None:
         from safetensors.numpy import load_file
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
         from tokenizers import Tokenizer
 
-        if threads is not None:
-            threadpool_limits(limits=threads, user_api="blas")
+        self._threads = threads
+        self._blas = ThreadpoolController().select(user_api="blas") if threads is not None else None
 
         directory = model_dir or _model_dir()
         self._w = load_file(str(directory / "model.safetensors"))
@@ -133,6 +134,12 @@ class SentenceEncoder:
         """Embed ``texts``; returns an ``(n, 384)`` float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, MODEL_DIMENSIONS), dtype=np.float32)
+        if self._blas is None:
+            return self._encode_sorted(texts, pooling)
+        with self._blas.limit(limits=self._threads):  # about 11 microseconds
+            return self._encode_sorted(texts, pooling)
+
+    def _encode_sorted(self, texts: list[str], pooling: str) -> Array:
         # Sort by length so each small batch pads little; restore the order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), MODEL_DIMENSIONS), dtype=np.float32)
