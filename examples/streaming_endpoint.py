@@ -42,7 +42,9 @@ def create_app(llm: ChatWorkersAI) -> Starlette:
 
 def main() -> None:
     with cloudflare_env():
-        sock = socket.socket()
+        # IPPROTO_TCP: asyncio turns Nagle's algorithm off only for sockets that say they are TCP; with
+        # it on, each small SSE frame could wait 40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         server = uvicorn.Server(uvicorn.Config(create_app(ChatWorkersAI(max_tokens=60)), log_level="warning"))
