@@ -225,8 +225,8 @@ _LONGEST = (
     "tests/test_reliability.py::test_langchain_ingestion_through_20_percent_faults",
     "tests/test_reliability.py::test_llamaindex_ingestion_through_20_percent_faults",
 )
-"""The longest tests of all: fresh environments (minutes each), and the drills that embed 10,000 texts
-with the session emulator's real encoder (about 2 CPU-minutes for the first; kept together, on one
+"""The longest tests of all: fresh environments (8 to 16 s each with uv), and the drills that embed 10,000
+texts with the session emulator's real encoder (about 30 CPU-seconds for the first; kept together, on one
 worker, the others find the texts in the emulator's cache)."""
 
 
