@@ -221,11 +221,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = _spread_for_workers(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
-_DRILLS = (
+_LONGEST = (
+    "tests/test_dist.py::",
     "tests/test_reliability.py::test_langchain_ingestion_through_20_percent_faults",
     "tests/test_reliability.py::test_llamaindex_ingestion_through_20_percent_faults",
 )
-_LONGEST = ("tests/test_dist.py::", *_DRILLS)
 """The longest tests of all: fresh environments (8 to 16 s each with uv), and the drills that embed 10,000
 texts with the session emulator's real encoder (about 30 CPU-seconds for the first; kept together, on one
 worker, the others find the texts in the emulator's cache)."""
@@ -241,32 +241,56 @@ def _longest_first(item: pytest.Item) -> int:
     return 1 if item.get_closest_marker("slow") else 2
 
 
+_COST_S = {
+    "tests/test_reliability.py::test_langchain": 45,
+    "tests/test_install_path.py::": 36,
+    "tests/test_dist.py::": 12,
+    "tests/test_examples.py::": 10,
+    "tests/test_reliability.py::": 9,
+    "tests/pyodide/": 2,
+}
+"""Rough seconds each (idle 2-core machine, 4 workers, 2026-12-07) of the long tests; others count 1."""
+
+
+def _cost(item: pytest.Item) -> int:
+    return next((s for prefix, s in _COST_S.items() if item.nodeid.startswith(prefix)), 1)
+
+
+def _unit(item: pytest.Item, index: int) -> tuple[str, int]:
+    """Long tests that share something stay together: a module (its session or module fixtures: the
+    Pyodide harness, the drills' emulator cache), but the examples go three at a time (each runs alone,
+    on its worker's language model) and the wheel's environments one at a time."""
+    module = item.nodeid.split("::")[0]
+    if module == "tests/test_examples.py":
+        return module, index // 3
+    if module == "tests/test_dist.py":
+        return module, index
+    return module, 0
+
+
 def _spread_for_workers(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
     """The order, cut for xdist's first hand-out: `--dist worksteal` gives the first worker the first
     quarter of the list (with 4 workers), the second the next, and later moves tests only from the end
     of a queue. Sorted longest first, every long test sat in the first worker's quarter and ran one after
     another there while the others ran out and stole its short tests: the last 1% of the run took 82 s
-    of 4 min 41 s (2026-12-07). Here each worker's share starts with an equal weight of the long tests
-    (the drills as one unit: the later ones find the texts in the first one's emulator cache), then the
-    short tests, in their order. The same list in every worker, as xdist requires."""
+    of 4 min 41 s (2026-12-07). Here each worker's share starts with about the same seconds of long
+    tests (whole units, longest first to the lightest share), then the short tests, in their order. The
+    same list in every worker, as xdist requires."""
     if workers <= 1:
         return items
-    units: list[list[pytest.Item]] = []
+    units: dict[tuple[str, int], list[pytest.Item]] = {}
     short: list[pytest.Item] = []
-    for item in items:
-        tier = _longest_first(item)
-        if tier == 2 or item.get_closest_marker("skip"):
+    for index, item in enumerate(items):
+        if _longest_first(item) == 2 or item.get_closest_marker("skip"):
             short.append(item)
-        elif units and item.nodeid.startswith(_DRILLS) and units[-1][0].nodeid.startswith(_DRILLS):
-            units[-1].append(item)
         else:
-            units.append([item])
+            units.setdefault(_unit(item, index), []).append(item)
     lanes: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    weight = [0] * workers
-    for unit in units:  # the longest first, each to the lane with the least so far
-        lane = weight.index(min(weight))
-        lanes[lane].extend(unit)
-        weight[lane] += sum(3 if _longest_first(i) == 0 else 1 for i in unit)
+    seconds = [0] * workers
+    for unit in sorted(units.values(), key=lambda u: -sum(map(_cost, u))):
+        lane = seconds.index(min(seconds))
+        lanes[lane] += unit
+        seconds[lane] += sum(map(_cost, unit))
     # xdist's sizes: the first idle worker takes len // workers, the next len(rest) // (workers - 1), ...
     remaining, sizes = len(items), []
     for i in range(workers):
