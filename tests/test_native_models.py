@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import RequestLog
+from tests.pyodide.scenarios import FIELDS, INVOICE, QUESTIONS, TICKET
 from workersai import (
     BadInput,
     Decision,
@@ -28,27 +29,9 @@ WAV = "data:audio/wav;base64,UklG"
 GIF = "data:image/gif;base64,R0lG"
 REMOTE = "https://example.com/a.png"
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
-STATE = "Checkout has been failing for every customer for the last hour."
-QUESTIONS = {
-    "urgent": {"type": "noul", "instructions": "Is this request urgent?"},
-    "team": {
-        "type": "choice",
-        "instructions": "Which team should handle it?",
-        "criteria": {"billing": "Billing and payments", "technical": "Technical problems"},
-    },
-    "severity": {
-        "type": "score",
-        "instructions": "How severe is it?",
-        "criteria": ["minor", "major", "critical"],
-    },
-}
-INVOICE = "Invoice INV-2291 from Northwind Supply, issued 2026-09-02. Total $1080.00. Contact: Dana Ruiz."
-FIELDS = {
-    "invoice_number": {"type": "text", "instructions": "The invoice number"},
-    "issued": {"type": "date"},
-    "total": {"type": "number", "unit": "USD"},
-    "contacts": {"type": "list", "items": "text"},
-}
+# The same ticket, questions and invoice as the Pyodide scenarios (scenarios.py imports nothing of ours,
+# so it holds them).
+STATE = TICKET["ticket"]
 
 
 def check_decision(decision: Decision) -> None:
